@@ -1,0 +1,36 @@
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use themeshift::ingest::header::split_header;
+use themeshift::segment::keywords::KeywordExtractor;
+
+#[derive(Debug, Args)]
+pub struct KeywordsArgs {
+    /// A UTF-8 text file; header lines (关键词, title, 发布时间) are left out, the body is used.
+    file: PathBuf,
+    #[arg(long, default_value_t = 20)]
+    top: usize,
+    /// Print the weights beside the words.
+    #[arg(long)]
+    weights: bool,
+}
+
+pub fn run(args: KeywordsArgs) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!("{}: not valid UTF-8 at byte {}; convert it to UTF-8 first", args.file.display(), e.utf8_error().valid_up_to())
+    })?;
+    let (_, body) = split_header(text.trim_start_matches('\u{FEFF}'));
+    let extractor = KeywordExtractor::new(jieba_rs::Jieba::new());
+    for keyword in extractor.extract(body, args.top) {
+        if args.weights {
+            println!("{}\t{:.6}", keyword.word, keyword.weight);
+        } else {
+            println!("{}", keyword.word);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

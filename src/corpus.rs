@@ -1,0 +1,107 @@
+//! What the stages pass on: documents with their dates and origins, and the account of what was
+//! read and what was skipped.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+pub use crate::error::Origin;
+
+/// Where a document's date came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateSource {
+    /// A field of a structured record (JSONL `date`).
+    Field,
+    /// A header line such as `发布时间：2013-03-23`.
+    Header,
+    /// A date in the file name (`20130323`, `2013-03-23`).
+    FileName,
+    /// No date was found.
+    None,
+}
+
+impl DateSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateSource::Field => "field",
+            DateSource::Header => "header",
+            DateSource::FileName => "file_name",
+            DateSource::None => "none",
+        }
+    }
+}
+
+/// The writing system a document was in before normalization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Script {
+    #[default]
+    Simplified,
+    Traditional,
+    Mixed,
+}
+
+impl Script {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Script::Simplified => "simplified",
+            Script::Traditional => "traditional",
+            Script::Mixed => "mixed",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub id: String,
+    pub date: Option<NaiveDate>,
+    pub date_source: DateSource,
+    pub title: String,
+    /// The input file the document was read from.
+    pub source: String,
+    pub text: String,
+    pub origin: Origin,
+    /// Set by normalize; `Simplified` until then.
+    pub script: Script,
+}
+
+/// One input file, for the manifest: enough to tell later whether a rerun saw the same bytes.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputFile {
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+    pub documents: usize,
+}
+
+/// A document that did not make it into the corpus, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub origin: String,
+    pub reason: String,
+}
+
+/// A document that was kept but cannot be placed in a period.
+#[derive(Debug, Clone, Serialize)]
+pub struct Undated {
+    pub doc_id: String,
+    pub origin: String,
+    pub reason: String,
+}
+
+/// The account of ingestion: every record read is either a document or a skip.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestReport {
+    pub files: Vec<InputFile>,
+    /// Files found in input folders whose extension no reader handles.
+    pub ignored_files: Vec<String>,
+    pub records_read: usize,
+    pub skipped: Vec<Skipped>,
+    pub undated: Vec<Undated>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Corpus {
+    pub documents: Vec<Document>,
+    pub report: IngestReport,
+}

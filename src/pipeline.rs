@@ -1,0 +1,163 @@
+//! The order of the stages, and nothing else: ingest → normalize → segment → vectorize → trends
+//! → write. Each stage is timed; its peak memory so far is recorded.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::config::RunConfig;
+use crate::corpus::{Corpus, IngestReport};
+use crate::error::{Error, Result};
+use crate::ingest::ingest;
+use crate::normalize::{normalize, ScriptConverter};
+use crate::segment::{build_jieba, FilterChain, Segmenter};
+use crate::trends::term_trends;
+use crate::vectorize::vectorize;
+use crate::write::charts::{self, LineChart};
+use crate::write::manifest::{peak_rss_mib, write_manifest, Counts, Manifest, StageTiming};
+use crate::write::{atomic, font, schema, tables};
+
+/// What a finished run reports back.
+#[derive(Debug)]
+pub struct RunSummary {
+    pub out: PathBuf,
+    pub counts: Counts,
+    pub report: IngestReport,
+    pub stages: Vec<StageTiming>,
+    pub outputs: Vec<String>,
+}
+
+struct Stages {
+    timings: Vec<StageTiming>,
+    quiet: bool,
+}
+
+impl Stages {
+    fn run<T>(&mut self, stage: &'static str, work: impl FnOnce() -> Result<T>) -> Result<T> {
+        if !self.quiet {
+            eprintln!("[themeshift] {stage} …");
+        }
+        let start = Instant::now();
+        let out = work()?;
+        let timing = StageTiming { stage, seconds: start.elapsed().as_secs_f64(), peak_rss_mib: peak_rss_mib() };
+        if !self.quiet {
+            eprintln!("[themeshift] {stage} done in {:.2} s (peak RSS {:.0} MiB)", timing.seconds, timing.peak_rss_mib);
+        }
+        self.timings.push(timing);
+        Ok(out)
+    }
+}
+
+pub fn run(config: &RunConfig) -> Result<RunSummary> {
+    config.check()?;
+    // Cheap checks first: a missing font or an unwritable folder must not cost a full run.
+    let font = font::find_cjk_font(config.font.as_deref())?;
+    let out = config.out.as_path();
+    atomic::ensure_writable_dir(out)?;
+    std::fs::create_dir_all(out.join("charts")).map_err(|e| Error::io(out.join("charts"), e))?;
+    let mut stages = Stages { timings: Vec::new(), quiet: config.quiet };
+
+    let mut corpus = stages.run("ingest", || ingest(&config.inputs, &config.fields))?;
+    check_skips(&corpus, config.strict)?;
+    let converter = stages.run("normalize", || {
+        let converter = ScriptConverter::new()?;
+        normalize(&mut corpus, &converter);
+        Ok(converter)
+    })?;
+    drop(converter);
+    let tokenized = stages.run("segment", || {
+        let segmenter = Segmenter::new(build_jieba(&config.user_dicts)?, FilterChain::standard());
+        let texts: Vec<&str> = corpus.documents.iter().map(|d| d.text.as_str()).collect();
+        Ok(segmenter.segment_texts(&texts))
+    })?;
+    let vectorized = stages.run("vectorize", || vectorize(&tokenized, &config.vectorize))?;
+    let docs = &corpus.documents;
+    let period_labels: Vec<Option<String>> = docs.iter().map(|d| d.date.map(|date| config.period.label(date))).collect();
+    let n_tokens: Vec<u64> = (0..docs.len()).map(|d| tokenized.doc(d).len() as u64).collect();
+    let trends = stages.run("trends", || {
+        let periods: Vec<String> = period_labels.iter().flatten().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+        let period_of: Vec<Option<usize>> =
+            period_labels.iter().map(|p| p.as_ref().map(|p| periods.binary_search(p).expect("known period"))).collect();
+        Ok(term_trends(periods, &period_of, &n_tokens, &vectorized.counts))
+    })?;
+
+    let mut outputs = Vec::new();
+    stages.run("write", || {
+        let mut tables_written = vec![
+            (&schema::DOCUMENTS, tables::documents(docs, &period_labels, &n_tokens)),
+            (&schema::VOCABULARY, tables::vocabulary(&vectorized.vocabulary, &vectorized.idf)),
+            (&schema::TFIDF, tables::tfidf(&vectorized.tfidf)),
+            (&schema::TERM_TRENDS, tables::term_trends(&vectorized.vocabulary, &trends)),
+            (&schema::PERIODS, tables::periods(&trends)),
+        ];
+        if config.keep_tokens {
+            tables_written.push((&schema::TOKENS, tables::tokens(docs, &tokenized)));
+        }
+        for (table, frame) in tables_written {
+            tables::write_parquet(out, table, frame)?;
+            outputs.push(table.file.to_string());
+        }
+        charts::use_font(&font)?;
+        let top: Vec<(String, Vec<f64>)> = trends
+            .rising()
+            .into_iter()
+            .take(config.chart_terms)
+            .map(|(t, _)| (vectorized.vocabulary.terms[t].clone(), (0..trends.periods.len()).map(|p| trends.per_10k(p, t)).collect()))
+            .collect();
+        let periods: Vec<String> = trends.periods.iter().map(|p| p.period.clone()).collect();
+        let chart = LineChart { title: "上升最快的词语 · terms whose rate rose most", y_label: "每万词出现次数 (per 10k tokens)", periods: &periods, series: &top };
+        if !periods.is_empty() {
+            charts::draw_lines(&out.join("charts/term_trends.png"), &chart)?;
+            outputs.push("charts/term_trends.png".into());
+        }
+        Ok(())
+    })?;
+
+    let counts = Counts {
+        records_read: corpus.report.records_read,
+        documents_kept: docs.len(),
+        documents_skipped: corpus.report.skipped.len(),
+        documents_undated: docs.iter().filter(|d| d.date.is_none()).count(),
+        periods: trends.periods.len(),
+        tokens: tokenized.ids.len(),
+        distinct_terms: tokenized.terms.len(),
+        vocabulary: vectorized.vocabulary.len(),
+        tfidf_nonzeros: vectorized.tfidf.nnz(),
+    };
+    outputs.push("manifest.json".into());
+    let threads = rayon::current_num_threads();
+    let manifest = Manifest {
+        tool: "themeshift",
+        version: env!("CARGO_PKG_VERSION"),
+        options: config,
+        seed: config.seed,
+        threads,
+        font: font.path.display().to_string(),
+        counts: counts.clone(),
+        ingest: &corpus.report,
+        outputs: outputs.clone(),
+        stages: &stages.timings,
+    };
+    write_manifest(&out.join("manifest.json"), &manifest)?;
+    Ok(RunSummary { out: out.to_path_buf(), counts, report: corpus.report, stages: stages.timings, outputs })
+}
+
+fn check_skips(corpus: &Corpus, strict: bool) -> Result<()> {
+    let skipped = &corpus.report.skipped;
+    if strict && !skipped.is_empty() {
+        return Err(Error::Strict { count: skipped.len(), first: format!("{}: {}", skipped[0].origin, skipped[0].reason) });
+    }
+    if corpus.documents.is_empty() {
+        let first = skipped.first().map_or(String::new(), |s| format!(" (first: {}: {})", s.origin, s.reason));
+        return Err(Error::Config(format!(
+            "no documents to analyse: all {} records read were skipped{first}",
+            corpus.report.records_read
+        )));
+    }
+    Ok(())
+}
+
+/// The JSONL file the demo corpus is written to inside the output folder.
+pub fn demo_input(out: &Path) -> PathBuf {
+    out.join("input").join("demo_corpus.jsonl")
+}

@@ -1,0 +1,145 @@
+//! Segment: normalized documents → [`Tokenized`]: each document's tokens as ids into one sorted
+//! term list.
+//!
+//! jieba-rs cuts every document (HMM on, as Python jieba's default `cut`), in parallel over
+//! documents with one shared dictionary; the [`FilterChain`] drops punctuation, numbers and
+//! stopwords. Each worker interns the tokens of its chunk of documents; the chunks' terms are
+//! then merged into one sorted list, so ids do not depend on the number of threads.
+//!
+//! ```
+//! use themeshift::segment::{Segmenter, FilterChain};
+//! let segmenter = Segmenter::new(themeshift::segment::build_jieba(&[] as &[&str]).unwrap(), FilterChain::standard());
+//! let tokenized = segmenter.segment_texts(&["推进一带一路建设"]);
+//! assert!(tokenized.doc_terms(0).any(|t| t == "一带一路"));
+//! ```
+
+mod dictionary;
+mod filters;
+pub mod keywords;
+
+use std::collections::HashMap;
+
+use jieba_rs::Jieba;
+use rayon::prelude::*;
+
+pub use dictionary::{build_jieba, entry_lines};
+pub use filters::{Filter, FilterChain, STOPWORDS};
+
+/// Documents per work item: large enough that interning pays off, small enough to balance.
+const CHUNK: usize = 256;
+
+pub struct Segmenter {
+    jieba: Jieba,
+    filters: FilterChain,
+}
+
+/// Every document's kept tokens, as ids into `terms` (sorted, unique).
+#[derive(Debug, Clone, Default)]
+pub struct Tokenized {
+    pub terms: Vec<String>,
+    /// `ids[offsets[d]..offsets[d + 1]]` are document `d`'s tokens, in text order.
+    pub offsets: Vec<usize>,
+    pub ids: Vec<u32>,
+}
+
+impl Tokenized {
+    pub fn n_docs(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    pub fn doc(&self, d: usize) -> &[u32] {
+        &self.ids[self.offsets[d]..self.offsets[d + 1]]
+    }
+
+    pub fn doc_terms(&self, d: usize) -> impl Iterator<Item = &str> {
+        self.doc(d).iter().map(|&id| self.terms[id as usize].as_str())
+    }
+}
+
+/// One chunk's tokens with chunk-local ids.
+struct Chunk<'a> {
+    terms: Vec<&'a str>,
+    lengths: Vec<usize>,
+    ids: Vec<u32>,
+}
+
+impl Segmenter {
+    pub fn new(jieba: Jieba, filters: FilterChain) -> Self {
+        Segmenter { jieba, filters }
+    }
+
+    /// The kept tokens of one text, in order.
+    pub fn tokens<'a>(&self, text: &'a str) -> Vec<&'a str> {
+        self.jieba.cut(text, true).into_iter().map(|t| t.word).filter(|w| self.filters.keeps(w)).collect()
+    }
+
+    pub fn segment_texts<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Tokenized {
+        let chunks: Vec<Chunk> = texts.par_chunks(CHUNK).map(|chunk| self.intern_chunk(chunk)).collect();
+        merge(chunks)
+    }
+
+    fn intern_chunk<'a, S: AsRef<str>>(&self, texts: &'a [S]) -> Chunk<'a> {
+        let mut index: HashMap<&str, u32> = HashMap::new();
+        let mut chunk = Chunk { terms: Vec::new(), lengths: Vec::with_capacity(texts.len()), ids: Vec::new() };
+        for text in texts {
+            let before = chunk.ids.len();
+            for token in self.tokens(text.as_ref()) {
+                let id = *index.entry(token).or_insert_with(|| {
+                    chunk.terms.push(token);
+                    (chunk.terms.len() - 1) as u32
+                });
+                chunk.ids.push(id);
+            }
+            chunk.lengths.push(chunk.ids.len() - before);
+        }
+        chunk
+    }
+}
+
+/// Merge chunk vocabularies into one sorted term list and rewrite the ids.
+fn merge(chunks: Vec<Chunk>) -> Tokenized {
+    let mut terms: Vec<&str> = chunks.iter().flat_map(|c| c.terms.iter().copied()).collect();
+    terms.par_sort_unstable();
+    terms.dedup();
+    let remapped: Vec<Vec<u32>> = chunks
+        .par_iter()
+        .map(|chunk| {
+            let global: Vec<u32> =
+                chunk.terms.iter().map(|t| terms.binary_search(t).expect("merged term list holds every term") as u32).collect();
+            chunk.ids.iter().map(|&local| global[local as usize]).collect()
+        })
+        .collect();
+    let mut offsets = vec![0];
+    for length in chunks.iter().flat_map(|c| c.lengths.iter()) {
+        offsets.push(offsets.last().unwrap() + length);
+    }
+    Tokenized { terms: terms.into_iter().map(str::to_string).collect(), offsets, ids: remapped.concat() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segmenter() -> Segmenter {
+        Segmenter::new(build_jieba(&[] as &[&str]).unwrap(), FilterChain::standard())
+    }
+
+    #[test]
+    fn ids_point_into_a_sorted_vocabulary_that_does_not_depend_on_chunking() {
+        let texts: Vec<String> = (0..600).map(|i| format!("第{i}次会谈讨论能源合作和数字经济，贸易增长。")).collect();
+        let tokenized = segmenter().segment_texts(&texts);
+        assert!(tokenized.terms.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(tokenized.n_docs(), 600);
+        let expected: Vec<&str> = vec!["会谈", "讨论", "能源", "合作", "数字经济", "贸易", "增长"];
+        assert_eq!(tokenized.doc_terms(0).collect::<Vec<_>>(), expected);
+        assert_eq!(tokenized.doc_terms(599).collect::<Vec<_>>(), expected);
+    }
+
+    #[test]
+    fn empty_documents_keep_their_place() {
+        let tokenized = segmenter().segment_texts(&["，。", "能源合作", ""]);
+        assert_eq!(tokenized.n_docs(), 3);
+        assert!(tokenized.doc(0).is_empty() && tokenized.doc(2).is_empty());
+        assert_eq!(tokenized.doc_terms(1).collect::<Vec<_>>(), ["能源", "合作"]);
+    }
+}

@@ -1,0 +1,110 @@
+//! Term frequencies per period, with their denominators.
+//!
+//! For term t and period p: `count` = occurrences of t in p's documents; `per_10k` =
+//! 10 000 · count / tokens(p), where tokens(p) counts every kept token of p's documents (in the
+//! vocabulary or not); `doc_freq` = p's documents containing t; `doc_share` = doc_freq / docs(p).
+//! Undated documents belong to no period.
+
+use rayon::prelude::*;
+
+use crate::vectorize::Csr;
+
+/// The denominators of one period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeriodTotals {
+    pub period: String,
+    pub n_docs: u32,
+    pub n_tokens: u64,
+}
+
+/// Dense term × period tables: `count[p][t]`, `doc_freq[p][t]`.
+#[derive(Debug, Clone)]
+pub struct TermTrends {
+    pub periods: Vec<PeriodTotals>,
+    pub count: Vec<Vec<u64>>,
+    pub doc_freq: Vec<Vec<u32>>,
+}
+
+impl TermTrends {
+    pub fn per_10k(&self, p: usize, t: usize) -> f64 {
+        let tokens = self.periods[p].n_tokens;
+        if tokens == 0 {
+            0.0
+        } else {
+            1e4 * self.count[p][t] as f64 / tokens as f64
+        }
+    }
+
+    pub fn doc_share(&self, p: usize, t: usize) -> f64 {
+        self.doc_freq[p][t] as f64 / self.periods[p].n_docs.max(1) as f64
+    }
+
+    /// Terms ranked by how much their rate rose: mean per-10k rate over the later half of the
+    /// periods minus the mean over the earlier half (the middle period of an odd count is left out).
+    /// Returns (term id, rise), largest rise first, ties by term id.
+    pub fn rising(&self) -> Vec<(usize, f64)> {
+        let n_periods = self.periods.len();
+        let half = n_periods / 2;
+        let n_terms = self.count.first().map_or(0, Vec::len);
+        let mean = |t: usize, range: std::ops::Range<usize>| {
+            let len = range.len().max(1) as f64;
+            range.map(|p| self.per_10k(p, t)).sum::<f64>() / len
+        };
+        let mut rises: Vec<(usize, f64)> =
+            (0..n_terms).map(|t| (t, mean(t, n_periods - half..n_periods) - mean(t, 0..half))).collect();
+        rises.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        rises
+    }
+}
+
+/// `period_of[d]` is document d's period index, `None` when undated; `tokens_of[d]` its kept
+/// token count.
+pub fn term_trends(periods: Vec<String>, period_of: &[Option<usize>], tokens_of: &[u64], counts: &Csr<u32>) -> TermTrends {
+    let n_terms = counts.n_cols;
+    let per_period: Vec<(PeriodTotals, Vec<u64>, Vec<u32>)> = periods
+        .into_par_iter()
+        .enumerate()
+        .map(|(p, period)| {
+            let mut totals = PeriodTotals { period, n_docs: 0, n_tokens: 0 };
+            let (mut count, mut doc_freq) = (vec![0u64; n_terms], vec![0u32; n_terms]);
+            for d in (0..counts.n_rows()).filter(|&d| period_of[d] == Some(p)) {
+                totals.n_docs += 1;
+                totals.n_tokens += tokens_of[d];
+                let (cols, vals) = counts.row(d);
+                for (&t, &n) in cols.iter().zip(vals) {
+                    count[t as usize] += n as u64;
+                    doc_freq[t as usize] += 1;
+                }
+            }
+            (totals, count, doc_freq)
+        })
+        .collect();
+    let mut trends = TermTrends { periods: vec![], count: vec![], doc_freq: vec![] };
+    for (totals, count, doc_freq) in per_period {
+        trends.periods.push(totals);
+        trends.count.push(count);
+        trends.doc_freq.push(doc_freq);
+    }
+    trends
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_and_shares_use_the_period_denominators() {
+        // Two periods; docs 0,1 in p0, doc 2 in p1, doc 3 undated. Terms: 0 fades, 1 rises.
+        let counts = Csr::from_rows(2, vec![vec![(0, 3)], vec![(0, 1), (1, 1)], vec![(1, 4)], vec![(0, 9)]]);
+        let trends = term_trends(vec!["2013".into(), "2014".into()], &[Some(0), Some(0), Some(1), None], &[10, 10, 5, 9], &counts);
+        assert_eq!(trends.periods[0], PeriodTotals { period: "2013".into(), n_docs: 2, n_tokens: 20 });
+        assert_eq!(trends.periods[1].n_tokens, 5);
+        assert_eq!(trends.count[0], [4, 1]);
+        assert_eq!(trends.doc_freq[0], [2, 1]);
+        assert_eq!(trends.per_10k(0, 0), 2000.0);
+        assert_eq!(trends.per_10k(1, 1), 8000.0);
+        assert_eq!(trends.doc_share(0, 1), 0.5);
+        let rising: Vec<usize> = trends.rising().into_iter().map(|(t, _)| t).collect();
+        assert_eq!(rising, [1, 0]);
+    }
+}

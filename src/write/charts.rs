@@ -1,0 +1,100 @@
+//! PNG charts, drawn with plotters' pure-Rust font backend from a font we found and checked
+//! ([`font`](super::font)), so Chinese labels render or the run stops before it starts.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+use plotters::style::{register_font, FontStyle};
+
+use super::atomic;
+use super::font::CjkFont;
+use crate::error::{Error, Result};
+
+/// plotters looks fonts up by family name; every text we draw uses this one.
+const FAMILY: &str = "sans-serif";
+
+/// Ten distinct colours (matplotlib's tab10), so a reader can match lines to the legend.
+const COLOURS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+pub fn use_font(font: &CjkFont) -> Result<()> {
+    register_font(FAMILY, FontStyle::Normal, font.bytes)
+        .map_err(|_| Error::Font(format!("{}: plotters could not load this font", font.path.display())))
+}
+
+/// One line per series over the periods.
+pub struct LineChart<'a> {
+    pub title: &'a str,
+    pub y_label: &'a str,
+    pub periods: &'a [String],
+    pub series: &'a [(String, Vec<f64>)],
+}
+
+/// Draw `chart` to `path` (PNG). [`use_font`] must have been called.
+pub fn draw_lines(path: &Path, chart: &LineChart) -> Result<()> {
+    let temp = atomic::temp_path(path);
+    draw(&temp, chart).map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        Error::write(path, e)
+    })?;
+    atomic::commit(path)
+}
+
+fn draw(path: &Path, spec: &LineChart) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let root = BitMapBackend::new(path, (1400, 800)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let n = spec.periods.len();
+    let x_max = (n.max(2) - 1) as f64;
+    let y_max = spec.series.iter().flat_map(|(_, v)| v.iter().copied()).fold(0.0, f64::max).max(1e-9) * 1.08;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(spec.title, (FAMILY, 32))
+        .margin(24)
+        .x_label_area_size(56)
+        .y_label_area_size(80)
+        .build_cartesian_2d(-0.2..x_max + 0.2, 0.0..y_max)?;
+    let label_of = |x: &f64| {
+        let i = x.round();
+        if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
+            spec.periods[i as usize].clone()
+        } else {
+            String::new()
+        }
+    };
+    chart
+        .configure_mesh()
+        .x_labels(n.min(16))
+        .x_label_formatter(&label_of)
+        .y_desc(spec.y_label)
+        .label_style((FAMILY, 18))
+        .axis_desc_style((FAMILY, 20))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    for (i, (name, values)) in spec.series.iter().enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        let points: Vec<(f64, f64)> = values.iter().enumerate().map(|(x, &y)| (x as f64, y)).collect();
+        chart
+            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(3)))?
+            .label(name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(4)));
+        chart.draw_series(points.into_iter().map(|p| Circle::new(p, 4, colour.filled())))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .label_font((FAMILY, 20))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! `manifest.json`: what a run read, with which options, what it skipped and why, and how long
+//! each stage took, so that the run can be checked and repeated.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::atomic;
+use crate::corpus::IngestReport;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StageTiming {
+    pub stage: &'static str,
+    pub seconds: f64,
+    /// The process's peak resident memory so far, in MiB (Linux; 0 elsewhere).
+    pub peak_rss_mib: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Counts {
+    pub records_read: usize,
+    pub documents_kept: usize,
+    pub documents_skipped: usize,
+    pub documents_undated: usize,
+    pub periods: usize,
+    pub tokens: usize,
+    pub distinct_terms: usize,
+    pub vocabulary: usize,
+    pub tfidf_nonzeros: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest<'a, O: Serialize> {
+    pub tool: &'static str,
+    pub version: &'static str,
+    pub options: &'a O,
+    pub seed: u64,
+    pub threads: usize,
+    pub font: String,
+    pub counts: Counts,
+    pub ingest: &'a IngestReport,
+    pub outputs: Vec<String>,
+    pub stages: &'a [StageTiming],
+}
+
+pub fn write_manifest<O: Serialize>(path: &Path, manifest: &Manifest<O>) -> Result<()> {
+    let json = serde_json::to_vec_pretty(manifest).map_err(|e| Error::write(path, e))?;
+    atomic::write_bytes(path, &json)
+}
+
+/// Peak resident set size of this process in MiB, from `/proc/self/status` (`VmHWM`).
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map_or(0.0, |kib| kib / 1024.0)
+}

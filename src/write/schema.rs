@@ -1,0 +1,91 @@
+//! Every output table's file name, column names and dtypes, in one place. Table builders go
+//! through [`Table::frame`], which refuses a frame that does not match its schema.
+
+use polars::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dtype {
+    Str,
+    Date,
+    U32,
+    U64,
+    F32,
+    F64,
+    ListStr,
+}
+
+impl Dtype {
+    pub fn polars(self) -> DataType {
+        match self {
+            Dtype::Str => DataType::String,
+            Dtype::Date => DataType::Date,
+            Dtype::U32 => DataType::UInt32,
+            Dtype::U64 => DataType::UInt64,
+            Dtype::F32 => DataType::Float32,
+            Dtype::F64 => DataType::Float64,
+            Dtype::ListStr => DataType::List(Box::new(DataType::String)),
+        }
+    }
+}
+
+pub struct Table {
+    pub file: &'static str,
+    pub columns: &'static [(&'static str, Dtype)],
+}
+
+use Dtype::*;
+
+pub const DOCUMENTS: Table = Table {
+    file: "documents.parquet",
+    columns: &[
+        ("doc_id", Str),
+        ("date", Date),
+        ("period", Str),
+        ("title", Str),
+        ("source", Str),
+        ("script", Str),
+        ("date_source", Str),
+        ("n_chars", U32),
+        ("n_tokens", U32),
+    ],
+};
+
+pub const TOKENS: Table = Table { file: "tokens.parquet", columns: &[("doc_id", Str), ("tokens", ListStr)] };
+
+pub const VOCABULARY: Table = Table {
+    file: "vocabulary.parquet",
+    columns: &[("term_id", U32), ("term", Str), ("df", U32), ("cf", U64), ("idf", F64)],
+};
+
+/// The TF-IDF matrix as coordinates: `scipy.sparse.csr_matrix((weight, (doc_index, term_id)))`.
+pub const TFIDF: Table = Table { file: "tfidf.parquet", columns: &[("doc_index", U32), ("term_id", U32), ("weight", F32)] };
+
+pub const TERM_TRENDS: Table = Table {
+    file: "term_trends.parquet",
+    columns: &[("term", Str), ("period", Str), ("count", U64), ("per_10k", F64), ("doc_freq", U32), ("doc_share", F64)],
+};
+
+/// The denominators of every rate: documents and tokens per period.
+pub const PERIODS: Table = Table { file: "periods.parquet", columns: &[("period", Str), ("n_docs", U32), ("n_tokens", U64)] };
+
+impl Table {
+    /// A frame of `columns`, named and checked against this schema.
+    pub fn frame(&self, columns: Vec<Series>) -> PolarsResult<DataFrame> {
+        polars_ensure!(
+            columns.len() == self.columns.len(),
+            ShapeMismatch: "{}: {} columns given, schema has {}", self.file, columns.len(), self.columns.len()
+        );
+        let named: Vec<Column> = columns
+            .into_iter()
+            .zip(self.columns)
+            .map(|(series, (name, dtype))| {
+                polars_ensure!(
+                    series.dtype() == &dtype.polars(),
+                    SchemaMismatch: "{}.{name}: dtype {} where the schema says {}", self.file, series.dtype(), dtype.polars()
+                );
+                Ok(series.with_name((*name).into()).into_column())
+            })
+            .collect::<PolarsResult<_>>()?;
+        DataFrame::new_infer_height(named)
+    }
+}

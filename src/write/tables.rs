@@ -1,0 +1,95 @@
+//! Results → polars frames (one builder per table of [`schema`](super::schema)) → Parquet.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use super::atomic;
+use super::schema::{self, Table};
+use crate::corpus::Document;
+use crate::error::{Error, Result};
+use crate::segment::Tokenized;
+use crate::trends::TermTrends;
+use crate::vectorize::{Csr, Vocabulary};
+
+/// Write `frame` as `dir/<table.file>`, atomically. Zstd, the writer's defaults otherwise.
+pub fn write_parquet(dir: &Path, table: &Table, frame: PolarsResult<DataFrame>) -> Result<()> {
+    let path = dir.join(table.file);
+    let mut frame = frame.map_err(|e| Error::write(&path, e))?;
+    atomic::write_with(&path, |w| {
+        ParquetWriter::new(w).finish(&mut frame).map(|_| ()).map_err(|e| Error::write(&path, e))
+    })
+}
+
+fn days_since_epoch(date: NaiveDate) -> i32 {
+    (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid epoch")).num_days() as i32
+}
+
+pub fn documents(docs: &[Document], periods: &[Option<String>], n_tokens: &[u64]) -> PolarsResult<DataFrame> {
+    let strings = |f: fn(&Document) -> &str| Series::new("".into(), docs.iter().map(f).collect::<Vec<_>>());
+    let dates: Vec<Option<i32>> = docs.iter().map(|d| d.date.map(days_since_epoch)).collect();
+    schema::DOCUMENTS.frame(vec![
+        strings(|d| &d.id),
+        Series::new("".into(), dates).into_date(),
+        Series::new("".into(), periods.to_vec()),
+        strings(|d| &d.title),
+        strings(|d| &d.source),
+        strings(|d| d.script.as_str()),
+        strings(|d| d.date_source.as_str()),
+        Series::new("".into(), docs.iter().map(|d| d.text.chars().count() as u32).collect::<Vec<_>>()),
+        Series::new("".into(), n_tokens.iter().map(|&n| n as u32).collect::<Vec<_>>()),
+    ])
+}
+
+pub fn tokens(docs: &[Document], tokenized: &Tokenized) -> PolarsResult<DataFrame> {
+    let mut builder = ListStringChunkedBuilder::new("".into(), docs.len(), tokenized.ids.len());
+    for d in 0..docs.len() {
+        builder.append_values_iter(tokenized.doc_terms(d));
+    }
+    let ids = Series::new("".into(), docs.iter().map(|d| d.id.as_str()).collect::<Vec<_>>());
+    schema::TOKENS.frame(vec![ids, builder.finish().into_series()])
+}
+
+pub fn vocabulary(vocabulary: &Vocabulary, idf: &[f64]) -> PolarsResult<DataFrame> {
+    schema::VOCABULARY.frame(vec![
+        Series::new("".into(), (0..vocabulary.len() as u32).collect::<Vec<_>>()),
+        Series::new("".into(), vocabulary.terms.as_slice()),
+        Series::new("".into(), vocabulary.df.as_slice()),
+        Series::new("".into(), vocabulary.cf.as_slice()),
+        Series::new("".into(), idf),
+    ])
+}
+
+pub fn tfidf(matrix: &Csr<f32>) -> PolarsResult<DataFrame> {
+    let rows: Vec<u32> = (0..matrix.n_rows()).flat_map(|r| std::iter::repeat_n(r as u32, matrix.row(r).0.len())).collect();
+    schema::TFIDF.frame(vec![
+        Series::new("".into(), rows),
+        Series::new("".into(), matrix.indices.as_slice()),
+        Series::new("".into(), matrix.values.as_slice()),
+    ])
+}
+
+/// One row per term and period, zeros included, sorted by term then period.
+pub fn term_trends(vocabulary: &Vocabulary, trends: &TermTrends) -> PolarsResult<DataFrame> {
+    let n_periods = trends.periods.len();
+    let rows = vocabulary.len() * n_periods;
+    let cell = |i: usize| (i % n_periods, i / n_periods);
+    schema::TERM_TRENDS.frame(vec![
+        Series::new("".into(), (0..rows).map(|i| vocabulary.terms[cell(i).1].as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), (0..rows).map(|i| trends.periods[cell(i).0].period.as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), (0..rows).map(|i| trends.count[cell(i).0][cell(i).1]).collect::<Vec<_>>()),
+        Series::new("".into(), (0..rows).map(|i| trends.per_10k(cell(i).0, cell(i).1)).collect::<Vec<_>>()),
+        Series::new("".into(), (0..rows).map(|i| trends.doc_freq[cell(i).0][cell(i).1]).collect::<Vec<_>>()),
+        Series::new("".into(), (0..rows).map(|i| trends.doc_share(cell(i).0, cell(i).1)).collect::<Vec<_>>()),
+    ])
+}
+
+pub fn periods(trends: &TermTrends) -> PolarsResult<DataFrame> {
+    let p = &trends.periods;
+    schema::PERIODS.frame(vec![
+        Series::new("".into(), p.iter().map(|t| t.period.as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), p.iter().map(|t| t.n_docs).collect::<Vec<_>>()),
+        Series::new("".into(), p.iter().map(|t| t.n_tokens).collect::<Vec<_>>()),
+    ])
+}

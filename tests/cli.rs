@@ -1,0 +1,228 @@
+//! End-to-end tests: the real binary on fixtures we wrote, in temporary folders.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use polars::prelude::*;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn themeshift(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_themeshift")).args(args).output().expect("binary runs")
+}
+
+fn run_ok(args: &[&str]) -> Output {
+    let out = themeshift(args);
+    assert!(out.status.success(), "exit {:?}\nstdout:\n{}\nstderr:\n{}", out.status, text(&out.stdout), text(&out.stderr));
+    out
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn read(dir: &Path, file: &str) -> DataFrame {
+    ParquetReader::new(File::open(dir.join(file)).expect(file)).finish().expect("parquet")
+}
+
+fn strings(frame: &DataFrame, column: &str) -> Vec<String> {
+    frame.column(column).unwrap().str().unwrap().into_iter().map(|s| s.unwrap_or_default().to_string()).collect()
+}
+
+fn manifest(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn demo_run_ranks_the_planted_shifts_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("demo");
+    run_ok(&["run", "--out", out.to_str().unwrap(), "--quiet"]);
+    let trends = read(&out, "term_trends.parquet");
+    let terms = strings(&trends, "term");
+    let periods = strings(&trends, "period");
+    let rates: Vec<f64> = trends.column("per_10k").unwrap().f64().unwrap().into_no_null_iter().collect();
+    // Our own rise measure, computed here from the table: later-half mean minus earlier-half mean.
+    let mut series: BTreeMap<&str, BTreeMap<&str, f64>> = BTreeMap::new();
+    for ((t, p), r) in terms.iter().zip(&periods).zip(&rates) {
+        series.entry(t).or_default().insert(p, *r);
+    }
+    let mut rise: Vec<(f64, &str)> = series
+        .iter()
+        .map(|(t, by_period)| {
+            let v: Vec<f64> = by_period.values().copied().collect();
+            let half = v.len() / 2;
+            let late = v[v.len() - half..].iter().sum::<f64>() / half as f64;
+            let early = v[..half].iter().sum::<f64>() / half as f64;
+            (late - early, *t)
+        })
+        .collect();
+    rise.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let rising: HashSet<&str> = ["一带一路", "互联互通", "中欧班列", "物流", "口岸", "港口", "本币结算", "人民币", "银行", "支付系统", "金融"].into();
+    let fading: HashSet<&str> = ["石油", "天然气", "原油", "核电", "输油管道", "油气田"].into();
+    let top: Vec<&str> = rise.iter().take(6).map(|r| r.1).collect();
+    let bottom: Vec<&str> = rise.iter().rev().take(4).map(|r| r.1).collect();
+    assert!(top.iter().all(|t| rising.contains(t)), "top risers {top:?}");
+    assert!(bottom.iter().all(|t| fading.contains(t)), "top fallers {bottom:?}");
+    assert_eq!(periods.iter().collect::<HashSet<_>>().len(), 11);
+    assert!(out.join("charts/term_trends.png").metadata().unwrap().len() > 10_000);
+}
+
+#[test]
+fn same_input_same_tables_whatever_the_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = fixtures();
+    let mut files = Vec::new();
+    for threads in ["1", "2"] {
+        let out = tmp.path().join(format!("t{threads}"));
+        let code = themeshift(&["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--threads", threads, "--keep-tokens", "--min-df", "1", "--quiet"]);
+        assert!(code.status.success(), "{}", text(&code.stderr));
+        files.push(out);
+    }
+    for table in ["documents", "vocabulary", "tfidf", "term_trends", "periods", "tokens"] {
+        let name = format!("{table}.parquet");
+        let a = std::fs::read(files[0].join(&name)).unwrap();
+        assert_eq!(a, std::fs::read(files[1].join(&name)).unwrap(), "{name} differs between --threads 1 and 2");
+    }
+}
+
+#[test]
+fn folders_of_text_files_and_jsonl_become_one_dated_corpus() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let input = fixtures();
+    run_ok(&["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--keep-tokens", "--min-df", "1", "--quiet"]);
+    let docs = read(&out, "documents.parquet");
+    let ids = strings(&docs, "doc_id");
+    let titles = strings(&docs, "title");
+    let sources = strings(&docs, "date_source");
+    let scripts = strings(&docs, "script");
+    let periods = docs.column("period").unwrap().str().unwrap().into_iter().map(|p| p.map(str::to_string)).collect::<Vec<_>>();
+    let at = |id: &str| ids.iter().position(|i| i.ends_with(id)).unwrap_or_else(|| panic!("{id} in {ids:?}"));
+
+    let export = at("export_note.txt");
+    assert_eq!(titles[export], "两国扩大能源贸易");
+    assert_eq!(sources[export], "header");
+    assert_eq!(periods[export].as_deref(), Some("2019"));
+    let briefing = at("2015-07-09_briefing.txt");
+    assert_eq!((sources[briefing].as_str(), periods[briefing].as_deref()), ("file_name", Some("2015")));
+    let traditional = at("traditional_note.md");
+    assert_eq!((scripts[traditional].as_str(), sources[traditional].as_str(), periods[traditional].as_deref()), ("traditional", "none", None));
+    assert_eq!(sources[at("a1")], "field");
+    assert_eq!(ids.len(), 15);
+
+    // Header lines are not body text; traditional text is converted before segmentation.
+    let tokens = read(&out, "tokens.parquet");
+    let lists = tokens.column("tokens").unwrap().list().unwrap();
+    let doc_tokens = |i: usize| -> Vec<String> {
+        let s = lists.get_as_series(i).unwrap();
+        s.str().unwrap().into_no_null_iter().map(str::to_string).collect()
+    };
+    assert!(!doc_tokens(export).contains(&"关键词".to_string()));
+    assert!(doc_tokens(traditional).contains(&"数字经济".to_string()), "{:?}", doc_tokens(traditional));
+    assert!(doc_tokens(traditional).contains(&"本币结算".to_string()));
+
+    let m = manifest(&out);
+    assert_eq!(m["counts"]["documents_undated"], 1);
+    assert_eq!(m["ingest"]["undated"][0]["reason"], "no 发布时间 header line and no date in the file name");
+    assert_eq!(m["ingest"]["files"].as_array().unwrap().len(), 4);
+    assert_eq!(m["ingest"]["files"][0]["sha256"].as_str().unwrap().len(), 64);
+}
+
+#[test]
+fn political_terms_are_single_tokens_and_noise_is_not_in_the_vocabulary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let input = fixtures().join("news.jsonl");
+    run_ok(&["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--min-df", "1", "--quiet"]);
+    let vocabulary: HashSet<String> = strings(&read(&out, "vocabulary.parquet"), "term").into_iter().collect();
+    for term in ["一带一路", "人类命运共同体", "全面战略协作伙伴关系", "欧亚经济联盟", "丝绸之路经济带", "新冠肺炎", "互联互通", "本币结算", "数字经济", "泽连斯基", "贸易"] {
+        assert!(vocabulary.contains(term), "{term} missing");
+    }
+    for noise in ["，", "。", "的", "和", "一带", "一路", "2013"] {
+        assert!(!vocabulary.contains(noise), "{noise} in vocabulary");
+    }
+    assert!(vocabulary.iter().all(|t| t.chars().any(char::is_alphanumeric) && !t.chars().all(|c| c.is_ascii_digit())));
+}
+
+#[test]
+fn a_malformed_jsonl_line_is_skipped_named_and_counted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("bad.jsonl");
+    std::fs::write(
+        &input,
+        concat!(
+            "{\"id\":\"x1\",\"date\":\"2014-01-02\",\"text\":\"能源合作继续推进，天然气项目进展顺利。\"}\n",
+            "{\"id\":\"x2\",\"date\":\"2014-01-03\",\"text\":\"能源合作\"\n",
+            "{\"id\":\"x3\",\"date\":\"2014-01-04\",\"text\":42}\n",
+            "{\"id\":\"x4\",\"date\":\"2014-02-30\",\"text\":\"天然气合作继续推进。\"}\n",
+            "{\"id\":\"x5\",\"date\":\"2015-03-01\",\"text\":\"能源合作继续推进，天然气价格稳定。\"}\n",
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let result = themeshift(&["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    assert_eq!(result.status.code(), Some(1), "skips change the exit status");
+    let stdout = text(&result.stdout);
+    assert!(stdout.contains("5 read, 3 kept, 2 skipped, 1 undated"), "{stdout}");
+    assert!(stdout.contains("bad.jsonl:2: invalid JSON: EOF while parsing an object"), "{stdout}");
+    assert!(stdout.contains("bad.jsonl:3: field 'text' is a number, expected a string"), "{stdout}");
+    assert!(stdout.contains("bad.jsonl:4 (x4): field 'date': '2014-02-30' is not a calendar date"), "{stdout}");
+    let m = manifest(&out);
+    assert_eq!(m["counts"]["documents_skipped"], 2);
+    assert_eq!(m["ingest"]["skipped"][1]["origin"].as_str().unwrap(), format!("{}:3", input.display()));
+
+    let strict = themeshift(&["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--strict"]);
+    assert_eq!(strict.status.code(), Some(2));
+    assert!(text(&strict.stderr).contains("2 document(s) were skipped and --strict is set; first:"), "{}", text(&strict.stderr));
+}
+
+#[test]
+fn a_non_utf8_file_stops_the_run_with_file_line_and_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("good.txt"), "发布时间：2014-01-02\n能源合作继续推进。").unwrap();
+    // "能源" in GBK, after one good line.
+    std::fs::write(dir.join("gbk.txt"), b"ok line\n\xc4\xdc\xd4\xb4").unwrap();
+    let result = themeshift(&["run", "--input", dir.to_str().unwrap(), "--out", tmp.path().join("o").to_str().unwrap(), "--quiet"]);
+    assert_eq!(result.status.code(), Some(2));
+    let stderr = text(&result.stderr);
+    assert!(stderr.contains("gbk.txt:2: not valid UTF-8: byte 0xC4 at offset 8 (line 2)"), "{stderr}");
+    assert!(stderr.contains("iconv -f GB18030 -t UTF-8"), "{stderr}");
+}
+
+#[test]
+fn empty_folders_and_unwritable_outputs_are_refused_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("notes.csv"), "a,b\n").unwrap();
+    let result = themeshift(&["run", "--input", empty.to_str().unwrap(), "--out", tmp.path().join("o").to_str().unwrap(), "--quiet"]);
+    assert_eq!(result.status.code(), Some(2));
+    assert!(text(&result.stderr).contains("empty: no .jsonl, .txt or .md files in this folder"), "{}", text(&result.stderr));
+
+    let blocker = tmp.path().join("a_file");
+    std::fs::write(&blocker, "x").unwrap();
+    let out = blocker.join("out");
+    let input = fixtures().join("news.jsonl");
+    let result = themeshift(&["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
+    assert_eq!(result.status.code(), Some(2));
+    let stderr = text(&result.stderr);
+    assert!(stderr.contains(&format!("writing {}: ", out.display())) && stderr.contains("choose another --out folder"), "{stderr}");
+}
+
+#[test]
+fn keywords_of_a_document_body_skip_its_header() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_ok(&["keywords", fixtures().join("articles/export_note.txt").to_str().unwrap(), "--top", "3"]);
+    let words: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+    assert_eq!(words.len(), 3);
+    assert!(words.contains(&"能源".to_string()) || words.contains(&"天然气".to_string()), "{words:?}");
+    assert!(!words.contains(&"资料库".to_string()));
+    drop(tmp);
+}
