@@ -30,7 +30,7 @@ fn read(dir: &Path, file: &str) -> DataFrame {
 }
 
 fn strings(frame: &DataFrame, column: &str) -> Vec<String> {
-    frame.column(column).unwrap().str().unwrap().into_iter().map(|s| s.unwrap_or_default().to_string()).collect()
+    frame.column(column).unwrap().str().unwrap().iter().map(|s| s.unwrap_or_default().to_string()).collect()
 }
 
 fn manifest(dir: &Path) -> serde_json::Value {
@@ -101,7 +101,7 @@ fn folders_of_text_files_and_jsonl_become_one_dated_corpus() {
     let titles = strings(&docs, "title");
     let sources = strings(&docs, "date_source");
     let scripts = strings(&docs, "script");
-    let periods = docs.column("period").unwrap().str().unwrap().into_iter().map(|p| p.map(str::to_string)).collect::<Vec<_>>();
+    let periods = docs.column("period").unwrap().str().unwrap().iter().map(|p| p.map(str::to_string)).collect::<Vec<_>>();
     let at = |id: &str| ids.iter().position(|i| i.ends_with(id)).unwrap_or_else(|| panic!("{id} in {ids:?}"));
 
     let export = at("export_note.txt");
@@ -120,7 +120,7 @@ fn folders_of_text_files_and_jsonl_become_one_dated_corpus() {
     let lists = tokens.column("tokens").unwrap().list().unwrap();
     let doc_tokens = |i: usize| -> Vec<String> {
         let s = lists.get_as_series(i).unwrap();
-        s.str().unwrap().into_no_null_iter().map(str::to_string).collect()
+        s.str().unwrap().iter().map(|t| t.unwrap_or_default().to_string()).collect()
     };
     assert!(!doc_tokens(export).contains(&"关键词".to_string()));
     assert!(doc_tokens(traditional).contains(&"数字经济".to_string()), "{:?}", doc_tokens(traditional));
@@ -222,7 +222,9 @@ fn keywords_of_a_document_body_skip_its_header() {
     let out = run_ok(&["keywords", fixtures().join("articles/export_note.txt").to_str().unwrap(), "--top", "3"]);
     let words: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
     assert_eq!(words.len(), 3);
-    assert!(words.contains(&"能源".to_string()) || words.contains(&"天然气".to_string()), "{words:?}");
-    assert!(!words.contains(&"资料库".to_string()));
+    // jieba's IDF ranks the rarer body words first; header-only words (资料库) never appear.
+    assert!(words.contains(&"油气".to_string()), "{words:?}");
+    let all = run_ok(&["keywords", fixtures().join("articles/export_note.txt").to_str().unwrap(), "--top", "50"]);
+    assert!(!text(&all.stdout).lines().any(|w| w == "资料库" || w == "关键词"), "{}", text(&all.stdout));
     drop(tmp);
 }
