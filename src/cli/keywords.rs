@@ -9,7 +9,7 @@ use themeshift::segment::keywords::KeywordExtractor;
 
 #[derive(Debug, Args)]
 pub struct KeywordsArgs {
-    /// A UTF-8 text file; header lines (关键词, title, 发布时间) are left out, the body is used.
+    /// A UTF-8 text file. Its title and body are used; the other header lines (关键词, source, 发布时间) are not.
     file: PathBuf,
     #[arg(long, default_value_t = 20)]
     top: usize,
@@ -23,9 +23,13 @@ pub fn run(args: KeywordsArgs) -> anyhow::Result<ExitCode> {
     let text = String::from_utf8(bytes).map_err(|e| {
         anyhow::anyhow!("{}: not valid UTF-8 at byte {}; convert it to UTF-8 first", args.file.display(), e.utf8_error().valid_up_to())
     })?;
-    let (_, body) = split_header(text.trim_start_matches('\u{FEFF}'));
+    let (header, body) = split_header(text.trim_start_matches('\u{FEFF}'));
+    let article = match header.title {
+        Some(title) => format!("{title}\n{body}"),
+        None => body.to_string(),
+    };
     let extractor = KeywordExtractor::new(jieba_rs::Jieba::new());
-    for keyword in extractor.extract(body, args.top) {
+    for keyword in extractor.extract(&article, args.top) {
         if args.weights {
             println!("{}\t{:.6}", keyword.word, keyword.weight);
         } else {

@@ -49,7 +49,10 @@ for line in open(corpus, encoding="utf-8"):
 docs = pl.read_parquet(f"{run}/documents.parquet").select("doc_id", "script")
 ours = dict(zip(pl.read_parquet(f"{run}/tokens.parquet")["doc_id"], pl.read_parquet(f"{run}/tokens.parquet")["tokens"].to_list()))
 
-same_docs = compared = converted = 0
+def latin(token):
+    return any(c.isascii() for c in token)
+
+same_docs = compared = converted = unexplained = 0
 agree = total = 0
 examples = []
 for doc_id, script in docs.iter_rows():
@@ -66,7 +69,17 @@ for doc_id, script in docs.iter_rows():
     else:
         # Token agreement by multiset overlap, so one shifted cut is not counted as many.
         from collections import Counter
-        overlap = sum((Counter(theirs) & Counter(mine)).values())
+        a, b = Counter(theirs), Counter(mine)
+        overlap = sum((a & b).values())
+        # Known difference: jieba-rs keeps Latin/digit runs with hyphens whole (F-22), Python jieba
+        # cuts them at the hyphen. Any other difference is counted as unexplained.
+        # Also expected: OpenCC converts stray traditional characters inside simplified stories
+        # (內 → 内), which this Python side does not; those are printed for a reader to check.
+        if not all(latin(t) for t in (a - b) + (b - a)):
+            unexplained += 1
+            if unexplained <= 5:
+                print(f"  other difference {doc_id}: (token, jieba count, our count)",
+                      [(t, theirs.count(t), mine.count(t)) for t in list(((a - b) + (b - a)).keys())[:6]])
         agree += overlap
         total += max(len(theirs), len(mine))
         if len(examples) < 5:
@@ -77,6 +90,7 @@ print(f"segmentation: {compared} documents compared ({converted} converted from 
       f"identical {same_docs} ({same_docs / max(compared, 1):.4%}); token agreement {share:.5%}")
 for doc_id, d in examples:
     print(f"  differs {doc_id}: first (jieba, ours) pairs {d}")
-ok = share >= 0.999
+print(f"  documents with other differences (allowed: 1 in 1000): {unexplained}")
+ok = share >= 0.999 and unexplained <= compared // 1000
 print(f"jieba-segmentation: {int(ok)} passed, {int(not ok)} failed")
 sys.exit(0 if ok else 1)
