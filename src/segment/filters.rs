@@ -1,6 +1,6 @@
 //! Token filters, applied in order after jieba: a token is kept only if every filter keeps it.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet;
 
 use super::dictionary::entry_lines;
 
@@ -14,7 +14,7 @@ pub enum Filter {
     /// Drops numbers: Arabic digits, Chinese numerals and the signs inside numbers (3.5%, 二〇二三, 十万).
     Numbers,
     /// Drops the listed words.
-    Stopwords(HashSet<String>),
+    Stopwords(FxHashSet<String>),
 }
 
 impl Filter {
@@ -28,16 +28,19 @@ impl Filter {
 
     /// Our shipped stopword list plus `extra` words.
     pub fn default_stopwords(extra: impl IntoIterator<Item = String>) -> Filter {
-        let mut words: HashSet<String> = entry_lines(STOPWORDS).map(|(_, w)| w.to_string()).collect();
+        let mut words: FxHashSet<String> = entry_lines(STOPWORDS).map(|(_, w)| w.to_string()).collect();
         words.extend(extra);
         Filter::Stopwords(words)
     }
 }
 
 fn is_number_char(c: char) -> bool {
-    c.is_ascii_digit()
-        || matches!(c, '.' | ',' | '%' | '+' | '-' | '‰')
-        || "〇零一二三四五六七八九十百千万亿两壹贰叁肆伍陆柒捌玖拾佰仟".contains(c)
+    matches!(
+        c,
+        '0'..='9' | '.' | ',' | '%' | '+' | '-' | '‰'
+            | '〇' | '零' | '一' | '二' | '三' | '四' | '五' | '六' | '七' | '八' | '九' | '十' | '百' | '千' | '万' | '亿' | '两'
+            | '壹' | '贰' | '叁' | '肆' | '伍' | '陆' | '柒' | '捌' | '玖' | '拾' | '佰' | '仟'
+    )
 }
 
 /// The filters in run order.

@@ -17,16 +17,15 @@ mod dictionary;
 mod filters;
 pub mod keywords;
 
-use std::collections::HashMap;
-
 use jieba_rs::Jieba;
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 pub use dictionary::{build_jieba, entry_lines};
 pub use filters::{Filter, FilterChain, STOPWORDS};
 
 /// Documents per work item: large enough that interning pays off, small enough to balance.
-const CHUNK: usize = 256;
+const CHUNK: usize = 512;
 
 pub struct Segmenter {
     jieba: Jieba,
@@ -79,7 +78,7 @@ impl Segmenter {
     }
 
     fn intern_chunk<'a, S: AsRef<str>>(&self, texts: &'a [S]) -> Chunk<'a> {
-        let mut index: HashMap<&str, u32> = HashMap::new();
+        let mut index: FxHashMap<&str, u32> = FxHashMap::default();
         let mut chunk = Chunk { terms: Vec::new(), lengths: Vec::with_capacity(texts.len()), ids: Vec::new() };
         for text in texts {
             let before = chunk.ids.len();
@@ -98,22 +97,38 @@ impl Segmenter {
 
 /// Merge chunk vocabularies into one sorted term list and rewrite the ids.
 fn merge(chunks: Vec<Chunk>) -> Tokenized {
-    let mut terms: Vec<&str> = chunks.iter().flat_map(|c| c.terms.iter().copied()).collect();
-    terms.par_sort_unstable();
-    terms.dedup();
-    let remapped: Vec<Vec<u32>> = chunks
-        .par_iter()
+    // Provisional ids in first-seen order, then each term's rank in sorted order.
+    let mut provisional: FxHashMap<&str, u32> = FxHashMap::default();
+    let to_provisional: Vec<Vec<u32>> = chunks
+        .iter()
         .map(|chunk| {
-            let global: Vec<u32> =
-                chunk.terms.iter().map(|t| terms.binary_search(t).expect("merged term list holds every term") as u32).collect();
-            chunk.ids.iter().map(|&local| global[local as usize]).collect()
+            chunk
+                .terms
+                .iter()
+                .map(|&term| {
+                    let next = provisional.len() as u32;
+                    *provisional.entry(term).or_insert(next)
+                })
+                .collect()
         })
         .collect();
-    let mut offsets = vec![0];
+    let mut terms: Vec<(&str, u32)> = provisional.into_iter().collect();
+    terms.par_sort_unstable();
+    let mut rank = vec![0u32; terms.len()];
+    for (sorted, &(_, id)) in terms.iter().enumerate() {
+        rank[id as usize] = sorted as u32;
+    }
+    let remapped: Vec<Vec<u32>> = chunks
+        .par_iter()
+        .zip(&to_provisional)
+        .map(|(chunk, local)| chunk.ids.iter().map(|&id| rank[local[id as usize] as usize]).collect())
+        .collect();
+    let mut offsets = Vec::with_capacity(chunks.iter().map(|c| c.lengths.len()).sum::<usize>() + 1);
+    offsets.push(0);
     for length in chunks.iter().flat_map(|c| c.lengths.iter()) {
         offsets.push(offsets.last().unwrap() + length);
     }
-    Tokenized { terms: terms.into_iter().map(str::to_string).collect(), offsets, ids: remapped.concat() }
+    Tokenized { terms: terms.into_iter().map(|(t, _)| t.to_string()).collect(), offsets, ids: remapped.concat() }
 }
 
 #[cfg(test)]
