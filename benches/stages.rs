@@ -26,7 +26,8 @@ fn stages(c: &mut Criterion) {
     let converter = ScriptConverter::new().unwrap();
     group.bench_function("normalize", |b| {
         b.iter(|| {
-            let out: Vec<String> = texts.iter().map(|t| clean_whitespace_and_width(&converter.to_simplified(t))).collect();
+            let out: Vec<String> =
+                texts.iter().map(|t| clean_whitespace_and_width(&converter.to_simplified(t))).collect();
             assert_eq!(out.len(), texts.len());
         })
     });

@@ -28,9 +28,18 @@ pub struct Theme {
 }
 
 pub const THEMES: [Theme; 5] = [
-    Theme { name: "energy", terms: &["石油", "天然气", "原油", "核电", "输油管道", "油气田"], start: 3.0, end: 0.3 },
-    Theme { name: "connectivity", terms: &["一带一路", "互联互通", "中欧班列", "物流", "口岸", "港口"], start: 0.3, end: 3.0 },
-    Theme { name: "finance", terms: &["本币结算", "人民币", "银行", "支付系统", "金融"], start: 0.2, end: 2.5 },
+    Theme {
+        name: "energy", terms: &["石油", "天然气", "原油", "核电", "输油管道", "油气田"], start: 3.0, end: 0.3
+    },
+    Theme {
+        name: "connectivity",
+        terms: &["一带一路", "互联互通", "中欧班列", "物流", "口岸", "港口"],
+        start: 0.3,
+        end: 3.0,
+    },
+    Theme {
+        name: "finance", terms: &["本币结算", "人民币", "银行", "支付系统", "金融"], start: 0.2, end: 2.5
+    },
     Theme { name: "trade", terms: &["贸易", "投资", "农产品", "市场", "关税"], start: 1.5, end: 1.5 },
     Theme { name: "culture", terms: &["文化", "旅游", "教育", "留学生", "青年"], start: 1.0, end: 1.0 },
 ];

@@ -11,16 +11,16 @@
 //!
 //! [`demo`] generates a corpus with planted shifts; [`config`] holds a run's resolved options.
 
-pub mod error;
-pub mod corpus;
 pub mod config;
+pub mod corpus;
+pub mod demo;
+pub mod error;
 pub mod ingest;
 pub mod normalize;
-pub mod segment;
-pub mod vectorize;
-pub mod trends;
-pub mod write;
-pub mod demo;
 pub mod pipeline;
+pub mod segment;
+pub mod trends;
+pub mod vectorize;
+pub mod write;
 
 pub use error::{Error, Result};

@@ -72,10 +72,12 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     })?;
     let vectorized = stages.run("vectorize", || vectorize(&tokenized, &config.vectorize))?;
     let docs = &corpus.documents;
-    let period_labels: Vec<Option<String>> = docs.iter().map(|d| d.date.map(|date| config.period.label(date))).collect();
+    let period_labels: Vec<Option<String>> =
+        docs.iter().map(|d| d.date.map(|date| config.period.label(date))).collect();
     let n_tokens: Vec<u64> = (0..docs.len()).map(|d| tokenized.doc(d).len() as u64).collect();
     let trends = stages.run("trends", || {
-        let periods: Vec<String> = period_labels.iter().flatten().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+        let periods: Vec<String> =
+            period_labels.iter().flatten().cloned().collect::<BTreeSet<_>>().into_iter().collect();
         let period_of: Vec<Option<usize>> =
             period_labels.iter().map(|p| p.as_ref().map(|p| periods.binary_search(p).expect("known period"))).collect();
         Ok(term_trends(periods, &period_of, &n_tokens, &vectorized.counts))
@@ -102,10 +104,20 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
             .rising()
             .into_iter()
             .take(config.chart_terms)
-            .map(|(t, _)| (vectorized.vocabulary.terms[t].clone(), (0..trends.periods.len()).map(|p| trends.per_10k(p, t)).collect()))
+            .map(|(t, _)| {
+                (
+                    vectorized.vocabulary.terms[t].clone(),
+                    (0..trends.periods.len()).map(|p| trends.per_10k(p, t)).collect(),
+                )
+            })
             .collect();
         let periods: Vec<String> = trends.periods.iter().map(|p| p.period.clone()).collect();
-        let chart = LineChart { title: "上升最快的词语 · terms whose rate rose most", y_label: "每万词出现次数 (per 10k tokens)", periods: &periods, series: &top };
+        let chart = LineChart {
+            title: "上升最快的词语 · terms whose rate rose most",
+            y_label: "每万词出现次数 (per 10k tokens)",
+            periods: &periods,
+            series: &top,
+        };
         if !periods.is_empty() {
             charts::draw_lines(&out.join("charts/term_trends.png"), &chart)?;
             outputs.push("charts/term_trends.png".into());
@@ -145,7 +157,10 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
 fn check_skips(corpus: &Corpus, strict: bool) -> Result<()> {
     let skipped = &corpus.report.skipped;
     if strict && !skipped.is_empty() {
-        return Err(Error::Strict { count: skipped.len(), first: format!("{}: {}", skipped[0].origin, skipped[0].reason) });
+        return Err(Error::Strict {
+            count: skipped.len(),
+            first: format!("{}: {}", skipped[0].origin, skipped[0].reason),
+        });
     }
     if corpus.documents.is_empty() {
         let first = skipped.first().map_or(String::new(), |s| format!(" (first: {}: {})", s.origin, s.reason));

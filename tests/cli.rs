@@ -17,7 +17,13 @@ fn themeshift(args: &[&str]) -> Output {
 
 fn run_ok(args: &[&str]) -> Output {
     let out = themeshift(args);
-    assert!(out.status.success(), "exit {:?}\nstdout:\n{}\nstderr:\n{}", out.status, text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     out
 }
 
@@ -62,7 +68,9 @@ fn demo_run_ranks_the_planted_shifts_first() {
         })
         .collect();
     rise.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let rising: HashSet<&str> = ["一带一路", "互联互通", "中欧班列", "物流", "口岸", "港口", "本币结算", "人民币", "银行", "支付系统", "金融"].into();
+    let rising: HashSet<&str> =
+        ["一带一路", "互联互通", "中欧班列", "物流", "口岸", "港口", "本币结算", "人民币", "银行", "支付系统", "金融"]
+            .into();
     let fading: HashSet<&str> = ["石油", "天然气", "原油", "核电", "输油管道", "油气田"].into();
     let top: Vec<&str> = rise.iter().take(6).map(|r| r.1).collect();
     let bottom: Vec<&str> = rise.iter().rev().take(4).map(|r| r.1).collect();
@@ -79,7 +87,19 @@ fn same_input_same_tables_whatever_the_thread_count() {
     let mut files = Vec::new();
     for threads in ["1", "2"] {
         let out = tmp.path().join(format!("t{threads}"));
-        let code = themeshift(&["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--threads", threads, "--keep-tokens", "--min-df", "1", "--quiet"]);
+        let code = themeshift(&[
+            "run",
+            "--input",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--threads",
+            threads,
+            "--keep-tokens",
+            "--min-df",
+            "1",
+            "--quiet",
+        ]);
         assert!(code.status.success(), "{}", text(&code.stderr));
         files.push(out);
     }
@@ -95,13 +115,24 @@ fn folders_of_text_files_and_jsonl_become_one_dated_corpus() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let input = fixtures();
-    run_ok(&["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--keep-tokens", "--min-df", "1", "--quiet"]);
+    run_ok(&[
+        "run",
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--keep-tokens",
+        "--min-df",
+        "1",
+        "--quiet",
+    ]);
     let docs = read(&out, "documents.parquet");
     let ids = strings(&docs, "doc_id");
     let titles = strings(&docs, "title");
     let sources = strings(&docs, "date_source");
     let scripts = strings(&docs, "script");
-    let periods = docs.column("period").unwrap().str().unwrap().iter().map(|p| p.map(str::to_string)).collect::<Vec<_>>();
+    let periods =
+        docs.column("period").unwrap().str().unwrap().iter().map(|p| p.map(str::to_string)).collect::<Vec<_>>();
     let at = |id: &str| ids.iter().position(|i| i.ends_with(id)).unwrap_or_else(|| panic!("{id} in {ids:?}"));
 
     let export = at("export_note.txt");
@@ -111,7 +142,10 @@ fn folders_of_text_files_and_jsonl_become_one_dated_corpus() {
     let briefing = at("2015-07-09_briefing.txt");
     assert_eq!((sources[briefing].as_str(), periods[briefing].as_deref()), ("file_name", Some("2015")));
     let traditional = at("traditional_note.md");
-    assert_eq!((scripts[traditional].as_str(), sources[traditional].as_str(), periods[traditional].as_deref()), ("traditional", "none", None));
+    assert_eq!(
+        (scripts[traditional].as_str(), sources[traditional].as_str(), periods[traditional].as_deref()),
+        ("traditional", "none", None)
+    );
     assert_eq!(sources[at("a1")], "field");
     assert_eq!(ids.len(), 15);
 
@@ -140,7 +174,19 @@ fn political_terms_are_single_tokens_and_noise_is_not_in_the_vocabulary() {
     let input = fixtures().join("news.jsonl");
     run_ok(&["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--min-df", "1", "--quiet"]);
     let vocabulary: HashSet<String> = strings(&read(&out, "vocabulary.parquet"), "term").into_iter().collect();
-    for term in ["一带一路", "人类命运共同体", "全面战略协作伙伴关系", "欧亚经济联盟", "丝绸之路经济带", "新冠肺炎", "互联互通", "本币结算", "数字经济", "泽连斯基", "贸易"] {
+    for term in [
+        "一带一路",
+        "人类命运共同体",
+        "全面战略协作伙伴关系",
+        "欧亚经济联盟",
+        "丝绸之路经济带",
+        "新冠肺炎",
+        "互联互通",
+        "本币结算",
+        "数字经济",
+        "泽连斯基",
+        "贸易",
+    ] {
         assert!(vocabulary.contains(term), "{term} missing");
     }
     for noise in ["，", "。", "的", "和", "一带", "一路", "2013"] {
@@ -176,9 +222,14 @@ fn a_malformed_jsonl_line_is_skipped_named_and_counted() {
     assert_eq!(m["counts"]["documents_skipped"], 2);
     assert_eq!(m["ingest"]["skipped"][1]["origin"].as_str().unwrap(), format!("{}:3", input.display()));
 
-    let strict = themeshift(&["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--strict"]);
+    let strict =
+        themeshift(&["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--strict"]);
     assert_eq!(strict.status.code(), Some(2));
-    assert!(text(&strict.stderr).contains("2 document(s) were skipped and --strict is set; first:"), "{}", text(&strict.stderr));
+    assert!(
+        text(&strict.stderr).contains("2 document(s) were skipped and --strict is set; first:"),
+        "{}",
+        text(&strict.stderr)
+    );
 }
 
 #[test]
@@ -189,7 +240,14 @@ fn a_non_utf8_file_stops_the_run_with_file_line_and_byte() {
     std::fs::write(dir.join("good.txt"), "发布时间：2014-01-02\n能源合作继续推进。").unwrap();
     // "能源" in GBK, after one good line.
     std::fs::write(dir.join("gbk.txt"), b"ok line\n\xc4\xdc\xd4\xb4").unwrap();
-    let result = themeshift(&["run", "--input", dir.to_str().unwrap(), "--out", tmp.path().join("o").to_str().unwrap(), "--quiet"]);
+    let result = themeshift(&[
+        "run",
+        "--input",
+        dir.to_str().unwrap(),
+        "--out",
+        tmp.path().join("o").to_str().unwrap(),
+        "--quiet",
+    ]);
     assert_eq!(result.status.code(), Some(2));
     let stderr = text(&result.stderr);
     assert!(stderr.contains("gbk.txt:2: not valid UTF-8: byte 0xC4 at offset 8 (line 2)"), "{stderr}");
@@ -202,9 +260,20 @@ fn empty_folders_and_unwritable_outputs_are_refused_before_any_work() {
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     std::fs::write(empty.join("notes.csv"), "a,b\n").unwrap();
-    let result = themeshift(&["run", "--input", empty.to_str().unwrap(), "--out", tmp.path().join("o").to_str().unwrap(), "--quiet"]);
+    let result = themeshift(&[
+        "run",
+        "--input",
+        empty.to_str().unwrap(),
+        "--out",
+        tmp.path().join("o").to_str().unwrap(),
+        "--quiet",
+    ]);
     assert_eq!(result.status.code(), Some(2));
-    assert!(text(&result.stderr).contains("empty: no .jsonl, .txt or .md files in this folder"), "{}", text(&result.stderr));
+    assert!(
+        text(&result.stderr).contains("empty: no .jsonl, .txt or .md files in this folder"),
+        "{}",
+        text(&result.stderr)
+    );
 
     let blocker = tmp.path().join("a_file");
     std::fs::write(&blocker, "x").unwrap();
@@ -213,7 +282,10 @@ fn empty_folders_and_unwritable_outputs_are_refused_before_any_work() {
     let result = themeshift(&["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
     assert_eq!(result.status.code(), Some(2));
     let stderr = text(&result.stderr);
-    assert!(stderr.contains(&format!("writing {}: ", out.display())) && stderr.contains("choose another --out folder"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("writing {}: ", out.display())) && stderr.contains("choose another --out folder"),
+        "{stderr}"
+    );
 }
 
 #[test]

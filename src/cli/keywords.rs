@@ -21,7 +21,11 @@ pub struct KeywordsArgs {
 pub fn run(args: KeywordsArgs) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        anyhow::anyhow!("{}: not valid UTF-8 at byte {}; convert it to UTF-8 first", args.file.display(), e.utf8_error().valid_up_to())
+        anyhow::anyhow!(
+            "{}: not valid UTF-8 at byte {}; convert it to UTF-8 first",
+            args.file.display(),
+            e.utf8_error().valid_up_to()
+        )
     })?;
     let (header, body) = split_header(text.trim_start_matches('\u{FEFF}'));
     let article = match header.title {

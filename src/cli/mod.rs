@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "themeshift", version, about = "Topic and trend analysis of dated Chinese text: corpus in, Parquet tables and charts out")]
+#[command(
+    name = "themeshift",
+    version,
+    about = "Topic and trend analysis of dated Chinese text: corpus in, Parquet tables and charts out"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -17,7 +21,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the pipeline on a corpus (or, with no --input, on the built-in demo corpus).
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// jieba-style TF-IDF keywords of one document.
     Keywords(keywords::KeywordsArgs),
 }
@@ -25,7 +29,7 @@ enum Command {
 /// Exit codes: 0 done, 1 done but some documents were skipped, 2 error.
 pub fn main() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(*args),
         Command::Keywords(args) => keywords::run(args),
     }
 }

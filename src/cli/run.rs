@@ -92,7 +92,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         inputs.push(path);
     }
     let mut config = RunConfig::new(inputs, out);
-    config.fields = FieldMap { id: args.id_field, date: args.date_field, title: args.title_field, text: args.text_field };
+    config.fields =
+        FieldMap { id: args.id_field, date: args.date_field, title: args.title_field, text: args.text_field };
     config.period = args.period;
     config.seed = args.seed;
     config.threads = threads;
@@ -119,7 +120,10 @@ fn print_summary(s: &RunSummary) {
         "  documents: {} read, {} kept, {} skipped, {} undated (kept, outside the period tables)",
         c.records_read, c.documents_kept, c.documents_skipped, c.documents_undated
     );
-    println!("  tokens: {}; distinct terms: {}; vocabulary: {}; periods: {}", c.tokens, c.distinct_terms, c.vocabulary, c.periods);
+    println!(
+        "  tokens: {}; distinct terms: {}; vocabulary: {}; periods: {}",
+        c.tokens, c.distinct_terms, c.vocabulary, c.periods
+    );
     const SHOWN: usize = 10;
     for skip in s.report.skipped.iter().take(SHOWN) {
         println!("  skipped {}: {}", skip.origin, skip.reason);

@@ -74,7 +74,8 @@ fn record(
     };
     let undated = undated_reason.map(|reason| Undated { doc_id: id.clone(), origin: origin.to_string(), reason });
     let date_source = if date.is_some() { DateSource::Field } else { DateSource::None };
-    let doc = Document { id, date, date_source, title, source: source.to_string(), text, origin, script: Default::default() };
+    let doc =
+        Document { id, date, date_source, title, source: source.to_string(), text, origin, script: Default::default() };
     Ok((doc, undated))
 }
 

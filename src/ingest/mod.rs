@@ -90,9 +90,8 @@ pub fn ingest(inputs: &[PathBuf], fields: &FieldMap) -> Result<Corpus> {
 fn collect(input: &Path, files: &mut Vec<(PathBuf, PathBuf, Format)>, ignored: &mut Vec<String>) -> Result<()> {
     let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
     if meta.is_file() {
-        let format = Format::of(input).ok_or_else(|| {
-            Error::input(Origin::file(input), "unsupported file type: expected .jsonl, .txt or .md")
-        })?;
+        let format = Format::of(input)
+            .ok_or_else(|| Error::input(Origin::file(input), "unsupported file type: expected .jsonl, .txt or .md"))?;
         let root = input.parent().unwrap_or(Path::new("")).to_path_buf();
         files.push((root, input.to_path_buf(), format));
         return Ok(());
@@ -108,7 +107,8 @@ fn collect(input: &Path, files: &mut Vec<(PathBuf, PathBuf, Format)>, ignored: &
         }
     }
     if files.len() == before {
-        let message = "no .jsonl, .txt or .md files in this folder (searched recursively); point --input at your corpus";
+        let message =
+            "no .jsonl, .txt or .md files in this folder (searched recursively); point --input at your corpus";
         return Err(Error::input(Origin::file(input), message));
     }
     Ok(())

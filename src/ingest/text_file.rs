@@ -29,9 +29,8 @@ pub fn read(path: &Path, id: String, text: &str) -> FileDocuments {
             (None, DateSource::None, Some("no 发布时间 header line and no date in the file name".to_string()))
         }
     };
-    let title = header.title.unwrap_or_else(|| {
-        path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
-    });
+    let title =
+        header.title.unwrap_or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
     if let Some(reason) = undated_reason {
         out.undated.push(Undated { doc_id: id.clone(), origin: origin.to_string(), reason });
     }

@@ -134,6 +134,9 @@ mod tests {
     #[test]
     fn particle_zhu_becomes_zhe_but_notable_zhu_stays() {
         let converter = ScriptConverter::new().unwrap();
-        assert_eq!(converter.to_simplified("本著互利原則，隨著合作深入，成果顯著，著名學者"), "本着互利原则，随着合作深入，成果显著，著名学者");
+        assert_eq!(
+            converter.to_simplified("本著互利原則，隨著合作深入，成果顯著，著名學者"),
+            "本着互利原则，随着合作深入，成果显著，著名学者"
+        );
     }
 }

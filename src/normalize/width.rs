@@ -52,6 +52,9 @@ mod tests {
 
     #[test]
     fn whitespace_is_collapsed_and_blank_lines_dropped() {
-        assert_eq!(clean_whitespace_and_width("\u{3000}\u{3000}第一段  内容\t尾\n\n \n第二段 "), "第一段 内容 尾\n第二段");
+        assert_eq!(
+            clean_whitespace_and_width("\u{3000}\u{3000}第一段  内容\t尾\n\n \n第二段 "),
+            "第一段 内容 尾\n第二段"
+        );
     }
 }

@@ -64,7 +64,18 @@ mod tests {
     #[test]
     fn political_terms_stay_whole() {
         let jieba = build_jieba(&[] as &[&Path]).unwrap();
-        for term in ["一带一路", "人类命运共同体", "全面战略协作伙伴关系", "欧亚经济联盟", "丝绸之路经济带", "新冠肺炎", "互联互通", "本币结算", "数字经济", "泽连斯基"] {
+        for term in [
+            "一带一路",
+            "人类命运共同体",
+            "全面战略协作伙伴关系",
+            "欧亚经济联盟",
+            "丝绸之路经济带",
+            "新冠肺炎",
+            "互联互通",
+            "本币结算",
+            "数字经济",
+            "泽连斯基",
+        ] {
             let text = format!("他们讨论了{term}的问题");
             assert!(words(&jieba, &text).contains(&term.to_string()), "{term}: {:?}", words(&jieba, &text));
         }
@@ -82,6 +93,9 @@ mod tests {
         let path = dir.path().join("mine.txt");
         std::fs::write(&path, "# mine\n新词 12 n\n坏词 many\n").unwrap();
         let err = build_jieba(&[&path]).unwrap_err().to_string();
-        assert!(err.ends_with("mine.txt:3: frequency 'many' of '坏词' is not a whole number (format: word [freq] [tag])"), "{err}");
+        assert!(
+            err.ends_with("mine.txt:3: frequency 'many' of '坏词' is not a whole number (format: word [freq] [tag])"),
+            "{err}"
+        );
     }
 }

@@ -59,7 +59,12 @@ impl TermTrends {
 
 /// `period_of[d]` is document d's period index, `None` when undated; `tokens_of[d]` its kept
 /// token count.
-pub fn term_trends(periods: Vec<String>, period_of: &[Option<usize>], tokens_of: &[u64], counts: &Csr<u32>) -> TermTrends {
+pub fn term_trends(
+    periods: Vec<String>,
+    period_of: &[Option<usize>],
+    tokens_of: &[u64],
+    counts: &Csr<u32>,
+) -> TermTrends {
     let n_terms = counts.n_cols;
     let per_period: Vec<(PeriodTotals, Vec<u64>, Vec<u32>)> = periods
         .into_par_iter()
@@ -96,7 +101,12 @@ mod tests {
     fn rates_and_shares_use_the_period_denominators() {
         // Two periods; docs 0,1 in p0, doc 2 in p1, doc 3 undated. Terms: 0 fades, 1 rises.
         let counts = Csr::from_rows(2, vec![vec![(0, 3)], vec![(0, 1), (1, 1)], vec![(1, 4)], vec![(0, 9)]]);
-        let trends = term_trends(vec!["2013".into(), "2014".into()], &[Some(0), Some(0), Some(1), None], &[10, 10, 5, 9], &counts);
+        let trends = term_trends(
+            vec!["2013".into(), "2014".into()],
+            &[Some(0), Some(0), Some(1), None],
+            &[10, 10, 5, 9],
+            &counts,
+        );
         assert_eq!(trends.periods[0], PeriodTotals { period: "2013".into(), n_docs: 2, n_tokens: 20 });
         assert_eq!(trends.periods[1].n_tokens, 5);
         assert_eq!(trends.count[0], [4, 1]);

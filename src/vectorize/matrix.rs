@@ -26,7 +26,12 @@ impl<T: Copy> Csr<T> {
     /// Build from rows given as (column, value) pairs with ascending columns.
     pub fn from_rows(n_cols: usize, rows: Vec<Vec<(u32, T)>>) -> Self {
         let nnz = rows.iter().map(Vec::len).sum();
-        let mut m = Csr { n_cols, indptr: Vec::with_capacity(rows.len() + 1), indices: Vec::with_capacity(nnz), values: Vec::with_capacity(nnz) };
+        let mut m = Csr {
+            n_cols,
+            indptr: Vec::with_capacity(rows.len() + 1),
+            indices: Vec::with_capacity(nnz),
+            values: Vec::with_capacity(nnz),
+        };
         m.indptr.push(0);
         for row in rows {
             for (c, v) in row {

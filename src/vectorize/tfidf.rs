@@ -32,7 +32,12 @@ pub fn tfidf(counts: &Csr<u32>, idf: &[f64], sublinear_tf: bool) -> Csr<f32> {
             weights.iter().map(|w| (w / norm) as f32).collect()
         })
         .collect();
-    Csr { n_cols: counts.n_cols, indptr: counts.indptr.clone(), indices: counts.indices.clone(), values: values.concat() }
+    Csr {
+        n_cols: counts.n_cols,
+        indptr: counts.indptr.clone(),
+        indices: counts.indices.clone(),
+        values: values.concat(),
+    }
 }
 
 #[cfg(test)]

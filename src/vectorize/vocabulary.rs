@@ -38,7 +38,9 @@ impl std::str::FromStr for DocFreq {
             }
             Ok(DocFreq::Share(share))
         } else {
-            s.parse().map(DocFreq::Count).map_err(|_| format!("'{s}' is not a whole number of documents or a share like 0.5"))
+            s.parse()
+                .map(DocFreq::Count)
+                .map_err(|_| format!("'{s}' is not a whole number of documents or a share like 0.5"))
         }
     }
 }
@@ -131,7 +133,11 @@ pub fn select(terms: &[String], counts: &Csr<u32>, params: &VocabularyParams) ->
         .into_par_iter()
         .map(|r| {
             let (cols, vals) = counts.row(r);
-            cols.iter().zip(vals).filter(|(c, _)| new_id[**c as usize] != u32::MAX).map(|(c, v)| (new_id[*c as usize], *v)).collect()
+            cols.iter()
+                .zip(vals)
+                .filter(|(c, _)| new_id[**c as usize] != u32::MAX)
+                .map(|(c, v)| (new_id[*c as usize], *v))
+                .collect()
         })
         .collect();
     let vocabulary = Vocabulary {
@@ -172,7 +178,8 @@ mod tests {
         assert_eq!(kept(params(DocFreq::Count(2), DocFreq::Share(1.0), None)), ["t0", "t2", "t3"]);
         assert_eq!(kept(params(DocFreq::Count(1), DocFreq::Share(0.7), None)), ["t1", "t2", "t3"]);
         assert_eq!(kept(params(DocFreq::Count(1), DocFreq::Share(1.0), Some(2))), ["t0", "t2"]);
-        let (vocab, restricted) = select(&t.terms, &counts, &params(DocFreq::Count(2), DocFreq::Count(2), None)).unwrap();
+        let (vocab, restricted) =
+            select(&t.terms, &counts, &params(DocFreq::Count(2), DocFreq::Count(2), None)).unwrap();
         assert_eq!(vocab.terms, ["t2", "t3"]);
         assert_eq!(vocab.cf, [4, 2]);
         assert_eq!(restricted.row(2), (&[1u32][..], &[1u32][..]));

@@ -58,7 +58,8 @@ pub const VOCABULARY: Table = Table {
 };
 
 /// The TF-IDF matrix as coordinates: `scipy.sparse.csr_matrix((weight, (doc_index, term_id)))`.
-pub const TFIDF: Table = Table { file: "tfidf.parquet", columns: &[("doc_index", U32), ("term_id", U32), ("weight", F32)] };
+pub const TFIDF: Table =
+    Table { file: "tfidf.parquet", columns: &[("doc_index", U32), ("term_id", U32), ("weight", F32)] };
 
 pub const TERM_TRENDS: Table = Table {
     file: "term_trends.parquet",
@@ -66,7 +67,8 @@ pub const TERM_TRENDS: Table = Table {
 };
 
 /// The denominators of every rate: documents and tokens per period.
-pub const PERIODS: Table = Table { file: "periods.parquet", columns: &[("period", Str), ("n_docs", U32), ("n_tokens", U64)] };
+pub const PERIODS: Table =
+    Table { file: "periods.parquet", columns: &[("period", Str), ("n_docs", U32), ("n_tokens", U64)] };
 
 impl Table {
     /// A frame of `columns`, named and checked against this schema.

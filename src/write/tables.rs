@@ -62,7 +62,8 @@ pub fn vocabulary(vocabulary: &Vocabulary, idf: &[f64]) -> PolarsResult<DataFram
 }
 
 pub fn tfidf(matrix: &Csr<f32>) -> PolarsResult<DataFrame> {
-    let rows: Vec<u32> = (0..matrix.n_rows()).flat_map(|r| std::iter::repeat_n(r as u32, matrix.row(r).0.len())).collect();
+    let rows: Vec<u32> =
+        (0..matrix.n_rows()).flat_map(|r| std::iter::repeat_n(r as u32, matrix.row(r).0.len())).collect();
     schema::TFIDF.frame(vec![
         Series::new("".into(), rows),
         Series::new("".into(), matrix.indices.as_slice()),
