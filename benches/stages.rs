@@ -43,7 +43,7 @@ fn stages(c: &mut Criterion) {
     let tokenized = segmenter.segment_texts(&texts);
     group.bench_function("vectorize", |b| {
         b.iter(|| {
-            let v = vectorize(&tokenized, &VectorizeParams::default()).unwrap();
+            let v = vectorize(&tokenized, (0..texts.len()).collect(), &VectorizeParams::default()).unwrap();
             assert_eq!(v.tfidf.n_rows(), texts.len());
         })
     });

@@ -1,12 +1,30 @@
-//! The resolved options of a run: what the CLI (or a library caller) asked for, checked, and
-//! written into the manifest so the run can be repeated.
+//! The resolved options of a run: what the CLI, a study file or a library caller asked for,
+//! checked, and written into the manifest so the run can be repeated.
+//!
+//! A study file (`--config study.toml`) holds the input settings of a study; flags given on the
+//! command line override it. Unknown keys are errors.
+//!
+//! ```toml
+//! [input]
+//! paths = ["articles/", "wire.csv"]   # relative to the study file
+//! text = "body"                       # field / column names: id, date, title, text, source
+//! date = "published"
+//! source = "outlet"
+//! extra = ["section", "author"]       # kept through to documents.parquet
+//! encoding = "gb18030"                # force one; detected when absent
+//! default_date = "2023-01-01"
+//! dates_file = "dates.csv"            # document,date rows
+//! boilerplate = ["my_patterns.txt"]
+//! skip_bad = false
+//! ```
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::ingest::FieldMap;
+use crate::ingest::date::parse_date;
+use crate::ingest::IngestOptions;
 use crate::trends::Period;
 use crate::vectorize::VectorizeParams;
 
@@ -15,7 +33,13 @@ pub struct RunConfig {
     /// Files or folders; empty means the built-in demo corpus.
     pub inputs: Vec<PathBuf>,
     pub out: PathBuf,
-    pub fields: FieldMap,
+    pub ingest: IngestOptions,
+    /// Boilerplate pattern files added to ours.
+    pub boilerplate: Vec<PathBuf>,
+    /// Estimated Jaccard similarity of character shingles from which two documents are duplicates.
+    pub duplicate_threshold: f64,
+    /// Analyse every member of a duplicate group, not only the earliest.
+    pub keep_duplicates: bool,
     pub period: Period,
     pub seed: u64,
     /// Worker threads; 0 = one per core.
@@ -37,7 +61,10 @@ impl RunConfig {
         RunConfig {
             inputs,
             out,
-            fields: FieldMap::default(),
+            ingest: IngestOptions::default(),
+            boilerplate: Vec::new(),
+            duplicate_threshold: 0.8,
+            keep_duplicates: false,
             period: Period::Year,
             seed: 42,
             threads: 0,
@@ -55,14 +82,121 @@ impl RunConfig {
         if self.chart_terms == 0 || self.chart_terms > 10 {
             return Err(Error::Config(format!("chart terms must be 1 to 10, not {}", self.chart_terms)));
         }
+        if !(0.0..=1.0).contains(&self.duplicate_threshold) || self.duplicate_threshold < 0.3 {
+            return Err(Error::Config(format!(
+                "duplicate threshold {} must be between 0.3 and 1.0 (share of shared shingles)",
+                self.duplicate_threshold
+            )));
+        }
         if self.vectorize.vocabulary.max_features == Some(0) {
             return Err(Error::Config("max_features must be at least 1".into()));
         }
-        for path in &self.user_dicts {
-            if !path.is_file() {
-                return Err(Error::Config(format!("--user-dict {}: no such file", path.display())));
+        for (flag, paths) in [("--user-dict", &self.user_dicts), ("--boilerplate", &self.boilerplate)] {
+            if let Some(path) = paths.iter().find(|p| !p.is_file()) {
+                return Err(Error::Config(format!("{flag} {}: no such file", path.display())));
             }
         }
         Ok(())
+    }
+}
+
+/// A study file: today its `[input]` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Study {
+    #[serde(default)]
+    pub input: InputSection,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InputSection {
+    pub paths: Vec<PathBuf>,
+    pub id: Option<String>,
+    pub date: Option<String>,
+    pub title: Option<String>,
+    pub text: Option<String>,
+    pub source: Option<String>,
+    pub extra: Vec<String>,
+    pub encoding: Option<String>,
+    pub default_date: Option<String>,
+    pub dates_file: Option<PathBuf>,
+    pub boilerplate: Vec<PathBuf>,
+    pub skip_bad: bool,
+}
+
+impl Study {
+    /// Read a study file; its relative paths are taken relative to its folder.
+    pub fn load(path: &Path) -> Result<Study> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let mut study: Study = toml::from_str(&text)
+            .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.to_string().trim())))?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        let input = &mut study.input;
+        for p in input.paths.iter_mut().chain(input.dates_file.iter_mut()).chain(input.boilerplate.iter_mut()) {
+            *p = dir.join(&*p);
+        }
+        Ok(study)
+    }
+
+    /// Apply the `[input]` section to `config`.
+    pub fn apply(&self, config: &mut RunConfig) -> Result<()> {
+        let i = &self.input;
+        let fields = &mut config.ingest.fields;
+        for (slot, value) in [
+            (&mut fields.id, &i.id),
+            (&mut fields.date, &i.date),
+            (&mut fields.title, &i.title),
+            (&mut fields.text, &i.text),
+        ] {
+            if let Some(v) = value {
+                *slot = v.clone();
+            }
+        }
+        fields.source = i.source.clone().or(fields.source.take());
+        fields.extra.extend(i.extra.iter().cloned());
+        config.inputs.extend(i.paths.iter().cloned());
+        config.ingest.encoding = i.encoding.clone().or(config.ingest.encoding.take());
+        if let Some(date) = &i.default_date {
+            config.ingest.default_date =
+                Some(parse_date(date).map_err(|e| Error::Config(format!("[input] default_date: {e}")))?);
+        }
+        config.ingest.dates_file = i.dates_file.clone().or(config.ingest.dates_file.take());
+        config.boilerplate.extend(i.boilerplate.iter().cloned());
+        config.ingest.skip_bad |= i.skip_bad;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn study_input_section_maps_fields_and_resolves_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("study.toml");
+        std::fs::write(
+            &path,
+            "[input]\npaths = [\"a.csv\"]\ntext = \"body\"\nextra = [\"section\"]\ndefault_date = \"2020-01-01\"\n",
+        )
+        .unwrap();
+        let mut config = RunConfig::new(vec![], "out".into());
+        Study::load(&path).unwrap().apply(&mut config).unwrap();
+        assert_eq!(config.inputs, [dir.path().join("a.csv")]);
+        assert_eq!(
+            (config.ingest.fields.text.as_str(), config.ingest.fields.extra.as_slice()),
+            ("body", &["section".to_string()][..])
+        );
+        assert_eq!(config.ingest.default_date, chrono::NaiveDate::from_ymd_opt(2020, 1, 1));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_the_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("study.toml");
+        std::fs::write(&path, "[input]\ntxet = \"body\"\n").unwrap();
+        let err = Study::load(&path).unwrap_err().to_string();
+        assert!(err.contains("study.toml") && err.contains("unknown field `txet`"), "{err}");
     }
 }

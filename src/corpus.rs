@@ -7,25 +7,35 @@ use serde::Serialize;
 pub use crate::error::Origin;
 
 /// Where a document's date came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DateSource {
+    /// The user's dates file (`--dates`), which overrides every other source.
+    Sidecar,
     /// A field of a structured record (JSONL `date`).
     Field,
     /// A header line such as `发布时间：2013-03-23`.
     Header,
     /// A date in the file name (`20130323`, `2013-03-23`).
     FileName,
+    /// A full date expression near the start of the text (`2013年3月23日`).
+    Text,
+    /// The user's `--default-date`.
+    Default,
     /// No date was found.
+    #[default]
     None,
 }
 
 impl DateSource {
     pub fn as_str(self) -> &'static str {
         match self {
+            DateSource::Sidecar => "sidecar",
             DateSource::Field => "field",
             DateSource::Header => "header",
             DateSource::FileName => "file_name",
+            DateSource::Text => "text",
+            DateSource::Default => "default",
             DateSource::None => "none",
         }
     }
@@ -51,24 +61,37 @@ impl Script {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Document {
     pub id: String,
     pub date: Option<NaiveDate>,
     pub date_source: DateSource,
+    /// Why the primary date source failed, while the date is still unknown.
+    pub date_problem: Option<String>,
     pub title: String,
-    /// The input file the document was read from.
+    /// The source field or header line, else the input file the document was read from.
     pub source: String,
+    /// Keywords from a `关键词` header line.
+    pub keywords: Vec<String>,
+    /// Values of the user's extra metadata columns, in the order they were named.
+    pub extra: Vec<Option<String>>,
     pub text: String,
     pub origin: Origin,
     /// Set by normalize; `Simplified` until then.
     pub script: Script,
+    /// Characters of leads, datelines, captions and trailers removed by normalize.
+    pub boilerplate_chars: u32,
+    /// Characters of paragraphs removed because they repeat an earlier paragraph of the document.
+    pub repeated_chars: u32,
+    /// The earliest member of this document's near-duplicate group, when it is not that member.
+    pub duplicate_of: Option<String>,
 }
 
 /// One input file, for the manifest: enough to tell later whether a rerun saw the same bytes.
 #[derive(Debug, Clone, Serialize)]
 pub struct InputFile {
     pub path: String,
+    pub encoding: &'static str,
     pub bytes: u64,
     pub sha256: String,
     pub documents: usize,
@@ -98,6 +121,8 @@ pub struct IngestReport {
     pub records_read: usize,
     pub skipped: Vec<Skipped>,
     pub undated: Vec<Undated>,
+    /// Documents whose date was taken from each source (field, header, file_name, …).
+    pub date_sources: std::collections::BTreeMap<&'static str, usize>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -9,7 +9,7 @@ use crate::config::RunConfig;
 use crate::corpus::{Corpus, IngestReport};
 use crate::error::{Error, Result};
 use crate::ingest::ingest;
-use crate::normalize::{normalize, ScriptConverter};
+use crate::normalize::{mark_duplicates, normalize, Boilerplate, Normalizer, ScriptConverter};
 use crate::segment::{build_jieba, FilterChain, Segmenter};
 use crate::trends::term_trends;
 use crate::vectorize::vectorize;
@@ -57,38 +57,51 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     std::fs::create_dir_all(out.join("charts")).map_err(|e| Error::io(out.join("charts"), e))?;
     let mut stages = Stages { timings: Vec::new(), quiet: config.quiet };
 
-    let mut corpus = stages.run("ingest", || ingest(&config.inputs, &config.fields))?;
+    let boilerplate_files: Vec<(String, String)> = config
+        .boilerplate
+        .iter()
+        .map(|p| Ok((p.display().to_string(), std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?)))
+        .collect::<Result<_>>()?;
+    let boilerplate = Boilerplate::new(&boilerplate_files)?;
+
+    let mut corpus = stages.run("ingest", || ingest(&config.inputs, &config.ingest))?;
     check_skips(&corpus, config.strict)?;
-    let converter = stages.run("normalize", || {
-        let converter = ScriptConverter::new()?;
-        normalize(&mut corpus, &converter);
-        Ok(converter)
+    let duplicate_groups = stages.run("normalize", || {
+        let normalizer = Normalizer { converter: ScriptConverter::new()?, boilerplate };
+        normalize(&mut corpus, &normalizer);
+        Ok(mark_duplicates(&mut corpus, config.duplicate_threshold))
     })?;
-    drop(converter);
     let tokenized = stages.run("segment", || {
         let segmenter = Segmenter::new(build_jieba(&config.user_dicts)?, FilterChain::standard());
         let texts: Vec<&str> = corpus.documents.iter().map(|d| d.text.as_str()).collect();
         Ok(segmenter.segment_texts(&texts))
     })?;
-    let vectorized = stages.run("vectorize", || vectorize(&tokenized, &config.vectorize))?;
     let docs = &corpus.documents;
+    // Each duplicate group counts once, through its earliest member, unless asked otherwise.
+    let analysed: Vec<usize> =
+        (0..docs.len()).filter(|&d| config.keep_duplicates || docs[d].duplicate_of.is_none()).collect();
+    let vectorized = stages.run("vectorize", || vectorize(&tokenized, analysed, &config.vectorize))?;
     let period_labels: Vec<Option<String>> =
         docs.iter().map(|d| d.date.map(|date| config.period.label(date))).collect();
     let n_tokens: Vec<u64> = (0..docs.len()).map(|d| tokenized.doc(d).len() as u64).collect();
     let trends = stages.run("trends", || {
+        let rows = &vectorized.rows;
         let periods: Vec<String> =
-            period_labels.iter().flatten().cloned().collect::<BTreeSet<_>>().into_iter().collect();
-        let period_of: Vec<Option<usize>> =
-            period_labels.iter().map(|p| p.as_ref().map(|p| periods.binary_search(p).expect("known period"))).collect();
-        Ok(term_trends(periods, &period_of, &n_tokens, &vectorized.counts))
+            rows.iter().filter_map(|&d| period_labels[d].clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let period_of: Vec<Option<usize>> = rows
+            .iter()
+            .map(|&d| period_labels[d].as_ref().map(|p| periods.binary_search(p).expect("known period")))
+            .collect();
+        let tokens_of: Vec<u64> = rows.iter().map(|&d| n_tokens[d]).collect();
+        Ok(term_trends(periods, &period_of, &tokens_of, &vectorized.counts))
     })?;
 
     let mut outputs = Vec::new();
     stages.run("write", || {
         let mut tables_written = vec![
-            (&schema::DOCUMENTS, tables::documents(docs, &period_labels, &n_tokens)),
+            (&schema::DOCUMENTS, tables::documents(docs, &period_labels, &n_tokens, &config.ingest.fields.extra)),
             (&schema::VOCABULARY, tables::vocabulary(&vectorized.vocabulary, &vectorized.idf)),
-            (&schema::TFIDF, tables::tfidf(&vectorized.tfidf)),
+            (&schema::TFIDF, tables::tfidf(&vectorized.tfidf, &vectorized.rows)),
             (&schema::TERM_TRENDS, tables::term_trends(&vectorized.vocabulary, &trends)),
             (&schema::PERIODS, tables::periods(&trends)),
         ];
@@ -130,6 +143,11 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         documents_kept: docs.len(),
         documents_skipped: corpus.report.skipped.len(),
         documents_undated: docs.iter().filter(|d| d.date.is_none()).count(),
+        duplicate_groups,
+        documents_duplicate: docs.iter().filter(|d| d.duplicate_of.is_some()).count(),
+        documents_analysed: vectorized.rows.len(),
+        boilerplate_chars: docs.iter().map(|d| d.boilerplate_chars as u64).sum(),
+        repeated_chars: docs.iter().map(|d| d.repeated_chars as u64).sum(),
         periods: trends.periods.len(),
         tokens: tokenized.ids.len(),
         distinct_terms: tokenized.terms.len(),

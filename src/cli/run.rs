@@ -4,18 +4,22 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
-use themeshift::config::RunConfig;
+use themeshift::config::{RunConfig, Study};
 use themeshift::demo::write_demo_corpus;
-use themeshift::ingest::FieldMap;
+use themeshift::ingest::date::parse_date;
 use themeshift::pipeline::{self, demo_input, RunSummary};
 use themeshift::trends::Period;
 use themeshift::vectorize::DocFreq;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Input files or folders (.jsonl, .txt, .md; folders are searched recursively). None: the demo corpus.
+    /// Input files or folders (.jsonl, .csv, .tsv, .parquet, .txt, .md, each optionally .gz; folders are
+    /// searched recursively). None, and no study file: the demo corpus.
     #[arg(long, num_args = 1..)]
     input: Vec<PathBuf>,
+    /// Study file (TOML) with an [input] section; flags given here override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Output folder [default: reports/demo for the demo; required otherwise].
     #[arg(long)]
     out: Option<PathBuf>,
@@ -48,15 +52,45 @@ pub struct RunArgs {
     /// Use 1 + ln(count) as term frequency in TF-IDF.
     #[arg(long)]
     sublinear_tf: bool,
-    /// JSONL field holding the document id.
-    #[arg(long, default_value = "id")]
-    id_field: String,
-    #[arg(long, default_value = "date")]
-    date_field: String,
-    #[arg(long, default_value = "title")]
-    title_field: String,
-    #[arg(long, default_value = "text")]
-    text_field: String,
+    /// Field (JSONL) or column (CSV, Parquet) holding the document id [default: id].
+    #[arg(long)]
+    id_field: Option<String>,
+    /// … the date [default: date].
+    #[arg(long)]
+    date_field: Option<String>,
+    /// … the title [default: title].
+    #[arg(long)]
+    title_field: Option<String>,
+    /// … the text [default: text].
+    #[arg(long)]
+    text_field: Option<String>,
+    /// … the source or outlet [default: the input file].
+    #[arg(long)]
+    source_field: Option<String>,
+    /// Extra metadata columns to keep in documents.parquet (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    extra_fields: Vec<String>,
+    /// Force the encoding of text inputs: utf-8, gb18030 (GBK), big5, utf-16le, utf-16be [default: detect].
+    #[arg(long)]
+    encoding: Option<String>,
+    /// Skip (and count) files that do not decode instead of stopping.
+    #[arg(long)]
+    skip_bad: bool,
+    /// Date for documents that no field, header, file name or text dates.
+    #[arg(long, value_parser = parse_date)]
+    default_date: Option<chrono::NaiveDate>,
+    /// CSV with a header and rows of document,date (document: id, file name or path); overrides other dates.
+    #[arg(long)]
+    dates: Option<PathBuf>,
+    /// File of extra boilerplate patterns (regular expressions, one a line). Repeatable.
+    #[arg(long)]
+    boilerplate: Vec<PathBuf>,
+    /// Analyse every member of a near-duplicate group, not only the earliest.
+    #[arg(long)]
+    keep_duplicates: bool,
+    /// Share of shared character shingles from which two documents are near-duplicates.
+    #[arg(long, default_value_t = 0.8)]
+    duplicate_threshold: f64,
     /// Stop with an error if any document has to be skipped.
     #[arg(long)]
     strict: bool,
@@ -76,7 +110,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().context("starting the thread pool")?;
 
-    let demo = args.input.is_empty();
+    let study = args.config.as_deref().map(Study::load).transpose()?;
+    let demo = args.input.is_empty() && study.as_ref().is_none_or(|s| s.input.paths.is_empty());
     let out = match (&args.out, demo) {
         (Some(out), _) => out.clone(),
         (None, true) => PathBuf::from("reports/demo"),
@@ -92,8 +127,29 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         inputs.push(path);
     }
     let mut config = RunConfig::new(inputs, out);
-    config.fields =
-        FieldMap { id: args.id_field, date: args.date_field, title: args.title_field, text: args.text_field };
+    if let Some(study) = &study {
+        study.apply(&mut config)?;
+    }
+    let fields = &mut config.ingest.fields;
+    for (slot, flag) in [
+        (&mut fields.id, args.id_field),
+        (&mut fields.date, args.date_field),
+        (&mut fields.title, args.title_field),
+        (&mut fields.text, args.text_field),
+    ] {
+        if let Some(name) = flag {
+            *slot = name;
+        }
+    }
+    fields.source = args.source_field.or(fields.source.take());
+    fields.extra.extend(args.extra_fields);
+    config.ingest.encoding = args.encoding.or(config.ingest.encoding.take());
+    config.ingest.skip_bad |= args.skip_bad;
+    config.ingest.default_date = args.default_date.or(config.ingest.default_date);
+    config.ingest.dates_file = args.dates.or(config.ingest.dates_file.take());
+    config.boilerplate.extend(args.boilerplate);
+    config.keep_duplicates = args.keep_duplicates;
+    config.duplicate_threshold = args.duplicate_threshold;
     config.period = args.period;
     config.seed = args.seed;
     config.threads = threads;
@@ -120,6 +176,13 @@ fn print_summary(s: &RunSummary) {
         "  documents: {} read, {} kept, {} skipped, {} undated (kept, outside the period tables)",
         c.records_read, c.documents_kept, c.documents_skipped, c.documents_undated
     );
+    println!(
+        "  duplicates: {} groups, {} documents counted through an earlier member; {} documents analysed",
+        c.duplicate_groups, c.documents_duplicate, c.documents_analysed
+    );
+    let sources: Vec<String> = s.report.date_sources.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    println!("  dates from: {}", sources.join(", "));
+    println!("  removed: {} boilerplate characters, {} in repeated paragraphs", c.boilerplate_chars, c.repeated_chars);
     println!(
         "  tokens: {}; distinct terms: {}; vocabulary: {}; periods: {}",
         c.tokens, c.distinct_terms, c.vocabulary, c.periods

@@ -4,7 +4,7 @@
 //! A string that looks like a date but names no calendar day (`2013-02-30`) is an error, never a
 //! guess.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 /// Parse a whole field value as a date. Trailing time-of-day is allowed after `T` or a space.
 pub fn parse_date(value: &str) -> Result<NaiveDate, String> {
@@ -34,6 +34,52 @@ pub fn date_in_file_name(name: &str) -> Option<NaiveDate> {
         }
         date.ok()
     })
+}
+
+/// What the start of a text says about its date.
+#[derive(Debug, PartialEq)]
+pub enum TextDate {
+    /// A full date expression such as `2013年3月23日`.
+    Full(NaiveDate),
+    /// Only a month and day (`3月20日`): the year is unknown and is not guessed.
+    MonthDayOnly(String),
+    None,
+}
+
+/// How far into a text we look for its date, in characters: datelines and leads come first.
+const TEXT_DATE_WINDOW: usize = 300;
+
+/// The first full date expression in the opening of `text`; a year alone (`2030年前`) is none.
+pub fn date_in_text(text: &str) -> TextDate {
+    let opening: String = text
+        .chars()
+        .take(TEXT_DATE_WINDOW)
+        .map(|c| if ('０'..='９').contains(&c) { char::from_u32(c as u32 - 0xFEE0).unwrap_or(c) } else { c })
+        .collect();
+    let bytes = opening.as_bytes();
+    let starts = (0..bytes.len()).filter(|&i| bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_digit()));
+    let mut month_day = None;
+    for start in starts {
+        let rest = &opening[start..];
+        if let Some((Ok(date), _)) = split_date_prefix(rest) {
+            if (1900..=2100).contains(&date.year()) {
+                return TextDate::Full(date);
+            }
+        }
+        if month_day.is_none() {
+            month_day = month_day_prefix(rest);
+        }
+    }
+    month_day.map_or(TextDate::None, TextDate::MonthDayOnly)
+}
+
+/// `3月20日` at the start of `s`.
+fn month_day_prefix(s: &str) -> Option<String> {
+    let month = s.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = s[month..].strip_prefix('月')?;
+    let day = rest.bytes().take_while(u8::is_ascii_digit).count();
+    ((1..=2).contains(&month) && (1..=2).contains(&day) && rest[day..].starts_with('日'))
+        .then(|| s[..month + '月'.len_utf8() + day + '日'.len_utf8()].to_string())
 }
 
 /// Recognise a date at the start of `s`: returns the parsed date (or why it is not a calendar
@@ -108,6 +154,14 @@ mod tests {
         assert!(parse_date("20131341").is_err());
         assert!(parse_date("March 2013").unwrap_err().contains("is not a date"));
         assert!(parse_date("2013-03-23abc").unwrap_err().contains("unexpected text"));
+    }
+
+    #[test]
+    fn text_dates_need_year_month_and_day() {
+        assert_eq!(date_in_text("本报讯 ２０１３年３月２２日，代表团抵达。"), TextDate::Full(d(2013, 3, 22)));
+        assert_eq!(date_in_text("目标是2030年前实现，会谈于3月20日举行。"), TextDate::MonthDayOnly("3月20日".into()));
+        assert_eq!(date_in_text("目标是2030年前实现。"), TextDate::None);
+        assert_eq!(date_in_text("编号12345678的文件"), TextDate::None);
     }
 
     #[test]

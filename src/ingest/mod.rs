@@ -1,57 +1,106 @@
 //! Ingest: input paths → [`Corpus`] with an [`IngestReport`](crate::corpus::IngestReport).
 //!
-//! A path is a file (`.jsonl`, `.txt`, `.md`) or a folder searched recursively in sorted order.
-//! Every record read ends up either as a document or as a counted skip with its file, line and
-//! reason; a file that is not UTF-8 stops the run with the byte offset of the first bad byte.
+//! A path is a file or a folder searched recursively in sorted order. Formats by extension:
+//! `.jsonl`/`.ndjson`, `.csv`, `.tsv`, `.parquet`, `.txt`/`.md`, each also gzipped (`.jsonl.gz`).
+//! Text is decoded from UTF-8, UTF-16 (BOM), GB18030/GBK or Big5 ([`encoding`]). Every record read
+//! ends up either as a document or as a counted skip with its file, line and reason. Dates come,
+//! in order, from a dates file, a field, a header line, the file name, the text, or the default.
 //!
 //! ```no_run
-//! use themeshift::ingest::{ingest, FieldMap};
-//! let corpus = ingest(&["corpus/".into()], &FieldMap::default()).unwrap();
+//! use themeshift::ingest::{ingest, IngestOptions};
+//! let corpus = ingest(&["corpus/".into()], &IngestOptions::default()).unwrap();
 //! println!("{} documents, {} skipped", corpus.documents.len(), corpus.report.skipped.len());
 //! ```
 
+mod csv;
 pub mod date;
+pub mod encoding;
 pub mod header;
 mod jsonl;
+mod parquet;
+mod record;
 mod text_file;
 
+use std::collections::HashMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use chrono::NaiveDate;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::corpus::{Corpus, Document, InputFile, Skipped, Undated};
+use crate::corpus::{Corpus, DateSource, Document, InputFile, Skipped, Undated};
 use crate::error::{Error, Origin, Result};
+use date::{date_in_text, parse_date, TextDate};
 
-/// Names of the JSONL fields that hold each part of a document.
-#[derive(Debug, Clone, serde::Serialize)]
+/// Names of the fields (JSONL) or columns (CSV, Parquet) that hold each part of a document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct FieldMap {
     pub id: String,
     pub date: String,
     pub title: String,
     pub text: String,
+    /// Column naming the outlet or source; without it, the input file.
+    pub source: Option<String>,
+    /// Further metadata columns, kept through to `documents.parquet`.
+    pub extra: Vec<String>,
 }
 
 impl Default for FieldMap {
     fn default() -> Self {
-        FieldMap { id: "id".into(), date: "date".into(), title: "title".into(), text: "text".into() }
+        FieldMap {
+            id: "id".into(),
+            date: "date".into(),
+            title: "title".into(),
+            text: "text".into(),
+            source: None,
+            extra: Vec::new(),
+        }
     }
+}
+
+/// How to read the inputs.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestOptions {
+    pub fields: FieldMap,
+    /// Force one encoding for every text file (see [`encoding::by_name`]).
+    pub encoding: Option<String>,
+    /// Skip files that do not decode (counted) instead of stopping.
+    pub skip_bad: bool,
+    /// Date for documents no other source dates.
+    pub default_date: Option<NaiveDate>,
+    /// CSV of `document,date` rows; the document is an id, a file name or a path.
+    pub dates_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
     JsonLines,
+    Csv,
+    Tsv,
+    Parquet,
     Text,
 }
 
 impl Format {
-    fn of(path: &Path) -> Option<Format> {
-        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        match ext.as_str() {
-            "jsonl" | "ndjson" => Some(Format::JsonLines),
-            "txt" | "md" => Some(Format::Text),
-            _ => None,
-        }
+    /// The format of a file name, and whether it is gzipped.
+    fn of(path: &Path) -> Option<(Format, bool)> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        let (name, gzip) = match name.strip_suffix(".gz") {
+            Some(inner) => (inner.to_string(), true),
+            None => (name, false),
+        };
+        let format = match name.rsplit_once('.')?.1 {
+            "jsonl" | "ndjson" => Format::JsonLines,
+            "csv" => Format::Csv,
+            "tsv" => Format::Tsv,
+            "parquet" => Format::Parquet,
+            "txt" | "md" => Format::Text,
+            _ => return None,
+        };
+        Some((format, gzip))
     }
 }
 
@@ -61,18 +110,43 @@ pub(crate) struct FileDocuments {
     pub records: usize,
     pub documents: Vec<Document>,
     pub skipped: Vec<Skipped>,
-    pub undated: Vec<Undated>,
+}
+
+impl FileDocuments {
+    fn from_results(records: usize, results: Vec<std::result::Result<Document, Skipped>>) -> Self {
+        let mut out = FileDocuments { records, ..FileDocuments::default() };
+        for result in results {
+            match result {
+                Ok(doc) => out.documents.push(doc),
+                Err(skip) => out.skipped.push(skip),
+            }
+        }
+        out
+    }
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+struct Found {
+    root: PathBuf,
+    path: PathBuf,
+    format: Format,
+    gzip: bool,
 }
 
 /// Read every input into one corpus, files in the order given (folders sorted).
-pub fn ingest(inputs: &[PathBuf], fields: &FieldMap) -> Result<Corpus> {
+pub fn ingest(inputs: &[PathBuf], options: &IngestOptions) -> Result<Corpus> {
+    let forced = options.encoding.as_deref().map(encoding::by_name).transpose()?;
+    let dates = options.dates_file.as_deref().map(read_dates_file).transpose()?;
     let mut files = Vec::new();
     let mut ignored = Vec::new();
     for input in inputs {
         collect(input, &mut files, &mut ignored)?;
     }
     let read: Vec<(InputFile, FileDocuments)> =
-        files.par_iter().map(|(root, path, format)| read_file(root, path, *format, fields)).collect::<Result<_>>()?;
+        files.par_iter().map(|found| read_file(found, options, forced)).collect::<Result<_>>()?;
 
     let mut corpus = Corpus::default();
     corpus.report.ignored_files = ignored;
@@ -80,20 +154,77 @@ pub fn ingest(inputs: &[PathBuf], fields: &FieldMap) -> Result<Corpus> {
         corpus.report.files.push(file);
         corpus.report.records_read += docs.records;
         corpus.report.skipped.extend(docs.skipped);
-        corpus.report.undated.extend(docs.undated);
         corpus.documents.extend(docs.documents);
     }
+    resolve_dates(&mut corpus, dates.as_ref(), options.default_date);
     Ok(corpus)
 }
 
+/// Fill in dates from the dates file, the text and the default, and account for the rest.
+fn resolve_dates(corpus: &mut Corpus, dates: Option<&HashMap<String, NaiveDate>>, default: Option<NaiveDate>) {
+    corpus.documents.par_iter_mut().for_each(|doc| {
+        let file_name = doc.origin.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let path = doc.origin.path.display().to_string();
+        if let Some(&date) = dates.and_then(|d| d.get(&doc.id).or_else(|| d.get(&file_name)).or_else(|| d.get(&path))) {
+            (doc.date, doc.date_source, doc.date_problem) = (Some(date), DateSource::Sidecar, None);
+            return;
+        }
+        if doc.date.is_some() {
+            return;
+        }
+        let problem = doc.date_problem.take().unwrap_or_default();
+        match date_in_text(&doc.text) {
+            TextDate::Full(date) => (doc.date, doc.date_source) = (Some(date), DateSource::Text),
+            TextDate::MonthDayOnly(md) => {
+                doc.date_problem = Some(format!("{problem}; the text gives a month and day ({md}) but no year"))
+            }
+            TextDate::None => doc.date_problem = Some(format!("{problem}; no full date in the text")),
+        }
+        if doc.date.is_none() {
+            if let Some(date) = default {
+                (doc.date, doc.date_source) = (Some(date), DateSource::Default);
+            }
+        }
+    });
+    for doc in &mut corpus.documents {
+        *corpus.report.date_sources.entry(doc.date_source.as_str()).or_default() += 1;
+        if doc.date.is_none() {
+            let reason = doc.date_problem.clone().unwrap_or_default();
+            corpus.report.undated.push(Undated { doc_id: doc.id.clone(), origin: doc.origin.to_string(), reason });
+        }
+    }
+}
+
+/// The user's dates file: a CSV with a header and rows of `document,date`.
+fn read_dates_file(path: &Path) -> Result<HashMap<String, NaiveDate>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = ::csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+    let mut dates = HashMap::new();
+    for row in reader.records() {
+        let row = row.map_err(|e| Error::input(Origin::file(path), format!("unreadable dates file: {e}")))?;
+        let line = row.position().map_or(0, |p| p.line() as usize);
+        let bad = |m: String| Error::input(Origin::line(path, line), m);
+        if row.len() < 2 {
+            return Err(bad("expected two columns: document (id, file name or path), date".into()));
+        }
+        let date = parse_date(&row[1]).map_err(bad)?;
+        dates.insert(row[0].trim().to_string(), date);
+    }
+    Ok(dates)
+}
+
 /// Expand one input path into the files to read, each with the folder it was found under.
-fn collect(input: &Path, files: &mut Vec<(PathBuf, PathBuf, Format)>, ignored: &mut Vec<String>) -> Result<()> {
+fn collect(input: &Path, files: &mut Vec<Found>, ignored: &mut Vec<String>) -> Result<()> {
     let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
     if meta.is_file() {
-        let format = Format::of(input)
-            .ok_or_else(|| Error::input(Origin::file(input), "unsupported file type: expected .jsonl, .txt or .md"))?;
+        let (format, gzip) = Format::of(input).ok_or_else(|| {
+            Error::input(
+                Origin::file(input),
+                "unsupported file type: expected .jsonl, .csv, .tsv, .parquet, .txt or .md (optionally .gz)",
+            )
+        })?;
         let root = input.parent().unwrap_or(Path::new("")).to_path_buf();
-        files.push((root, input.to_path_buf(), format));
+        files.push(Found { root, path: input.to_path_buf(), format, gzip });
         return Ok(());
     }
     let mut found = Vec::new();
@@ -102,13 +233,12 @@ fn collect(input: &Path, files: &mut Vec<(PathBuf, PathBuf, Format)>, ignored: &
     let before = files.len();
     for path in found {
         match Format::of(&path) {
-            Some(format) => files.push((input.to_path_buf(), path, format)),
+            Some((format, gzip)) => files.push(Found { root: input.to_path_buf(), path, format, gzip }),
             None => ignored.push(path.display().to_string()),
         }
     }
     if files.len() == before {
-        let message =
-            "no .jsonl, .txt or .md files in this folder (searched recursively); point --input at your corpus";
+        let message = "no .jsonl, .csv, .tsv, .parquet, .txt or .md files in this folder (searched recursively); point --input at your corpus";
         return Err(Error::input(Origin::file(input), message));
     }
     Ok(())
@@ -126,54 +256,54 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-fn read_file(root: &Path, path: &Path, format: Format, fields: &FieldMap) -> Result<(InputFile, FileDocuments)> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let text = utf8(&bytes, path)?;
-    let docs = match format {
-        Format::JsonLines => jsonl::read(path, text, fields),
-        Format::Text => {
-            let id = path.strip_prefix(root).unwrap_or(path).display().to_string();
-            text_file::read(path, id, text)
-        }
-    };
-    let file = InputFile {
+fn read_file(
+    found: &Found,
+    options: &IngestOptions,
+    forced: Option<&'static encoding_rs::Encoding>,
+) -> Result<(InputFile, FileDocuments)> {
+    let path = found.path.as_path();
+    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let file = |encoding, documents| InputFile {
         path: path.display().to_string(),
-        bytes: bytes.len() as u64,
-        sha256: format!("{:x}", Sha256::digest(&bytes)),
-        documents: docs.documents.len(),
+        encoding,
+        bytes: raw.len() as u64,
+        sha256: format!("{:x}", Sha256::digest(&raw)),
+        documents,
     };
-    Ok((file, docs))
+    let bytes = if found.gzip { gunzip(&raw, path)? } else { raw.clone() };
+    if found.format == Format::Parquet {
+        let docs = parquet::read(path, &bytes, &options.fields)?;
+        return Ok((file("parquet", docs.documents.len()), docs));
+    }
+    let (text, encoding) = match encoding::decode(&bytes, path, forced) {
+        Ok(decoded) => decoded,
+        Err(Error::Input { origin, message }) if options.skip_bad => {
+            let skip = Skipped { origin: origin.to_string(), reason: format!("file skipped (--skip-bad): {message}") };
+            return Ok((
+                file("undecodable", 0),
+                FileDocuments { records: 1, skipped: vec![skip], ..Default::default() },
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    let fields = &options.fields;
+    let docs = match found.format {
+        Format::JsonLines => jsonl::read(path, &text, fields),
+        Format::Csv => csv::read(path, &text, fields, b',')?,
+        Format::Tsv => csv::read(path, &text, fields, b'\t')?,
+        Format::Text => {
+            let id = path.strip_prefix(&found.root).unwrap_or(path).display().to_string();
+            text_file::read(path, id, &text)
+        }
+        Format::Parquet => unreachable!("read above"),
+    };
+    Ok((file(encoding, docs.documents.len()), docs))
 }
 
-/// The file's text without a UTF-8 byte-order mark; an error naming the first bad byte otherwise.
-fn utf8<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a str> {
-    const BOM: &[u8] = b"\xEF\xBB\xBF";
-    let skip = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
-    std::str::from_utf8(&bytes[skip..]).map_err(|e| {
-        let offset = skip + e.valid_up_to();
-        let line = 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count();
-        let message = format!(
-            "not valid UTF-8: byte 0x{:02X} at offset {offset} (line {line}). Convert the file to UTF-8 \
-             (e.g. `iconv -f GB18030 -t UTF-8`); automatic detection of other encodings is not supported yet",
-            bytes[offset]
-        );
-        Error::input(Origin::line(path, line), message)
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bad_utf8_names_offset_and_line() {
-        let bytes = b"\xEF\xBB\xBFok\nstill ok\n\xD6\xD0\xCE\xC4".to_vec();
-        let err = utf8(&bytes, Path::new("gbk.txt")).unwrap_err().to_string();
-        assert!(err.starts_with("gbk.txt:3: not valid UTF-8: byte 0xD6 at offset 15 (line 3)"), "{err}");
-    }
-
-    #[test]
-    fn bom_is_dropped() {
-        assert_eq!(utf8(b"\xEF\xBB\xBF\xE4\xB8\xAD", Path::new("x")).unwrap(), "中");
-    }
+fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::input(Origin::file(path), format!("not a readable gzip file: {e}")))?;
+    Ok(out)
 }

@@ -79,11 +79,11 @@ impl Vocabulary {
     }
 }
 
-/// Term counts per document over all terms of `tokenized`.
-pub fn count_matrix(tokenized: &Tokenized) -> Csr<u32> {
-    let rows: Vec<Vec<(u32, u32)>> = (0..tokenized.n_docs())
-        .into_par_iter()
-        .map(|d| {
+/// Term counts of the documents `rows` over all terms of `tokenized`, a matrix row each.
+pub fn count_matrix(tokenized: &Tokenized, rows: &[usize]) -> Csr<u32> {
+    let rows: Vec<Vec<(u32, u32)>> = rows
+        .par_iter()
+        .map(|&d| {
             let mut ids = tokenized.doc(d).to_vec();
             ids.sort_unstable();
             let mut row: Vec<(u32, u32)> = Vec::new();
@@ -104,7 +104,10 @@ pub fn select(terms: &[String], counts: &Csr<u32>, params: &VocabularyParams) ->
     let n_docs = counts.n_rows();
     let (low, high) = (params.min_df.resolve(n_docs), params.max_df.resolve(n_docs));
     if high < low {
-        return Err(Error::Config(format!("max_df ({high} documents) is below min_df ({low} documents)")));
+        return Err(Error::Config(format!(
+            "max_df ({high} documents) is below min_df ({low} documents) with {n_docs} analysed documents; \
+             lower --min-df (e.g. --min-df 1) or raise --max-df"
+        )));
     }
     let mut df = vec![0u32; terms.len()];
     let mut cf = vec![0u64; terms.len()];
@@ -163,7 +166,8 @@ mod tests {
 
     #[test]
     fn counts_rows_are_sorted_with_multiplicities() {
-        let m = count_matrix(&tokenized(&[&[2, 0, 2], &[], &[1]], 3));
+        let m = count_matrix(&tokenized(&[&[2, 0, 2], &[], &[1]], 3), &[0, 1, 2]);
+        assert_eq!(count_matrix(&tokenized(&[&[2, 0, 2], &[], &[1]], 3), &[2]).row(0), (&[1u32][..], &[1u32][..]));
         assert_eq!(m.row(0), (&[0u32, 2][..], &[1u32, 2][..]));
         assert!(m.row(1).0.is_empty());
     }
@@ -172,7 +176,7 @@ mod tests {
     fn min_df_max_df_and_max_features_follow_scikit_learn() {
         // df: t0=3, t1=1, t2=2, t3=2; cf: t0=3, t1=1, t2=4, t3=2
         let t = tokenized(&[&[0, 2, 2, 3], &[0, 2, 2], &[0, 1, 3]], 4);
-        let counts = count_matrix(&t);
+        let counts = count_matrix(&t, &[0, 1, 2]);
         let params = |min_df, max_df, max_features| VocabularyParams { min_df, max_df, max_features };
         let kept = |p| select(&t.terms, &counts, &p).unwrap().0.terms;
         assert_eq!(kept(params(DocFreq::Count(2), DocFreq::Share(1.0), None)), ["t0", "t2", "t3"]);

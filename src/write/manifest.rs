@@ -23,6 +23,14 @@ pub struct Counts {
     pub documents_kept: usize,
     pub documents_skipped: usize,
     pub documents_undated: usize,
+    /// Near-duplicate groups with more than one member.
+    pub duplicate_groups: usize,
+    /// Documents that are not the earliest member of their group.
+    pub documents_duplicate: usize,
+    /// Documents in the TF-IDF matrix and trend tables.
+    pub documents_analysed: usize,
+    pub boilerplate_chars: u64,
+    pub repeated_chars: u64,
     pub periods: usize,
     pub tokens: usize,
     pub distinct_terms: usize,

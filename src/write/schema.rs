@@ -35,6 +35,7 @@ pub struct Table {
 
 use Dtype::*;
 
+/// One row per document, analysed or not; the user's extra metadata columns follow these.
 pub const DOCUMENTS: Table = Table {
     file: "documents.parquet",
     columns: &[
@@ -47,6 +48,10 @@ pub const DOCUMENTS: Table = Table {
         ("date_source", Str),
         ("n_chars", U32),
         ("n_tokens", U32),
+        ("keywords", ListStr),
+        ("boilerplate_chars", U32),
+        ("repeated_chars", U32),
+        ("duplicate_of", Str),
     ],
 };
 

@@ -26,10 +26,20 @@ fn days_since_epoch(date: NaiveDate) -> i32 {
     (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid epoch")).num_days() as i32
 }
 
-pub fn documents(docs: &[Document], periods: &[Option<String>], n_tokens: &[u64]) -> PolarsResult<DataFrame> {
+/// `extra` names the user's metadata columns, in the order of `Document::extra`.
+pub fn documents(
+    docs: &[Document],
+    periods: &[Option<String>],
+    n_tokens: &[u64],
+    extra: &[String],
+) -> PolarsResult<DataFrame> {
     let strings = |f: fn(&Document) -> &str| Series::new("".into(), docs.iter().map(f).collect::<Vec<_>>());
     let dates: Vec<Option<i32>> = docs.iter().map(|d| d.date.map(days_since_epoch)).collect();
-    schema::DOCUMENTS.frame(vec![
+    let mut keywords = ListStringChunkedBuilder::new("".into(), docs.len(), docs.len());
+    for doc in docs {
+        keywords.append_values_iter(doc.keywords.iter().map(String::as_str));
+    }
+    let mut frame = schema::DOCUMENTS.frame(vec![
         strings(|d| &d.id),
         Series::new("".into(), dates).into_date(),
         Series::new("".into(), periods.to_vec()),
@@ -39,7 +49,16 @@ pub fn documents(docs: &[Document], periods: &[Option<String>], n_tokens: &[u64]
         strings(|d| d.date_source.as_str()),
         Series::new("".into(), docs.iter().map(|d| d.text.chars().count() as u32).collect::<Vec<_>>()),
         Series::new("".into(), n_tokens.iter().map(|&n| n as u32).collect::<Vec<_>>()),
-    ])
+        keywords.finish().into_series(),
+        Series::new("".into(), docs.iter().map(|d| d.boilerplate_chars).collect::<Vec<_>>()),
+        Series::new("".into(), docs.iter().map(|d| d.repeated_chars).collect::<Vec<_>>()),
+        Series::new("".into(), docs.iter().map(|d| d.duplicate_of.as_deref()).collect::<Vec<_>>()),
+    ])?;
+    for (i, name) in extra.iter().enumerate() {
+        let values: Vec<Option<&str>> = docs.iter().map(|d| d.extra.get(i).and_then(|v| v.as_deref())).collect();
+        frame.with_column(Series::new(name.as_str().into(), values).into_column())?;
+    }
+    Ok(frame)
 }
 
 pub fn tokens(docs: &[Document], tokenized: &Tokenized) -> PolarsResult<DataFrame> {
@@ -61,9 +80,10 @@ pub fn vocabulary(vocabulary: &Vocabulary, idf: &[f64]) -> PolarsResult<DataFram
     ])
 }
 
-pub fn tfidf(matrix: &Csr<f32>) -> PolarsResult<DataFrame> {
+/// `doc_of_row[r]` is the row of `documents.parquet` that matrix row `r` belongs to.
+pub fn tfidf(matrix: &Csr<f32>, doc_of_row: &[usize]) -> PolarsResult<DataFrame> {
     let rows: Vec<u32> =
-        (0..matrix.n_rows()).flat_map(|r| std::iter::repeat_n(r as u32, matrix.row(r).0.len())).collect();
+        (0..matrix.n_rows()).flat_map(|r| std::iter::repeat_n(doc_of_row[r] as u32, matrix.row(r).0.len())).collect();
     schema::TFIDF.frame(vec![
         Series::new("".into(), rows),
         Series::new("".into(), matrix.indices.as_slice()),

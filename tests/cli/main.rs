@@ -162,7 +162,10 @@ fn folders_of_text_files_and_jsonl_become_one_dated_corpus() {
 
     let m = manifest(&out);
     assert_eq!(m["counts"]["documents_undated"], 1);
-    assert_eq!(m["ingest"]["undated"][0]["reason"], "no 发布时间 header line and no date in the file name");
+    assert_eq!(
+        m["ingest"]["undated"][0]["reason"],
+        "no 发布时间 header line and no date in the file name; no full date in the text"
+    );
     assert_eq!(m["ingest"]["files"].as_array().unwrap().len(), 4);
     assert_eq!(m["ingest"]["files"][0]["sha256"].as_str().unwrap().len(), 64);
 }
@@ -233,13 +236,13 @@ fn a_malformed_jsonl_line_is_skipped_named_and_counted() {
 }
 
 #[test]
-fn a_non_utf8_file_stops_the_run_with_file_line_and_byte() {
+fn an_undecodable_file_stops_the_run_with_file_line_and_byte() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("in");
     std::fs::create_dir(&dir).unwrap();
     std::fs::write(dir.join("good.txt"), "发布时间：2014-01-02\n能源合作继续推进。").unwrap();
-    // "能源" in GBK, after one good line.
-    std::fs::write(dir.join("gbk.txt"), b"ok line\n\xc4\xdc\xd4\xb4").unwrap();
+    // UTF-8 text whose third line is cut by bytes that are no character.
+    std::fs::write(dir.join("gbk.txt"), b"\xe8\x83\xbd\xe6\xba\x90\nok line\n\xc4\xdc\xd4\xb4").unwrap();
     let result = themeshift(&[
         "run",
         "--input",
@@ -250,8 +253,8 @@ fn a_non_utf8_file_stops_the_run_with_file_line_and_byte() {
     ]);
     assert_eq!(result.status.code(), Some(2));
     let stderr = text(&result.stderr);
-    assert!(stderr.contains("gbk.txt:2: not valid UTF-8: byte 0xC4 at offset 8 (line 2)"), "{stderr}");
-    assert!(stderr.contains("iconv -f GB18030 -t UTF-8"), "{stderr}");
+    assert!(stderr.contains("gbk.txt:3: invalid UTF-8: byte 0xC4 at offset 15 (line 3)"), "{stderr}");
+    assert!(stderr.contains("--encoding (utf-8, gb18030, big5, utf-16le, utf-16be)"), "{stderr}");
 }
 
 #[test]
@@ -259,7 +262,7 @@ fn empty_folders_and_unwritable_outputs_are_refused_before_any_work() {
     let tmp = tempfile::tempdir().unwrap();
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    std::fs::write(empty.join("notes.csv"), "a,b\n").unwrap();
+    std::fs::write(empty.join("notes.docx"), "a,b\n").unwrap();
     let result = themeshift(&[
         "run",
         "--input",
@@ -270,7 +273,7 @@ fn empty_folders_and_unwritable_outputs_are_refused_before_any_work() {
     ]);
     assert_eq!(result.status.code(), Some(2));
     assert!(
-        text(&result.stderr).contains("empty: no .jsonl, .txt or .md files in this folder"),
+        text(&result.stderr).contains("empty: no .jsonl, .csv, .tsv, .parquet, .txt or .md files in this folder"),
         "{}",
         text(&result.stderr)
     );
@@ -300,3 +303,4 @@ fn keywords_come_from_title_and_body_not_from_metadata_lines() {
     assert!(!text(&all.stdout).lines().any(|w| w == "资料库" || w == "关键词"), "{}", text(&all.stdout));
     drop(tmp);
 }
+mod bad_input;

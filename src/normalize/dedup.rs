@@ -1,0 +1,159 @@
+//! Near-duplicate documents (reprints, reruns with small edits) form groups.
+//!
+//! Each text becomes a set of character 5-shingles (whitespace and punctuation left out), sketched
+//! with one-permutation MinHash: 64 bins, each keeping the smallest shingle hash that falls in it,
+//! empty bins filled from the next full one. The share of equal bins estimates the Jaccard
+//! similarity of two shingle sets. LSH banding (16 bands of 4 bins) proposes candidate pairs, so
+//! the work grows with the corpus, not with its square; a pair joins a group when its estimate
+//! reaches the threshold. Groups are closed under union; the earliest member (by date, then input
+//! order) is the one the others point to.
+
+use std::hash::{BuildHasher, Hash};
+
+use chrono::NaiveDate;
+use rayon::prelude::*;
+use rustc_hash::{FxBuildHasher, FxHashMap};
+
+const BINS: usize = 64;
+const BANDS: usize = 16;
+const ROWS: usize = BINS / BANDS;
+const SHINGLE: usize = 5;
+/// Members of one LSH bucket compared with each other, at most; a bucket larger than this is
+/// almost always one template, and its members are compared with the first ones only.
+const BUCKET_CAP: usize = 64;
+
+type Sketch = [u64; BINS];
+
+/// For each document, the index of the earliest member of its group when it is not that member.
+pub fn duplicate_groups(texts: &[&str], dates: &[Option<NaiveDate>], threshold: f64) -> Vec<Option<usize>> {
+    let sketches: Vec<Option<Sketch>> = texts.par_iter().map(|t| sketch(t)).collect();
+    let mut groups = UnionFind::new(texts.len());
+    let mut buckets: FxHashMap<(usize, u64), Vec<u32>> = FxHashMap::default();
+    for (doc, sketch) in sketches.iter().enumerate() {
+        let Some(sketch) = sketch else { continue };
+        for band in 0..BANDS {
+            let key = FxBuildHasher.hash_one(&sketch[band * ROWS..(band + 1) * ROWS]);
+            buckets.entry((band, key)).or_default().push(doc as u32);
+        }
+    }
+    let bucket_list: Vec<&Vec<u32>> = buckets.values().filter(|b| b.len() > 1).collect();
+    let pairs: Vec<(u32, u32)> = bucket_list
+        .par_iter()
+        .flat_map_iter(|members| {
+            let heads = &members[..members.len().min(BUCKET_CAP)];
+            let sketches = &sketches;
+            members.iter().enumerate().flat_map(move |(i, &b)| {
+                heads[..i.min(heads.len())].iter().filter_map(move |&a| {
+                    let (sa, sb) = (sketches[a as usize].as_ref()?, sketches[b as usize].as_ref()?);
+                    (similarity(sa, sb) >= threshold).then_some((a, b))
+                })
+            })
+        })
+        .collect();
+    for (a, b) in pairs {
+        groups.union(a as usize, b as usize);
+    }
+    // The earliest member of each group: dated before undated, then by input order.
+    let key = |d: usize| (dates[d].is_none(), dates[d], d);
+    let mut earliest: FxHashMap<usize, usize> = FxHashMap::default();
+    for d in 0..texts.len() {
+        let root = groups.find(d);
+        let best = earliest.entry(root).or_insert(d);
+        if key(d) < key(*best) {
+            *best = d;
+        }
+    }
+    (0..texts.len())
+        .map(|d| {
+            let first = earliest[&groups.find(d)];
+            (first != d).then_some(first)
+        })
+        .collect()
+}
+
+/// Share of equal bins: an estimate of the Jaccard similarity of the two shingle sets.
+fn similarity(a: &Sketch, b: &Sketch) -> f64 {
+    a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / BINS as f64
+}
+
+/// The sketch of a text, or `None` when it has no shingle at all.
+fn sketch(text: &str) -> Option<Sketch> {
+    let chars: Vec<char> = text.chars().filter(|c| c.is_alphanumeric()).collect();
+    if chars.is_empty() {
+        return None;
+    }
+    let mut bins = [u64::MAX; BINS];
+    for window in chars.windows(SHINGLE.min(chars.len())) {
+        let mut state = rustc_hash::FxHasher::default();
+        window.hash(&mut state);
+        let h = mix(std::hash::Hasher::finish(&state));
+        let bin = (h >> 58) as usize;
+        bins[bin] = bins[bin].min(h & ((1 << 58) - 1));
+    }
+    // Fill an empty bin from the next full one, marked by the distance so fills rarely collide.
+    let full: Vec<usize> = (0..BINS).filter(|&i| bins[i] != u64::MAX).collect();
+    let mut out = bins;
+    for i in (0..BINS).filter(|&i| bins[i] == u64::MAX) {
+        let next = full.iter().copied().find(|&j| j > i).unwrap_or(full[0]);
+        let distance = (next + BINS - i) % BINS;
+        out[i] = mix(bins[next] ^ (distance as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    }
+    Some(out)
+}
+
+/// splitmix64's finalizer: spreads FxHash's output over all 64 bits.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+struct UnionFind(Vec<usize>);
+
+impl UnionFind {
+    fn new(n: usize) -> Self {
+        UnionFind((0..n).collect())
+    }
+
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.0[x] != x {
+            self.0[x] = self.0[self.0[x]];
+            x = self.0[x];
+        }
+        x
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            self.0[ra.max(rb)] = ra.min(rb);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STORY: &str = "两国元首在首都举行会谈，双方同意扩大能源、贸易和投资合作，推进交通基础设施互联互通，加强人文交流，并就地区和国际问题交换了意见。会谈后，双方签署了多项合作文件。";
+
+    #[test]
+    fn reprints_and_small_edits_group_with_the_earliest_and_others_stay_alone() {
+        let edited = STORY.replace("多项", "十余项");
+        let other = "气象部门发布寒潮预警，北方大部地区气温将下降八到十度，请公众注意防寒保暖，交通部门提示出行注意安全，农业部门指导农户做好防冻准备。";
+        let texts = [STORY, other, STORY, edited.as_str(), ""];
+        let d = |m| NaiveDate::from_ymd_opt(2020, m, 1);
+        let dates = [d(5), d(1), d(2), None, None];
+        // The copy from February is the earliest: the May original and the undated edit point to it.
+        assert_eq!(duplicate_groups(&texts, &dates, 0.8), [Some(2), None, None, Some(2), None]);
+    }
+
+    #[test]
+    fn similarity_estimates_jaccard() {
+        let a = sketch(STORY).unwrap();
+        assert_eq!(similarity(&a, &a), 1.0);
+        let half: String = STORY.chars().take(STORY.chars().count() / 2).collect();
+        let s = similarity(&a, &sketch(&half).unwrap());
+        assert!((0.3..0.75).contains(&s), "{s}");
+    }
+}
