@@ -1,5 +1,6 @@
 //! Command line: one subcommand per file; each turns its arguments into a library call.
 
+mod decode;
 mod keywords;
 mod run;
 
@@ -24,6 +25,8 @@ enum Command {
     Run(Box<run::RunArgs>),
     /// jieba-style TF-IDF keywords of one document.
     Keywords(keywords::KeywordsArgs),
+    /// Print a file decoded to UTF-8 (and, on stderr, the encoding detected).
+    Decode(decode::DecodeArgs),
 }
 
 /// Exit codes: 0 done, 1 done but some documents were skipped, 2 error.
@@ -31,5 +34,6 @@ pub fn main() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
         Command::Run(args) => run::run(*args),
         Command::Keywords(args) => keywords::run(args),
+        Command::Decode(args) => decode::run(args),
     }
 }

@@ -80,8 +80,7 @@ mod tests {
 
     #[test]
     fn fields_map_to_a_document_and_problems_to_reasons() {
-        let mut fields = FieldMap::default();
-        fields.extra = vec!["outlet".into(), "missing".into()];
+        let fields = FieldMap { extra: vec!["outlet".into(), "missing".into()], ..FieldMap::default() };
         let r = [
             ("text", Value::Text("正文".into())),
             ("date", Value::Text("2013-02-30".into())),

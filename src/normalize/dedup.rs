@@ -28,6 +28,12 @@ type Sketch = [u64; BINS];
 pub fn duplicate_groups(texts: &[&str], dates: &[Option<NaiveDate>], threshold: f64) -> Vec<Option<usize>> {
     let sketches: Vec<Option<Sketch>> = texts.par_iter().map(|t| sketch(t)).collect();
     let mut groups = UnionFind::new(texts.len());
+    // Identical texts always group, however crowded their LSH buckets are.
+    let mut first_with_text: FxHashMap<&str, usize> = FxHashMap::default();
+    for (doc, text) in texts.iter().enumerate() {
+        let first = *first_with_text.entry(text).or_insert(doc);
+        groups.union(first, doc);
+    }
     let mut buckets: FxHashMap<(usize, u64), Vec<u32>> = FxHashMap::default();
     for (doc, sketch) in sketches.iter().enumerate() {
         let Some(sketch) = sketch else { continue };
@@ -43,7 +49,9 @@ pub fn duplicate_groups(texts: &[&str], dates: &[Option<NaiveDate>], threshold: 
             let heads = &members[..members.len().min(BUCKET_CAP)];
             let sketches = &sketches;
             members.iter().enumerate().flat_map(move |(i, &b)| {
-                heads[..i.min(heads.len())].iter().filter_map(move |&a| {
+                // Every earlier member up to the cap, and always the one just before.
+                let previous = (i >= heads.len()).then(|| members[i - 1]);
+                heads[..i.min(heads.len())].iter().copied().chain(previous).filter_map(move |a| {
                     let (sa, sb) = (sketches[a as usize].as_ref()?, sketches[b as usize].as_ref()?);
                     (similarity(sa, sb) >= threshold).then_some((a, b))
                 })

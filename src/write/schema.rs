@@ -55,7 +55,9 @@ pub const DOCUMENTS: Table = Table {
     ],
 };
 
-pub const TOKENS: Table = Table { file: "tokens.parquet", columns: &[("doc_id", Str), ("tokens", ListStr)] };
+/// Each document's normalized text (what was segmented) and its kept tokens.
+pub const TOKENS: Table =
+    Table { file: "tokens.parquet", columns: &[("doc_id", Str), ("text", Str), ("tokens", ListStr)] };
 
 pub const VOCABULARY: Table = Table {
     file: "vocabulary.parquet",

@@ -67,7 +67,8 @@ pub fn tokens(docs: &[Document], tokenized: &Tokenized) -> PolarsResult<DataFram
         builder.append_values_iter(tokenized.doc_terms(d));
     }
     let ids = Series::new("".into(), docs.iter().map(|d| d.id.as_str()).collect::<Vec<_>>());
-    schema::TOKENS.frame(vec![ids, builder.finish().into_series()])
+    let texts = Series::new("".into(), docs.iter().map(|d| d.text.as_str()).collect::<Vec<_>>());
+    schema::TOKENS.frame(vec![ids, texts, builder.finish().into_series()])
 }
 
 pub fn vocabulary(vocabulary: &Vocabulary, idf: &[f64]) -> PolarsResult<DataFrame> {

@@ -46,7 +46,7 @@ fn parquet(columns: Vec<polars::prelude::Column>) -> Vec<u8> {
 }
 
 fn cases() -> Vec<Case> {
-    use polars::prelude::{Column, NamedFrom};
+    use polars::prelude::Column;
     let huge = format!(r#"{{"id":"h","date":"2016-01-01","text":"{}"}}"#, "合作发展，".repeat(400_000));
     vec![
         Case {

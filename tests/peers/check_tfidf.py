@@ -19,7 +19,14 @@ ap.add_argument("--sublinear-tf", action="store_true")
 args = ap.parse_args()
 as_bound = lambda s: float(s) if "." in s else int(s)
 
-tokens = pl.read_parquet(f"{args.run}/tokens.parquet")["tokens"].to_list()
+# The matrix rows are the analysed documents: all but the later members of duplicate groups
+# (unless the run had --keep-duplicates); doc_index is their row in documents.parquet.
+docs = pl.read_parquet(f"{args.run}/documents.parquet").with_row_index("row")
+tokens_by_id = dict(zip(*pl.read_parquet(f"{args.run}/tokens.parquet").select("doc_id", "tokens").to_dict(as_series=False).values()))
+coo_rows = set(pl.read_parquet(f"{args.run}/tfidf.parquet")["doc_index"].unique().to_list())
+analysed = docs.filter(pl.col("duplicate_of").is_null() | pl.col("row").is_in(list(coo_rows)))
+rows = analysed["row"].to_list()
+tokens = [tokens_by_id[i] for i in analysed["doc_id"]]
 vocab = pl.read_parquet(f"{args.run}/vocabulary.parquet")
 coo = pl.read_parquet(f"{args.run}/tfidf.parquet")
 
@@ -39,8 +46,9 @@ if their_terms != our_terms:
     only_ours = sorted(set(our_terms) - set(their_terms))[:10]
     failures.append(f"vocabulary differs: {len(their_terms)} vs {len(our_terms)} terms; only sklearn {only_theirs}, only ours {only_ours}")
 else:
+    row_of = {r: i for i, r in enumerate(rows)}
     ours = sp.csr_matrix(
-        (coo["weight"].to_numpy().astype(np.float64), (coo["doc_index"].to_numpy(), coo["term_id"].to_numpy())),
+        (coo["weight"].to_numpy().astype(np.float64), ([row_of[r] for r in coo["doc_index"].to_list()], coo["term_id"].to_numpy())),
         shape=theirs.shape,
     )
     diff = abs(ours - theirs)
