@@ -25,7 +25,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::ingest::date::parse_date;
 use crate::ingest::IngestOptions;
-use crate::trends::Period;
+use crate::trends::analysis::TrendParams;
+use crate::trends::period::NamedRange;
+use crate::trends::{Period, PeriodSpec};
 use crate::vectorize::VectorizeParams;
 
 #[derive(Debug, Clone, Serialize)]
@@ -40,7 +42,12 @@ pub struct RunConfig {
     pub duplicate_threshold: f64,
     /// Analyse every member of a duplicate group, not only the earliest.
     pub keep_duplicates: bool,
-    pub period: Period,
+    pub periods: PeriodSpec,
+    /// Use the shipped China–Russia theme lexicon (besides any `themes` files).
+    pub default_themes: bool,
+    /// Theme lexicon files (TOML).
+    pub themes: Vec<PathBuf>,
+    pub trends: TrendParams,
     pub seed: u64,
     /// Worker threads; 0 = one per core.
     pub threads: usize,
@@ -65,7 +72,10 @@ impl RunConfig {
             boilerplate: Vec::new(),
             duplicate_threshold: 0.8,
             keep_duplicates: false,
-            period: Period::Year,
+            periods: PeriodSpec::Fixed(Period::Year),
+            default_themes: true,
+            themes: Vec::new(),
+            trends: TrendParams::default(),
             seed: 42,
             threads: 0,
             keep_tokens: false,
@@ -91,7 +101,12 @@ impl RunConfig {
         if self.vectorize.vocabulary.max_features == Some(0) {
             return Err(Error::Config("max_features must be at least 1".into()));
         }
-        for (flag, paths) in [("--user-dict", &self.user_dicts), ("--boilerplate", &self.boilerplate)] {
+        if self.trends.bootstrap_replicates < 20 {
+            return Err(Error::Config("bootstrap replicates must be at least 20 for a 95% interval".into()));
+        }
+        for (flag, paths) in
+            [("--user-dict", &self.user_dicts), ("--boilerplate", &self.boilerplate), ("--themes", &self.themes)]
+        {
             if let Some(path) = paths.iter().find(|p| !p.is_file()) {
                 return Err(Error::Config(format!("{flag} {}: no such file", path.display())));
             }
@@ -100,12 +115,15 @@ impl RunConfig {
     }
 }
 
-/// A study file: today its `[input]` section.
+/// A study file: its `[input]` section and named `[periods]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Study {
     #[serde(default)]
     pub input: InputSection,
+    /// Named date ranges in time order: `"2013-2017" = ["2013-01-01", "2017-12-31"]`.
+    #[serde(default)]
+    pub periods: toml::Table,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -164,7 +182,28 @@ impl Study {
         config.ingest.dates_file = i.dates_file.clone().or(config.ingest.dates_file.take());
         config.boilerplate.extend(i.boilerplate.iter().cloned());
         config.ingest.skip_bad |= i.skip_bad;
+        if !self.periods.is_empty() {
+            config.periods = self.period_spec()?;
+        }
         Ok(())
+    }
+
+    fn period_spec(&self) -> Result<PeriodSpec> {
+        let mut ranges = Vec::new();
+        for (name, value) in &self.periods {
+            let bad = |why: &str| {
+                Error::Config(format!("[periods] {name}: {why}; write \"{name}\" = [\"2013-01-01\", \"2017-12-31\"]"))
+            };
+            let pair =
+                value.as_array().filter(|a| a.len() == 2).ok_or_else(|| bad("expected a first and a last date"))?;
+            let date = |v: &toml::Value| {
+                v.as_str().ok_or_else(|| bad("dates are strings")).and_then(|s| parse_date(s).map_err(|e| bad(&e)))
+            };
+            ranges.push(NamedRange { name: name.clone(), first: date(&pair[0])?, last: date(&pair[1])? });
+        }
+        // toml tables iterate by key; time order is what the periods mean.
+        ranges.sort_by_key(|r| r.first);
+        PeriodSpec::custom(ranges).map_err(|e| Error::Config(format!("[periods]: {e}")))
     }
 }
 
@@ -189,6 +228,22 @@ mod tests {
             ("body", &["section".to_string()][..])
         );
         assert_eq!(config.ingest.default_date, chrono::NaiveDate::from_ymd_opt(2020, 1, 1));
+    }
+
+    #[test]
+    fn named_periods_come_in_time_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("study.toml");
+        std::fs::write(
+            &path,
+            "[periods]\nlate = [\"2018-01-01\", \"2023-12-31\"]\nearly = [\"2013-01-01\", \"2017-12-31\"]\n",
+        )
+        .unwrap();
+        let mut config = RunConfig::new(vec![], "out".into());
+        Study::load(&path).unwrap().apply(&mut config).unwrap();
+        let date = chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap();
+        assert_eq!(config.periods.label(date).as_deref(), Some("early"));
+        assert_eq!(config.periods.order(["late".into(), "early".into()]), ["early", "late"]);
     }
 
     #[test]

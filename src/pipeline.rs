@@ -1,7 +1,6 @@
 //! The order of the stages, and nothing else: ingest → normalize → segment → vectorize → trends
 //! → write. Each stage is timed; its peak memory so far is recorded.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -11,8 +10,10 @@ use crate::error::{Error, Result};
 use crate::ingest::ingest;
 use crate::normalize::{mark_duplicates, normalize, Boilerplate, Normalizer, ScriptConverter};
 use crate::segment::{build_jieba, FilterChain, Segmenter};
-use crate::trends::term_trends;
-use crate::vectorize::vectorize;
+use crate::trends::analysis::{analyse, TrendResults};
+use crate::trends::term_stats::ranked;
+use crate::trends::themes::{parse_lexicon, Theme, CHINA_RUSSIA};
+use crate::vectorize::{vectorize, Vocabulary};
 use crate::write::charts::{self, LineChart};
 use crate::write::manifest::{peak_rss_mib, write_manifest, Counts, Manifest, StageTiming};
 use crate::write::{atomic, font, schema, tables};
@@ -21,6 +22,7 @@ use crate::write::{atomic, font, schema, tables};
 #[derive(Debug)]
 pub struct RunSummary {
     pub out: PathBuf,
+    pub trends: serde_json::Value,
     pub counts: Counts,
     pub report: IngestReport,
     pub stages: Vec<StageTiming>,
@@ -82,58 +84,104 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         (0..docs.len()).filter(|&d| config.keep_duplicates || docs[d].duplicate_of.is_none()).collect();
     let vectorized = stages.run("vectorize", || vectorize(&tokenized, analysed, &config.vectorize))?;
     let period_labels: Vec<Option<String>> =
-        docs.iter().map(|d| d.date.map(|date| config.period.label(date))).collect();
+        docs.iter().map(|d| d.date.and_then(|date| config.periods.label(date))).collect();
     let n_tokens: Vec<u64> = (0..docs.len()).map(|d| tokenized.doc(d).len() as u64).collect();
+    let themes = load_themes(config)?;
     let trends = stages.run("trends", || {
         let rows = &vectorized.rows;
-        let periods: Vec<String> =
-            rows.iter().filter_map(|&d| period_labels[d].clone()).collect::<BTreeSet<_>>().into_iter().collect();
-        let period_of: Vec<Option<usize>> = rows
-            .iter()
-            .map(|&d| period_labels[d].as_ref().map(|p| periods.binary_search(p).expect("known period")))
-            .collect();
-        let tokens_of: Vec<u64> = rows.iter().map(|&d| n_tokens[d]).collect();
-        Ok(term_trends(periods, &period_of, &tokens_of, &vectorized.counts))
+        let periods = config.periods.order(rows.iter().filter_map(|&d| period_labels[d].clone()));
+        let period_of: Vec<Option<usize>> =
+            rows.iter().map(|&d| period_labels[d].as_ref().and_then(|p| periods.iter().position(|q| q == p))).collect();
+        let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
+        Ok(analyse(
+            periods,
+            &period_of,
+            &n_tokens,
+            &texts,
+            &tokenized,
+            &vectorized,
+            themes,
+            &config.trends,
+            config.seed,
+        ))
     })?;
 
     let mut outputs = Vec::new();
+    let vocabulary = &vectorized.vocabulary;
     stages.run("write", || {
-        let mut tables_written = vec![
-            (&schema::DOCUMENTS, tables::documents(docs, &period_labels, &n_tokens, &config.ingest.fields.extra)),
-            (&schema::VOCABULARY, tables::vocabulary(&vectorized.vocabulary, &vectorized.idf)),
-            (&schema::TFIDF, tables::tfidf(&vectorized.tfidf, &vectorized.rows)),
-            (&schema::TERM_TRENDS, tables::term_trends(&vectorized.vocabulary, &trends)),
-            (&schema::PERIODS, tables::periods(&trends)),
+        // Each frame is built just before it is written, so only one is in memory at a time.
+        type Build<'a> = Box<dyn Fn() -> polars::prelude::PolarsResult<polars::prelude::DataFrame> + 'a>;
+        let mut builds: Vec<(&schema::Table, Build)> = vec![
+            (
+                &schema::DOCUMENTS,
+                Box::new(|| tables::documents(docs, &period_labels, &n_tokens, &config.ingest.fields.extra)),
+            ),
+            (&schema::VOCABULARY, Box::new(|| tables::vocabulary(vocabulary, &vectorized.idf))),
+            (&schema::TFIDF, Box::new(|| tables::tfidf(&vectorized.tfidf, &vectorized.rows))),
+            (&schema::TERM_TRENDS, Box::new(|| tables::term_trends(vocabulary, &trends))),
+            (&schema::PERIODS, Box::new(|| tables::periods(&trends))),
+            (&schema::TERM_TREND_STATS, Box::new(|| tables::term_trend_stats(vocabulary, &trends))),
+            (&schema::KEYNESS, Box::new(|| tables::keyness(&vocabulary.terms, &trends.keyness))),
+            (&schema::THEMES, Box::new(|| tables::themes(&trends))),
+            (&schema::EVIDENCE, Box::new(|| tables::evidence(docs, &trends))),
         ];
         if config.keep_tokens {
-            tables_written.push((&schema::TOKENS, tables::tokens(docs, &tokenized)));
+            builds.push((&schema::TOKENS, Box::new(|| tables::tokens(docs, &tokenized))));
         }
-        for (table, frame) in tables_written {
-            tables::write_parquet(out, table, frame)?;
+        for (table, build) in builds {
+            tables::write_parquet(out, table, build())?;
             outputs.push(table.file.to_string());
         }
         charts::use_font(&font)?;
-        let top: Vec<(String, Vec<f64>)> = trends
-            .rising()
+        let periods: Vec<String> = trends.terms.periods.iter().map(|p| p.period.clone()).collect();
+        if periods.is_empty() {
+            return Ok(());
+        }
+        // Significant risers (Mann–Kendall, BH) by Sen slope; without enough periods for a test,
+        // the terms whose rate rose most between the earlier and the later half.
+        let mut chosen: Vec<usize> =
+            ranked(&trends.stats, "rising").iter().map(|s| s.term).take(config.chart_terms).collect();
+        if chosen.is_empty() {
+            chosen = trends.terms.rising().into_iter().map(|(t, _)| t).take(config.chart_terms).collect();
+        }
+        let series: Vec<(String, Vec<f64>)> = chosen
             .into_iter()
-            .take(config.chart_terms)
-            .map(|(t, _)| {
-                (
-                    vectorized.vocabulary.terms[t].clone(),
-                    (0..trends.periods.len()).map(|p| trends.per_10k(p, t)).collect(),
-                )
-            })
+            .map(|t| (vocabulary.terms[t].clone(), (0..periods.len()).map(|p| trends.terms.per_10k(p, t)).collect()))
             .collect();
-        let periods: Vec<String> = trends.periods.iter().map(|p| p.period.clone()).collect();
         let chart = LineChart {
             title: "上升最快的词语 · terms whose rate rose most",
             y_label: "每万词出现次数 (per 10k tokens)",
             periods: &periods,
-            series: &top,
+            series: &series,
         };
-        if !periods.is_empty() {
-            charts::draw_lines(&out.join("charts/term_trends.png"), &chart)?;
-            outputs.push("charts/term_trends.png".into());
+        charts::draw_lines(&out.join("charts/term_trends.png"), &chart)?;
+        outputs.push("charts/term_trends.png".into());
+        if !trends.themes.is_empty() {
+            let series: Vec<(String, Vec<f64>)> = trends
+                .themes
+                .iter()
+                .enumerate()
+                .map(|(k, theme)| {
+                    let shares = (0..periods.len())
+                        .map(|p| {
+                            trends
+                                .theme_periods
+                                .iter()
+                                .find(|x| x.theme == k && x.period == p)
+                                .map_or(0.0, |x| 100.0 * x.share)
+                        })
+                        .collect();
+                    (theme.label.clone(), shares)
+                })
+                .collect();
+            let chart = LineChart {
+                title: "主题份额 · theme shares of all theme-term hits",
+                y_label: "份额 share (%)",
+                periods: &periods,
+                series: &series,
+            };
+            charts::draw_lines(&out.join("charts/themes.png"), &chart)?;
+            outputs.push("charts/themes.png".into());
         }
         Ok(())
     })?;
@@ -148,7 +196,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         documents_analysed: vectorized.rows.len(),
         boilerplate_chars: docs.iter().map(|d| d.boilerplate_chars as u64).sum(),
         repeated_chars: docs.iter().map(|d| d.repeated_chars as u64).sum(),
-        periods: trends.periods.len(),
+        periods: trends.terms.periods.len(),
         tokens: tokenized.ids.len(),
         distinct_terms: tokenized.terms.len(),
         vocabulary: vectorized.vocabulary.len(),
@@ -165,11 +213,53 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         font: font.path.display().to_string(),
         counts: counts.clone(),
         ingest: &corpus.report,
+        trends: trend_summary(&trends, vocabulary),
         outputs: outputs.clone(),
         stages: &stages.timings,
     };
     write_manifest(&out.join("manifest.json"), &manifest)?;
-    Ok(RunSummary { out: out.to_path_buf(), counts, report: corpus.report, stages: stages.timings, outputs })
+    Ok(RunSummary {
+        out: out.to_path_buf(),
+        trends: manifest.trends.clone(),
+        counts,
+        report: corpus.report,
+        stages: stages.timings,
+        outputs,
+    })
+}
+
+/// What a reader of the manifest wants first from the trends.
+fn trend_summary(trends: &TrendResults, vocabulary: &Vocabulary) -> serde_json::Value {
+    let list = |direction| -> Vec<String> {
+        ranked(&trends.stats, direction).iter().take(30).map(|s| vocabulary.terms[s.term].clone()).collect()
+    };
+    let underpowered: Vec<&str> = trends
+        .terms
+        .periods
+        .iter()
+        .zip(&trends.underpowered)
+        .filter(|(_, u)| **u)
+        .map(|(p, _)| p.period.as_str())
+        .collect();
+    serde_json::json!({
+        "emerging_terms": list("rising"),
+        "fading_terms": list("falling"),
+        "underpowered_periods": underpowered,
+        "unseen_theme_terms": trends.unseen_theme_terms,
+    })
+}
+
+/// The shipped lexicon (unless turned off) and the user's, in that order.
+fn load_themes(config: &RunConfig) -> Result<Vec<Theme>> {
+    let mut themes = Vec::new();
+    if config.default_themes {
+        themes.extend(parse_lexicon(CHINA_RUSSIA, "data/themes/china_russia.toml")?);
+    }
+    for path in &config.themes {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        themes.extend(parse_lexicon(&text, &path.display().to_string())?);
+    }
+    Ok(themes)
 }
 
 fn check_skips(corpus: &Corpus, strict: bool) -> Result<()> {

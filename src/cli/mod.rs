@@ -1,5 +1,6 @@
 //! Command line: one subcommand per file; each turns its arguments into a library call.
 
+mod compare;
 mod decode;
 mod keywords;
 mod run;
@@ -25,6 +26,8 @@ enum Command {
     Run(Box<run::RunArgs>),
     /// jieba-style TF-IDF keywords of one document.
     Keywords(keywords::KeywordsArgs),
+    /// Keyness between two periods of a previous run (G², log ratio).
+    Compare(compare::CompareArgs),
     /// Print a file decoded to UTF-8 (and, on stderr, the encoding detected).
     Decode(decode::DecodeArgs),
 }
@@ -35,5 +38,6 @@ pub fn main() -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(*args),
         Command::Keywords(args) => keywords::run(args),
         Command::Decode(args) => decode::run(args),
+        Command::Compare(args) => compare::run(args),
     }
 }

@@ -8,7 +8,8 @@ use themeshift::config::{RunConfig, Study};
 use themeshift::demo::write_demo_corpus;
 use themeshift::ingest::date::parse_date;
 use themeshift::pipeline::{self, demo_input, RunSummary};
-use themeshift::trends::Period;
+use themeshift::trends::stats::Correction;
+use themeshift::trends::{Period, PeriodSpec};
 use themeshift::vectorize::DocFreq;
 
 #[derive(Debug, Args)]
@@ -23,8 +24,30 @@ pub struct RunArgs {
     /// Output folder [default: reports/demo for the demo; required otherwise].
     #[arg(long)]
     out: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = Period::Year)]
-    period: Period,
+    /// Period of the trend tables [default: year, or the study file's named [periods]].
+    #[arg(long, value_enum)]
+    period: Option<Period>,
+    /// Theme lexicon (TOML) added to the shipped China–Russia one. Repeatable.
+    #[arg(long)]
+    themes: Vec<PathBuf>,
+    /// Leave out the shipped China–Russia theme lexicon.
+    #[arg(long)]
+    no_default_themes: bool,
+    /// Change-point penalty in units of σ̂²·ln(n): higher finds fewer change points.
+    #[arg(long, default_value_t = 3.0)]
+    change_penalty: f64,
+    /// Bootstrap replicates for the 95% intervals.
+    #[arg(long, default_value_t = 200)]
+    bootstrap_replicates: usize,
+    /// Periods with fewer documents are flagged as under-powered.
+    #[arg(long, default_value_t = 30)]
+    min_period_docs: u32,
+    /// Terms rarer than this in the corpus get no trend test.
+    #[arg(long, default_value_t = 20)]
+    trend_min_count: u64,
+    /// G² correction, as quanteda's textstat_keyness.
+    #[arg(long, value_enum, default_value_t = Correction::Default)]
+    correction: Correction,
     /// Seed for everything random (the demo corpus today; sampling in later stages).
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -150,7 +173,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     config.boilerplate.extend(args.boilerplate);
     config.keep_duplicates = args.keep_duplicates;
     config.duplicate_threshold = args.duplicate_threshold;
-    config.period = args.period;
+    if let Some(period) = args.period {
+        config.periods = PeriodSpec::Fixed(period);
+    }
+    config.themes = args.themes;
+    config.default_themes = !args.no_default_themes;
+    config.trends.change_penalty = args.change_penalty;
+    config.trends.bootstrap_replicates = args.bootstrap_replicates;
+    config.trends.min_period_docs = args.min_period_docs;
+    config.trends.min_count = args.trend_min_count;
+    config.trends.correction = args.correction;
     config.seed = args.seed;
     config.threads = threads;
     config.keep_tokens = args.keep_tokens;
@@ -183,6 +215,20 @@ fn print_summary(s: &RunSummary) {
     let sources: Vec<String> = s.report.date_sources.iter().map(|(k, v)| format!("{k} {v}")).collect();
     println!("  dates from: {}", sources.join(", "));
     println!("  removed: {} boilerplate characters, {} in repeated paragraphs", c.boilerplate_chars, c.repeated_chars);
+    let list = |key: &str| {
+        let words: Vec<&str> =
+            s.trends[key].as_array().into_iter().flatten().filter_map(|v| v.as_str()).take(12).collect();
+        if words.is_empty() {
+            "—".to_string()
+        } else {
+            words.join(" ")
+        }
+    };
+    println!("  emerging terms: {}", list("emerging_terms"));
+    println!("  fading terms: {}", list("fading_terms"));
+    if s.trends["underpowered_periods"].as_array().is_some_and(|a| !a.is_empty()) {
+        println!("  under-powered periods (few documents): {}", list("underpowered_periods"));
+    }
     println!(
         "  tokens: {}; distinct terms: {}; vocabulary: {}; periods: {}",
         c.tokens, c.distinct_terms, c.vocabulary, c.periods

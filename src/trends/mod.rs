@@ -1,5 +1,6 @@
-//! Trends: how often each vocabulary term occurs per period, as counts, rates per 10 000 tokens
-//! and document shares, always with the period's document and token totals beside them.
+//! Trends: how terms and themes move over periods — counts, rates per 10 000 tokens and document
+//! shares with bootstrap intervals and their denominators; Mann–Kendall and Sen trend tests with
+//! BH q-values; change points; keyness between periods; and the sentences behind the numbers.
 //!
 //! ```
 //! use themeshift::trends::{term_trends, Period};
@@ -10,8 +11,15 @@
 //! # let _ = Period::Year;
 //! ```
 
-mod period;
+pub mod analysis;
+mod bootstrap;
+pub mod evidence;
+pub mod keyness;
+pub mod period;
+pub mod stats;
+pub mod term_stats;
 mod terms;
+pub mod themes;
 
-pub use period::Period;
-pub use terms::{term_trends, PeriodTotals, TermTrends};
+pub use period::{Period, PeriodSpec};
+pub use terms::{rate_intervals, term_trends, Intervals, PeriodTotals, TermTrends};

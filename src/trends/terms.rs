@@ -7,6 +7,7 @@
 
 use rayon::prelude::*;
 
+use super::bootstrap::{draw, interval};
 use crate::vectorize::Csr;
 
 /// The denominators of one period.
@@ -91,6 +92,69 @@ pub fn term_trends(
         trends.doc_freq.push(doc_freq);
     }
     trends
+}
+
+/// 95% bootstrap intervals of `per_10k` and `doc_share` for the terms `terms`, in every period:
+/// `out[p][i]` = ((per_10k low, high), (doc_share low, high)) of `terms[i]`.
+pub type Intervals = Vec<Vec<((f64, f64), (f64, f64))>>;
+
+pub fn rate_intervals(
+    counts: &Csr<u32>,
+    rows_by_period: &[Vec<usize>],
+    tokens: &[u64],
+    terms: &[usize],
+    seed: u64,
+    replicates: usize,
+) -> Intervals {
+    let mut slot = vec![u32::MAX; counts.n_cols];
+    for (i, &t) in terms.iter().enumerate() {
+        slot[t] = i as u32;
+    }
+    // Each row reduced once to the bootstrapped terms, so replicates touch nothing else.
+    let compact: Vec<Vec<(u32, u32)>> = (0..counts.n_rows())
+        .into_par_iter()
+        .map(|r| {
+            let (cols, vals) = counts.row(r);
+            cols.iter()
+                .zip(vals)
+                .filter(|(c, _)| slot[**c as usize] != u32::MAX)
+                .map(|(c, v)| (slot[*c as usize], *v))
+                .collect()
+        })
+        .collect();
+    rows_by_period
+        .par_iter()
+        .enumerate()
+        .map(|(p, rows)| {
+            let reps: Vec<(Vec<f64>, Vec<f64>)> = (0..replicates)
+                .into_par_iter()
+                .map(|r| {
+                    let (mut count, mut docs, mut n_tokens) = (vec![0u64; terms.len()], vec![0u32; terms.len()], 0u64);
+                    for i in draw(rows.len(), seed, p, r) {
+                        let row = rows[i];
+                        n_tokens += tokens[row];
+                        for &(s, v) in &compact[row] {
+                            count[s as usize] += v as u64;
+                            docs[s as usize] += 1;
+                        }
+                    }
+                    let rate = count
+                        .iter()
+                        .map(|&c| if n_tokens > 0 { 1e4 * c as f64 / n_tokens as f64 } else { 0.0 })
+                        .collect();
+                    let share = docs.iter().map(|&d| d as f64 / rows.len().max(1) as f64).collect();
+                    (rate, share)
+                })
+                .collect();
+            (0..terms.len())
+                .map(|i| {
+                    let rate = interval(&mut reps.iter().map(|r| r.0[i]).collect::<Vec<_>>());
+                    let share = interval(&mut reps.iter().map(|r| r.1[i]).collect::<Vec<_>>());
+                    (rate, share)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -48,6 +48,8 @@ pub struct Manifest<'a, O: Serialize> {
     pub font: String,
     pub counts: Counts,
     pub ingest: &'a IngestReport,
+    /// Emerging and fading terms, under-powered periods, theme terms never seen.
+    pub trends: serde_json::Value,
     pub outputs: Vec<String>,
     pub stages: &'a [StageTiming],
 }

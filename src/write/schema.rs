@@ -11,6 +11,7 @@ pub enum Dtype {
     U64,
     F32,
     F64,
+    Bool,
     ListStr,
 }
 
@@ -23,6 +24,7 @@ impl Dtype {
             Dtype::U64 => DataType::UInt64,
             Dtype::F32 => DataType::Float32,
             Dtype::F64 => DataType::Float64,
+            Dtype::Bool => DataType::Boolean,
             Dtype::ListStr => DataType::List(Box::new(DataType::String)),
         }
     }
@@ -70,12 +72,97 @@ pub const TFIDF: Table =
 
 pub const TERM_TRENDS: Table = Table {
     file: "term_trends.parquet",
-    columns: &[("term", Str), ("period", Str), ("count", U64), ("per_10k", F64), ("doc_freq", U32), ("doc_share", F64)],
+    columns: &[
+        ("term", Str),
+        ("period", Str),
+        ("count", U64),
+        ("per_10k", F64),
+        ("doc_freq", U32),
+        ("doc_share", F64),
+        // 95% bootstrap intervals, for the most frequent terms (null for the others).
+        ("per_10k_low", F64),
+        ("per_10k_high", F64),
+        ("doc_share_low", F64),
+        ("doc_share_high", F64),
+    ],
 };
 
-/// The denominators of every rate: documents and tokens per period.
-pub const PERIODS: Table =
-    Table { file: "periods.parquet", columns: &[("period", Str), ("n_docs", U32), ("n_tokens", U64)] };
+pub const TERM_TREND_STATS: Table = Table {
+    file: "term_trend_stats.parquet",
+    columns: &[
+        ("term", Str),
+        ("n_periods", U32),
+        ("sen_slope", F64),
+        ("mk_tau", F64),
+        ("mk_p", F64),
+        ("mk_q", F64),
+        ("direction", Str),
+        ("peak_period", Str),
+        ("first_period", Str),
+        ("change_points", ListStr),
+    ],
+};
+
+/// Each period against all other periods together.
+pub const KEYNESS: Table = Table {
+    file: "keyness.parquet",
+    columns: &[
+        ("term", Str),
+        ("target", Str),
+        ("reference", Str),
+        ("g2", F64),
+        ("p_value", F64),
+        ("q_value", F64),
+        ("log_ratio", F64),
+        ("count_target", U64),
+        ("count_reference", U64),
+    ],
+};
+
+pub const THEMES: Table = Table {
+    file: "themes.parquet",
+    columns: &[
+        ("theme", Str),
+        ("label", Str),
+        ("period", Str),
+        ("hits", F64),
+        ("n_docs", U32),
+        ("share", F64),
+        ("share_low", F64),
+        ("share_high", F64),
+        ("per_10k", F64),
+        ("per_10k_low", F64),
+        ("per_10k_high", F64),
+        ("doc_share", F64),
+        ("doc_share_low", F64),
+        ("doc_share_high", F64),
+    ],
+};
+
+/// The sentences behind emerging terms and theme-periods; `start`/`end` are character offsets of
+/// `term` in `sentence`.
+pub const EVIDENCE: Table = Table {
+    file: "evidence.parquet",
+    columns: &[
+        ("kind", Str),
+        ("key", Str),
+        ("period", Str),
+        ("rank", U32),
+        ("doc_id", Str),
+        ("date", Date),
+        ("sentence", Str),
+        ("term", Str),
+        ("start", U32),
+        ("end", U32),
+    ],
+};
+
+/// The denominators of every rate: documents and tokens per period; `underpowered` marks periods
+/// with fewer documents than the run's minimum (their rates are shown, not smoothed, not trusted).
+pub const PERIODS: Table = Table {
+    file: "periods.parquet",
+    columns: &[("period", Str), ("n_docs", U32), ("n_tokens", U64), ("underpowered", Bool)],
+};
 
 impl Table {
     /// A frame of `columns`, named and checked against this schema.

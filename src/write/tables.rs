@@ -10,7 +10,9 @@ use super::schema::{self, Table};
 use crate::corpus::Document;
 use crate::error::{Error, Result};
 use crate::segment::Tokenized;
-use crate::trends::TermTrends;
+use crate::trends::analysis::TrendResults;
+use crate::trends::keyness::Keyness;
+use crate::trends::themes::ThemePeriod;
 use crate::vectorize::{Csr, Vocabulary};
 
 /// Write `frame` as `dir/<table.file>`, atomically. Zstd, the writer's defaults otherwise.
@@ -93,25 +95,120 @@ pub fn tfidf(matrix: &Csr<f32>, doc_of_row: &[usize]) -> PolarsResult<DataFrame>
 }
 
 /// One row per term and period, zeros included, sorted by term then period.
-pub fn term_trends(vocabulary: &Vocabulary, trends: &TermTrends) -> PolarsResult<DataFrame> {
-    let n_periods = trends.periods.len();
+pub fn term_trends(vocabulary: &Vocabulary, trends: &TrendResults) -> PolarsResult<DataFrame> {
+    let t = &trends.terms;
+    let n_periods = t.periods.len();
     let rows = vocabulary.len() * n_periods;
     let cell = |i: usize| (i % n_periods, i / n_periods);
+    let slot: std::collections::HashMap<usize, usize> =
+        trends.interval_terms.iter().enumerate().map(|(i, &t)| (t, i)).collect();
+    let ci = |pick: fn(&((f64, f64), (f64, f64))) -> f64| {
+        let values: Vec<Option<f64>> = (0..rows)
+            .map(|i| {
+                let (p, term) = cell(i);
+                slot.get(&term).map(|&s| pick(&trends.intervals[p][s]))
+            })
+            .collect();
+        Series::new("".into(), values)
+    };
     schema::TERM_TRENDS.frame(vec![
         Series::new("".into(), (0..rows).map(|i| vocabulary.terms[cell(i).1].as_str()).collect::<Vec<_>>()),
-        Series::new("".into(), (0..rows).map(|i| trends.periods[cell(i).0].period.as_str()).collect::<Vec<_>>()),
-        Series::new("".into(), (0..rows).map(|i| trends.count[cell(i).0][cell(i).1]).collect::<Vec<_>>()),
-        Series::new("".into(), (0..rows).map(|i| trends.per_10k(cell(i).0, cell(i).1)).collect::<Vec<_>>()),
-        Series::new("".into(), (0..rows).map(|i| trends.doc_freq[cell(i).0][cell(i).1]).collect::<Vec<_>>()),
-        Series::new("".into(), (0..rows).map(|i| trends.doc_share(cell(i).0, cell(i).1)).collect::<Vec<_>>()),
+        Series::new("".into(), (0..rows).map(|i| t.periods[cell(i).0].period.as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), (0..rows).map(|i| t.count[cell(i).0][cell(i).1]).collect::<Vec<_>>()),
+        Series::new("".into(), (0..rows).map(|i| t.per_10k(cell(i).0, cell(i).1)).collect::<Vec<_>>()),
+        Series::new("".into(), (0..rows).map(|i| t.doc_freq[cell(i).0][cell(i).1]).collect::<Vec<_>>()),
+        Series::new("".into(), (0..rows).map(|i| t.doc_share(cell(i).0, cell(i).1)).collect::<Vec<_>>()),
+        ci(|c| c.0 .0),
+        ci(|c| c.0 .1),
+        ci(|c| c.1 .0),
+        ci(|c| c.1 .1),
     ])
 }
 
-pub fn periods(trends: &TermTrends) -> PolarsResult<DataFrame> {
-    let p = &trends.periods;
+pub fn periods(trends: &TrendResults) -> PolarsResult<DataFrame> {
+    let p = &trends.terms.periods;
     schema::PERIODS.frame(vec![
         Series::new("".into(), p.iter().map(|t| t.period.as_str()).collect::<Vec<_>>()),
         Series::new("".into(), p.iter().map(|t| t.n_docs).collect::<Vec<_>>()),
         Series::new("".into(), p.iter().map(|t| t.n_tokens).collect::<Vec<_>>()),
+        Series::new("".into(), trends.underpowered.as_slice()),
+    ])
+}
+
+fn string_lists<'a>(lists: impl ExactSizeIterator<Item = Vec<&'a str>>) -> Series {
+    let mut builder = ListStringChunkedBuilder::new("".into(), lists.len(), lists.len());
+    for list in lists {
+        builder.append_values_iter(list.into_iter());
+    }
+    builder.finish().into_series()
+}
+
+pub fn term_trend_stats(vocabulary: &Vocabulary, trends: &TrendResults) -> PolarsResult<DataFrame> {
+    let s = &trends.stats;
+    let period = |p: usize| trends.terms.periods[p].period.as_str();
+    schema::TERM_TREND_STATS.frame(vec![
+        Series::new("".into(), s.iter().map(|x| vocabulary.terms[x.term].as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), s.iter().map(|x| x.n_periods).collect::<Vec<_>>()),
+        Series::new("".into(), s.iter().map(|x| x.sen_slope).collect::<Vec<_>>()),
+        Series::new("".into(), s.iter().map(|x| x.mk_tau).collect::<Vec<_>>()),
+        Series::new("".into(), s.iter().map(|x| x.mk_p).collect::<Vec<_>>()),
+        Series::new("".into(), s.iter().map(|x| x.mk_q).collect::<Vec<_>>()),
+        Series::new("".into(), s.iter().map(|x| x.direction).collect::<Vec<_>>()),
+        Series::new("".into(), s.iter().map(|x| period(x.peak_period)).collect::<Vec<_>>()),
+        Series::new("".into(), s.iter().map(|x| period(x.first_period)).collect::<Vec<_>>()),
+        string_lists(s.iter().map(|x| x.change_points.iter().map(|&p| period(p)).collect())),
+    ])
+}
+
+/// `terms[k.term]` names each row's term.
+pub fn keyness(terms: &[String], rows: &[Keyness]) -> PolarsResult<DataFrame> {
+    schema::KEYNESS.frame(vec![
+        Series::new("".into(), rows.iter().map(|k| terms[k.term].as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), rows.iter().map(|k| k.target.as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), rows.iter().map(|k| k.reference.as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), rows.iter().map(|k| k.g2).collect::<Vec<_>>()),
+        Series::new("".into(), rows.iter().map(|k| k.p_value).collect::<Vec<_>>()),
+        Series::new("".into(), rows.iter().map(|k| k.q_value).collect::<Vec<_>>()),
+        Series::new("".into(), rows.iter().map(|k| k.log_ratio).collect::<Vec<_>>()),
+        Series::new("".into(), rows.iter().map(|k| k.count_target).collect::<Vec<_>>()),
+        Series::new("".into(), rows.iter().map(|k| k.count_reference).collect::<Vec<_>>()),
+    ])
+}
+
+pub fn themes(trends: &TrendResults) -> PolarsResult<DataFrame> {
+    let t = &trends.theme_periods;
+    let f = |pick: fn(&ThemePeriod) -> f64| Series::new("".into(), t.iter().map(pick).collect::<Vec<_>>());
+    schema::THEMES.frame(vec![
+        Series::new("".into(), t.iter().map(|x| trends.themes[x.theme].name.as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), t.iter().map(|x| trends.themes[x.theme].label.as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), t.iter().map(|x| trends.terms.periods[x.period].period.as_str()).collect::<Vec<_>>()),
+        f(|x| x.hits),
+        Series::new("".into(), t.iter().map(|x| x.n_docs).collect::<Vec<_>>()),
+        f(|x| x.share),
+        f(|x| x.share_ci.0),
+        f(|x| x.share_ci.1),
+        f(|x| x.per_10k),
+        f(|x| x.per_10k_ci.0),
+        f(|x| x.per_10k_ci.1),
+        f(|x| x.doc_share),
+        f(|x| x.doc_share_ci.0),
+        f(|x| x.doc_share_ci.1),
+    ])
+}
+
+pub fn evidence(docs: &[Document], trends: &TrendResults) -> PolarsResult<DataFrame> {
+    let e = &trends.evidence;
+    let dates: Vec<Option<i32>> = e.iter().map(|x| docs[x.doc].date.map(days_since_epoch)).collect();
+    schema::EVIDENCE.frame(vec![
+        Series::new("".into(), e.iter().map(|x| x.kind).collect::<Vec<_>>()),
+        Series::new("".into(), e.iter().map(|x| x.key.as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), e.iter().map(|x| trends.terms.periods[x.period].period.as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), e.iter().map(|x| x.rank).collect::<Vec<_>>()),
+        Series::new("".into(), e.iter().map(|x| docs[x.doc].id.as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), dates).into_date(),
+        Series::new("".into(), e.iter().map(|x| x.sentence.text.as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), e.iter().map(|x| x.sentence.term.as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), e.iter().map(|x| x.sentence.start).collect::<Vec<_>>()),
+        Series::new("".into(), e.iter().map(|x| x.sentence.end).collect::<Vec<_>>()),
     ])
 }

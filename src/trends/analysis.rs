@@ -1,0 +1,183 @@
+//! The trends stage as a whole: from the analysed documents' counts to every trend table.
+
+use serde::Serialize;
+
+use super::evidence::{first_sentence_with, top_rows, Sentence};
+use super::keyness::{keyness, Keyness};
+use super::stats::Correction;
+use super::term_stats::{ranked, term_stats, TermStat};
+use super::themes::{theme_hits, theme_trends, Theme, ThemePeriod};
+use super::{rate_intervals, term_trends, Intervals, TermTrends};
+use crate::segment::Tokenized;
+use crate::vectorize::Vectorized;
+
+/// Settings of the trend statistics; defaults in [`TrendParams::default`].
+#[derive(Debug, Clone, Serialize)]
+pub struct TrendParams {
+    /// Terms rarer than this in the corpus get no trend test.
+    pub min_count: u64,
+    /// Change-point penalty, in units of σ̂² · ln(n).
+    pub change_penalty: f64,
+    pub bootstrap_replicates: usize,
+    /// How many of the most frequent terms get bootstrap intervals.
+    pub bootstrap_terms: usize,
+    /// Keyness rows need this many occurrences on the two sides together.
+    pub keyness_min_count: u64,
+    pub correction: Correction,
+    /// Periods with fewer documents are flagged as under-powered.
+    pub min_period_docs: u32,
+    /// Evidence sentences per emerging term and per theme-period.
+    pub evidence_per_item: usize,
+    /// Emerging (and fading) terms that get evidence.
+    pub evidence_terms: usize,
+}
+
+impl Default for TrendParams {
+    /// min_count 20, change_penalty 3, 200 replicates for the 300 most frequent terms, keyness
+    /// min_count 5 with quanteda's default correction, periods under 30 documents flagged,
+    /// 3 sentences for each of the 20 strongest emerging terms and each theme-period.
+    fn default() -> Self {
+        TrendParams {
+            min_count: 20,
+            change_penalty: 3.0,
+            bootstrap_replicates: 200,
+            bootstrap_terms: 300,
+            keyness_min_count: 5,
+            correction: Correction::Default,
+            min_period_docs: 30,
+            evidence_per_item: 3,
+            evidence_terms: 20,
+        }
+    }
+}
+
+/// A supporting sentence: `doc` is a document index (row of documents.parquet).
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    pub kind: &'static str,
+    pub key: String,
+    pub period: usize,
+    pub rank: u32,
+    pub doc: usize,
+    pub sentence: Sentence,
+}
+
+pub struct TrendResults {
+    pub terms: TermTrends,
+    pub underpowered: Vec<bool>,
+    /// Terms with intervals, and the intervals.
+    pub interval_terms: Vec<usize>,
+    pub intervals: Intervals,
+    pub stats: Vec<TermStat>,
+    pub keyness: Vec<Keyness>,
+    pub themes: Vec<Theme>,
+    pub theme_periods: Vec<ThemePeriod>,
+    /// Theme terms that never occur in the corpus ("theme: term").
+    pub unseen_theme_terms: Vec<String>,
+    pub evidence: Vec<Evidence>,
+}
+
+/// `period_of_row[r]`: the period of matrix row r; `tokens_of_doc[d]` and `texts[d]` by document.
+#[allow(clippy::too_many_arguments)]
+pub fn analyse(
+    periods: Vec<String>,
+    period_of_row: &[Option<usize>],
+    tokens_of_doc: &[u64],
+    texts: &[&str],
+    tokenized: &Tokenized,
+    vectorized: &Vectorized,
+    themes: Vec<Theme>,
+    params: &TrendParams,
+    seed: u64,
+) -> TrendResults {
+    let rows = &vectorized.rows;
+    let counts = &vectorized.counts;
+    let tokens_of_row: Vec<u64> = rows.iter().map(|&d| tokens_of_doc[d]).collect();
+    let mut rows_by_period = vec![Vec::new(); periods.len()];
+    for (r, p) in period_of_row.iter().enumerate() {
+        if let Some(p) = p {
+            rows_by_period[*p].push(r);
+        }
+    }
+    let terms = term_trends(periods, period_of_row, &tokens_of_row, counts);
+    let underpowered = terms.periods.iter().map(|p| p.n_docs < params.min_period_docs).collect();
+
+    let mut by_frequency: Vec<usize> = (0..vectorized.vocabulary.len()).collect();
+    by_frequency.sort_by(|&a, &b| vectorized.vocabulary.cf[b].cmp(&vectorized.vocabulary.cf[a]).then(a.cmp(&b)));
+    by_frequency.truncate(params.bootstrap_terms);
+    by_frequency.sort_unstable();
+    let intervals =
+        rate_intervals(counts, &rows_by_period, &tokens_of_row, &by_frequency, seed, params.bootstrap_replicates);
+
+    let stats = term_stats(&terms, params.min_count, params.change_penalty);
+    let names: Vec<&str> = terms.periods.iter().map(|p| p.period.as_str()).collect();
+    let n_terms = vectorized.vocabulary.len();
+    let keyness_rows: Vec<Keyness> = (0..names.len())
+        .flat_map(|p| {
+            let target = &terms.count[p];
+            let reference: Vec<u64> =
+                (0..n_terms).map(|t| (0..names.len()).filter(|&q| q != p).map(|q| terms.count[q][t]).sum()).collect();
+            keyness(target, &reference, (names[p], "rest"), params.correction, params.keyness_min_count)
+        })
+        .collect();
+
+    let (hits, unseen_theme_terms) = theme_hits(&themes, tokenized, rows);
+    let theme_periods =
+        theme_trends(&hits, &rows_by_period, &tokens_of_row, themes.len(), seed, params.bootstrap_replicates);
+
+    let mut evidence = Vec::new();
+    for direction in ["rising", "falling"] {
+        for stat in ranked(&stats, direction).into_iter().take(params.evidence_terms) {
+            let t = stat.term;
+            let term = vectorized.vocabulary.terms[t].as_str();
+            let count_in = |r: usize| {
+                let (cols, vals) = counts.row(r);
+                cols.binary_search(&(t as u32)).map_or(0.0, |i| vals[i] as f64)
+            };
+            let p = stat.peak_period;
+            for (rank, r) in top_rows(&rows_by_period[p], count_in, params.evidence_per_item).into_iter().enumerate() {
+                if let Some(sentence) = first_sentence_with(texts[rows[r]], &[term]) {
+                    evidence.push(Evidence {
+                        kind: "term",
+                        key: term.to_string(),
+                        period: p,
+                        rank: rank as u32 + 1,
+                        doc: rows[r],
+                        sentence,
+                    });
+                }
+            }
+        }
+    }
+    for (k, theme) in themes.iter().enumerate() {
+        let mut lexicon: Vec<(&str, f64)> = theme.terms.iter().map(|(t, w)| (t.as_str(), *w)).collect();
+        lexicon.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let words: Vec<&str> = lexicon.iter().map(|(t, _)| *t).collect();
+        for (p, period_rows) in rows_by_period.iter().enumerate() {
+            for (rank, r) in top_rows(period_rows, |r| hits[r][k], params.evidence_per_item).into_iter().enumerate() {
+                if let Some(sentence) = first_sentence_with(texts[rows[r]], &words) {
+                    evidence.push(Evidence {
+                        kind: "theme",
+                        key: theme.name.clone(),
+                        period: p,
+                        rank: rank as u32 + 1,
+                        doc: rows[r],
+                        sentence,
+                    });
+                }
+            }
+        }
+    }
+    TrendResults {
+        terms,
+        underpowered,
+        interval_terms: by_frequency,
+        intervals,
+        stats,
+        keyness: keyness_rows,
+        themes,
+        theme_periods,
+        unseen_theme_terms,
+        evidence,
+    }
+}

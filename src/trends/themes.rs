@@ -1,0 +1,199 @@
+//! Themes: named lexicons of (optionally weighted) terms, and their weight per period.
+//!
+//! For theme θ and period p, with h(d, θ) = Σ weight(t) · count(t, d) over θ's terms:
+//! `share` = Σ_d h(d, θ) / Σ_d Σ_θ' h(d, θ') (θ's part of all theme hits in p); `per_10k` =
+//! 10 000 · Σ_d h(d, θ) / tokens(p); `doc_share` = share of p's documents with h(d, θ) > 0. Each
+//! comes with a 95% percentile-bootstrap interval over p's documents.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::Deserialize;
+
+use super::bootstrap::{draw, interval};
+use crate::error::{Error, Result};
+use crate::segment::Tokenized;
+
+pub const CHINA_RUSSIA: &str = include_str!("../../data/themes/china_russia.toml");
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Theme {
+    pub name: String,
+    pub label: String,
+    pub terms: Vec<(String, f64)>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThemeFile {
+    label: Option<String>,
+    terms: Vec<String>,
+    #[serde(default)]
+    weights: BTreeMap<String, f64>,
+}
+
+/// Parse a lexicon file (`name` is used in messages). Themes keep the file's order.
+pub fn parse_lexicon(text: &str, name: &str) -> Result<Vec<Theme>> {
+    let table: toml::Table =
+        toml::from_str(text).map_err(|e| Error::Config(format!("{name}: {}", e.to_string().trim())))?;
+    let mut themes = Vec::new();
+    for (theme, value) in table {
+        let file: ThemeFile = value.try_into().map_err(|e: toml::de::Error| {
+            Error::Config(format!("{name}: theme [{theme}]: {}", e.to_string().trim()))
+        })?;
+        if let Some(term) = file.weights.keys().find(|t| !file.terms.contains(t)) {
+            return Err(Error::Config(format!(
+                "{name}: theme [{theme}]: weight for '{term}', which is not in its terms"
+            )));
+        }
+        let terms = file.terms.iter().map(|t| (t.clone(), *file.weights.get(t).unwrap_or(&1.0))).collect();
+        themes.push(Theme { label: file.label.unwrap_or_else(|| theme.clone()), name: theme, terms });
+    }
+    // toml tables iterate sorted by key; keep the author's order instead.
+    let order: Vec<usize> = themes.iter().map(|t| text.find(&format!("[{}]", t.name)).unwrap_or(usize::MAX)).collect();
+    let mut indexed: Vec<(usize, Theme)> = order.into_iter().zip(themes).collect();
+    indexed.sort_by_key(|(i, _)| *i);
+    Ok(indexed.into_iter().map(|(_, t)| t).collect())
+}
+
+/// One theme in one period, with 95% intervals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThemePeriod {
+    pub theme: usize,
+    pub period: usize,
+    pub hits: f64,
+    pub n_docs: u32,
+    pub share: f64,
+    pub share_ci: (f64, f64),
+    pub per_10k: f64,
+    pub per_10k_ci: (f64, f64),
+    pub doc_share: f64,
+    pub doc_share_ci: (f64, f64),
+}
+
+/// Theme hits per analysed document: `hits[r][θ]` for matrix row r.
+pub fn theme_hits(themes: &[Theme], tokenized: &Tokenized, rows: &[usize]) -> (Vec<Vec<f64>>, Vec<String>) {
+    let mut weight_of: BTreeMap<u32, Vec<(usize, f64)>> = BTreeMap::new();
+    let mut unseen = Vec::new();
+    for (k, theme) in themes.iter().enumerate() {
+        for (term, w) in &theme.terms {
+            match tokenized.terms.binary_search(term) {
+                Ok(id) => weight_of.entry(id as u32).or_default().push((k, *w)),
+                Err(_) => unseen.push(format!("{}: {term}", theme.name)),
+            }
+        }
+    }
+    let hits = rows
+        .par_iter()
+        .map(|&d| {
+            let mut h = vec![0.0; themes.len()];
+            for id in tokenized.doc(d) {
+                if let Some(ws) = weight_of.get(id) {
+                    for &(k, w) in ws {
+                        h[k] += w;
+                    }
+                }
+            }
+            h
+        })
+        .collect();
+    (hits, unseen)
+}
+
+/// `rows_by_period[p]` are the matrix rows of period p; `tokens[r]` the kept tokens of row r.
+pub fn theme_trends(
+    hits: &[Vec<f64>],
+    rows_by_period: &[Vec<usize>],
+    tokens: &[u64],
+    n_themes: usize,
+    seed: u64,
+    replicates: usize,
+) -> Vec<ThemePeriod> {
+    let stats = |rows: &[usize]| {
+        let mut sum = vec![0.0; n_themes];
+        let mut with = vec![0u32; n_themes];
+        let mut n_tokens = 0u64;
+        for &r in rows {
+            n_tokens += tokens[r];
+            for k in 0..n_themes {
+                sum[k] += hits[r][k];
+                with[k] += (hits[r][k] > 0.0) as u32;
+            }
+        }
+        let all: f64 = sum.iter().sum();
+        (0..n_themes)
+            .map(|k| {
+                let share = if all > 0.0 { sum[k] / all } else { 0.0 };
+                let per_10k = if n_tokens > 0 { 1e4 * sum[k] / n_tokens as f64 } else { 0.0 };
+                (sum[k], share, per_10k, with[k] as f64 / rows.len().max(1) as f64)
+            })
+            .collect::<Vec<_>>()
+    };
+    rows_by_period
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(p, rows)| {
+            let point = stats(rows);
+            let reps: Vec<Vec<(f64, f64, f64, f64)>> = (0..replicates)
+                .map(|r| stats(&draw(rows.len(), seed, p, r).into_iter().map(|i| rows[i]).collect::<Vec<_>>()))
+                .collect();
+            (0..n_themes)
+                .map(|k| {
+                    let pick = |f: fn(&(f64, f64, f64, f64)) -> f64| {
+                        interval(&mut reps.iter().map(|rep| f(&rep[k])).collect::<Vec<_>>())
+                    };
+                    ThemePeriod {
+                        theme: k,
+                        period: p,
+                        hits: point[k].0,
+                        n_docs: rows.len() as u32,
+                        share: point[k].1,
+                        share_ci: pick(|s| s.1),
+                        per_10k: point[k].2,
+                        per_10k_ci: pick(|s| s.2),
+                        doc_share: point[k].3,
+                        doc_share_ci: pick(|s| s.3),
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexicons_keep_order_and_weights_and_reject_strays() {
+        let themes =
+            parse_lexicon("[b]\nterms=[\"x\",\"y\"]\n[b.weights]\ny=0.5\n[a]\nlabel=\"甲\"\nterms=[\"z\"]\n", "t.toml")
+                .unwrap();
+        assert_eq!(themes[0].name, "b");
+        assert_eq!(themes[0].terms, [("x".to_string(), 1.0), ("y".to_string(), 0.5)]);
+        assert_eq!(themes[1].label, "甲");
+        let err = parse_lexicon("[a]\nterms=[\"x\"]\n[a.weights]\nq=2.0\n", "t.toml").unwrap_err().to_string();
+        assert!(err.contains("weight for 'q', which is not in its terms"), "{err}");
+        assert!(parse_lexicon("[a]\nterm=[\"x\"]\n", "t.toml").is_err());
+        assert_eq!(parse_lexicon(CHINA_RUSSIA, "shipped").unwrap().len(), 10);
+    }
+
+    #[test]
+    fn shares_rates_and_document_shares() {
+        let tokenized = Tokenized {
+            terms: vec!["a".into(), "b".into(), "c".into()],
+            offsets: vec![0, 3, 4, 6],
+            ids: vec![0, 0, 2, 1, 2, 2],
+        };
+        let themes = vec![
+            Theme { name: "A".into(), label: "A".into(), terms: vec![("a".into(), 1.0)] },
+            Theme { name: "B".into(), label: "B".into(), terms: vec![("b".into(), 2.0), ("zz".into(), 1.0)] },
+        ];
+        let (hits, unseen) = theme_hits(&themes, &tokenized, &[0, 1, 2]);
+        assert_eq!(hits, [vec![2.0, 0.0], vec![0.0, 2.0], vec![0.0, 0.0]]);
+        assert_eq!(unseen, ["B: zz"]);
+        let t = theme_trends(&hits, &[vec![0, 1, 2]], &[3, 1, 2], 2, 1, 50);
+        assert_eq!((t[0].share, t[0].per_10k, t[0].doc_share), (0.5, 1e4 * 2.0 / 6.0, 1.0 / 3.0));
+        assert!(t[0].share_ci.0 <= t[0].share && t[0].share <= t[0].share_ci.1);
+    }
+}
