@@ -22,4 +22,4 @@ mod terms;
 pub mod themes;
 
 pub use period::{Period, PeriodSpec};
-pub use terms::{rate_intervals, term_trends, Intervals, PeriodTotals, TermTrends};
+pub use terms::{rate_intervals, term_trends, Intervals, PeriodTotals, RateInterval, TermTrends};

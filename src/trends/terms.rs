@@ -94,9 +94,12 @@ pub fn term_trends(
     trends
 }
 
+/// ((per_10k low, high), (doc_share low, high)): 95% intervals of one term in one period.
+pub type RateInterval = ((f64, f64), (f64, f64));
+
 /// 95% bootstrap intervals of `per_10k` and `doc_share` for the terms `terms`, in every period:
-/// `out[p][i]` = ((per_10k low, high), (doc_share low, high)) of `terms[i]`.
-pub type Intervals = Vec<Vec<((f64, f64), (f64, f64))>>;
+/// `out[p][i]` is the [`RateInterval`] of `terms[i]`.
+pub type Intervals = Vec<Vec<RateInterval>>;
 
 pub fn rate_intervals(
     counts: &Csr<u32>,

@@ -13,6 +13,7 @@ use crate::segment::Tokenized;
 use crate::trends::analysis::TrendResults;
 use crate::trends::keyness::Keyness;
 use crate::trends::themes::ThemePeriod;
+use crate::trends::RateInterval;
 use crate::vectorize::{Csr, Vocabulary};
 
 /// Write `frame` as `dir/<table.file>`, atomically. Zstd, the writer's defaults otherwise.
@@ -102,7 +103,7 @@ pub fn term_trends(vocabulary: &Vocabulary, trends: &TrendResults) -> PolarsResu
     let cell = |i: usize| (i % n_periods, i / n_periods);
     let slot: std::collections::HashMap<usize, usize> =
         trends.interval_terms.iter().enumerate().map(|(i, &t)| (t, i)).collect();
-    let ci = |pick: fn(&((f64, f64), (f64, f64))) -> f64| {
+    let ci = |pick: fn(&RateInterval) -> f64| {
         let values: Vec<Option<f64>> = (0..rows)
             .map(|i| {
                 let (p, term) = cell(i);
