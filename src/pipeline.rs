@@ -123,6 +123,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
             (&schema::TERM_TREND_STATS, Box::new(|| tables::term_trend_stats(vocabulary, &trends))),
             (&schema::KEYNESS, Box::new(|| tables::keyness(&vocabulary.terms, &trends.keyness))),
             (&schema::THEMES, Box::new(|| tables::themes(&trends))),
+            (&schema::THEME_STATS, Box::new(|| tables::theme_stats(&trends))),
             (&schema::EVIDENCE, Box::new(|| tables::evidence(docs, &trends))),
         ];
         if config.keep_tokens {

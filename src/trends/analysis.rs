@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::evidence::{first_sentence_with, top_rows, Sentence};
 use super::keyness::{keyness, Keyness};
 use super::stats::Correction;
-use super::term_stats::{ranked, term_stats, TermStat};
+use super::term_stats::{ranked, series_stats, term_stats, TermStat};
 use super::themes::{theme_hits, theme_trends, Theme, ThemePeriod};
 use super::{rate_intervals, term_trends, Intervals, TermTrends};
 use crate::segment::Tokenized;
@@ -72,6 +72,8 @@ pub struct TrendResults {
     pub keyness: Vec<Keyness>,
     pub themes: Vec<Theme>,
     pub theme_periods: Vec<ThemePeriod>,
+    /// Trend tests of each theme's share series (`term` is the theme's index).
+    pub theme_stats: Vec<TermStat>,
     /// Theme terms that never occur in the corpus ("theme: term").
     pub unseen_theme_terms: Vec<String>,
     pub evidence: Vec<Evidence>,
@@ -125,6 +127,15 @@ pub fn analyse(
     let theme_periods =
         theme_trends(&hits, &rows_by_period, &tokens_of_row, themes.len(), seed, params.bootstrap_replicates);
 
+    let share_series: Vec<Vec<f64>> = (0..themes.len())
+        .map(|k| {
+            (0..rows_by_period.len())
+                .map(|p| theme_periods.iter().find(|x| x.theme == k && x.period == p).map_or(0.0, |x| x.share))
+                .collect()
+        })
+        .collect();
+    let theme_stats = series_stats(&share_series, params.change_penalty);
+
     let mut evidence = Vec::new();
     for direction in ["rising", "falling"] {
         for stat in ranked(&stats, direction).into_iter().take(params.evidence_terms) {
@@ -177,6 +188,7 @@ pub fn analyse(
         keyness: keyness_rows,
         themes,
         theme_periods,
+        theme_stats,
         unseen_theme_terms,
         evidence,
     }

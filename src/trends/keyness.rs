@@ -15,6 +15,8 @@ pub struct Keyness {
     pub log_ratio: f64,
     pub count_target: u64,
     pub count_reference: u64,
+    pub total_target: u64,
+    pub total_reference: u64,
 }
 
 /// Keyness of every term counted at least `min_count` times on the two sides together;
@@ -43,6 +45,8 @@ pub fn keyness(
                 log_ratio: log_ratio(a, b, total_a, total_b),
                 count_target: target[t],
                 count_reference: reference[t],
+                total_target: total_a as u64,
+                total_reference: total_b as u64,
             }
         })
         .collect();

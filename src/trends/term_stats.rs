@@ -30,23 +30,36 @@ pub fn term_stats(trends: &TermTrends, min_count: u64, penalty: f64) -> Vec<Term
     let n_periods = trends.periods.len();
     let tested: Vec<usize> =
         (0..n_terms).filter(|&t| (0..n_periods).map(|p| trends.count[p][t]).sum::<u64>() >= min_count).collect();
-    let mut stats: Vec<TermStat> = tested
+    let series: Vec<Vec<f64>> =
+        tested.iter().map(|&t| (0..n_periods).map(|p| trends.per_10k(p, t)).collect()).collect();
+    let mut stats = series_stats(&series, penalty);
+    for (s, &t) in stats.iter_mut().zip(&tested) {
+        s.term = t;
+        s.first_period = (0..n_periods).find(|&p| trends.count[p][t] > 0).unwrap_or(0);
+    }
+    stats
+}
+
+/// Trend tests of each series (`term` is its index here; `first_period` its first non-zero value).
+pub fn series_stats(series: &[Vec<f64>], penalty: f64) -> Vec<TermStat> {
+    let mut stats: Vec<TermStat> = series
         .par_iter()
-        .map(|&t| {
-            let series: Vec<f64> = (0..n_periods).map(|p| trends.per_10k(p, t)).collect();
-            let mk = mann_kendall(&series);
+        .enumerate()
+        .map(|(i, series)| {
+            let n_periods = series.len();
+            let mk = mann_kendall(series);
             let peak = (0..n_periods).max_by(|&a, &b| series[a].total_cmp(&series[b]).then(b.cmp(&a))).unwrap_or(0);
             TermStat {
-                term: t,
+                term: i,
                 n_periods: n_periods as u32,
-                sen_slope: sen_slope(&series),
+                sen_slope: sen_slope(series),
                 mk_tau: mk.tau,
                 mk_p: mk.p,
                 mk_q: 1.0,
                 direction: "none",
                 peak_period: peak,
-                first_period: (0..n_periods).find(|&p| trends.count[p][t] > 0).unwrap_or(0),
-                change_points: change_points(&series, penalty, 1),
+                first_period: (0..n_periods).find(|&p| series[p] > 0.0).unwrap_or(0),
+                change_points: change_points(series, penalty, 1),
             }
         })
         .collect();

@@ -63,6 +63,7 @@ pub struct ThemePeriod {
     pub period: usize,
     pub hits: f64,
     pub n_docs: u32,
+    pub n_tokens: u64,
     pub share: f64,
     pub share_ci: (f64, f64),
     pub per_10k: f64,
@@ -121,21 +122,22 @@ pub fn theme_trends(
             }
         }
         let all: f64 = sum.iter().sum();
-        (0..n_themes)
+        let per_theme = (0..n_themes)
             .map(|k| {
                 let share = if all > 0.0 { sum[k] / all } else { 0.0 };
                 let per_10k = if n_tokens > 0 { 1e4 * sum[k] / n_tokens as f64 } else { 0.0 };
                 (sum[k], share, per_10k, with[k] as f64 / rows.len().max(1) as f64)
             })
-            .collect::<Vec<_>>()
+            .collect::<Vec<_>>();
+        (per_theme, n_tokens)
     };
     rows_by_period
         .par_iter()
         .enumerate()
         .flat_map_iter(|(p, rows)| {
-            let point = stats(rows);
+            let (point, n_tokens) = stats(rows);
             let reps: Vec<Vec<(f64, f64, f64, f64)>> = (0..replicates)
-                .map(|r| stats(&draw(rows.len(), seed, p, r).into_iter().map(|i| rows[i]).collect::<Vec<_>>()))
+                .map(|r| stats(&draw(rows.len(), seed, p, r).into_iter().map(|i| rows[i]).collect::<Vec<_>>()).0)
                 .collect();
             (0..n_themes)
                 .map(|k| {
@@ -147,6 +149,7 @@ pub fn theme_trends(
                         period: p,
                         hits: point[k].0,
                         n_docs: rows.len() as u32,
+                        n_tokens,
                         share: point[k].1,
                         share_ci: pick(|s| s.1),
                         per_10k: point[k].2,

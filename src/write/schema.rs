@@ -79,6 +79,9 @@ pub const TERM_TRENDS: Table = Table {
         ("per_10k", F64),
         ("doc_freq", U32),
         ("doc_share", F64),
+        // The period's denominators.
+        ("n_docs", U32),
+        ("n_tokens", U64),
         // 95% bootstrap intervals, for the most frequent terms (null for the others).
         ("per_10k_low", F64),
         ("per_10k_high", F64),
@@ -116,6 +119,24 @@ pub const KEYNESS: Table = Table {
         ("log_ratio", F64),
         ("count_target", U64),
         ("count_reference", U64),
+        // The denominators: tokens (of vocabulary terms) on each side.
+        ("total_target", U64),
+        ("total_reference", U64),
+    ],
+};
+
+/// Trend tests of each theme's share series, as for terms.
+pub const THEME_STATS: Table = Table {
+    file: "theme_stats.parquet",
+    columns: &[
+        ("theme", Str),
+        ("label", Str),
+        ("sen_slope", F64),
+        ("mk_tau", F64),
+        ("mk_p", F64),
+        ("direction", Str),
+        ("peak_period", Str),
+        ("change_points", ListStr),
     ],
 };
 
@@ -127,6 +148,7 @@ pub const THEMES: Table = Table {
         ("period", Str),
         ("hits", F64),
         ("n_docs", U32),
+        ("n_tokens", U64),
         ("share", F64),
         ("share_low", F64),
         ("share_high", F64),

@@ -119,6 +119,8 @@ pub fn term_trends(vocabulary: &Vocabulary, trends: &TrendResults) -> PolarsResu
         Series::new("".into(), (0..rows).map(|i| t.per_10k(cell(i).0, cell(i).1)).collect::<Vec<_>>()),
         Series::new("".into(), (0..rows).map(|i| t.doc_freq[cell(i).0][cell(i).1]).collect::<Vec<_>>()),
         Series::new("".into(), (0..rows).map(|i| t.doc_share(cell(i).0, cell(i).1)).collect::<Vec<_>>()),
+        Series::new("".into(), (0..rows).map(|i| t.periods[cell(i).0].n_docs).collect::<Vec<_>>()),
+        Series::new("".into(), (0..rows).map(|i| t.periods[cell(i).0].n_tokens).collect::<Vec<_>>()),
         ci(|c| c.0 .0),
         ci(|c| c.0 .1),
         ci(|c| c.1 .0),
@@ -173,6 +175,8 @@ pub fn keyness(terms: &[String], rows: &[Keyness]) -> PolarsResult<DataFrame> {
         Series::new("".into(), rows.iter().map(|k| k.log_ratio).collect::<Vec<_>>()),
         Series::new("".into(), rows.iter().map(|k| k.count_target).collect::<Vec<_>>()),
         Series::new("".into(), rows.iter().map(|k| k.count_reference).collect::<Vec<_>>()),
+        Series::new("".into(), rows.iter().map(|k| k.total_target).collect::<Vec<_>>()),
+        Series::new("".into(), rows.iter().map(|k| k.total_reference).collect::<Vec<_>>()),
     ])
 }
 
@@ -185,6 +189,7 @@ pub fn themes(trends: &TrendResults) -> PolarsResult<DataFrame> {
         Series::new("".into(), t.iter().map(|x| trends.terms.periods[x.period].period.as_str()).collect::<Vec<_>>()),
         f(|x| x.hits),
         Series::new("".into(), t.iter().map(|x| x.n_docs).collect::<Vec<_>>()),
+        Series::new("".into(), t.iter().map(|x| x.n_tokens).collect::<Vec<_>>()),
         f(|x| x.share),
         f(|x| x.share_ci.0),
         f(|x| x.share_ci.1),
@@ -194,6 +199,22 @@ pub fn themes(trends: &TrendResults) -> PolarsResult<DataFrame> {
         f(|x| x.doc_share),
         f(|x| x.doc_share_ci.0),
         f(|x| x.doc_share_ci.1),
+    ])
+}
+
+pub fn theme_stats(trends: &TrendResults) -> PolarsResult<DataFrame> {
+    let s = &trends.theme_stats;
+    let theme = |k: usize| &trends.themes[k];
+    let period = |p: usize| trends.terms.periods[p].period.as_str();
+    schema::THEME_STATS.frame(vec![
+        Series::new("".into(), s.iter().map(|x| theme(x.term).name.as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), s.iter().map(|x| theme(x.term).label.as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), s.iter().map(|x| x.sen_slope).collect::<Vec<_>>()),
+        Series::new("".into(), s.iter().map(|x| x.mk_tau).collect::<Vec<_>>()),
+        Series::new("".into(), s.iter().map(|x| x.mk_p).collect::<Vec<_>>()),
+        Series::new("".into(), s.iter().map(|x| x.direction).collect::<Vec<_>>()),
+        Series::new("".into(), s.iter().map(|x| period(x.peak_period)).collect::<Vec<_>>()),
+        string_lists(s.iter().map(|x| x.change_points.iter().map(|&p| period(p)).collect())),
     ])
 }
 

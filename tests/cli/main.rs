@@ -103,7 +103,19 @@ fn same_input_same_tables_whatever_the_thread_count() {
         assert!(code.status.success(), "{}", text(&code.stderr));
         files.push(out);
     }
-    for table in ["documents", "vocabulary", "tfidf", "term_trends", "periods", "tokens"] {
+    for table in [
+        "documents",
+        "vocabulary",
+        "tfidf",
+        "term_trends",
+        "periods",
+        "tokens",
+        "term_trend_stats",
+        "keyness",
+        "themes",
+        "theme_stats",
+        "evidence",
+    ] {
         let name = format!("{table}.parquet");
         let a = std::fs::read(files[0].join(&name)).unwrap();
         assert_eq!(a, std::fs::read(files[1].join(&name)).unwrap(), "{name} differs between --threads 1 and 2");
