@@ -134,7 +134,9 @@ pub fn analyse(
                 .collect()
         })
         .collect();
-    let theme_stats = series_stats(&share_series, params.change_penalty);
+    // Without periods (an undated corpus) there is no series to test.
+    let theme_stats =
+        if rows_by_period.is_empty() { Vec::new() } else { series_stats(&share_series, params.change_penalty) };
 
     let mut evidence = Vec::new();
     for direction in ["rising", "falling"] {
