@@ -14,7 +14,7 @@ use crate::trends::analysis::{analyse, TrendResults};
 use crate::trends::term_stats::ranked;
 use crate::trends::themes::{parse_lexicon, Theme, CHINA_RUSSIA};
 use crate::vectorize::{vectorize, Vocabulary};
-use crate::write::charts::{self, LineChart};
+use crate::write::charts;
 use crate::write::manifest::{peak_rss_mib, write_manifest, Counts, Manifest, StageTiming};
 use crate::write::{atomic, font, schema, tables};
 
@@ -134,56 +134,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
             outputs.push(table.file.to_string());
         }
         charts::use_font(&font)?;
-        let periods: Vec<String> = trends.terms.periods.iter().map(|p| p.period.clone()).collect();
-        if periods.is_empty() {
-            return Ok(());
-        }
-        // Significant risers (Mann–Kendall, BH) by Sen slope; without enough periods for a test,
-        // the terms whose rate rose most between the earlier and the later half.
-        let mut chosen: Vec<usize> =
-            ranked(&trends.stats, "rising").iter().map(|s| s.term).take(config.chart_terms).collect();
-        if chosen.is_empty() {
-            chosen = trends.terms.rising().into_iter().map(|(t, _)| t).take(config.chart_terms).collect();
-        }
-        let series: Vec<(String, Vec<f64>)> = chosen
-            .into_iter()
-            .map(|t| (vocabulary.terms[t].clone(), (0..periods.len()).map(|p| trends.terms.per_10k(p, t)).collect()))
-            .collect();
-        let chart = LineChart {
-            title: "上升最快的词语 · terms whose rate rose most",
-            y_label: "每万词出现次数 (per 10k tokens)",
-            periods: &periods,
-            series: &series,
-        };
-        charts::draw_lines(&out.join("charts/term_trends.png"), &chart)?;
-        outputs.push("charts/term_trends.png".into());
-        if !trends.themes.is_empty() {
-            let series: Vec<(String, Vec<f64>)> = trends
-                .themes
-                .iter()
-                .enumerate()
-                .map(|(k, theme)| {
-                    let shares = (0..periods.len())
-                        .map(|p| {
-                            trends
-                                .theme_periods
-                                .iter()
-                                .find(|x| x.theme == k && x.period == p)
-                                .map_or(0.0, |x| 100.0 * x.share)
-                        })
-                        .collect();
-                    (theme.label.clone(), shares)
-                })
-                .collect();
-            let chart = LineChart {
-                title: "主题份额 · theme shares of all theme-term hits",
-                y_label: "份额 share (%)",
-                periods: &periods,
-                series: &series,
-            };
-            charts::draw_lines(&out.join("charts/themes.png"), &chart)?;
-            outputs.push("charts/themes.png".into());
-        }
+        outputs.extend(charts::trend_charts(out, &trends, vocabulary, config.chart_terms)?);
         Ok(())
     })?;
 

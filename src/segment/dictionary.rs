@@ -11,6 +11,20 @@ use crate::error::{Error, Origin, Result};
 pub const POLITICAL_TERMS: &str = include_str!("../../data/dict/political.txt");
 pub const SPLIT_WORDS: &str = include_str!("../../data/dict/split.txt");
 
+/// Fixed expressions our dictionary must keep whole (checked by the tests).
+pub const FIXED_EXPRESSIONS: [&str; 10] = [
+    "一带一路",
+    "人类命运共同体",
+    "全面战略协作伙伴关系",
+    "欧亚经济联盟",
+    "丝绸之路经济带",
+    "新冠肺炎",
+    "互联互通",
+    "本币结算",
+    "数字经济",
+    "泽连斯基",
+];
+
 /// jieba with our dictionaries loaded, then each user dictionary in order.
 pub fn build_jieba(user_dicts: &[impl AsRef<Path>]) -> Result<Jieba> {
     let mut jieba = Jieba::new();
@@ -64,18 +78,7 @@ mod tests {
     #[test]
     fn political_terms_stay_whole() {
         let jieba = build_jieba(&[] as &[&Path]).unwrap();
-        for term in [
-            "一带一路",
-            "人类命运共同体",
-            "全面战略协作伙伴关系",
-            "欧亚经济联盟",
-            "丝绸之路经济带",
-            "新冠肺炎",
-            "互联互通",
-            "本币结算",
-            "数字经济",
-            "泽连斯基",
-        ] {
+        for term in FIXED_EXPRESSIONS {
             let text = format!("他们讨论了{term}的问题");
             assert!(words(&jieba, &text).contains(&term.to_string()), "{term}: {:?}", words(&jieba, &text));
         }

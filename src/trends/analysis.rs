@@ -6,7 +6,7 @@ use super::evidence::{first_sentence_with, top_rows, Sentence};
 use super::keyness::{keyness, Keyness};
 use super::stats::Correction;
 use super::term_stats::{ranked, series_stats, term_stats, TermStat};
-use super::themes::{theme_hits, theme_trends, Theme, ThemePeriod};
+use super::themes::{share_series, theme_hits, theme_trends, Theme, ThemePeriod};
 use super::{rate_intervals, term_trends, Intervals, TermTrends};
 use crate::segment::Tokenized;
 use crate::vectorize::Vectorized;
@@ -127,13 +127,8 @@ pub fn analyse(
     let theme_periods =
         theme_trends(&hits, &rows_by_period, &tokens_of_row, themes.len(), seed, params.bootstrap_replicates);
 
-    let share_series: Vec<Vec<f64>> = (0..themes.len())
-        .map(|k| {
-            (0..rows_by_period.len())
-                .map(|p| theme_periods.iter().find(|x| x.theme == k && x.period == p).map_or(0.0, |x| x.share))
-                .collect()
-        })
-        .collect();
+    let share_series: Vec<Vec<f64>> =
+        (0..themes.len()).map(|k| share_series(&theme_periods, k, rows_by_period.len())).collect();
     // Without periods (an undated corpus) there is no series to test.
     let theme_stats =
         if rows_by_period.is_empty() { Vec::new() } else { series_stats(&share_series, params.change_penalty) };

@@ -72,6 +72,13 @@ pub struct ThemePeriod {
     pub doc_share_ci: (f64, f64),
 }
 
+/// Theme `theme`'s share in each of `n_periods` periods (0 where it has no row).
+pub fn share_series(theme_periods: &[ThemePeriod], theme: usize, n_periods: usize) -> Vec<f64> {
+    (0..n_periods)
+        .map(|p| theme_periods.iter().find(|x| x.theme == theme && x.period == p).map_or(0.0, |x| x.share))
+        .collect()
+}
+
 /// Theme hits per analysed document: `hits[r][θ]` for matrix row r.
 pub fn theme_hits(themes: &[Theme], tokenized: &Tokenized, rows: &[usize]) -> (Vec<Vec<f64>>, Vec<String>) {
     let mut weight_of: BTreeMap<u32, Vec<(usize, f64)>> = BTreeMap::new();

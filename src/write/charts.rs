@@ -9,6 +9,10 @@ use plotters::style::{register_font, FontStyle};
 use super::atomic;
 use super::font::CjkFont;
 use crate::error::{Error, Result};
+use crate::trends::analysis::TrendResults;
+use crate::trends::term_stats::ranked;
+use crate::trends::themes::share_series;
+use crate::vectorize::Vocabulary;
 
 /// plotters looks fonts up by family name; every text we draw uses this one.
 const FAMILY: &str = "sans-serif";
@@ -26,6 +30,49 @@ const COLOURS: [RGBColor; 10] = [
     RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
 ];
+
+/// `charts/term_trends.png` and `charts/themes.png` of a run; returns the files drawn.
+pub fn trend_charts(out: &Path, trends: &TrendResults, vocabulary: &Vocabulary, n_terms: usize) -> Result<Vec<String>> {
+    let periods: Vec<String> = trends.terms.periods.iter().map(|p| p.period.clone()).collect();
+    if periods.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Significant risers (Mann–Kendall, BH) by Sen slope; without enough periods for a test,
+    // the terms whose rate rose most between the earlier and the later half.
+    let mut chosen: Vec<usize> = ranked(&trends.stats, "rising").iter().map(|s| s.term).take(n_terms).collect();
+    if chosen.is_empty() {
+        chosen = trends.terms.rising().into_iter().map(|(t, _)| t).take(n_terms).collect();
+    }
+    let series: Vec<(String, Vec<f64>)> = chosen
+        .into_iter()
+        .map(|t| (vocabulary.terms[t].clone(), (0..periods.len()).map(|p| trends.terms.per_10k(p, t)).collect()))
+        .collect();
+    let terms = LineChart {
+        title: "上升最快的词语 · terms whose rate rose most",
+        y_label: "每万词出现次数 (per 10k tokens)",
+        periods: &periods,
+        series: &series,
+    };
+    draw_lines(&out.join("charts/term_trends.png"), &terms)?;
+    let mut drawn = vec!["charts/term_trends.png".to_string()];
+    if !trends.themes.is_empty() {
+        let series: Vec<(String, Vec<f64>)> = (0..trends.themes.len())
+            .map(|k| {
+                let shares = share_series(&trends.theme_periods, k, periods.len()).iter().map(|s| 100.0 * s).collect();
+                (trends.themes[k].label.clone(), shares)
+            })
+            .collect();
+        let themes = LineChart {
+            title: "主题份额 · theme shares of all theme-term hits",
+            y_label: "份额 share (%)",
+            periods: &periods,
+            series: &series,
+        };
+        draw_lines(&out.join("charts/themes.png"), &themes)?;
+        drawn.push("charts/themes.png".into());
+    }
+    Ok(drawn)
+}
 
 pub fn use_font(font: &CjkFont) -> Result<()> {
     register_font(FAMILY, FontStyle::Normal, font.bytes)
