@@ -16,6 +16,7 @@ use crate::trends::themes::{parse_lexicon, Theme, CHINA_RUSSIA};
 use crate::vectorize::{vectorize, Vocabulary};
 use crate::write::charts;
 use crate::write::manifest::{peak_rss_mib, write_manifest, Counts, Manifest, StageTiming};
+use crate::write::report::write_report;
 use crate::write::{atomic, font, schema, tables};
 
 /// What a finished run reports back.
@@ -107,6 +108,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     })?;
 
     let mut outputs = Vec::new();
+    let mut chart_files = Vec::new();
     let vocabulary = &vectorized.vocabulary;
     stages.run("write", || {
         // Each frame is built just before it is written, so only one is in memory at a time.
@@ -134,7 +136,8 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
             outputs.push(table.file.to_string());
         }
         charts::use_font(&font)?;
-        outputs.extend(charts::trend_charts(out, &trends, vocabulary, config.chart_terms)?);
+        chart_files.extend(charts::trend_charts(out, &trends, vocabulary, config.chart_terms)?);
+        outputs.extend(chart_files.iter().cloned());
         Ok(())
     })?;
 
@@ -154,6 +157,8 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         vocabulary: vectorized.vocabulary.len(),
         tfidf_nonzeros: vectorized.tfidf.nnz(),
     };
+    write_report(&out.join("report.md"), &counts, &trends, vocabulary, &chart_files)?;
+    outputs.push("report.md".into());
     outputs.push("manifest.json".into());
     let threads = rayon::current_num_threads();
     let manifest = Manifest {

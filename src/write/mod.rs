@@ -5,5 +5,6 @@ pub mod atomic;
 pub mod charts;
 pub mod font;
 pub mod manifest;
+pub mod report;
 pub mod schema;
 pub mod tables;
