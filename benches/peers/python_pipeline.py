@@ -12,8 +12,8 @@ import resource
 import sys
 import time
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "tests/peers"))
 run_dir = sys.argv[2]
-data = pathlib.Path(__file__).resolve().parents[2] / "data"
 stages = []
 
 
@@ -43,27 +43,13 @@ stage("python imports", imports)
 records = stage("ingest", lambda: [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")])
 
 
-def entries(path):
-    for line in open(path, encoding="utf-8"):
-        line = line.strip()
-        if line and not line.startswith("#"):
-            yield line
-
-
-NUMBER = set("0123456789.,%+-‰〇零一二三四五六七八九十百千万亿两壹贰叁肆伍陆柒捌玖拾佰仟")
-stopwords = set(entries(data / "stopwords/zh.txt"))
 ours = pl.read_parquet(f"{run_dir}/tokens.parquet")
 
 
 def segment():
-    jieba.initialize()
-    for line in entries(data / "dict/political.txt"):
-        parts = line.split()
-        jieba.add_word(parts[0], int(parts[1]) if len(parts) > 1 else None, parts[2] if len(parts) > 2 else None)
-    for line in entries(data / "dict/split.txt"):
-        jieba.del_word(line)
-    keep = lambda t: any(c.isalnum() for c in t) and not all(c in NUMBER for c in t) and t not in stopwords
-    return [[t for t in jieba.cut(text, HMM=True) if keep(t)] for text in ours["text"]]
+    from themeshift_jieba import setup, tokens
+    keep = setup()
+    return [tokens(text, keep) for text in ours["text"]]
 
 
 segmented = stage("segment", segment)

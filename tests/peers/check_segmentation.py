@@ -4,35 +4,15 @@ text themeshift wrote (tokens.parquet `text`) into the tokens themeshift wrote b
 usage: check_segmentation.py RUN_DIR
 RUN_DIR is a `themeshift run --keep-tokens` output folder.
 """
-import pathlib
 import sys
+from collections import Counter
 
-import jieba
 import polars as pl
 
-jieba.setLogLevel(60)
+from themeshift_jieba import setup, tokens
+
 run = sys.argv[1]
-data = pathlib.Path(__file__).resolve().parents[2] / "data"
-
-def entries(path):
-    for line in open(path, encoding="utf-8"):
-        line = line.strip().lstrip("\ufeff")
-        if line and not line.startswith("#"):
-            yield line
-
-jieba.initialize()
-for line in entries(data / "dict/political.txt"):
-    parts = line.split()
-    jieba.add_word(parts[0], int(parts[1]) if len(parts) > 1 else None, parts[2] if len(parts) > 2 else None)
-for line in entries(data / "dict/split.txt"):
-    jieba.del_word(line)
-stopwords = set(entries(data / "stopwords/zh.txt"))
-
-NUMBER = set("0123456789.,%+-‰〇零一二三四五六七八九十百千万亿两壹贰叁肆伍陆柒捌玖拾佰仟")
-
-def keep(token):
-    return any(c.isalnum() for c in token) and not all(c in NUMBER for c in token) and token not in stopwords
-
+keep = setup()
 table = pl.read_parquet(f"{run}/tokens.parquet")
 
 
@@ -44,7 +24,7 @@ same_docs = compared = unexplained = 0
 agree = total = 0
 examples = []
 for doc_id, text, mine in table.iter_rows():
-    theirs = [t for t in jieba.cut(text, HMM=True) if keep(t)]
+    theirs = tokens(text, keep)
     compared += 1
     if theirs == mine:
         same_docs += 1
@@ -52,7 +32,6 @@ for doc_id, text, mine in table.iter_rows():
         total += len(mine)
     else:
         # Token agreement by multiset overlap, so one shifted cut is not counted as many.
-        from collections import Counter
         a, b = Counter(theirs), Counter(mine)
         overlap = sum((a & b).values())
         # Known difference: jieba-rs keeps Latin/digit runs with hyphens whole (F-22), Python jieba
