@@ -40,6 +40,8 @@ pub struct RunConfig {
     pub boilerplate: Vec<PathBuf>,
     /// Estimated Jaccard similarity of character shingles from which two documents are duplicates.
     pub duplicate_threshold: f64,
+    /// Two dated documents further apart than this are never duplicates of each other.
+    pub duplicate_window_days: i64,
     /// Analyse every member of a duplicate group, not only the earliest.
     pub keep_duplicates: bool,
     pub periods: PeriodSpec,
@@ -71,6 +73,7 @@ impl RunConfig {
             ingest: IngestOptions::default(),
             boilerplate: Vec::new(),
             duplicate_threshold: 0.8,
+            duplicate_window_days: 90,
             keep_duplicates: false,
             periods: PeriodSpec::Fixed(Period::Year),
             default_themes: true,

@@ -72,7 +72,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     let duplicate_groups = stages.run("normalize", || {
         let normalizer = Normalizer { converter: ScriptConverter::new()?, boilerplate };
         normalize(&mut corpus, &normalizer);
-        Ok(mark_duplicates(&mut corpus, config.duplicate_threshold))
+        Ok(mark_duplicates(&mut corpus, config.duplicate_threshold, config.duplicate_window_days))
     })?;
     let tokenized = stages.run("segment", || {
         let segmenter = Segmenter::new(build_jieba(&config.user_dicts)?, FilterChain::standard());

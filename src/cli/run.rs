@@ -114,6 +114,9 @@ pub struct RunArgs {
     /// Share of shared character shingles from which two documents are near-duplicates.
     #[arg(long, default_value_t = 0.8)]
     duplicate_threshold: f64,
+    /// Dated documents further apart than this many days are never duplicates (reruns come within weeks).
+    #[arg(long, default_value_t = 90)]
+    duplicate_window: i64,
     /// Stop with an error if any document has to be skipped.
     #[arg(long)]
     strict: bool,
@@ -173,6 +176,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     config.boilerplate.extend(args.boilerplate);
     config.keep_duplicates = args.keep_duplicates;
     config.duplicate_threshold = args.duplicate_threshold;
+    config.duplicate_window_days = args.duplicate_window;
     if let Some(period) = args.period {
         config.periods = PeriodSpec::Fixed(period);
     }

@@ -5,7 +5,10 @@
 //! empty bins filled from the next full one. The share of equal bins estimates the Jaccard
 //! similarity of two shingle sets. LSH banding (16 bands of 4 bins) proposes candidate pairs, so
 //! the work grows with the corpus, not with its square; a pair joins a group when its estimate
-//! reaches the threshold. Groups are closed under union; the earliest member (by date, then input
+//! reaches the threshold and their dates lie within `window_days` of each other (an undated
+//! document joins the group of its most similar dated partner): edited reprints come within weeks, while a yearly notice that
+//! repeats last year's wording with new numbers is news of its own year. Identical texts group
+//! whatever their dates: a verbatim repeat is a rerun. Groups are closed under union; the earliest member (by date, then input
 //! order) is the one the others point to.
 
 use std::hash::{BuildHasher, Hash};
@@ -25,10 +28,19 @@ const BUCKET_CAP: usize = 64;
 type Sketch = [u64; BINS];
 
 /// For each document, the index of the earliest member of its group when it is not that member.
-pub fn duplicate_groups(texts: &[&str], dates: &[Option<NaiveDate>], threshold: f64) -> Vec<Option<usize>> {
+pub fn duplicate_groups(
+    texts: &[&str],
+    dates: &[Option<NaiveDate>],
+    threshold: f64,
+    window_days: i64,
+) -> Vec<Option<usize>> {
+    let near_in_time = |a: usize, b: usize| match (dates[a], dates[b]) {
+        (Some(x), Some(y)) => (x - y).num_days().abs() <= window_days,
+        _ => false,
+    };
     let sketches: Vec<Option<Sketch>> = texts.par_iter().map(|t| sketch(t)).collect();
     let mut groups = UnionFind::new(texts.len());
-    // Identical texts always group, however crowded their LSH buckets are.
+    // Identical texts always group, whatever their dates and however crowded their LSH buckets.
     let mut first_with_text: FxHashMap<&str, usize> = FxHashMap::default();
     for (doc, text) in texts.iter().enumerate() {
         let first = *first_with_text.entry(text).or_insert(doc);
@@ -43,7 +55,7 @@ pub fn duplicate_groups(texts: &[&str], dates: &[Option<NaiveDate>], threshold: 
         }
     }
     let bucket_list: Vec<&Vec<u32>> = buckets.values().filter(|b| b.len() > 1).collect();
-    let pairs: Vec<(u32, u32)> = bucket_list
+    let pairs: Vec<(u32, u32, f64)> = bucket_list
         .par_iter()
         .flat_map_iter(|members| {
             let heads = &members[..members.len().min(BUCKET_CAP)];
@@ -53,13 +65,41 @@ pub fn duplicate_groups(texts: &[&str], dates: &[Option<NaiveDate>], threshold: 
                 let previous = (i >= heads.len()).then(|| members[i - 1]);
                 heads[..i.min(heads.len())].iter().copied().chain(previous).filter_map(move |a| {
                     let (sa, sb) = (sketches[a as usize].as_ref()?, sketches[b as usize].as_ref()?);
-                    (similarity(sa, sb) >= threshold).then_some((a, b))
+                    let s = similarity(sa, sb);
+                    (s >= threshold).then_some((a, b, s))
                 })
             })
         })
         .collect();
-    for (a, b) in pairs {
-        groups.union(a as usize, b as usize);
+    // Dated pairs join within the window. An undated document joins only its most similar dated
+    // partner, so that it never bridges two groups the window keeps apart; undated documents with
+    // no dated partner group among themselves.
+    let mut best_dated: Vec<Option<(f64, usize)>> = vec![None; texts.len()];
+    let mut undated_pairs = Vec::new();
+    for &(a, b, s) in &pairs {
+        let (a, b) = (a as usize, b as usize);
+        match (dates[a], dates[b]) {
+            (Some(_), Some(_)) if near_in_time(a, b) => groups.union(a, b),
+            (Some(_), Some(_)) => {}
+            (None, None) => undated_pairs.push((a, b)),
+            (None, Some(_)) | (Some(_), None) => {
+                let (u, d) = if dates[a].is_none() { (a, b) } else { (b, a) };
+                let better = best_dated[u].is_none_or(|(bs, bd)| s > bs || (s == bs && d < bd));
+                if better {
+                    best_dated[u] = Some((s, d));
+                }
+            }
+        }
+    }
+    for (u, best) in best_dated.iter().enumerate() {
+        if let Some((_, d)) = best {
+            groups.union(u, *d);
+        }
+    }
+    for (a, b) in undated_pairs {
+        if best_dated[a].is_none() && best_dated[b].is_none() {
+            groups.union(a, b);
+        }
     }
     // The earliest member of each group: dated before undated, then by input order.
     let key = |d: usize| (dates[d].is_none(), dates[d], d);
@@ -149,11 +189,13 @@ mod tests {
     fn reprints_and_small_edits_group_with_the_earliest_and_others_stay_alone() {
         let edited = STORY.replace("多项", "十余项");
         let other = "气象部门发布寒潮预警，北方大部地区气温将下降八到十度，请公众注意防寒保暖，交通部门提示出行注意安全，农业部门指导农户做好防冻准备。";
-        let texts = [STORY, other, STORY, edited.as_str(), ""];
-        let d = |m| NaiveDate::from_ymd_opt(2020, m, 1);
-        let dates = [d(5), d(1), d(2), None, None];
-        // The copy from February is the earliest: the May original and the undated edit point to it.
-        assert_eq!(duplicate_groups(&texts, &dates, 0.8), [Some(2), None, None, Some(2), None]);
+        let next_year = STORY.replace("人文交流", "青年往来");
+        let texts = [STORY, other, STORY, edited.as_str(), "", next_year.as_str(), STORY];
+        let d = |y, m| NaiveDate::from_ymd_opt(y, m, 1);
+        let dates = [d(2020, 3), d(2020, 1), d(2020, 2), None, None, d(2021, 3), d(2022, 1)];
+        // The copy from February is the earliest: the March copy, the undated edit and the verbatim
+        // rerun two years later point to it; the edited copy a year later is news of its own year.
+        assert_eq!(duplicate_groups(&texts, &dates, 0.8, 90), [Some(2), None, None, Some(2), None, None, Some(2)]);
     }
 
     #[test]

@@ -49,12 +49,12 @@ pub fn normalize(corpus: &mut Corpus, normalizer: &Normalizer) {
     });
 }
 
-/// Mark near-duplicates (estimated Jaccard similarity of character shingles ≥ `threshold`);
-/// returns the number of groups with more than one member.
-pub fn mark_duplicates(corpus: &mut Corpus, threshold: f64) -> usize {
+/// Mark near-duplicates (estimated Jaccard similarity of character shingles ≥ `threshold`, dated
+/// at most `window_days` apart); returns the number of groups with more than one member.
+pub fn mark_duplicates(corpus: &mut Corpus, threshold: f64, window_days: i64) -> usize {
     let texts: Vec<&str> = corpus.documents.iter().map(|d| d.text.as_str()).collect();
     let dates: Vec<_> = corpus.documents.iter().map(|d| d.date).collect();
-    let first_of = duplicate_groups(&texts, &dates, threshold);
+    let first_of = duplicate_groups(&texts, &dates, threshold, window_days);
     let ids: Vec<String> =
         first_of.iter().map(|f| f.map(|f| corpus.documents[f].id.clone()).unwrap_or_default()).collect();
     let mut heads = rustc_hash::FxHashSet::default();

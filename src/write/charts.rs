@@ -11,7 +11,7 @@ use super::font::CjkFont;
 use crate::error::{Error, Result};
 use crate::trends::analysis::TrendResults;
 use crate::trends::term_stats::ranked;
-use crate::trends::themes::share_series;
+use crate::trends::themes::{share_series, ThemePeriod};
 use crate::vectorize::Vocabulary;
 
 /// plotters looks fonts up by family name; every text we draw uses this one.
@@ -56,22 +56,98 @@ pub fn trend_charts(out: &Path, trends: &TrendResults, vocabulary: &Vocabulary, 
     draw_lines(&out.join("charts/term_trends.png"), &terms)?;
     let mut drawn = vec!["charts/term_trends.png".to_string()];
     if !trends.themes.is_empty() {
-        let series: Vec<(String, Vec<f64>)> = (0..trends.themes.len())
+        let panels: Vec<Panel> = (0..trends.themes.len())
             .map(|k| {
-                let shares = share_series(&trends.theme_periods, k, periods.len()).iter().map(|s| 100.0 * s).collect();
-                (trends.themes[k].label.clone(), shares)
+                let band = |pick: fn(&ThemePeriod) -> f64| -> Vec<f64> {
+                    (0..periods.len())
+                        .map(|p| {
+                            trends
+                                .theme_periods
+                                .iter()
+                                .find(|x| x.theme == k && x.period == p)
+                                .map_or(0.0, |x| 100.0 * pick(x))
+                        })
+                        .collect()
+                };
+                Panel {
+                    title: trends.themes[k].label.clone(),
+                    values: share_series(&trends.theme_periods, k, periods.len()).iter().map(|s| 100.0 * s).collect(),
+                    low: band(|x| x.share_ci.0),
+                    high: band(|x| x.share_ci.1),
+                }
             })
             .collect();
-        let themes = LineChart {
-            title: "主题份额 · theme shares of all theme-term hits",
-            y_label: "份额 share (%)",
-            periods: &periods,
-            series: &series,
-        };
-        draw_lines(&out.join("charts/themes.png"), &themes)?;
+        let path = out.join("charts/themes.png");
+        let temp = atomic::temp_path(&path);
+        draw_panels(&temp, "主题份额 · theme share of all theme-term hits (%), with 95% intervals", &periods, &panels)
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&temp);
+                Error::write(&path, e)
+            })?;
+        atomic::commit(&path)?;
         drawn.push("charts/themes.png".into());
     }
     Ok(drawn)
+}
+
+/// One small chart of a grid: a series with its interval band.
+pub struct Panel {
+    pub title: String,
+    pub values: Vec<f64>,
+    pub low: Vec<f64>,
+    pub high: Vec<f64>,
+}
+
+/// Small multiples, two rows, one panel per series, one y-axis scale for all so panels compare.
+fn draw_panels(
+    path: &Path,
+    title: &str,
+    periods: &[String],
+    panels: &[Panel],
+) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let columns = panels.len().div_ceil(2).max(1);
+    let root = BitMapBackend::new(path, (340 * columns as u32 + 40, 820)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let root = root.margin(12, 0, 0, 0).titled(title, (FAMILY, 30))?;
+    let n = periods.len();
+    let x_max = (n.max(2) - 1) as f64;
+    let y_max =
+        panels.iter().flat_map(|p| p.high.iter().chain(&p.values)).fold(0.0, |a: f64, &b| a.max(b)).max(1e-9) * 1.05;
+    // Label the first, middle and last period only; panels are narrow.
+    let shown = [0, n / 2, n.saturating_sub(1)];
+    let label_of = |x: &f64| {
+        let i = x.round() as usize;
+        if (x - x.round()).abs() < 1e-6 && shown.contains(&i) && i < n {
+            periods[i].clone()
+        } else {
+            String::new()
+        }
+    };
+    for (i, (area, panel)) in root.split_evenly((2, columns)).iter().zip(panels).enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        let mut chart = ChartBuilder::on(area)
+            .caption(&panel.title, (FAMILY, 22))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(44)
+            .build_cartesian_2d(-0.3..x_max + 0.3, 0.0..y_max)?;
+        chart
+            .configure_mesh()
+            .x_labels(n.min(16))
+            .x_label_formatter(&label_of)
+            .y_labels(5)
+            .label_style((FAMILY, 14))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        let band: Vec<(f64, f64)> =
+            (0..n).map(|x| (x as f64, panel.high[x])).chain((0..n).rev().map(|x| (x as f64, panel.low[x]))).collect();
+        chart.draw_series(std::iter::once(Polygon::new(band, colour.mix(0.18).filled())))?;
+        let points: Vec<(f64, f64)> = panel.values.iter().enumerate().map(|(x, &y)| (x as f64, y)).collect();
+        chart.draw_series(LineSeries::new(points.clone(), colour.stroke_width(3)))?;
+        chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour.filled())))?;
+    }
+    root.present()?;
+    Ok(())
 }
 
 pub fn use_font(font: &CjkFont) -> Result<()> {
