@@ -132,7 +132,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
             builds.push((&schema::TOKENS, Box::new(|| tables::tokens(docs, &tokenized))));
         }
         for (table, build) in builds {
-            tables::write_parquet(out, table, build())?;
+            tables::write_parquet(&out.join(table.file), build())?;
             outputs.push(table.file.to_string());
         }
         charts::use_font(&font)?;

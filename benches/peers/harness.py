@@ -97,7 +97,7 @@ md = [
 ]
 notes = {
     "ingest": "json.loads per line vs ingest + decoding + dates",
-    "segment": f"jieba (same dictionaries, filters) vs jieba-rs; identical token lists for {best and py_best['python']['segmentation_identical_documents']:.2%} of documents",
+    "segment": f"jieba (same dictionaries, filters) vs jieba-rs; identical token lists for {py_best['python']['segmentation_identical_documents']:.2%} of documents",
     "vectorize": f"scikit-learn TfidfVectorizer on our tokens; same vocabulary: {py_best['python']['tfidf_same_vocabulary']}, max |Δweight| {py_best['python']['tfidf_max_abs_diff']:.1e}" if py_best['python']['tfidf_same_vocabulary'] else "vocabularies differ",
     "trends": "polars group-by counts per term and year vs our counts, rates, intervals, tests, keyness, themes, evidence",
 }

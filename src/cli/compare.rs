@@ -1,13 +1,11 @@
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::Args;
-use polars::prelude::*;
 
-use themeshift::trends::keyness::{keyness, Keyness};
+use themeshift::trends::keyness::keyness;
 use themeshift::trends::stats::Correction;
 use themeshift::write::{schema, tables};
 
@@ -34,9 +32,7 @@ pub struct CompareArgs {
 /// Keyness of period a against period b from a run's term counts; prints both ends and writes
 /// `keyness_<a>_vs_<b>.parquet` into the run folder.
 pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
-    let path = args.run.join(schema::TERM_TRENDS.file);
-    let frame =
-        ParquetReader::new(File::open(&path).with_context(|| format!("reading {}", path.display()))?).finish()?;
+    let frame = tables::read_parquet(&args.run, &schema::TERM_TRENDS)?;
     let (terms, periods, counts) =
         (frame.column("term")?.str()?, frame.column("period")?.str()?, frame.column("count")?.u64()?);
     let mut by_term: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
@@ -53,11 +49,8 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     }
     for period in [&args.a, &args.b] {
         if !seen.contains(period.as_str()) {
-            bail!(
-                "no period '{period}' in {} (periods: {})",
-                path.display(),
-                seen.into_iter().collect::<Vec<_>>().join(", ")
-            );
+            let known = seen.into_iter().collect::<Vec<_>>().join(", ");
+            bail!("no period '{period}' in {} (periods: {known})", args.run.join(schema::TERM_TRENDS.file).display());
         }
     }
     let names: Vec<String> = by_term.keys().map(|t| t.to_string()).collect();
@@ -77,32 +70,23 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    write_keyness(&args.run, format!("keyness_{}_vs_{}.parquet", args.a, args.b), &names, &rows)?;
+    let out = args.run.join(format!("keyness_{}_vs_{}.parquet", args.a, args.b));
+    tables::write_parquet(&out, tables::keyness(&names, &rows))?;
+    println!("wrote {}", out.display());
     theme_keyness(&args)?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn write_keyness(run: &std::path::Path, file: String, names: &[String], rows: &[Keyness]) -> anyhow::Result<()> {
-    let table = schema::Table { file: Box::leak(file.clone().into_boxed_str()), columns: schema::KEYNESS.columns };
-    tables::write_parquet(run, &table, tables::keyness(names, rows))?;
-    println!("wrote {}", run.join(file).display());
-    Ok(())
 }
 
 /// Themes pool their terms, so two short periods that differ in many rare terms still show which
 /// themes moved: G² of a theme's hits against the period's tokens.
 fn theme_keyness(args: &CompareArgs) -> anyhow::Result<()> {
-    let read = |table: &schema::Table| -> anyhow::Result<DataFrame> {
-        let path = args.run.join(table.file);
-        Ok(ParquetReader::new(File::open(&path).with_context(|| format!("reading {}", path.display()))?).finish()?)
-    };
-    let periods = read(&schema::PERIODS)?;
+    let periods = tables::read_parquet(&args.run, &schema::PERIODS)?;
     let tokens_of = |name: &str| -> anyhow::Result<f64> {
         let (p, n) = (periods.column("period")?.str()?, periods.column("n_tokens")?.u64()?);
         Ok(p.iter().zip(n.iter()).find(|(p, _)| *p == Some(name)).and_then(|(_, n)| n).unwrap_or(0) as f64)
     };
     let (total_a, total_b) = (tokens_of(&args.a)?, tokens_of(&args.b)?);
-    let themes = read(&schema::THEMES)?;
+    let themes = tables::read_parquet(&args.run, &schema::THEMES)?;
     let (theme, label, period, hits) = (
         themes.column("theme")?.str()?,
         themes.column("label")?.str()?,

@@ -270,7 +270,7 @@ fn read_file(
         sha256: format!("{:x}", Sha256::digest(&raw)),
         documents,
     };
-    let bytes = if found.gzip { gunzip(&raw, path)? } else { raw.clone() };
+    let bytes: std::borrow::Cow<[u8]> = if found.gzip { gunzip(&raw, path)?.into() } else { (&raw[..]).into() };
     if found.format == Format::Parquet {
         let docs = parquet::read(path, &bytes, &options.fields)?;
         return Ok((file("parquet", docs.documents.len()), docs));

@@ -101,7 +101,7 @@ pub fn analyse(
             rows_by_period[*p].push(r);
         }
     }
-    let terms = term_trends(periods, period_of_row, &tokens_of_row, counts);
+    let terms = term_trends(periods, &rows_by_period, &tokens_of_row, counts);
     let underpowered = terms.periods.iter().map(|p| p.n_docs < params.min_period_docs).collect();
 
     let mut by_frequency: Vec<usize> = (0..vectorized.vocabulary.len()).collect();
@@ -114,12 +114,12 @@ pub fn analyse(
     let stats = term_stats(&terms, params.min_count, params.change_penalty);
     let names: Vec<&str> = terms.periods.iter().map(|p| p.period.as_str()).collect();
     let n_terms = vectorized.vocabulary.len();
+    let total: Vec<u64> = (0..n_terms).map(|t| terms.count.iter().map(|c| c[t]).sum()).collect();
     let keyness_rows: Vec<Keyness> = (0..names.len())
         .flat_map(|p| {
             let target = &terms.count[p];
-            let reference: Vec<u64> =
-                (0..n_terms).map(|t| (0..names.len()).filter(|&q| q != p).map(|q| terms.count[q][t]).sum()).collect();
-            keyness(target, &reference, (names[p], "rest"), params.correction, params.keyness_min_count)
+            let rest: Vec<u64> = total.iter().zip(target).map(|(all, here)| all - here).collect();
+            keyness(target, &rest, (names[p], "rest"), params.correction, params.keyness_min_count)
         })
         .collect();
 
@@ -128,7 +128,7 @@ pub fn analyse(
         theme_trends(&hits, &rows_by_period, &tokens_of_row, themes.len(), seed, params.bootstrap_replicates);
 
     let share_series: Vec<Vec<f64>> =
-        (0..themes.len()).map(|k| share_series(&theme_periods, k, rows_by_period.len())).collect();
+        (0..themes.len()).map(|k| share_series(&theme_periods, themes.len(), k, rows_by_period.len())).collect();
     // Without periods (an undated corpus) there is no series to test.
     let theme_stats =
         if rows_by_period.is_empty() { Vec::new() } else { series_stats(&share_series, params.change_penalty) };

@@ -58,11 +58,11 @@ impl TermTrends {
     }
 }
 
-/// `period_of[d]` is document d's period index, `None` when undated; `tokens_of[d]` its kept
-/// token count.
+/// `rows_by_period[p]` are the matrix rows of period `periods[p]` (undated rows are in none);
+/// `tokens_of[r]` is row r's kept token count.
 pub fn term_trends(
     periods: Vec<String>,
-    period_of: &[Option<usize>],
+    rows_by_period: &[Vec<usize>],
     tokens_of: &[u64],
     counts: &Csr<u32>,
 ) -> TermTrends {
@@ -73,7 +73,7 @@ pub fn term_trends(
         .map(|(p, period)| {
             let mut totals = PeriodTotals { period, n_docs: 0, n_tokens: 0 };
             let (mut count, mut doc_freq) = (vec![0u64; n_terms], vec![0u32; n_terms]);
-            for d in (0..counts.n_rows()).filter(|&d| period_of[d] == Some(p)) {
+            for &d in &rows_by_period[p] {
                 totals.n_docs += 1;
                 totals.n_tokens += tokens_of[d];
                 let (cols, vals) = counts.row(d);
@@ -168,12 +168,7 @@ mod tests {
     fn rates_and_shares_use_the_period_denominators() {
         // Two periods; docs 0,1 in p0, doc 2 in p1, doc 3 undated. Terms: 0 fades, 1 rises.
         let counts = Csr::from_rows(2, vec![vec![(0, 3)], vec![(0, 1), (1, 1)], vec![(1, 4)], vec![(0, 9)]]);
-        let trends = term_trends(
-            vec!["2013".into(), "2014".into()],
-            &[Some(0), Some(0), Some(1), None],
-            &[10, 10, 5, 9],
-            &counts,
-        );
+        let trends = term_trends(vec!["2013".into(), "2014".into()], &[vec![0, 1], vec![2]], &[10, 10, 5, 9], &counts);
         assert_eq!(trends.periods[0], PeriodTotals { period: "2013".into(), n_docs: 2, n_tokens: 20 });
         assert_eq!(trends.periods[1].n_tokens, 5);
         assert_eq!(trends.count[0], [4, 1]);

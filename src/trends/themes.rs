@@ -72,11 +72,17 @@ pub struct ThemePeriod {
     pub doc_share_ci: (f64, f64),
 }
 
-/// Theme `theme`'s share in each of `n_periods` periods (0 where it has no row).
-pub fn share_series(theme_periods: &[ThemePeriod], theme: usize, n_periods: usize) -> Vec<f64> {
-    (0..n_periods)
-        .map(|p| theme_periods.iter().find(|x| x.theme == theme && x.period == p).map_or(0.0, |x| x.share))
-        .collect()
+/// Theme `theme` in period `period`: [`theme_trends`] lays its rows out period by period, each
+/// period with all `n_themes` themes in order.
+pub fn cell(theme_periods: &[ThemePeriod], n_themes: usize, theme: usize, period: usize) -> &ThemePeriod {
+    let row = &theme_periods[period * n_themes + theme];
+    debug_assert!(row.theme == theme && row.period == period);
+    row
+}
+
+/// Theme `theme`'s share in each of `n_periods` periods.
+pub fn share_series(theme_periods: &[ThemePeriod], n_themes: usize, theme: usize, n_periods: usize) -> Vec<f64> {
+    (0..n_periods).map(|p| cell(theme_periods, n_themes, theme, p).share).collect()
 }
 
 /// Theme hits per analysed document: `hits[r][θ]` for matrix row r.

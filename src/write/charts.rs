@@ -11,7 +11,7 @@ use super::font::CjkFont;
 use crate::error::{Error, Result};
 use crate::trends::analysis::TrendResults;
 use crate::trends::term_stats::ranked;
-use crate::trends::themes::{share_series, ThemePeriod};
+use crate::trends::themes::{cell, ThemePeriod};
 use crate::vectorize::Vocabulary;
 
 /// plotters looks fonts up by family name; every text we draw uses this one.
@@ -56,24 +56,17 @@ pub fn trend_charts(out: &Path, trends: &TrendResults, vocabulary: &Vocabulary, 
     draw_lines(&out.join("charts/term_trends.png"), &terms)?;
     let mut drawn = vec!["charts/term_trends.png".to_string()];
     if !trends.themes.is_empty() {
-        let panels: Vec<Panel> = (0..trends.themes.len())
+        let n_themes = trends.themes.len();
+        let panels: Vec<Panel> = (0..n_themes)
             .map(|k| {
-                let band = |pick: fn(&ThemePeriod) -> f64| -> Vec<f64> {
-                    (0..periods.len())
-                        .map(|p| {
-                            trends
-                                .theme_periods
-                                .iter()
-                                .find(|x| x.theme == k && x.period == p)
-                                .map_or(0.0, |x| 100.0 * pick(x))
-                        })
-                        .collect()
+                let percent = |pick: fn(&ThemePeriod) -> f64| -> Vec<f64> {
+                    (0..periods.len()).map(|p| 100.0 * pick(cell(&trends.theme_periods, n_themes, k, p))).collect()
                 };
                 Panel {
                     title: trends.themes[k].label.clone(),
-                    values: share_series(&trends.theme_periods, k, periods.len()).iter().map(|s| 100.0 * s).collect(),
-                    low: band(|x| x.share_ci.0),
-                    high: band(|x| x.share_ci.1),
+                    values: percent(|x| x.share),
+                    low: percent(|x| x.share_ci.0),
+                    high: percent(|x| x.share_ci.1),
                 }
             })
             .collect();

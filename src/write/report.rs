@@ -9,6 +9,7 @@ use super::manifest::Counts;
 use crate::error::Result;
 use crate::trends::analysis::TrendResults;
 use crate::trends::term_stats::ranked;
+use crate::trends::themes::share_series;
 use crate::vectorize::Vocabulary;
 
 /// Rows in the term lists.
@@ -70,16 +71,11 @@ pub fn write_report(
         let _ = writeln!(md, "| theme | {} | trend | change points |", header.join(" | "));
         let _ = writeln!(md, "|---|{}---|---|", "---:|".repeat(header.len()));
         for (k, theme) in trends.themes.iter().enumerate() {
-            let shares: Vec<String> = (0..header.len())
-                .map(|p| {
-                    trends
-                        .theme_periods
-                        .iter()
-                        .find(|x| x.theme == k && x.period == p)
-                        .map_or("".into(), |x| format!("{:.1}", 100.0 * x.share))
-                })
+            let shares: Vec<String> = share_series(&trends.theme_periods, trends.themes.len(), k, header.len())
+                .iter()
+                .map(|share| format!("{:.1}", 100.0 * share))
                 .collect();
-            let stat = trends.theme_stats.iter().find(|s| s.term == k);
+            let stat = trends.theme_stats.get(k);
             let trend = stat.map_or("", |s| {
                 if s.mk_p < 0.05 {
                     if s.mk_tau > 0.0 {

@@ -8,7 +8,7 @@ use polars::prelude::*;
 use super::atomic;
 use super::schema::{self, Table};
 use crate::corpus::Document;
-use crate::error::{Error, Result};
+use crate::error::{Error, Origin, Result};
 use crate::segment::Tokenized;
 use crate::trends::analysis::TrendResults;
 use crate::trends::keyness::Keyness;
@@ -16,13 +16,19 @@ use crate::trends::themes::ThemePeriod;
 use crate::trends::RateInterval;
 use crate::vectorize::{Csr, Vocabulary};
 
-/// Write `frame` as `dir/<table.file>`, atomically. Zstd, the writer's defaults otherwise.
-pub fn write_parquet(dir: &Path, table: &Table, frame: PolarsResult<DataFrame>) -> Result<()> {
-    let path = dir.join(table.file);
-    let mut frame = frame.map_err(|e| Error::write(&path, e))?;
-    atomic::write_with(&path, |w| {
-        ParquetWriter::new(w).finish(&mut frame).map(|_| ()).map_err(|e| Error::write(&path, e))
+/// Write `frame` to `path`, atomically. Zstd, the writer's defaults otherwise.
+pub fn write_parquet(path: &Path, frame: PolarsResult<DataFrame>) -> Result<()> {
+    let mut frame = frame.map_err(|e| Error::write(path, e))?;
+    atomic::write_with(path, |w| {
+        ParquetWriter::new(w).finish(&mut frame).map(|_| ()).map_err(|e| Error::write(path, e))
     })
+}
+
+/// Read one of a run's tables.
+pub fn read_parquet(dir: &Path, table: &Table) -> Result<DataFrame> {
+    let path = dir.join(table.file);
+    let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+    ParquetReader::new(file).finish().map_err(|e| Error::input(Origin::file(&path), format!("unreadable Parquet: {e}")))
 }
 
 fn days_since_epoch(date: NaiveDate) -> i32 {
