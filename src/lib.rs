@@ -11,14 +11,17 @@
 //!
 //! [`demo`] generates a corpus with planted shifts; [`config`] holds a run's resolved options.
 
+pub mod cluster;
 pub mod config;
 pub mod corpus;
 pub mod demo;
 pub mod error;
 pub mod ingest;
+pub mod linalg;
 pub mod normalize;
 pub mod pipeline;
 pub mod segment;
+pub mod topics;
 pub mod trends;
 pub mod vectorize;
 pub mod write;

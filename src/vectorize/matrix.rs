@@ -43,3 +43,36 @@ impl<T: Copy> Csr<T> {
         m
     }
 }
+
+impl Csr<f32> {
+    /// The same matrix stored by columns (a CSR of the transpose): column-wise products without
+    /// scattered writes.
+    pub fn transpose(&self) -> Csr<f32> {
+        let mut counts = vec![0usize; self.n_cols + 1];
+        for &c in &self.indices {
+            counts[c as usize + 1] += 1;
+        }
+        for c in 0..self.n_cols {
+            counts[c + 1] += counts[c];
+        }
+        let indptr = counts.clone();
+        let mut next = counts;
+        let mut indices = vec![0u32; self.nnz()];
+        let mut values = vec![0f32; self.nnz()];
+        for r in 0..self.n_rows() {
+            let (cols, vals) = self.row(r);
+            for (&c, &v) in cols.iter().zip(vals) {
+                let slot = &mut next[c as usize];
+                indices[*slot] = r as u32;
+                values[*slot] = v;
+                *slot += 1;
+            }
+        }
+        Csr { n_cols: self.n_rows(), indptr, indices, values }
+    }
+
+    /// Σ of squared entries (the Frobenius norm squared), accumulated in f64.
+    pub fn squared_norm(&self) -> f64 {
+        self.values.iter().map(|&v| (v as f64) * (v as f64)).sum()
+    }
+}

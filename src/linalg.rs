@@ -1,0 +1,213 @@
+//! The dense and sparse products the models need, and a randomized truncated SVD.
+//!
+//! Every parallel reduction here sums fixed blocks of rows in block order, so results are
+//! bit-identical whatever the number of threads.
+
+use linfa_linalg::eigh::{EigSort, Eigh};
+use ndarray::{s, Array1, Array2, ArrayView2, Axis};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
+
+use crate::vectorize::Csr;
+
+/// Rows per block in parallel reductions: fixed, so sums do not depend on the thread count.
+pub const BLOCK: usize = 2048;
+
+/// `x · m` for sparse `x` (n × v) and dense `m` (v × l): one output row per task.
+pub fn sparse_dense(x: &Csr<f32>, m: ArrayView2<f32>) -> Array2<f32> {
+    assert_eq!(x.n_cols, m.nrows(), "sparse_dense: inner dimensions differ");
+    let l = m.ncols();
+    let m = m.as_standard_layout();
+    let m = m.as_slice().expect("standard layout");
+    let mut out = Array2::<f32>::zeros((x.n_rows(), l));
+    if l == 0 {
+        return out;
+    }
+    out.as_slice_mut().expect("fresh array").par_chunks_mut(l).with_min_len(64).enumerate().for_each(|(r, row)| {
+        let (cols, vals) = x.row(r);
+        for (&c, &v) in cols.iter().zip(vals) {
+            let src = &m[c as usize * l..][..l];
+            for (o, s) in row.iter_mut().zip(src) {
+                *o += v * s;
+            }
+        }
+    });
+    out
+}
+
+/// `aᵀ · b` for tall dense `a` (n × p) and `b` (n × q), summed block by block in f64.
+pub fn gram(a: ArrayView2<f32>, b: ArrayView2<f32>) -> Array2<f64> {
+    assert_eq!(a.nrows(), b.nrows());
+    let starts: Vec<usize> = (0..a.nrows()).step_by(BLOCK).collect();
+    let parts: Vec<Array2<f32>> = starts
+        .par_iter()
+        .map(|&s| {
+            let e = (s + BLOCK).min(a.nrows());
+            a.slice(s![s..e, ..]).t().dot(&b.slice(s![s..e, ..]))
+        })
+        .collect();
+    let mut sum = Array2::<f64>::zeros((a.ncols(), b.ncols()));
+    for part in parts {
+        sum.zip_mut_with(&part, |s, &p| *s += p as f64);
+    }
+    sum
+}
+
+/// `a · t` for tall `a` (n × p) and small `t` (p × q), in parallel row blocks.
+pub fn tall_times_small(a: ArrayView2<f32>, t: ArrayView2<f32>) -> Array2<f32> {
+    let mut out = Array2::<f32>::zeros((a.nrows(), t.ncols()));
+    let mut blocks: Vec<_> = out.axis_chunks_iter_mut(Axis(0), BLOCK).zip(a.axis_chunks_iter(Axis(0), BLOCK)).collect();
+    blocks.par_iter_mut().for_each(|(o, a)| o.assign(&a.dot(&t)));
+    out
+}
+
+/// An orthonormal basis of the column space of `y`, by eigendecomposition of its Gram matrix,
+/// done twice (as CholeskyQR2) so the basis is orthonormal to working precision. Directions with
+/// no weight become zero columns.
+pub fn orthonormalize(y: Array2<f32>) -> Array2<f32> {
+    let mut q = y;
+    for _ in 0..2 {
+        let (values, vectors) = gram(q.view(), q.view()).eigh().expect("symmetric Gram matrix").sort_eig_desc();
+        let floor = values[0].max(0.0) * 1e-12;
+        let mut t = Array2::<f32>::zeros(vectors.dim());
+        for (j, &lambda) in values.iter().enumerate() {
+            if lambda > floor && lambda > 0.0 {
+                let scale = 1.0 / lambda.sqrt();
+                t.column_mut(j).assign(&vectors.column(j).mapv(|v| (v * scale) as f32));
+            }
+        }
+        q = tall_times_small(q.view(), t.view());
+    }
+    q
+}
+
+/// A truncated SVD `x ≈ u · diag(s) · vt` with `k` components.
+pub struct Svd {
+    /// n × k left singular vectors.
+    pub u: Array2<f32>,
+    pub s: Array1<f64>,
+    /// k × v right singular vectors.
+    pub vt: Array2<f32>,
+}
+
+/// Randomized truncated SVD (Halko, Martinsson & Tropp 2011, as scikit-learn's
+/// `randomized_svd`): a seeded random test matrix with `oversample` extra columns, `power_iters`
+/// normalized power iterations, then the exact SVD of the small projected matrix. Signs are
+/// fixed so the largest entry of each right singular vector is positive.
+pub fn randomized_svd(x: &Csr<f32>, xt: &Csr<f32>, k: usize, oversample: usize, power_iters: usize, seed: u64) -> Svd {
+    let l = (k + oversample).min(x.n_rows()).min(x.n_cols).max(1);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let omega = Array2::from_shape_simple_fn((x.n_cols, l), || rng.gen_range(-1.0f32..1.0));
+    let mut q = orthonormalize(sparse_dense(x, omega.view()));
+    for _ in 0..power_iters {
+        let z = orthonormalize(sparse_dense(xt, q.view()));
+        q = orthonormalize(sparse_dense(x, z.view()));
+    }
+    // B = qᵀ x (l × v), held as its transpose xᵀ q (v × l); B Bᵀ = (xᵀq)ᵀ (xᵀq).
+    let bt = sparse_dense(xt, q.view());
+    let (values, vectors) = gram(bt.view(), bt.view()).eigh().expect("symmetric Gram matrix").sort_eig_desc();
+    let k = k.min(l);
+    let s: Array1<f64> = values.iter().take(k).map(|&v| v.max(0.0).sqrt()).collect();
+    let ub = vectors.slice(s![.., ..k]).mapv(|v| v as f32);
+    let u = tall_times_small(q.view(), ub.view());
+    // vᵀ = diag(1/s) · ubᵀ · B, i.e. v = bt · ub · diag(1/s).
+    let mut v = tall_times_small(bt.view(), ub.view());
+    for (j, mut col) in v.axis_iter_mut(Axis(1)).enumerate() {
+        let inv = if s[j] > 0.0 { (1.0 / s[j]) as f32 } else { 0.0 };
+        col.mapv_inplace(|x| x * inv);
+    }
+    let mut u = u;
+    for j in 0..k {
+        let col = v.column(j);
+        let largest = col.iter().copied().fold(0f32, |m, x| if x.abs() > m.abs() { x } else { m });
+        if largest < 0.0 {
+            v.column_mut(j).mapv_inplace(|x| -x);
+            u.column_mut(j).mapv_inplace(|x| -x);
+        }
+    }
+    Svd { u, s, vt: v.reversed_axes().as_standard_layout().to_owned() }
+}
+
+/// Scale each row to unit Euclidean length (zero rows stay zero).
+pub fn normalize_rows(m: &mut Array2<f32>) {
+    m.axis_iter_mut(Axis(0)).into_par_iter().for_each(|mut row| {
+        let norm = row.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            let inv = (1.0 / norm) as f32;
+            row.mapv_inplace(|x| x * inv);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 6 × 5 matrix of rank 2 (two blocks of documents using two blocks of terms).
+    fn blocks() -> Csr<f32> {
+        let rows = vec![
+            vec![(0, 3.0), (1, 1.0)],
+            vec![(0, 2.0), (1, 2.0), (2, 1.0)],
+            vec![(1, 1.0), (2, 2.0)],
+            vec![(3, 1.0), (4, 4.0)],
+            vec![(3, 2.0), (4, 1.0)],
+            vec![(3, 3.0), (4, 3.0)],
+        ];
+        Csr::from_rows(5, rows)
+    }
+
+    fn dense(x: &Csr<f32>) -> Array2<f32> {
+        let mut d = Array2::zeros((x.n_rows(), x.n_cols));
+        for r in 0..x.n_rows() {
+            let (c, v) = x.row(r);
+            for (&c, &v) in c.iter().zip(v) {
+                d[[r, c as usize]] = v;
+            }
+        }
+        d
+    }
+
+    #[test]
+    fn transpose_and_products_match_dense_algebra() {
+        let x = blocks();
+        let xt = x.transpose();
+        assert_eq!(dense(&xt), dense(&x).t());
+        let m = Array2::from_shape_fn((5, 3), |(i, j)| (i * 3 + j) as f32 * 0.5 - 2.0);
+        assert_eq!(sparse_dense(&x, m.view()), dense(&x).dot(&m));
+        let b = Array2::from_shape_fn((6, 3), |(i, j)| (i + 2 * j) as f32);
+        assert_eq!(gram(dense(&x).view(), b.view()), dense(&x).t().dot(&b).mapv(|v| v as f64));
+    }
+
+    #[test]
+    fn randomized_svd_recovers_singular_values_of_a_small_matrix() {
+        let x = blocks();
+        let svd = randomized_svd(&x, &x.transpose(), 3, 2, 3, 7);
+        // Exact values from the dense 6 × 5 matrix (numpy.linalg.svd): two blocks, rank 5 at most.
+        let d = dense(&x);
+        let gram_values = {
+            let g = d.t().dot(&d).mapv(|v| v as f64);
+            g.eigh().unwrap().sort_eig_desc().0
+        };
+        for j in 0..3 {
+            assert!((svd.s[j] - gram_values[j].sqrt()).abs() < 1e-4, "{} vs {}", svd.s[j], gram_values[j].sqrt());
+        }
+        // u · diag(s) · vt reproduces the rank-3 approximation; u has orthonormal columns.
+        let utu = gram(svd.u.view(), svd.u.view());
+        for i in 0..3 {
+            for j in 0..3 {
+                assert!((utu[[i, j]] - if i == j { 1.0 } else { 0.0 }).abs() < 1e-5);
+            }
+        }
+        let same = randomized_svd(&x, &x.transpose(), 3, 2, 3, 7);
+        assert_eq!(same.vt, svd.vt, "seeded: identical");
+    }
+
+    #[test]
+    fn rows_normalize_to_unit_length() {
+        let mut m = Array2::from_shape_vec((2, 2), vec![3.0f32, 4.0, 0.0, 0.0]).unwrap();
+        normalize_rows(&mut m);
+        assert_eq!(m.row(0).to_vec(), vec![0.6, 0.8]);
+        assert_eq!(m.row(1).to_vec(), vec![0.0, 0.0]);
+    }
+}
