@@ -16,13 +16,28 @@
 //! dates_file = "dates.csv"            # document,date rows
 //! boilerplate = ["my_patterns.txt"]
 //! skip_bad = false
+//!
+//! [cluster]                           # or method = "none"
+//! method = "lsa-kmeans"
+//! k = 20
+//! dimensions = 100
+//!
+//! [topics]
+//! k = [10, 15, 20, 30]                # each model is fitted for each k
+//! [[topics.models]]
+//! method = "nmf"
+//! [[topics.models]]
+//! method = "lda"
+//! iterations = 500
 //! ```
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::cluster::ClusterConfig;
 use crate::error::{Error, Result};
+use crate::topics::TopicsConfig;
 use crate::ingest::date::parse_date;
 use crate::ingest::IngestOptions;
 use crate::trends::analysis::TrendParams;
@@ -50,6 +65,8 @@ pub struct RunConfig {
     /// Theme lexicon files (TOML).
     pub themes: Vec<PathBuf>,
     pub trends: TrendParams,
+    pub cluster: ClusterConfig,
+    pub topics: TopicsConfig,
     pub seed: u64,
     /// Worker threads; 0 = one per core.
     pub threads: usize,
@@ -79,6 +96,8 @@ impl RunConfig {
             default_themes: true,
             themes: Vec::new(),
             trends: TrendParams::default(),
+            cluster: ClusterConfig::default(),
+            topics: TopicsConfig::default(),
             seed: 42,
             threads: 0,
             keep_tokens: false,
@@ -92,6 +111,10 @@ impl RunConfig {
     }
 
     pub fn check(&self) -> Result<()> {
+        if let ClusterConfig::LsaKmeans(params) = &self.cluster {
+            params.check().map_err(Error::Config)?;
+        }
+        self.topics.check().map_err(Error::Config)?;
         if self.chart_terms == 0 || self.chart_terms > 10 {
             return Err(Error::Config(format!("chart terms must be 1 to 10, not {}", self.chart_terms)));
         }
@@ -127,6 +150,10 @@ pub struct Study {
     /// Named date ranges in time order: `"2013-2017" = ["2013-01-01", "2017-12-31"]`.
     #[serde(default)]
     pub periods: toml::Table,
+    /// `[cluster]`: `method = "lsa-kmeans"` (with k, dimensions, …) or `"none"`.
+    pub cluster: Option<ClusterConfig>,
+    /// `[topics]`: k values and `[[topics.models]]`; see [`TopicsConfig`].
+    pub topics: Option<TopicsConfig>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -187,6 +214,12 @@ impl Study {
         config.ingest.skip_bad |= i.skip_bad;
         if !self.periods.is_empty() {
             config.periods = self.period_spec()?;
+        }
+        if let Some(cluster) = &self.cluster {
+            config.cluster = cluster.clone();
+        }
+        if let Some(topics) = &self.topics {
+            config.topics = topics.clone();
         }
         Ok(())
     }

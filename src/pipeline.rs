@@ -1,9 +1,10 @@
-//! The order of the stages, and nothing else: ingest → normalize → segment → vectorize → trends
-//! → write. Each stage is timed; its peak memory so far is recorded.
+//! The order of the stages, and nothing else: ingest → normalize → segment → vectorize →
+//! reduce (one truncated SVD) → cluster ‖ topics ‖ trends (side by side) → write. Each stage is timed; its peak memory so far is recorded.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::cluster::{cluster, ClusterConfig, Clustering};
 use crate::config::RunConfig;
 use crate::corpus::{Corpus, IngestReport};
 use crate::error::{Error, Result};
@@ -13,10 +14,14 @@ use crate::segment::{build_jieba, FilterChain, Segmenter};
 use crate::trends::analysis::{analyse, TrendResults};
 use crate::trends::term_stats::ranked;
 use crate::trends::themes::{parse_lexicon, Theme, CHINA_RUSSIA};
-use crate::vectorize::{vectorize, Vocabulary};
+use crate::linalg::{randomized_svd, Svd};
+use crate::topics::{fit_topics, vocabulary_token_ids, TopicInputs, TopicMethod, TopicModel, TopicsConfig};
+use crate::vectorize::{vectorize, Csr, Vectorized, Vocabulary};
 use crate::write::charts;
 use crate::write::manifest::{peak_rss_mib, write_manifest, Counts, Manifest, StageTiming};
 use crate::write::report::write_report;
+use crate::write::models::{self, RowNames};
+use crate::write::tables::DocumentGroups;
 use crate::write::{atomic, font, schema, tables};
 
 /// What a finished run reports back.
@@ -49,6 +54,74 @@ impl Stages {
         self.timings.push(timing);
         Ok(out)
     }
+}
+
+impl Stages {
+    /// Record a stage that ran alongside others (see [`timed`]).
+    fn add<T>(&mut self, (out, timing): (T, StageTiming)) -> T {
+        if !self.quiet {
+            eprintln!("[themeshift] {} done in {:.2} s (alongside others)", timing.stage, timing.seconds);
+        }
+        self.timings.push(timing);
+        out
+    }
+}
+
+/// Run a stage that shares the machine with others; its peak RSS is the process's so far.
+fn timed<T>(stage: &'static str, work: impl FnOnce() -> T) -> (T, StageTiming) {
+    let start = Instant::now();
+    let out = work();
+    (out, StageTiming { stage, seconds: start.elapsed().as_secs_f64(), peak_rss_mib: peak_rss_mib() })
+}
+
+/// What clustering and NMF share: the matrix by columns and one truncated SVD.
+struct Reduced {
+    transpose: Csr<f32>,
+    svd: Option<Svd>,
+}
+
+/// Power iterations of the randomized SVD (scikit-learn's TruncatedSVD uses 5). Each costs two
+/// passes over the matrix; clustering quality (NMI on the labelled check) and NMF coherence do
+/// not change beyond 2.
+const POWER_ITERATIONS: usize = 2;
+
+fn reduce(vectorized: &Vectorized, cluster: &ClusterConfig, topics: &TopicsConfig, seed: u64) -> Reduced {
+    let transpose = vectorized.tfidf.transpose();
+    let cluster_dims = match cluster {
+        ClusterConfig::LsaKmeans(p) => p.dimensions,
+        ClusterConfig::None => 0,
+    };
+    let nmf_dims = if topics.models.iter().any(|m| matches!(m, TopicMethod::Nmf(_))) { topics.max_k() } else { 0 };
+    let dims = cluster_dims.max(nmf_dims);
+    let svd = (dims > 0).then(|| randomized_svd(&vectorized.tfidf, &transpose, dims, 10, POWER_ITERATIONS, seed));
+    Reduced { transpose, svd }
+}
+
+fn cluster_stage(reduced: &Reduced, vectorized: &Vectorized, config: &ClusterConfig, seed: u64) -> Option<Clustering> {
+    match (config, &reduced.svd) {
+        (ClusterConfig::LsaKmeans(params), Some(svd)) => Some(cluster(svd, &vectorized.counts, params, seed)),
+        _ => None,
+    }
+}
+
+/// For each segmented term id, its vocabulary id (if the vocabulary kept it).
+fn vocabulary_index(terms: &[String], vocabulary: &Vocabulary) -> Vec<Option<u32>> {
+    let ids: rustc_hash::FxHashMap<&str, u32> =
+        vocabulary.terms.iter().enumerate().map(|(i, t)| (t.as_str(), i as u32)).collect();
+    terms.iter().map(|t| ids.get(t.as_str()).copied()).collect()
+}
+
+/// documents.parquet's `cluster` and `top_topic` (from the first topic model).
+fn document_groups(n_docs: usize, rows: &[usize], c: Option<&Clustering>, m: Option<&TopicModel>) -> DocumentGroups {
+    let mut groups = DocumentGroups { cluster: vec![None; n_docs], top_topic: vec![None; n_docs] };
+    for (r, &d) in rows.iter().enumerate() {
+        groups.cluster[d] = c.map(|c| c.labels[r]);
+        groups.top_topic[d] = m.and_then(|m| {
+            let row = m.shares.row(r);
+            row.iter().any(|&s| s > 0.0).then(|| row.iter().enumerate().fold(0, |b, (t, &s)| if s > row[b] { t } else { b }) as u32)
+        });
+    }
+    groups
 }
 
 pub fn run(config: &RunConfig) -> Result<RunSummary> {
@@ -88,24 +161,63 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         docs.iter().map(|d| d.date.and_then(|date| config.periods.label(date))).collect();
     let n_tokens: Vec<u64> = (0..docs.len()).map(|d| tokenized.doc(d).len() as u64).collect();
     let themes = load_themes(config)?;
-    let trends = stages.run("trends", || {
-        let rows = &vectorized.rows;
-        let periods = config.periods.order(rows.iter().filter_map(|&d| period_labels[d].clone()));
-        let period_of: Vec<Option<usize>> =
-            rows.iter().map(|&d| period_labels[d].as_ref().and_then(|p| periods.iter().position(|q| q == p))).collect();
-        let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
-        Ok(analyse(
-            periods,
-            &period_of,
-            &n_tokens,
-            &texts,
-            &tokenized,
-            &vectorized,
-            themes,
-            &config.trends,
-            config.seed,
-        ))
-    })?;
+    let rows = &vectorized.rows;
+    let periods = config.periods.order(rows.iter().filter_map(|&d| period_labels[d].clone()));
+    let period_of_row: Vec<Option<usize>> =
+        rows.iter().map(|&d| period_labels[d].as_ref().and_then(|p| periods.iter().position(|q| q == p))).collect();
+
+    let reduced = stages.run("reduce", || Ok(reduce(&vectorized, &config.cluster, &config.topics, config.seed)))?;
+    // Clusters, topics and trends only read what came before: they run side by side.
+    let token_ids = || {
+        let to_vocabulary = vocabulary_index(&tokenized.terms, &vectorized.vocabulary);
+        let row_tokens: Vec<&[u32]> = rows.iter().map(|&d| tokenized.doc(d)).collect();
+        vocabulary_token_ids(&row_tokens, &to_vocabulary)
+    };
+    let ((clustering, topic_models), trends) = rayon::join(
+        || {
+            rayon::join(
+                || timed("cluster", || cluster_stage(&reduced, &vectorized, &config.cluster, config.seed)),
+                || {
+                    timed("topics", || {
+                        let token_ids = (!config.topics.models.is_empty()).then(token_ids);
+                        let inputs = TopicInputs {
+                            tfidf: &vectorized.tfidf,
+                            tfidf_t: &reduced.transpose,
+                            counts: &vectorized.counts,
+                            svd: reduced.svd.as_ref(),
+                            token_ids: token_ids.as_deref(),
+                        };
+                        fit_topics(&inputs, &config.topics, config.seed)
+                    })
+                },
+            )
+        },
+        || {
+            timed("trends", || {
+                let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
+                analyse(
+                    periods.clone(),
+                    &period_of_row,
+                    &n_tokens,
+                    &texts,
+                    &tokenized,
+                    &vectorized,
+                    themes,
+                    &config.trends,
+                    config.seed,
+                )
+            })
+        },
+    );
+    let (clustering, topic_models, trends) = (stages.add(clustering), stages.add(topic_models), stages.add(trends));
+    drop(reduced);
+    let groups = document_groups(docs.len(), rows, clustering.as_ref(), topic_models.first());
+    let names = RowNames {
+        doc_ids: rows.iter().map(|&d| docs[d].id.as_str()).collect(),
+        titles: rows.iter().map(|&d| docs[d].title.as_str()).collect(),
+        periods: &periods,
+        period_of_row: &period_of_row,
+    };
 
     let mut outputs = Vec::new();
     let mut chart_files = Vec::new();
@@ -116,10 +228,10 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         let mut builds: Vec<(&schema::Table, Build)> = vec![
             (
                 &schema::DOCUMENTS,
-                Box::new(|| tables::documents(docs, &period_labels, &n_tokens, &config.ingest.fields.extra)),
+                Box::new(|| tables::documents(docs, &period_labels, &n_tokens, &groups, &config.ingest.fields.extra)),
             ),
             (&schema::VOCABULARY, Box::new(|| tables::vocabulary(vocabulary, &vectorized.idf))),
-            (&schema::TFIDF, Box::new(|| tables::tfidf(&vectorized.tfidf, &vectorized.rows))),
+            (&schema::TFIDF, Box::new(|| tables::tfidf(&vectorized.tfidf, &vectorized.counts, &vectorized.rows))),
             (&schema::TERM_TRENDS, Box::new(|| tables::term_trends(vocabulary, &trends))),
             (&schema::PERIODS, Box::new(|| tables::periods(&trends))),
             (&schema::TERM_TREND_STATS, Box::new(|| tables::term_trend_stats(vocabulary, &trends))),
@@ -128,6 +240,23 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
             (&schema::THEME_STATS, Box::new(|| tables::theme_stats(&trends))),
             (&schema::EVIDENCE, Box::new(|| tables::evidence(docs, &trends))),
         ];
+        let terms = &vocabulary.terms;
+        if let Some(c) = &clustering {
+            builds.push((&schema::CLUSTERS, Box::new(move || models::clusters(c, terms))));
+            builds.push((&schema::CLUSTER_TRENDS, Box::new(|| models::cluster_trends(c, &names))));
+        }
+        if !topic_models.is_empty() {
+            builds.push((&schema::TOPICS, Box::new(|| models::topics(&topic_models, terms))));
+            builds.push((&schema::DOC_TOPICS, Box::new(|| models::doc_topics(&topic_models, &names, config.topics.doc_topic_floor))));
+            builds.push((&schema::TOPIC_TRENDS, Box::new(|| models::topic_trends(&topic_models, &names))));
+            builds.push((&schema::COHERENCE, Box::new(|| models::coherence(&topic_models))));
+        }
+        if clustering.is_some() || !topic_models.is_empty() {
+            builds.push((
+                &schema::REPRESENTATIVES,
+                Box::new(|| models::representatives(clustering.as_ref(), &topic_models, &names)),
+            ));
+        }
         if config.keep_tokens {
             builds.push((&schema::TOKENS, Box::new(|| tables::tokens(docs, &tokenized))));
         }
@@ -137,6 +266,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         }
         charts::use_font(&font)?;
         chart_files.extend(charts::trend_charts(out, &trends, vocabulary, config.chart_terms)?);
+        chart_files.extend(charts::model_charts(out, &periods, &period_of_row, clustering.as_ref(), &topic_models, terms)?);
         outputs.extend(chart_files.iter().cloned());
         Ok(())
     })?;

@@ -4,7 +4,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 
+use themeshift::cluster::{ClusterConfig, LsaKmeans};
 use themeshift::config::{RunConfig, Study};
+use themeshift::topics::lda::LdaParams;
+use themeshift::topics::nmf::NmfParams;
+use themeshift::topics::TopicMethod;
 use themeshift::demo::write_demo_corpus;
 use themeshift::ingest::date::parse_date;
 use themeshift::pipeline::{self, demo_input, RunSummary};
@@ -123,6 +127,21 @@ pub struct RunArgs {
     /// Lines in the term-trend chart (1–10).
     #[arg(long, default_value_t = 8)]
     chart_terms: usize,
+    /// Number of k-means clusters (0: no clustering) [default: 20, or the study file's [cluster]].
+    #[arg(long)]
+    clusters: Option<usize>,
+    /// LSA dimensions the documents are clustered in [default: 50].
+    #[arg(long)]
+    lsa_dimensions: Option<usize>,
+    /// Topic models to fit, comma-separated: nmf, lda, or none [default: nmf, or the study file's [topics]].
+    #[arg(long, value_delimiter = ',')]
+    topics: Vec<String>,
+    /// Numbers of topics, comma-separated; several sweep k and compare coherence [default: 20].
+    #[arg(long, value_delimiter = ',')]
+    k: Vec<usize>,
+    /// Gibbs sweeps of LDA (the last third are averaged) [default: 300].
+    #[arg(long)]
+    lda_iterations: Option<usize>,
     /// No progress on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -199,10 +218,58 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     config.strict = args.strict;
     config.chart_terms = args.chart_terms;
     config.quiet = args.quiet;
+    apply_model_flags(&mut config, args.clusters, args.lsa_dimensions, &args.topics, &args.k, args.lda_iterations)?;
 
     let summary = pipeline::run(&config)?;
     print_summary(&summary);
     Ok(if summary.counts.documents_skipped > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Model flags override the study file's [cluster] and [topics] sections.
+pub fn apply_model_flags(
+    config: &mut RunConfig,
+    clusters: Option<usize>,
+    lsa_dimensions: Option<usize>,
+    topics: &[String],
+    k: &[usize],
+    lda_iterations: Option<usize>,
+) -> anyhow::Result<()> {
+    if clusters == Some(0) {
+        config.cluster = ClusterConfig::None;
+    } else if clusters.is_some() || lsa_dimensions.is_some() {
+        let mut params = match &config.cluster {
+            ClusterConfig::LsaKmeans(p) => p.clone(),
+            ClusterConfig::None => LsaKmeans::default(),
+        };
+        params.k = clusters.unwrap_or(params.k);
+        params.dimensions = lsa_dimensions.unwrap_or(params.dimensions);
+        config.cluster = ClusterConfig::LsaKmeans(params);
+    }
+    if !topics.is_empty() {
+        let mut models = Vec::new();
+        for name in topics {
+            models.push(match name.trim() {
+                "nmf" => TopicMethod::Nmf(NmfParams::default()),
+                "lda" => TopicMethod::Lda(LdaParams::default()),
+                "none" => continue,
+                other => anyhow::bail!("--topics {other}: use nmf, lda or none"),
+            });
+        }
+        config.topics.models = models;
+    }
+    if !k.is_empty() {
+        config.topics.k = k.to_vec();
+    }
+    if let Some(iterations) = lda_iterations {
+        for model in &mut config.topics.models {
+            if let TopicMethod::Lda(p) = model {
+                // Keep the share of averaged sweeps: the last third.
+                p.iterations = iterations;
+                p.burn_in = iterations * 2 / 3;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn print_summary(s: &RunSummary) {

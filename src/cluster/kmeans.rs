@@ -7,7 +7,7 @@
 //! inertia in the tests. Every sum runs over fixed blocks of points, so results do not depend
 //! on the number of threads.
 
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{s, Array2, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
@@ -63,16 +63,16 @@ fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
-/// Greedy k-means++: each new centre is the best of 2 + ln k candidates drawn in proportion to
-/// the squared distance to the nearest centre so far.
+/// Greedy k-means++ (as scikit-learn): each new centre is the best of 2 + ln k candidates drawn
+/// in proportion to the squared distance to the nearest centre so far.
 fn plus_plus(points: ArrayView2<f32>, k: usize, rng: &mut Xoshiro256PlusPlus) -> Array2<f32> {
     let n = points.nrows();
     let trials = 2 + (k as f64).ln() as usize;
-    let row = |i: usize| points.row(i).to_slice().expect("standard layout");
+    let norms: Vec<f32> = points.rows().into_iter().map(|p| p.dot(&p)).collect();
     let mut centroids = Array2::<f32>::zeros((k, points.ncols()));
     let first = rng.gen_range(0..n);
     centroids.row_mut(0).assign(&points.row(first));
-    let mut closest: Vec<f32> = (0..n).into_par_iter().map(|i| squared_distance(row(i), row(first))).collect();
+    let mut closest = distances_to(points, &norms, &[first]).remove(0);
     for c in 1..k {
         let potential: f64 = closest.iter().map(|&d| d as f64).sum();
         let candidates: Vec<usize> = (0..trials)
@@ -82,18 +82,20 @@ fn plus_plus(points: ArrayView2<f32>, k: usize, rng: &mut Xoshiro256PlusPlus) ->
                 }
                 let target = rng.gen::<f64>() * potential;
                 let mut acc = 0.0;
-                closest.iter().position(|&d| {
-                    acc += d as f64;
-                    acc > target
-                })
-                .unwrap_or(n - 1)
+                closest
+                    .iter()
+                    .position(|&d| {
+                        acc += d as f64;
+                        acc > target
+                    })
+                    .unwrap_or(n - 1)
             })
             .collect();
-        let (best, best_closest) = candidates
-            .iter()
-            .map(|&cand| {
-                let updated: Vec<f32> =
-                    (0..n).into_par_iter().map(|i| closest[i].min(squared_distance(row(i), row(cand)))).collect();
+        let (best, best_closest) = distances_to(points, &norms, &candidates)
+            .into_iter()
+            .zip(&candidates)
+            .map(|(dist, &cand)| {
+                let updated: Vec<f32> = closest.iter().zip(dist).map(|(&a, b)| a.min(b)).collect();
                 let total: f64 = updated.iter().map(|&d| d as f64).sum();
                 (cand, updated, total)
             })
@@ -106,6 +108,28 @@ fn plus_plus(points: ArrayView2<f32>, k: usize, rng: &mut Xoshiro256PlusPlus) ->
     centroids
 }
 
+/// Squared distances of every point to each of the points `to` (one vector per `to`).
+fn distances_to(points: ArrayView2<f32>, norms: &[f32], to: &[usize]) -> Vec<Vec<f32>> {
+    let targets = points.select(Axis(0), to);
+    let blocks: Vec<Array2<f32>> = (0..points.nrows())
+        .step_by(BLOCK)
+        .collect::<Vec<_>>()
+        .par_iter()
+        .map(|&start| points.slice(s![start..(start + BLOCK).min(points.nrows()), ..]).dot(&targets.t()))
+        .collect();
+    (0..to.len())
+        .map(|j| {
+            let tn = norms[to[j]];
+            blocks
+                .iter()
+                .flat_map(|b| b.column(j).to_vec())
+                .zip(norms)
+                .map(|(dot, &pn)| (pn - 2.0 * dot + tn).max(0.0))
+                .collect()
+        })
+        .collect()
+}
+
 /// Per block of points: Σ coordinates per cluster (f64), counts, and the block's inertia.
 struct BlockSums {
     sums: Vec<f64>,
@@ -113,23 +137,24 @@ struct BlockSums {
     inertia: f64,
 }
 
-fn assign(points: ArrayView2<f32>, centroids: &Array2<f32>, labels: &mut [u32]) -> BlockSums {
+fn assign(points: ArrayView2<f32>, point_norms: &[f32], centroids: &Array2<f32>, labels: &mut [u32]) -> BlockSums {
     let (k, d) = centroids.dim();
-    let cent = centroids.as_slice().expect("standard layout");
     let norms: Vec<f32> = centroids.axis_iter(Axis(0)).map(|c| c.dot(&c)).collect();
     let parts: Vec<BlockSums> = labels
         .par_chunks_mut(BLOCK)
         .enumerate()
         .map(|(b, chunk)| {
-            let mut part = BlockSums { sums: vec![0.0; k * d], counts: vec![0; k], inertia: 0.0 };
-            for (i, label) in chunk.iter_mut().enumerate() {
-                let p = points.row(b * BLOCK + i);
-                let p = p.to_slice().expect("standard layout");
-                let pn: f32 = p.iter().map(|x| x * x).sum();
+            let block = points.slice(s![b * BLOCK..b * BLOCK + chunk.len(), ..]);
+            // ‖p − c‖² = ‖p‖² − 2 p·c + ‖c‖², the dot products as one small matrix product.
+            let dots = block.dot(&centroids.t());
+            // Block sums in f32 (2,048 points at most), added up across blocks in f64.
+            let mut sums = vec![0f32; k * d];
+            let mut part = BlockSums { sums: Vec::new(), counts: vec![0; k], inertia: 0.0 };
+            let norms_here = &point_norms[b * BLOCK..b * BLOCK + chunk.len()];
+            for (((label, p), dots), &pn) in chunk.iter_mut().zip(block.rows()).zip(dots.rows()).zip(norms_here) {
                 let (mut best, mut best_d) = (0usize, f32::INFINITY);
-                for c in 0..k {
-                    let dot: f32 = p.iter().zip(&cent[c * d..(c + 1) * d]).map(|(x, y)| x * y).sum();
-                    let dist = pn - 2.0 * dot + norms[c];
+                for (c, (&dot, &norm)) in dots.iter().zip(&norms).enumerate() {
+                    let dist = pn - 2.0 * dot + norm;
                     if dist < best_d {
                         (best, best_d) = (c, dist);
                     }
@@ -137,10 +162,11 @@ fn assign(points: ArrayView2<f32>, centroids: &Array2<f32>, labels: &mut [u32]) 
                 *label = best as u32;
                 part.counts[best] += 1;
                 part.inertia += best_d.max(0.0) as f64;
-                for (s, &x) in part.sums[best * d..(best + 1) * d].iter_mut().zip(p) {
-                    *s += x as f64;
+                for (s, &x) in sums[best * d..(best + 1) * d].iter_mut().zip(p) {
+                    *s += x;
                 }
             }
+            part.sums = sums.into_iter().map(f64::from).collect();
             part
         })
         .collect();
@@ -155,10 +181,11 @@ fn assign(points: ArrayView2<f32>, centroids: &Array2<f32>, labels: &mut [u32]) 
 
 fn lloyd(points: ArrayView2<f32>, mut centroids: Array2<f32>, max_iterations: usize, tolerance: f64) -> KMeansFit {
     let (k, d) = centroids.dim();
+    let norms: Vec<f32> = points.rows().into_iter().map(|p| p.dot(&p)).collect();
     let mut labels = vec![0u32; points.nrows()];
     let mut iterations = 0;
     loop {
-        let sums = assign(points, &centroids, &mut labels);
+        let sums = assign(points, &norms, &centroids, &mut labels);
         iterations += 1;
         let mut moved = 0.0f64;
         let mut next = centroids.clone();
@@ -177,7 +204,7 @@ fn lloyd(points: ArrayView2<f32>, mut centroids: Array2<f32>, max_iterations: us
         centroids = next;
         if moved <= tolerance || iterations >= max_iterations {
             // Labels and inertia for the final centroids.
-            let sums = assign(points, &centroids, &mut labels);
+            let sums = assign(points, &norms, &centroids, &mut labels);
             return KMeansFit { centroids, labels, inertia: sums.inertia, iterations };
         }
     }

@@ -26,9 +26,13 @@ impl Default for ClusterConfig {
     }
 }
 
-/// LSA + k-means settings. Defaults: 20 clusters in 100 LSA dimensions, 4 k-means runs of at
-/// most 300 iterations (tolerance 1e-4 of the mean variance), 20 terms and 5 documents per
-/// cluster.
+/// LSA + k-means settings. Defaults: 20 clusters in 50 LSA dimensions, the better of 2 k-means
+/// runs of at most 300 iterations (tolerance 1e-4 of the mean variance, as scikit-learn), 20
+/// terms and 5 documents per cluster.
+///
+/// Why 50 dimensions and 2 runs: on the labelled xwlb check (tests/peers/labelled.py, 12
+/// families, 5 seeds) NMI was 0.764 for 50 × 2, 0.764 for 100 × 2 and 0.738 for scikit-learn's
+/// KMeans on the full TF-IDF matrix, while 100 dimensions double the SVD's cost.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LsaKmeans {
@@ -45,8 +49,8 @@ impl Default for LsaKmeans {
     fn default() -> Self {
         LsaKmeans {
             k: 20,
-            dimensions: 100,
-            runs: 4,
+            dimensions: 50,
+            runs: 2,
             max_iterations: 300,
             tolerance: 1e-4,
             top_terms: 20,

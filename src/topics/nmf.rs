@@ -7,7 +7,7 @@
 //! `Xᵀ · W`); each row of W (and of Hᵀ) is then updated on its own, so rows run in parallel and
 //! the result does not depend on the thread count.
 
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -78,23 +78,21 @@ pub fn nndsvda(svd: &Svd, k: usize, x_mean: f32) -> (Array2<f32>, Array2<f32>) {
 /// `gram` = otherᵀ·other (k × k). Returns Σ |projected gradient| (scikit-learn's violation).
 fn sweep(factor: &mut Array2<f32>, cross: ArrayView2<f32>, gram: &Array2<f64>) -> f64 {
     let k = factor.ncols();
-    let mut rows: Vec<_> =
-        factor.axis_chunks_iter_mut(Axis(0), BLOCK).zip(cross.axis_chunks_iter(Axis(0), BLOCK)).collect();
-    let parts: Vec<f64> = rows
-        .par_iter_mut()
+    let gram: Vec<f64> = gram.iter().copied().collect();
+    let (factor, cross) = (factor.as_slice_mut().expect("standard layout"), cross.as_slice().expect("standard layout"));
+    let parts: Vec<f64> = factor
+        .par_chunks_mut(BLOCK * k)
+        .zip(cross.par_chunks(BLOCK * k))
         .map(|(block, cross)| {
             let mut violation = 0.0;
-            for (mut row, c) in block.axis_iter_mut(Axis(0)).zip(cross.axis_iter(Axis(0))) {
+            for (row, c) in block.chunks_mut(k).zip(cross.chunks(k)) {
                 for t in 0..k {
-                    let mut grad = -(c[t] as f64);
-                    for r in 0..k {
-                        grad += gram[[t, r]] * row[r] as f64;
-                    }
+                    let g = &gram[t * k..(t + 1) * k];
+                    let grad = g.iter().zip(row.iter()).map(|(&a, &b)| a * b as f64).sum::<f64>() - c[t] as f64;
                     let projected = if row[t] == 0.0 { grad.min(0.0) } else { grad };
                     violation += projected.abs();
-                    let hess = gram[[t, t]];
-                    if hess != 0.0 {
-                        row[t] = (row[t] as f64 - grad / hess).max(0.0) as f32;
+                    if g[t] != 0.0 {
+                        row[t] = (row[t] as f64 - grad / g[t]).max(0.0) as f32;
                     }
                 }
             }

@@ -14,6 +14,7 @@
 pub mod analysis;
 mod bootstrap;
 pub mod evidence;
+pub mod groups;
 pub mod keyness;
 pub mod period;
 pub mod stats;

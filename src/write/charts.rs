@@ -8,7 +8,13 @@ use plotters::style::{register_font, FontStyle};
 
 use super::atomic;
 use super::font::CjkFont;
+use ndarray::ArrayView2;
+
+use super::models::one_hot;
+use crate::cluster::Clustering;
 use crate::error::{Error, Result};
+use crate::topics::TopicModel;
+use crate::trends::groups::group_prevalence;
 use crate::trends::analysis::TrendResults;
 use crate::trends::term_stats::ranked;
 use crate::trends::themes::{cell, ThemePeriod};
@@ -70,17 +76,62 @@ pub fn trend_charts(out: &Path, trends: &TrendResults, vocabulary: &Vocabulary, 
                 }
             })
             .collect();
-        let path = out.join("charts/themes.png");
-        let temp = atomic::temp_path(&path);
-        draw_panels(&temp, "主题份额 · theme share of all theme-term hits (%), with 95% intervals", &periods, &panels)
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&temp);
-                Error::write(&path, e)
-            })?;
-        atomic::commit(&path)?;
+        let title = "主题份额 · theme share of all theme-term hits (%), with 95% intervals";
+        write_panels(&out.join("charts/themes.png"), title, &periods, &panels)?;
         drawn.push("charts/themes.png".into());
     }
     Ok(drawn)
+}
+
+/// `charts/clusters.png` (share of each period's documents per cluster) and `charts/topics.png`
+/// (prevalence of the first topic model's topics); panels are labelled by their leading terms.
+pub fn model_charts(
+    out: &Path,
+    periods: &[String],
+    period_of_row: &[Option<usize>],
+    clustering: Option<&Clustering>,
+    models: &[TopicModel],
+    terms: &[String],
+) -> Result<Vec<String>> {
+    let mut drawn = Vec::new();
+    if periods.is_empty() {
+        return Ok(drawn);
+    }
+    let panels = |shares: ArrayView2<f32>, label: &dyn Fn(usize) -> String| -> Vec<Panel> {
+        let rows = group_prevalence(shares, period_of_row, periods.len());
+        (0..shares.ncols())
+            .map(|g| {
+                let values: Vec<f64> = rows.iter().filter(|r| r.group == g).map(|r| 100.0 * r.share).collect();
+                Panel { title: label(g), low: values.clone(), high: values.clone(), values }
+            })
+            .collect()
+    };
+    if let Some(c) = clustering {
+        let label = |g: usize| {
+            let words: Vec<&str> = c.terms[g].iter().take(3).map(|&(t, _)| terms[t as usize].as_str()).collect();
+            format!("{g}: {}", words.join(" "))
+        };
+        let title = "聚类份额 · share of each period's documents per cluster (%)";
+        write_panels(&out.join("charts/clusters.png"), title, periods, &panels(one_hot(&c.labels, c.k).view(), &label))?;
+        drawn.push("charts/clusters.png".into());
+    }
+    if let Some(m) = models.first() {
+        let title = format!("话题流行度 · mean topic share per period (%), {} k = {}", m.method, m.k);
+        let label = |t: usize| m.label(t, terms);
+        write_panels(&out.join("charts/topics.png"), &title, periods, &panels(m.shares.view(), &label))?;
+        drawn.push("charts/topics.png".into());
+    }
+    Ok(drawn)
+}
+
+/// Draw small multiples to a temporary file and move it into place.
+fn write_panels(path: &Path, title: &str, periods: &[String], panels: &[Panel]) -> Result<()> {
+    let temp = atomic::temp_path(path);
+    draw_panels(&temp, title, periods, panels).map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        Error::write(path, e)
+    })?;
+    atomic::commit(path)
 }
 
 /// One small chart of a grid: a series with its interval band.
@@ -91,15 +142,17 @@ pub struct Panel {
     pub high: Vec<f64>,
 }
 
-/// Small multiples, two rows, one panel per series, one y-axis scale for all so panels compare.
+/// Small multiples, one panel per series (two rows, or rows of five beyond ten panels), one
+/// y-axis scale for all so panels compare.
 fn draw_panels(
     path: &Path,
     title: &str,
     periods: &[String],
     panels: &[Panel],
 ) -> std::result::Result<(), Box<dyn std::error::Error>> {
-    let columns = panels.len().div_ceil(2).max(1);
-    let root = BitMapBackend::new(path, (340 * columns as u32 + 40, 820)).into_drawing_area();
+    let grid_rows = if panels.len() <= 10 { 2 } else { panels.len().div_ceil(5) };
+    let columns = panels.len().div_ceil(grid_rows).max(1);
+    let root = BitMapBackend::new(path, (340 * columns as u32 + 40, 410 * grid_rows as u32)).into_drawing_area();
     root.fill(&WHITE)?;
     let root = root.margin(12, 0, 0, 0).titled(title, (FAMILY, 30))?;
     let n = periods.len();
@@ -116,7 +169,7 @@ fn draw_panels(
             String::new()
         }
     };
-    for (i, (area, panel)) in root.split_evenly((2, columns)).iter().zip(panels).enumerate() {
+    for (i, (area, panel)) in root.split_evenly((grid_rows, columns)).iter().zip(panels).enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
         let mut chart = ChartBuilder::on(area)
             .caption(&panel.title, (FAMILY, 22))

@@ -5,6 +5,7 @@ pub mod atomic;
 pub mod charts;
 pub mod font;
 pub mod manifest;
+pub mod models;
 pub mod report;
 pub mod schema;
 pub mod tables;

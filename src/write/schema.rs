@@ -54,6 +54,9 @@ pub const DOCUMENTS: Table = Table {
         ("boilerplate_chars", U32),
         ("repeated_chars", U32),
         ("duplicate_of", Str),
+        // Null for documents not analysed (duplicates) or when clustering / topics are off.
+        ("cluster", U32),
+        ("top_topic", U32),
     ],
 };
 
@@ -67,8 +70,62 @@ pub const VOCABULARY: Table = Table {
 };
 
 /// The TF-IDF matrix as coordinates: `scipy.sparse.csr_matrix((weight, (doc_index, term_id)))`.
-pub const TFIDF: Table =
-    Table { file: "tfidf.parquet", columns: &[("doc_index", U32), ("term_id", U32), ("weight", F32)] };
+/// `count` is the raw term count the weight comes from (what LDA and `themeshift topics` read).
+pub const TFIDF: Table = Table {
+    file: "tfidf.parquet",
+    columns: &[("doc_index", U32), ("term_id", U32), ("count", U32), ("weight", F32)],
+};
+
+/// Each cluster's top terms by c-TF-IDF; `size` is the cluster's number of documents.
+pub const CLUSTERS: Table = Table {
+    file: "clusters.parquet",
+    columns: &[("cluster", U32), ("rank", U32), ("term", Str), ("weight", F64), ("size", U32)],
+};
+
+/// Share of each period's analysed documents in each cluster.
+pub const CLUSTER_TRENDS: Table = Table {
+    file: "cluster_trends.parquet",
+    columns: &[("cluster", U32), ("period", Str), ("share", F64), ("n_docs", U32)],
+};
+
+/// Every fitted model (`model` = nmf / lda, `k` topics): each topic's top terms.
+pub const TOPICS: Table = Table {
+    file: "topics.parquet",
+    columns: &[("model", Str), ("k", U32), ("topic", U32), ("rank", U32), ("term", Str), ("weight", F64)],
+};
+
+/// Each document's topic shares from the run's floor up (shares of a document sum to 1).
+pub const DOC_TOPICS: Table = Table {
+    file: "doc_topics.parquet",
+    columns: &[("model", Str), ("k", U32), ("doc_id", Str), ("topic", U32), ("weight", F32)],
+};
+
+/// Mean topic share of each period's documents; `n_docs`: documents whose largest share it is.
+pub const TOPIC_TRENDS: Table = Table {
+    file: "topic_trends.parquet",
+    columns: &[("model", Str), ("k", U32), ("topic", U32), ("period", Str), ("prevalence", F64), ("n_docs", U32)],
+};
+
+/// The documents that show a cluster (nearest the centre, cosine) or a topic (largest weight;
+/// `weight` is the document's share of the topic) best.
+pub const REPRESENTATIVES: Table = Table {
+    file: "representatives.parquet",
+    columns: &[
+        ("model", Str),
+        ("k", U32),
+        ("group", U32),
+        ("rank", U32),
+        ("doc_id", Str),
+        ("title", Str),
+        ("weight", F64),
+    ],
+};
+
+/// gensim-compatible coherence of each topic; the row with a null topic is the model's mean.
+pub const COHERENCE: Table = Table {
+    file: "coherence.parquet",
+    columns: &[("model", Str), ("k", U32), ("topic", U32), ("c_npmi", F64), ("c_v", F64), ("u_mass", F64)],
+};
 
 pub const TERM_TRENDS: Table = Table {
     file: "term_trends.parquet",

@@ -36,10 +36,18 @@ fn days_since_epoch(date: NaiveDate) -> i32 {
 }
 
 /// `extra` names the user's metadata columns, in the order of `Document::extra`.
+/// Each document's cluster and leading topic (null when not analysed or not modelled).
+#[derive(Debug, Clone, Default)]
+pub struct DocumentGroups {
+    pub cluster: Vec<Option<u32>>,
+    pub top_topic: Vec<Option<u32>>,
+}
+
 pub fn documents(
     docs: &[Document],
     periods: &[Option<String>],
     n_tokens: &[u64],
+    groups: &DocumentGroups,
     extra: &[String],
 ) -> PolarsResult<DataFrame> {
     let strings = |f: fn(&Document) -> &str| Series::new("".into(), docs.iter().map(f).collect::<Vec<_>>());
@@ -62,6 +70,8 @@ pub fn documents(
         Series::new("".into(), docs.iter().map(|d| d.boilerplate_chars).collect::<Vec<_>>()),
         Series::new("".into(), docs.iter().map(|d| d.repeated_chars).collect::<Vec<_>>()),
         Series::new("".into(), docs.iter().map(|d| d.duplicate_of.as_deref()).collect::<Vec<_>>()),
+        Series::new("".into(), groups.cluster.clone()),
+        Series::new("".into(), groups.top_topic.clone()),
     ])?;
     for (i, name) in extra.iter().enumerate() {
         let values: Vec<Option<&str>> = docs.iter().map(|d| d.extra.get(i).and_then(|v| v.as_deref())).collect();
@@ -91,12 +101,13 @@ pub fn vocabulary(vocabulary: &Vocabulary, idf: &[f64]) -> PolarsResult<DataFram
 }
 
 /// `doc_of_row[r]` is the row of `documents.parquet` that matrix row `r` belongs to.
-pub fn tfidf(matrix: &Csr<f32>, doc_of_row: &[usize]) -> PolarsResult<DataFrame> {
+pub fn tfidf(matrix: &Csr<f32>, counts: &Csr<u32>, doc_of_row: &[usize]) -> PolarsResult<DataFrame> {
     let rows: Vec<u32> =
         (0..matrix.n_rows()).flat_map(|r| std::iter::repeat_n(doc_of_row[r] as u32, matrix.row(r).0.len())).collect();
     schema::TFIDF.frame(vec![
         Series::new("".into(), rows),
         Series::new("".into(), matrix.indices.as_slice()),
+        Series::new("".into(), counts.values.as_slice()),
         Series::new("".into(), matrix.values.as_slice()),
     ])
 }

@@ -1,0 +1,170 @@
+//! The cluster and topic tables: frames built from fitted models, one builder per table.
+
+use ndarray::Array2;
+use polars::prelude::*;
+
+use super::schema;
+use crate::cluster::Clustering;
+use crate::topics::TopicModel;
+use crate::trends::groups::group_prevalence;
+
+/// What the model tables need to name rows: the documents behind the matrix rows and the periods.
+pub struct RowNames<'a> {
+    /// Document id and title of each matrix row.
+    pub doc_ids: Vec<&'a str>,
+    pub titles: Vec<&'a str>,
+    pub periods: &'a [String],
+    pub period_of_row: &'a [Option<usize>],
+}
+
+fn series<T>(name: &str, values: Vec<T>) -> Series
+where
+    Series: NamedFrom<Vec<T>, [T]>,
+{
+    Series::new(name.into(), values)
+}
+
+pub fn clusters(c: &Clustering, terms: &[String]) -> PolarsResult<DataFrame> {
+    let mut size = vec![0u32; c.k];
+    c.labels.iter().for_each(|&l| size[l as usize] += 1);
+    let rows: Vec<(u32, u32, &str, f64, u32)> = c
+        .terms
+        .iter()
+        .enumerate()
+        .flat_map(|(g, list)| {
+            let size = size[g];
+            list.iter().enumerate().map(move |(r, &(t, w))| (g as u32, r as u32 + 1, terms[t as usize].as_str(), w, size))
+        })
+        .collect();
+    schema::CLUSTERS.frame(vec![
+        series("", rows.iter().map(|r| r.0).collect()),
+        series("", rows.iter().map(|r| r.1).collect()),
+        series("", rows.iter().map(|r| r.2).collect()),
+        series("", rows.iter().map(|r| r.3).collect()),
+        series("", rows.iter().map(|r| r.4).collect()),
+    ])
+}
+
+/// One-hot rows of the cluster labels, for shares per period.
+pub fn one_hot(labels: &[u32], k: usize) -> Array2<f32> {
+    let mut m = Array2::zeros((labels.len(), k));
+    labels.iter().enumerate().for_each(|(r, &l)| m[[r, l as usize]] = 1.0);
+    m
+}
+
+pub fn cluster_trends(c: &Clustering, names: &RowNames) -> PolarsResult<DataFrame> {
+    let rows = group_prevalence(one_hot(&c.labels, c.k).view(), names.period_of_row, names.periods.len());
+    schema::CLUSTER_TRENDS.frame(vec![
+        series("", rows.iter().map(|r| r.group as u32).collect()),
+        series("", rows.iter().map(|r| names.periods[r.period].as_str()).collect()),
+        series("", rows.iter().map(|r| r.share).collect()),
+        series("", rows.iter().map(|r| r.n_docs).collect()),
+    ])
+}
+
+pub fn topics(models: &[TopicModel], terms: &[String]) -> PolarsResult<DataFrame> {
+    let rows: Vec<(&str, u32, u32, u32, &str, f64)> = models
+        .iter()
+        .flat_map(|m| {
+            m.terms.iter().enumerate().flat_map(move |(t, list)| {
+                list.iter()
+                    .enumerate()
+                    .map(move |(r, &(id, w))| (m.method, m.k as u32, t as u32, r as u32 + 1, terms[id as usize].as_str(), w))
+            })
+        })
+        .collect();
+    schema::TOPICS.frame(vec![
+        series("", rows.iter().map(|r| r.0).collect()),
+        series("", rows.iter().map(|r| r.1).collect()),
+        series("", rows.iter().map(|r| r.2).collect()),
+        series("", rows.iter().map(|r| r.3).collect()),
+        series("", rows.iter().map(|r| r.4).collect()),
+        series("", rows.iter().map(|r| r.5).collect()),
+    ])
+}
+
+pub fn doc_topics(models: &[TopicModel], names: &RowNames, floor: f64) -> PolarsResult<DataFrame> {
+    let mut rows: Vec<(&str, u32, &str, u32, f32)> = Vec::new();
+    for m in models {
+        for (r, shares) in m.shares.rows().into_iter().enumerate() {
+            for (t, &w) in shares.iter().enumerate() {
+                if w > 0.0 && w as f64 >= floor {
+                    rows.push((m.method, m.k as u32, names.doc_ids[r], t as u32, w));
+                }
+            }
+        }
+    }
+    schema::DOC_TOPICS.frame(vec![
+        series("", rows.iter().map(|r| r.0).collect()),
+        series("", rows.iter().map(|r| r.1).collect()),
+        series("", rows.iter().map(|r| r.2).collect()),
+        series("", rows.iter().map(|r| r.3).collect()),
+        series("", rows.iter().map(|r| r.4).collect()),
+    ])
+}
+
+pub fn topic_trends(models: &[TopicModel], names: &RowNames) -> PolarsResult<DataFrame> {
+    let mut rows = Vec::new();
+    for m in models {
+        for g in group_prevalence(m.shares.view(), names.period_of_row, names.periods.len()) {
+            rows.push((m.method, m.k as u32, g));
+        }
+    }
+    schema::TOPIC_TRENDS.frame(vec![
+        series("", rows.iter().map(|r| r.0).collect()),
+        series("", rows.iter().map(|r| r.1).collect()),
+        series("", rows.iter().map(|r| r.2.group as u32).collect()),
+        series("", rows.iter().map(|r| names.periods[r.2.period].as_str()).collect()),
+        series("", rows.iter().map(|r| r.2.share).collect()),
+        series("", rows.iter().map(|r| r.2.n_docs).collect()),
+    ])
+}
+
+/// Clusters first (`model` = "lsa-kmeans"), then every topic model.
+pub fn representatives(
+    clustering: Option<&Clustering>,
+    models: &[TopicModel],
+    names: &RowNames,
+) -> PolarsResult<DataFrame> {
+    let mut groups: Vec<(&str, u32, &[Vec<(usize, f64)>])> = Vec::new();
+    if let Some(c) = clustering {
+        groups.push(("lsa-kmeans", c.k as u32, &c.representatives));
+    }
+    groups.extend(models.iter().map(|m| (m.method, m.k as u32, m.representatives.as_slice())));
+    let rows: Vec<(&str, u32, u32, u32, usize, f64)> = groups
+        .iter()
+        .flat_map(|&(model, k, lists)| {
+            lists.iter().enumerate().flat_map(move |(g, list)| {
+                list.iter().enumerate().map(move |(r, &(row, w))| (model, k, g as u32, r as u32 + 1, row, w))
+            })
+        })
+        .collect();
+    schema::REPRESENTATIVES.frame(vec![
+        series("", rows.iter().map(|r| r.0).collect()),
+        series("", rows.iter().map(|r| r.1).collect()),
+        series("", rows.iter().map(|r| r.2).collect()),
+        series("", rows.iter().map(|r| r.3).collect()),
+        series("", rows.iter().map(|r| names.doc_ids[r.4]).collect()),
+        series("", rows.iter().map(|r| names.titles[r.4]).collect()),
+        series("", rows.iter().map(|r| r.5).collect()),
+    ])
+}
+
+pub fn coherence(models: &[TopicModel]) -> PolarsResult<DataFrame> {
+    let mut rows: Vec<(&str, u32, Option<u32>, [f64; 3])> = Vec::new();
+    for m in models.iter().filter(|m| !m.coherence.is_empty()) {
+        let mean = m.mean_coherence();
+        rows.push((m.method, m.k as u32, None, [mean.c_npmi, mean.c_v, mean.u_mass]));
+        for (t, c) in m.coherence.iter().enumerate() {
+            rows.push((m.method, m.k as u32, Some(t as u32), [c.c_npmi, c.c_v, c.u_mass]));
+        }
+    }
+    schema::COHERENCE.frame(vec![
+        series("", rows.iter().map(|r| r.0).collect()),
+        series("", rows.iter().map(|r| r.1).collect()),
+        series("", rows.iter().map(|r| r.2).collect()),
+        series("", rows.iter().map(|r| r.3[0]).collect()),
+        series("", rows.iter().map(|r| r.3[1]).collect()),
+        series("", rows.iter().map(|r| r.3[2]).collect()),
+    ])
+}
