@@ -20,6 +20,7 @@ pub mod ingest;
 pub mod linalg;
 pub mod normalize;
 pub mod pipeline;
+pub mod rerun;
 pub mod segment;
 pub mod topics;
 pub mod trends;

@@ -1,5 +1,6 @@
 //! The order of the stages, and nothing else: ingest → normalize → segment → vectorize →
-//! reduce (one truncated SVD) → cluster ‖ topics ‖ trends (side by side) → write. Each stage is timed; its peak memory so far is recorded.
+//! cluster ‖ topics ‖ trends (side by side) → write. Each stage is timed; its peak memory so far
+//! is recorded.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -14,12 +15,12 @@ use crate::segment::{build_jieba, FilterChain, Segmenter};
 use crate::trends::analysis::{analyse, TrendResults};
 use crate::trends::term_stats::ranked;
 use crate::trends::themes::{parse_lexicon, Theme, CHINA_RUSSIA};
-use crate::linalg::{randomized_svd, Svd};
-use crate::topics::{fit_topics, vocabulary_token_ids, TopicInputs, TopicMethod, TopicModel, TopicsConfig};
+use crate::linalg::{randomized_svd, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS};
+use crate::topics::{fit_topics, vocabulary_token_ids, TopicInputs, TopicModel};
 use crate::vectorize::{vectorize, Csr, Vectorized, Vocabulary};
 use crate::write::charts;
 use crate::write::manifest::{peak_rss_mib, write_manifest, Counts, Manifest, StageTiming};
-use crate::write::report::write_report;
+use crate::write::report::{models_summary, write_clusters_report, write_report, ModelsReport};
 use crate::write::models::{self, RowNames};
 use crate::write::tables::DocumentGroups;
 use crate::write::{atomic, font, schema, tables};
@@ -29,6 +30,7 @@ use crate::write::{atomic, font, schema, tables};
 pub struct RunSummary {
     pub out: PathBuf,
     pub trends: serde_json::Value,
+    pub models: serde_json::Value,
     pub counts: Counts,
     pub report: IngestReport,
     pub stages: Vec<StageTiming>,
@@ -74,33 +76,20 @@ fn timed<T>(stage: &'static str, work: impl FnOnce() -> T) -> (T, StageTiming) {
     (out, StageTiming { stage, seconds: start.elapsed().as_secs_f64(), peak_rss_mib: peak_rss_mib() })
 }
 
-/// What clustering and NMF share: the matrix by columns and one truncated SVD.
-struct Reduced {
-    transpose: Csr<f32>,
-    svd: Option<Svd>,
-}
-
-/// Power iterations of the randomized SVD (scikit-learn's TruncatedSVD uses 5). Each costs two
-/// passes over the matrix; clustering quality (NMI on the labelled check) and NMF coherence do
-/// not change beyond 2.
-const POWER_ITERATIONS: usize = 2;
-
-fn reduce(vectorized: &Vectorized, cluster: &ClusterConfig, topics: &TopicsConfig, seed: u64) -> Reduced {
-    let transpose = vectorized.tfidf.transpose();
-    let cluster_dims = match cluster {
-        ClusterConfig::LsaKmeans(p) => p.dimensions,
-        ClusterConfig::None => 0,
-    };
-    let nmf_dims = if topics.models.iter().any(|m| matches!(m, TopicMethod::Nmf(_))) { topics.max_k() } else { 0 };
-    let dims = cluster_dims.max(nmf_dims);
-    let svd = (dims > 0).then(|| randomized_svd(&vectorized.tfidf, &transpose, dims, 10, POWER_ITERATIONS, seed));
-    Reduced { transpose, svd }
-}
-
-fn cluster_stage(reduced: &Reduced, vectorized: &Vectorized, config: &ClusterConfig, seed: u64) -> Option<Clustering> {
-    match (config, &reduced.svd) {
-        (ClusterConfig::LsaKmeans(params), Some(svd)) => Some(cluster(svd, &vectorized.counts, params, seed)),
-        _ => None,
+fn cluster_stage(vectorized: &Vectorized, transpose: &Csr<f32>, config: &ClusterConfig, seed: u64) -> Option<Clustering> {
+    match config {
+        ClusterConfig::LsaKmeans(params) => {
+            let svd = randomized_svd(
+                &vectorized.tfidf,
+                transpose,
+                params.dimensions,
+                SVD_OVERSAMPLE,
+                SVD_POWER_ITERATIONS,
+                seed,
+            );
+            Some(cluster(&svd, &vectorized.counts, params, seed))
+        }
+        ClusterConfig::None => None,
     }
 }
 
@@ -156,7 +145,12 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     // Each duplicate group counts once, through its earliest member, unless asked otherwise.
     let analysed: Vec<usize> =
         (0..docs.len()).filter(|&d| config.keep_duplicates || docs[d].duplicate_of.is_none()).collect();
-    let vectorized = stages.run("vectorize", || vectorize(&tokenized, analysed, &config.vectorize))?;
+    let (vectorized, transpose) = stages.run("vectorize", || {
+        let vectorized = vectorize(&tokenized, analysed, &config.vectorize)?;
+        // Clustering and NMF multiply by the matrix's transpose too: stored by columns once.
+        let transpose = vectorized.tfidf.transpose();
+        Ok((vectorized, transpose))
+    })?;
     let period_labels: Vec<Option<String>> =
         docs.iter().map(|d| d.date.and_then(|date| config.periods.label(date))).collect();
     let n_tokens: Vec<u64> = (0..docs.len()).map(|d| tokenized.doc(d).len() as u64).collect();
@@ -166,7 +160,6 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     let period_of_row: Vec<Option<usize>> =
         rows.iter().map(|&d| period_labels[d].as_ref().and_then(|p| periods.iter().position(|q| q == p))).collect();
 
-    let reduced = stages.run("reduce", || Ok(reduce(&vectorized, &config.cluster, &config.topics, config.seed)))?;
     // Clusters, topics and trends only read what came before: they run side by side.
     let token_ids = || {
         let to_vocabulary = vocabulary_index(&tokenized.terms, &vectorized.vocabulary);
@@ -176,15 +169,14 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     let ((clustering, topic_models), trends) = rayon::join(
         || {
             rayon::join(
-                || timed("cluster", || cluster_stage(&reduced, &vectorized, &config.cluster, config.seed)),
+                || timed("cluster", || cluster_stage(&vectorized, &transpose, &config.cluster, config.seed)),
                 || {
                     timed("topics", || {
                         let token_ids = (!config.topics.models.is_empty()).then(token_ids);
                         let inputs = TopicInputs {
                             tfidf: &vectorized.tfidf,
-                            tfidf_t: &reduced.transpose,
+                            tfidf_t: &transpose,
                             counts: &vectorized.counts,
-                            svd: reduced.svd.as_ref(),
                             token_ids: token_ids.as_deref(),
                         };
                         fit_topics(&inputs, &config.topics, config.seed)
@@ -210,7 +202,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         },
     );
     let (clustering, topic_models, trends) = (stages.add(clustering), stages.add(topic_models), stages.add(trends));
-    drop(reduced);
+    drop(transpose);
     let groups = document_groups(docs.len(), rows, clustering.as_ref(), topic_models.first());
     let names = RowNames {
         doc_ids: rows.iter().map(|&d| docs[d].id.as_str()).collect(),
@@ -244,18 +236,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         if let Some(c) = &clustering {
             builds.push((&schema::CLUSTERS, Box::new(move || models::clusters(c, terms))));
             builds.push((&schema::CLUSTER_TRENDS, Box::new(|| models::cluster_trends(c, &names))));
-        }
-        if !topic_models.is_empty() {
-            builds.push((&schema::TOPICS, Box::new(|| models::topics(&topic_models, terms))));
-            builds.push((&schema::DOC_TOPICS, Box::new(|| models::doc_topics(&topic_models, &names, config.topics.doc_topic_floor))));
-            builds.push((&schema::TOPIC_TRENDS, Box::new(|| models::topic_trends(&topic_models, &names))));
-            builds.push((&schema::COHERENCE, Box::new(|| models::coherence(&topic_models))));
-        }
-        if clustering.is_some() || !topic_models.is_empty() {
-            builds.push((
-                &schema::REPRESENTATIVES,
-                Box::new(|| models::representatives(clustering.as_ref(), &topic_models, &names)),
-            ));
+            builds.push((&schema::CLUSTER_REPRESENTATIVES, Box::new(|| models::cluster_representatives(c, &names))));
         }
         if config.keep_tokens {
             builds.push((&schema::TOKENS, Box::new(|| tables::tokens(docs, &tokenized))));
@@ -266,7 +247,11 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         }
         charts::use_font(&font)?;
         chart_files.extend(charts::trend_charts(out, &trends, vocabulary, config.chart_terms)?);
-        chart_files.extend(charts::model_charts(out, &periods, &period_of_row, clustering.as_ref(), &topic_models, terms)?);
+        chart_files.extend(charts::model_charts(out, &periods, &period_of_row, clustering.as_ref(), &[], terms)?);
+        let topic_files =
+            models::write_topic_outputs(out, &topic_models, &names, terms, config.topics.doc_topic_floor)?;
+        outputs.extend(topic_files.iter().filter(|f| f.ends_with(".parquet") || f.ends_with(".md")).cloned());
+        chart_files.extend(topic_files.into_iter().filter(|f| f.ends_with(".png")));
         outputs.extend(chart_files.iter().cloned());
         Ok(())
     })?;
@@ -289,6 +274,13 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     };
     write_report(&out.join("report.md"), &counts, &trends, vocabulary, &chart_files)?;
     outputs.push("report.md".into());
+    let models_report =
+        ModelsReport { terms: &vocabulary.terms, periods: &periods, period_of_row: &period_of_row };
+    if let Some(c) = &clustering {
+        write_clusters_report(&out.join("clusters.md"), c, &models_report)?;
+        outputs.push("clusters.md".into());
+    }
+
     outputs.push("manifest.json".into());
     let threads = rayon::current_num_threads();
     let manifest = Manifest {
@@ -301,6 +293,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         counts: counts.clone(),
         ingest: &corpus.report,
         trends: trend_summary(&trends, vocabulary),
+        models: models_summary(clustering.as_ref(), &topic_models),
         outputs: outputs.clone(),
         stages: &stages.timings,
     };
@@ -308,6 +301,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     Ok(RunSummary {
         out: out.to_path_buf(),
         trends: manifest.trends.clone(),
+        models: manifest.models.clone(),
         counts,
         report: corpus.report,
         stages: stages.timings,

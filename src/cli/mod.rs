@@ -4,6 +4,7 @@ mod compare;
 mod decode;
 mod keywords;
 mod run;
+mod topics;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,8 @@ enum Command {
     Run(Box<run::RunArgs>),
     /// jieba-style TF-IDF keywords of one document.
     Keywords(keywords::KeywordsArgs),
+    /// Re-fit topic models (another k, method or seed) from a previous run's tables.
+    Topics(topics::TopicsArgs),
     /// Keyness between two periods of a previous run (G², log ratio).
     Compare(compare::CompareArgs),
     /// Print a file decoded to UTF-8 (and, on stderr, the encoding detected).
@@ -39,5 +42,6 @@ pub fn main() -> anyhow::Result<ExitCode> {
         Command::Keywords(args) => keywords::run(args),
         Command::Decode(args) => decode::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::Topics(args) => topics::run(args),
     }
 }

@@ -304,6 +304,13 @@ fn print_summary(s: &RunSummary) {
         "  tokens: {}; distinct terms: {}; vocabulary: {}; periods: {}",
         c.tokens, c.distinct_terms, c.vocabulary, c.periods
     );
+    if let Some(c) = s.models["clusters"].as_object() {
+        println!("  clusters: {} (LSA + k-means, {} iterations)", c["k"], c["iterations"]);
+    }
+    for t in s.models["topics"].as_array().into_iter().flatten() {
+        let npmi = t["coherence"]["c_npmi"].as_f64().map_or(String::new(), |v| format!(", c_npmi {v:.3}"));
+        println!("  topics: {} k = {} ({} iterations, {:.1} s{npmi})", t["model"].as_str().unwrap_or("?"), t["k"], t["iterations"], t["seconds"].as_f64().unwrap_or(0.0));
+    }
     const SHOWN: usize = 10;
     for skip in s.report.skipped.iter().take(SHOWN) {
         println!("  skipped {}: {}", skip.origin, skip.reason);

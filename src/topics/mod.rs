@@ -12,7 +12,7 @@ use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::top;
-use crate::linalg::Svd;
+use crate::linalg::{randomized_svd, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS};
 use crate::vectorize::Csr;
 use coherence::{coherence, TopicCoherence};
 use lda::{lda, LdaParams};
@@ -104,14 +104,6 @@ impl TopicsConfig {
         Ok(())
     }
 
-    /// The largest k asked for (the SVD behind NMF's start needs that many components).
-    pub fn max_k(&self) -> usize {
-        if self.models.is_empty() {
-            0
-        } else {
-            self.k.iter().copied().max().unwrap_or(0)
-        }
-    }
 }
 
 /// One fitted model.
@@ -151,9 +143,7 @@ pub struct TopicInputs<'a> {
     pub tfidf: &'a Csr<f32>,
     pub tfidf_t: &'a Csr<f32>,
     pub counts: &'a Csr<u32>,
-    /// The SVD of `tfidf`, with at least `max_k` components (NMF's NNDSVDa start).
-    pub svd: Option<&'a Svd>,
-    /// Each matrix row's tokens in text order, as vocabulary ids (others dropped), for
+    /// Each matrix row's tokens in text order, as vocabulary ids (`u32::MAX` outside it), for
     /// coherence; `None` when the tokens are not at hand.
     pub token_ids: Option<&'a [Vec<u32>]>,
 }
@@ -174,9 +164,11 @@ fn fit_one(inputs: &TopicInputs, method: &TopicMethod, k: usize, config: &Topics
     let (topic_terms, strength, shares, iterations, diagnostics) = match method {
         TopicMethod::Nmf(params) => {
             let x = inputs.tfidf;
-            let svd = inputs.svd.expect("NMF needs the SVD of the TF-IDF matrix");
+            // NNDSVDa starts from the k leading singular pairs; their own SVD, so a model depends
+            // only on the matrix, k and the seed (not on what else the run computes).
+            let svd = randomized_svd(x, inputs.tfidf_t, k, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS, seed);
             let mean = (x.values.iter().map(|&v| v as f64).sum::<f64>() / (x.n_rows() * x.n_cols).max(1) as f64) as f32;
-            let fit = nmf(x, inputs.tfidf_t, nndsvda(svd, k, mean), params);
+            let fit = nmf(x, inputs.tfidf_t, nndsvda(&svd, k, mean), params);
             let shares = row_shares(&fit.w);
             (fit.h, fit.w, shares, fit.iterations, vec![("reconstruction_error", fit.reconstruction_error)])
         }
@@ -232,10 +224,11 @@ fn row_shares(m: &Array2<f32>) -> Array2<f32> {
     out
 }
 
-/// Each matrix row's tokens (text order) as vocabulary ids, dropping tokens not in it.
+/// Each matrix row's tokens (text order) as vocabulary ids; tokens outside the vocabulary become
+/// `u32::MAX`, which keeps their place in coherence's sliding windows (as gensim counts them).
 pub fn vocabulary_token_ids<D: AsRef<[u32]> + Sync>(docs: &[D], to_vocabulary: &[Option<u32>]) -> Vec<Vec<u32>> {
     use rayon::prelude::*;
-    docs.par_iter().map(|d| d.as_ref().iter().filter_map(|&t| to_vocabulary[t as usize]).collect()).collect()
+    docs.par_iter().map(|d| d.as_ref().iter().map(|&t| to_vocabulary[t as usize].unwrap_or(u32::MAX)).collect()).collect()
 }
 
 #[cfg(test)]

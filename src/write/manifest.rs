@@ -50,6 +50,8 @@ pub struct Manifest<'a, O: Serialize> {
     pub ingest: &'a IngestReport,
     /// Emerging and fading terms, under-powered periods, theme terms never seen.
     pub trends: serde_json::Value,
+    /// Clusters and topic models: sizes, iterations, coherence, speed.
+    pub models: serde_json::Value,
     pub outputs: Vec<String>,
     pub stages: &'a [StageTiming],
 }

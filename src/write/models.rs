@@ -120,26 +120,32 @@ pub fn topic_trends(models: &[TopicModel], names: &RowNames) -> PolarsResult<Dat
     ])
 }
 
-/// Clusters first (`model` = "lsa-kmeans"), then every topic model.
-pub fn representatives(
-    clustering: Option<&Clustering>,
-    models: &[TopicModel],
-    names: &RowNames,
-) -> PolarsResult<DataFrame> {
-    let mut groups: Vec<(&str, u32, &[Vec<(usize, f64)>])> = Vec::new();
-    if let Some(c) = clustering {
-        groups.push(("lsa-kmeans", c.k as u32, &c.representatives));
-    }
-    groups.extend(models.iter().map(|m| (m.method, m.k as u32, m.representatives.as_slice())));
-    let rows: Vec<(&str, u32, u32, u32, usize, f64)> = groups
+pub fn cluster_representatives(c: &Clustering, names: &RowNames) -> PolarsResult<DataFrame> {
+    let rows: Vec<(u32, u32, usize, f64)> = c
+        .representatives
         .iter()
-        .flat_map(|&(model, k, lists)| {
-            lists.iter().enumerate().flat_map(move |(g, list)| {
-                list.iter().enumerate().map(move |(r, &(row, w))| (model, k, g as u32, r as u32 + 1, row, w))
+        .enumerate()
+        .flat_map(|(g, list)| list.iter().enumerate().map(move |(r, &(row, w))| (g as u32, r as u32 + 1, row, w)))
+        .collect();
+    schema::CLUSTER_REPRESENTATIVES.frame(vec![
+        series("", rows.iter().map(|r| r.0).collect()),
+        series("", rows.iter().map(|r| r.1).collect()),
+        series("", rows.iter().map(|r| names.doc_ids[r.2]).collect()),
+        series("", rows.iter().map(|r| names.titles[r.2]).collect()),
+        series("", rows.iter().map(|r| r.3).collect()),
+    ])
+}
+
+pub fn topic_representatives(models: &[TopicModel], names: &RowNames) -> PolarsResult<DataFrame> {
+    let rows: Vec<(&str, u32, u32, u32, usize, f64)> = models
+        .iter()
+        .flat_map(|m| {
+            m.representatives.iter().enumerate().flat_map(move |(t, list)| {
+                list.iter().enumerate().map(move |(r, &(row, w))| (m.method, m.k as u32, t as u32, r as u32 + 1, row, w))
             })
         })
         .collect();
-    schema::REPRESENTATIVES.frame(vec![
+    schema::TOPIC_REPRESENTATIVES.frame(vec![
         series("", rows.iter().map(|r| r.0).collect()),
         series("", rows.iter().map(|r| r.1).collect()),
         series("", rows.iter().map(|r| r.2).collect()),
@@ -167,4 +173,37 @@ pub fn coherence(models: &[TopicModel]) -> PolarsResult<DataFrame> {
         series("", rows.iter().map(|r| r.3[1]).collect()),
         series("", rows.iter().map(|r| r.3[2]).collect()),
     ])
+}
+
+/// Every topic output of a set of models: the five tables, `charts/topics.png` and `topics.md`.
+/// Used by `run` and by `topics` (which re-fits models from a run's tables). Returns the files.
+pub fn write_topic_outputs(
+    out: &std::path::Path,
+    models: &[TopicModel],
+    names: &RowNames,
+    terms: &[String],
+    doc_topic_floor: f64,
+) -> crate::Result<Vec<String>> {
+    use super::report::{write_topics_report, ModelsReport};
+    use super::tables::write_parquet;
+    let mut written = Vec::new();
+    if models.is_empty() {
+        return Ok(written);
+    }
+    let builds: [(&schema::Table, &dyn Fn() -> PolarsResult<DataFrame>); 5] = [
+        (&schema::TOPICS, &|| topics(models, terms)),
+        (&schema::DOC_TOPICS, &|| doc_topics(models, names, doc_topic_floor)),
+        (&schema::TOPIC_TRENDS, &|| topic_trends(models, names)),
+        (&schema::COHERENCE, &|| coherence(models)),
+        (&schema::TOPIC_REPRESENTATIVES, &|| topic_representatives(models, names)),
+    ];
+    for (table, build) in builds {
+        write_parquet(&out.join(table.file), build())?;
+        written.push(table.file.to_string());
+    }
+    written.extend(super::charts::model_charts(out, names.periods, names.period_of_row, None, models, terms)?);
+    let report = ModelsReport { terms, periods: names.periods, period_of_row: names.period_of_row };
+    write_topics_report(&out.join("topics.md"), models, &report)?;
+    written.push("topics.md".into());
+    Ok(written)
 }

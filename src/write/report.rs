@@ -6,6 +6,10 @@ use std::path::Path;
 
 use super::atomic;
 use super::manifest::Counts;
+use super::models::one_hot;
+use crate::cluster::Clustering;
+use crate::topics::TopicModel;
+use crate::trends::groups::{group_prevalence, GroupPeriod};
 use crate::error::Result;
 use crate::trends::analysis::TrendResults;
 use crate::trends::term_stats::ranked;
@@ -100,9 +104,125 @@ pub fn write_report(
     }
     let _ = writeln!(
         md,
-        "## Tables\n\n`documents`, `vocabulary`, `tfidf`, `term_trends`, `periods`, `term_trend_stats`, `keyness`, `themes`, \
+        "## Tables\n\nClusters are described in `clusters.md`, topics and their coherence in `topics.md`. \
+         `documents`, `vocabulary`, `tfidf`, `term_trends`, `periods`, `term_trend_stats`, `keyness`, `themes`, \
          `theme_stats` and `evidence` (`.parquet`) hold every number above and the sentences behind them; `manifest.json` \
          says how the run was made."
     );
     atomic::write_bytes(path, md.as_bytes())
+}
+
+/// What the model reports need besides the models.
+pub struct ModelsReport<'a> {
+    pub terms: &'a [String],
+    pub periods: &'a [String],
+    pub period_of_row: &'a [Option<usize>],
+}
+
+impl ModelsReport<'_> {
+    fn words(&self, list: &[(u32, f64)], n: usize) -> String {
+        list.iter().take(n).map(|&(t, _)| self.terms[t as usize].as_str()).collect::<Vec<_>>().join(" ")
+    }
+
+    /// "first → last" period share (%) of group `g`.
+    fn span(&self, rows: &[GroupPeriod], g: usize) -> String {
+        let at = |p: usize| rows.iter().find(|r| r.group == g && r.period == p).map_or(0.0, |r| 100.0 * r.share);
+        match self.periods.len() {
+            0 => String::new(),
+            n => format!("{:.1} → {:.1}", at(0), at(n - 1)),
+        }
+    }
+
+    fn span_header(&self) -> String {
+        match (self.periods.first(), self.periods.last()) {
+            (Some(a), Some(b)) => format!("share % {a} → {b}"),
+            _ => "share %".into(),
+        }
+    }
+}
+
+/// `clusters.md`: each cluster's size, share in the first and last period, and c-TF-IDF terms.
+pub fn write_clusters_report(path: &Path, c: &Clustering, m: &ModelsReport) -> Result<()> {
+    let mut md = String::from("# themeshift clusters\n");
+    let rows = group_prevalence(one_hot(&c.labels, c.k).view(), m.period_of_row, m.periods.len());
+    let mut size = vec![0usize; c.k];
+    c.labels.iter().for_each(|&l| size[l as usize] += 1);
+    let _ = writeln!(
+        md,
+        "\nLSA + k-means, {} clusters (inertia {:.1} after {} iterations); terms by c-TF-IDF.\n\n\
+         | cluster | documents | {} | terms |\n|---:|---:|---|---|",
+        c.k,
+        c.inertia,
+        c.iterations,
+        m.span_header()
+    );
+    for g in 0..c.k {
+        let _ = writeln!(md, "| {g} | {} | {} | {} |", size[g], m.span(&rows, g), m.words(&c.terms[g], 10));
+    }
+    let _ = writeln!(md, "\n`clusters`, `cluster_trends` and `cluster_representatives` (`.parquet`) hold the numbers.");
+    atomic::write_bytes(path, md.as_bytes())
+}
+
+/// `topics.md`: each model's topics with coherence and prevalence in the first and last period,
+/// then the coherence of every model side by side (the k sweep).
+pub fn write_topics_report(path: &Path, models: &[TopicModel], m: &ModelsReport) -> Result<()> {
+    let mut md = String::from("# themeshift topics\n");
+    if models.iter().any(|t| !t.coherence.is_empty()) {
+        let _ = writeln!(
+            md,
+            "\n## Coherence of each model\n\nAs gensim's CoherenceModel: c_npmi and c_v over sliding windows (10 and \
+             110 tokens), u_mass over documents; top 10 terms.\n\n| model | k | c_npmi | c_v | u_mass |\n|---|---:|---:|---:|---:|"
+        );
+        for model in models.iter().filter(|t| !t.coherence.is_empty()) {
+            let c = model.mean_coherence();
+            let _ = writeln!(md, "| {} | {} | {:.4} | {:.4} | {:.4} |", model.method, model.k, c.c_npmi, c.c_v, c.u_mass);
+        }
+    }
+    for model in models {
+        let rows = group_prevalence(model.shares.view(), m.period_of_row, m.periods.len());
+        let _ = writeln!(
+            md,
+            "\n## {} k = {}\n\n{} iterations, {:.1} s.\n\n| topic | c_npmi | {} | terms |\n|---:|---:|---|---|",
+            model.method,
+            model.k,
+            model.iterations,
+            model.seconds,
+            m.span_header()
+        );
+        for t in 0..model.k {
+            let npmi = model.coherence.get(t).map_or(String::from("—"), |c| format!("{:.3}", c.c_npmi));
+            let _ = writeln!(md, "| {t} | {npmi} | {} | {} |", m.span(&rows, t), m.words(&model.terms[t], 10));
+        }
+    }
+    let _ = writeln!(
+        md,
+        "\n`topics`, `doc_topics`, `topic_trends`, `topic_representatives` and `coherence` (`.parquet`) hold the numbers."
+    );
+    atomic::write_bytes(path, md.as_bytes())
+}
+
+/// The models in a few numbers, for the manifest and the console.
+pub fn models_summary(clustering: Option<&Clustering>, topics: &[TopicModel]) -> serde_json::Value {
+    let topics: Vec<serde_json::Value> = topics
+        .iter()
+        .map(|t| {
+            let mut v = serde_json::json!({
+                "model": t.method,
+                "k": t.k,
+                "iterations": t.iterations,
+                "seconds": t.seconds,
+            });
+            if !t.coherence.is_empty() {
+                v["coherence"] = serde_json::to_value(t.mean_coherence()).unwrap_or_default();
+            }
+            for (name, value) in &t.diagnostics {
+                v[*name] = serde_json::json!(value);
+            }
+            v
+        })
+        .collect();
+    serde_json::json!({
+        "clusters": clustering.map(|c| serde_json::json!({"k": c.k, "inertia": c.inertia, "iterations": c.iterations})),
+        "topics": topics,
+    })
 }

@@ -106,14 +106,20 @@ pub const TOPIC_TRENDS: Table = Table {
     columns: &[("model", Str), ("k", U32), ("topic", U32), ("period", Str), ("prevalence", F64), ("n_docs", U32)],
 };
 
-/// The documents that show a cluster (nearest the centre, cosine) or a topic (largest weight;
-/// `weight` is the document's share of the topic) best.
-pub const REPRESENTATIVES: Table = Table {
-    file: "representatives.parquet",
+/// The documents nearest each cluster's centre (`weight`: cosine similarity in LSA space).
+pub const CLUSTER_REPRESENTATIVES: Table = Table {
+    file: "cluster_representatives.parquet",
+    columns: &[("cluster", U32), ("rank", U32), ("doc_id", Str), ("title", Str), ("weight", F64)],
+};
+
+/// The documents that carry each topic most (NMF weight, LDA tokens); `weight` is the
+/// document's share of the topic.
+pub const TOPIC_REPRESENTATIVES: Table = Table {
+    file: "topic_representatives.parquet",
     columns: &[
         ("model", Str),
         ("k", U32),
-        ("group", U32),
+        ("topic", U32),
         ("rank", U32),
         ("doc_id", Str),
         ("title", Str),

@@ -1,0 +1,221 @@
+//! Re-fit the topic models from a previous run's tables (`themeshift topics RUN`): the TF-IDF
+//! weights and counts, vocabulary, documents and periods are read back, so a new k or method
+//! costs only the models, not ingest and segmentation again.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use polars::prelude::*;
+
+use crate::error::{Error, Origin, Result};
+use crate::topics::{fit_topics, TopicInputs, TopicModel, TopicsConfig};
+use crate::vectorize::Csr;
+use crate::write::models::{write_topic_outputs, RowNames};
+use crate::write::report::models_summary;
+use crate::write::{atomic, charts, font, schema, tables};
+
+/// A run's matrices and names, as `run` had them after vectorizing.
+pub struct RunTables {
+    pub doc_ids: Vec<String>,
+    pub titles: Vec<String>,
+    pub periods: Vec<String>,
+    /// documents.parquet row of each matrix row.
+    pub rows: Vec<usize>,
+    pub period_of_row: Vec<Option<usize>>,
+    pub terms: Vec<String>,
+    pub tfidf: Csr<f32>,
+    pub counts: Csr<u32>,
+    /// Each matrix row's tokens as vocabulary ids (u32::MAX outside it), if tokens.parquet exists.
+    pub token_ids: Option<Vec<Vec<u32>>>,
+}
+
+fn column_error(path: &Path, e: PolarsError) -> Error {
+    Error::input(
+        Origin::file(path),
+        format!("{e}; this table was not written by this version of `themeshift run` — run it again"),
+    )
+}
+
+fn strings(frame: &DataFrame, name: &str, path: &Path) -> Result<Vec<Option<String>>> {
+    let column = frame.column(name).and_then(|c| c.str().cloned()).map_err(|e| column_error(path, e))?;
+    Ok(column.iter().map(|v| v.map(str::to_string)).collect())
+}
+
+fn numbers<T: PolarsNumericType>(frame: &DataFrame, name: &str, path: &Path) -> Result<Vec<T::Native>> {
+    let column = frame.column(name).map_err(|e| column_error(path, e))?;
+    let values = column.as_materialized_series().unpack::<T>().map_err(|e| column_error(path, e))?;
+    Ok(values.into_no_null_iter().collect())
+}
+
+/// Read what the models need from the run folder `dir`.
+pub fn read_run(dir: &Path) -> Result<RunTables> {
+    let file = |t: &schema::Table| dir.join(t.file);
+    let documents = tables::read_parquet(dir, &schema::DOCUMENTS)?;
+    let doc_ids: Vec<String> =
+        strings(&documents, "doc_id", &file(&schema::DOCUMENTS))?.into_iter().map(Option::unwrap_or_default).collect();
+    let titles: Vec<String> =
+        strings(&documents, "title", &file(&schema::DOCUMENTS))?.into_iter().map(Option::unwrap_or_default).collect();
+    let period_of_doc = strings(&documents, "period", &file(&schema::DOCUMENTS))?;
+    let periods: Vec<String> = strings(&tables::read_parquet(dir, &schema::PERIODS)?, "period", &file(&schema::PERIODS))?
+        .into_iter()
+        .flatten()
+        .collect();
+    let terms: Vec<String> = strings(&tables::read_parquet(dir, &schema::VOCABULARY)?, "term", &file(&schema::VOCABULARY))?
+        .into_iter()
+        .map(Option::unwrap_or_default)
+        .collect();
+
+    let path = file(&schema::TFIDF);
+    let tfidf = tables::read_parquet(dir, &schema::TFIDF)?;
+    let doc_index = numbers::<UInt32Type>(&tfidf, "doc_index", &path)?;
+    let term_id = numbers::<UInt32Type>(&tfidf, "term_id", &path)?;
+    let count = numbers::<UInt32Type>(&tfidf, "count", &path)?;
+    let weight = numbers::<Float32Type>(&tfidf, "weight", &path)?;
+    // Rows come sorted by document, then term (as `run` writes them); check rather than trust.
+    let mut rows: Vec<usize> = Vec::new();
+    let mut indptr = vec![0usize];
+    for (i, &d) in doc_index.iter().enumerate() {
+        let d = d as usize;
+        if d >= doc_ids.len() || term_id[i] as usize >= terms.len() {
+            return Err(Error::input(
+                Origin::file(&path),
+                format!("row {i}: doc_index {d} or term_id {} outside documents/vocabulary", term_id[i]),
+            ));
+        }
+        match rows.last() {
+            Some(&last) if last == d => {}
+            Some(&last) if last > d => {
+                return Err(Error::input(Origin::file(&path), format!("row {i}: doc_index not sorted")));
+            }
+            Some(_) => {
+                indptr.push(i);
+                rows.push(d);
+            }
+            None => rows.push(d),
+        }
+    }
+    indptr.push(doc_index.len());
+    let n_cols = terms.len();
+    let tfidf = Csr { n_cols, indptr: indptr.clone(), indices: term_id.clone(), values: weight };
+    let counts = Csr { n_cols, indptr, indices: term_id, values: count };
+    let period_of_row = rows
+        .iter()
+        .map(|&d| period_of_doc[d].as_ref().and_then(|p| periods.iter().position(|q| q == p)))
+        .collect();
+    let token_ids = read_tokens(dir, &doc_ids, &rows, &terms)?;
+    Ok(RunTables { doc_ids, titles, periods, rows, period_of_row, terms, tfidf, counts, token_ids })
+}
+
+fn read_tokens(dir: &Path, doc_ids: &[String], rows: &[usize], terms: &[String]) -> Result<Option<Vec<Vec<u32>>>> {
+    let path = dir.join(schema::TOKENS.file);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let frame = tables::read_parquet(dir, &schema::TOKENS)?;
+    let ids = strings(&frame, "doc_id", &path)?;
+    if ids.len() != doc_ids.len() {
+        return Err(Error::input(Origin::file(&path), "not the same documents as documents.parquet"));
+    }
+    let lists = frame.column("tokens").and_then(|c| c.list().cloned()).map_err(|e| column_error(&path, e))?;
+    let vocabulary: rustc_hash::FxHashMap<&str, u32> =
+        terms.iter().enumerate().map(|(i, t)| (t.as_str(), i as u32)).collect();
+    let all: Vec<Option<Series>> = lists.series_iter().collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for &d in rows {
+        let tokens = match &all[d] {
+            Some(series) => {
+                let s = series.str().map_err(|e| column_error(&path, e))?;
+                s.iter().map(|t| t.and_then(|t| vocabulary.get(t).copied()).unwrap_or(u32::MAX)).collect()
+            }
+            None => Vec::new(),
+        };
+        out.push(tokens);
+    }
+    Ok(Some(out))
+}
+
+pub struct RerunSummary {
+    pub out: PathBuf,
+    pub outputs: Vec<String>,
+    pub models: serde_json::Value,
+    /// Coherence was not computed: the run has no tokens.parquet.
+    pub without_tokens: bool,
+    pub seconds: f64,
+}
+
+/// Fit `config`'s models on the run in `run_dir` and write the topic outputs to `out`; when
+/// `out` is the run folder, documents.parquet's `top_topic` follows the first model.
+pub fn rerun_topics(run_dir: &Path, out: &Path, config: &TopicsConfig, seed: u64, font_path: Option<&Path>) -> Result<RerunSummary> {
+    config.check().map_err(Error::Config)?;
+    if config.models.is_empty() {
+        return Err(Error::Config("no topic models asked for (--topics nmf,lda)".into()));
+    }
+    let font = font::find_cjk_font(font_path)?;
+    atomic::ensure_writable_dir(out)?;
+    std::fs::create_dir_all(out.join("charts")).map_err(|e| Error::io(out.join("charts"), e))?;
+    let start = Instant::now();
+    let run = read_run(run_dir)?;
+    let transpose = run.tfidf.transpose();
+    let inputs = TopicInputs {
+        tfidf: &run.tfidf,
+        tfidf_t: &transpose,
+        counts: &run.counts,
+        token_ids: run.token_ids.as_deref(),
+    };
+    let models = fit_topics(&inputs, config, seed);
+    let names = RowNames {
+        doc_ids: run.rows.iter().map(|&d| run.doc_ids[d].as_str()).collect(),
+        titles: run.rows.iter().map(|&d| run.titles[d].as_str()).collect(),
+        periods: &run.periods,
+        period_of_row: &run.period_of_row,
+    };
+    charts::use_font(&font)?;
+    let mut outputs = write_topic_outputs(out, &models, &names, &run.terms, config.doc_topic_floor)?;
+    if same_folder(run_dir, out) {
+        update_top_topics(run_dir, &run, &models[0])?;
+        outputs.push(schema::DOCUMENTS.file.into());
+    }
+    let summary = models_summary(None, &models);
+    let manifest = serde_json::json!({
+        "tool": "themeshift topics",
+        "version": env!("CARGO_PKG_VERSION"),
+        "run": run_dir.display().to_string(),
+        "options": config,
+        "seed": seed,
+        "threads": rayon::current_num_threads(),
+        "models": summary,
+        "outputs": outputs,
+    });
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::write(out.join("topics_manifest.json"), e))?;
+    atomic::write_bytes(&out.join("topics_manifest.json"), &json)?;
+    outputs.push("topics_manifest.json".into());
+    Ok(RerunSummary {
+        out: out.to_path_buf(),
+        outputs,
+        models: summary,
+        without_tokens: run.token_ids.is_none(),
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+fn same_folder(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Replace documents.parquet's `top_topic` with `model`'s leading topics.
+fn update_top_topics(dir: &Path, run: &RunTables, model: &TopicModel) -> Result<()> {
+    let mut top: Vec<Option<u32>> = vec![None; run.doc_ids.len()];
+    for (r, &d) in run.rows.iter().enumerate() {
+        let row = model.shares.row(r);
+        if row.iter().any(|&s| s > 0.0) {
+            top[d] = Some(row.iter().enumerate().fold(0, |b, (t, &s)| if s > row[b] { t } else { b }) as u32);
+        }
+    }
+    let mut frame = tables::read_parquet(dir, &schema::DOCUMENTS)?;
+    let path = dir.join(schema::DOCUMENTS.file);
+    frame.with_column(Series::new("top_topic".into(), top).into_column()).map_err(|e| column_error(&path, e))?;
+    tables::write_parquet(&path, Ok(frame))
+}
