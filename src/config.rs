@@ -37,9 +37,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::cluster::ClusterConfig;
 use crate::error::{Error, Result};
-use crate::topics::TopicsConfig;
 use crate::ingest::date::parse_date;
 use crate::ingest::IngestOptions;
+use crate::topics::TopicsConfig;
 use crate::trends::analysis::TrendParams;
 use crate::trends::period::NamedRange;
 use crate::trends::{Period, PeriodSpec};
@@ -289,5 +289,26 @@ mod tests {
         std::fs::write(&path, "[input]\ntxet = \"body\"\n").unwrap();
         let err = Study::load(&path).unwrap_err().to_string();
         assert!(err.contains("study.toml") && err.contains("unknown field `txet`"), "{err}");
+    }
+
+    #[test]
+    fn model_sections_choose_methods_and_unknown_keys_name_the_section() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("study.toml");
+        let text = "[cluster]\nmethod = \"none\"\n[topics]\nk = [10, 30]\n[[topics.models]]\nmethod = \"lda\"\niterations = 90\nburn_in = 60\n";
+        std::fs::write(&path, text).unwrap();
+        let mut config = RunConfig::new(vec![], "out".into());
+        Study::load(&path).unwrap().apply(&mut config).unwrap();
+        assert_eq!(config.cluster, ClusterConfig::None);
+        assert_eq!(config.topics.k, [10, 30]);
+        assert_eq!(config.topics.models[0].name(), "lda");
+        config.check().unwrap();
+        std::fs::write(&path, "[topics]\nks = [10]\n").unwrap();
+        let err = Study::load(&path).unwrap_err().to_string();
+        assert!(err.contains("study.toml") && err.contains("unknown field `ks`"), "{err}");
+        std::fs::write(&path, "[topics]\nk = [1]\n").unwrap();
+        let mut config = RunConfig::new(vec![], "out".into());
+        Study::load(&path).unwrap().apply(&mut config).unwrap();
+        assert!(config.check().unwrap_err().to_string().contains("k = 1"));
     }
 }

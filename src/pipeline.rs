@@ -10,18 +10,18 @@ use crate::config::RunConfig;
 use crate::corpus::{Corpus, IngestReport};
 use crate::error::{Error, Result};
 use crate::ingest::ingest;
+use crate::linalg::{randomized_svd, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS};
 use crate::normalize::{mark_duplicates, normalize, Boilerplate, Normalizer, ScriptConverter};
 use crate::segment::{build_jieba, FilterChain, Segmenter};
+use crate::topics::{fit_topics, vocabulary_token_ids, TopicInputs, TopicModel};
 use crate::trends::analysis::{analyse, TrendResults};
 use crate::trends::term_stats::ranked;
 use crate::trends::themes::{parse_lexicon, Theme, CHINA_RUSSIA};
-use crate::linalg::{randomized_svd, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS};
-use crate::topics::{fit_topics, vocabulary_token_ids, TopicInputs, TopicModel};
 use crate::vectorize::{vectorize, Csr, Vectorized, Vocabulary};
 use crate::write::charts;
 use crate::write::manifest::{peak_rss_mib, write_manifest, Counts, Manifest, StageTiming};
-use crate::write::report::{models_summary, write_clusters_report, write_report, ModelsReport};
 use crate::write::models::{self, RowNames};
+use crate::write::report::{models_summary, write_clusters_report, write_report, ModelsReport};
 use crate::write::tables::DocumentGroups;
 use crate::write::{atomic, font, schema, tables};
 
@@ -76,7 +76,12 @@ fn timed<T>(stage: &'static str, work: impl FnOnce() -> T) -> (T, StageTiming) {
     (out, StageTiming { stage, seconds: start.elapsed().as_secs_f64(), peak_rss_mib: peak_rss_mib() })
 }
 
-fn cluster_stage(vectorized: &Vectorized, transpose: &Csr<f32>, config: &ClusterConfig, seed: u64) -> Option<Clustering> {
+fn cluster_stage(
+    vectorized: &Vectorized,
+    transpose: &Csr<f32>,
+    config: &ClusterConfig,
+    seed: u64,
+) -> Option<Clustering> {
     match config {
         ClusterConfig::LsaKmeans(params) => {
             let svd = randomized_svd(
@@ -107,7 +112,9 @@ fn document_groups(n_docs: usize, rows: &[usize], c: Option<&Clustering>, m: Opt
         groups.cluster[d] = c.map(|c| c.labels[r]);
         groups.top_topic[d] = m.and_then(|m| {
             let row = m.shares.row(r);
-            row.iter().any(|&s| s > 0.0).then(|| row.iter().enumerate().fold(0, |b, (t, &s)| if s > row[b] { t } else { b }) as u32)
+            row.iter()
+                .any(|&s| s > 0.0)
+                .then(|| row.iter().enumerate().fold(0, |b, (t, &s)| if s > row[b] { t } else { b }) as u32)
         });
     }
     groups
@@ -274,8 +281,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     };
     write_report(&out.join("report.md"), &counts, &trends, vocabulary, &chart_files)?;
     outputs.push("report.md".into());
-    let models_report =
-        ModelsReport { terms: &vocabulary.terms, periods: &periods, period_of_row: &period_of_row };
+    let models_report = ModelsReport { terms: &vocabulary.terms, periods: &periods, period_of_row: &period_of_row };
     if let Some(c) = &clustering {
         write_clusters_report(&out.join("clusters.md"), c, &models_report)?;
         outputs.push("clusters.md".into());

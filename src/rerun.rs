@@ -56,14 +56,16 @@ pub fn read_run(dir: &Path) -> Result<RunTables> {
     let titles: Vec<String> =
         strings(&documents, "title", &file(&schema::DOCUMENTS))?.into_iter().map(Option::unwrap_or_default).collect();
     let period_of_doc = strings(&documents, "period", &file(&schema::DOCUMENTS))?;
-    let periods: Vec<String> = strings(&tables::read_parquet(dir, &schema::PERIODS)?, "period", &file(&schema::PERIODS))?
-        .into_iter()
-        .flatten()
-        .collect();
-    let terms: Vec<String> = strings(&tables::read_parquet(dir, &schema::VOCABULARY)?, "term", &file(&schema::VOCABULARY))?
-        .into_iter()
-        .map(Option::unwrap_or_default)
-        .collect();
+    let periods: Vec<String> =
+        strings(&tables::read_parquet(dir, &schema::PERIODS)?, "period", &file(&schema::PERIODS))?
+            .into_iter()
+            .flatten()
+            .collect();
+    let terms: Vec<String> =
+        strings(&tables::read_parquet(dir, &schema::VOCABULARY)?, "term", &file(&schema::VOCABULARY))?
+            .into_iter()
+            .map(Option::unwrap_or_default)
+            .collect();
 
     let path = file(&schema::TFIDF);
     let tfidf = tables::read_parquet(dir, &schema::TFIDF)?;
@@ -98,10 +100,8 @@ pub fn read_run(dir: &Path) -> Result<RunTables> {
     let n_cols = terms.len();
     let tfidf = Csr { n_cols, indptr: indptr.clone(), indices: term_id.clone(), values: weight };
     let counts = Csr { n_cols, indptr, indices: term_id, values: count };
-    let period_of_row = rows
-        .iter()
-        .map(|&d| period_of_doc[d].as_ref().and_then(|p| periods.iter().position(|q| q == p)))
-        .collect();
+    let period_of_row =
+        rows.iter().map(|&d| period_of_doc[d].as_ref().and_then(|p| periods.iter().position(|q| q == p))).collect();
     let token_ids = read_tokens(dir, &doc_ids, &rows, &terms)?;
     Ok(RunTables { doc_ids, titles, periods, rows, period_of_row, terms, tfidf, counts, token_ids })
 }
@@ -145,7 +145,13 @@ pub struct RerunSummary {
 
 /// Fit `config`'s models on the run in `run_dir` and write the topic outputs to `out`; when
 /// `out` is the run folder, documents.parquet's `top_topic` follows the first model.
-pub fn rerun_topics(run_dir: &Path, out: &Path, config: &TopicsConfig, seed: u64, font_path: Option<&Path>) -> Result<RerunSummary> {
+pub fn rerun_topics(
+    run_dir: &Path,
+    out: &Path,
+    config: &TopicsConfig,
+    seed: u64,
+    font_path: Option<&Path>,
+) -> Result<RerunSummary> {
     config.check().map_err(Error::Config)?;
     if config.models.is_empty() {
         return Err(Error::Config("no topic models asked for (--topics nmf,lda)".into()));

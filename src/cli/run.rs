@@ -6,12 +6,12 @@ use clap::Args;
 
 use themeshift::cluster::{ClusterConfig, LsaKmeans};
 use themeshift::config::{RunConfig, Study};
-use themeshift::topics::lda::LdaParams;
-use themeshift::topics::nmf::NmfParams;
-use themeshift::topics::TopicMethod;
 use themeshift::demo::write_demo_corpus;
 use themeshift::ingest::date::parse_date;
 use themeshift::pipeline::{self, demo_input, RunSummary};
+use themeshift::topics::lda::LdaParams;
+use themeshift::topics::nmf::NmfParams;
+use themeshift::topics::TopicMethod;
 use themeshift::trends::stats::Correction;
 use themeshift::trends::{Period, PeriodSpec};
 use themeshift::vectorize::DocFreq;
@@ -309,7 +309,13 @@ fn print_summary(s: &RunSummary) {
     }
     for t in s.models["topics"].as_array().into_iter().flatten() {
         let npmi = t["coherence"]["c_npmi"].as_f64().map_or(String::new(), |v| format!(", c_npmi {v:.3}"));
-        println!("  topics: {} k = {} ({} iterations, {:.1} s{npmi})", t["model"].as_str().unwrap_or("?"), t["k"], t["iterations"], t["seconds"].as_f64().unwrap_or(0.0));
+        println!(
+            "  topics: {} k = {} ({} iterations, {:.1} s{npmi})",
+            t["model"].as_str().unwrap_or("?"),
+            t["k"],
+            t["iterations"],
+            t["seconds"].as_f64().unwrap_or(0.0)
+        );
     }
     const SHOWN: usize = 10;
     for skip in s.report.skipped.iter().take(SHOWN) {

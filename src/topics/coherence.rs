@@ -193,12 +193,14 @@ pub fn coherence<D: AsRef<[u32]> + Sync>(docs: &[D], topics: &[Vec<u32>]) -> Vec
         relevant.entry(w).or_insert(next);
     }
     let r = relevant.len();
-    let mapped: Vec<Vec<usize>> =
-        docs.par_iter().map(|d| d.as_ref().iter().map(|t| relevant.get(t).copied().unwrap_or(NONE)).collect()).collect();
-    let ((npmi_counts, cv_counts), doc_counts) =
-        rayon::join(|| rayon::join(|| windows(&mapped, r, NPMI_WINDOW), || windows(&mapped, r, CV_WINDOW)), || {
-            documents(&mapped, r)
-        });
+    let mapped: Vec<Vec<usize>> = docs
+        .par_iter()
+        .map(|d| d.as_ref().iter().map(|t| relevant.get(t).copied().unwrap_or(NONE)).collect())
+        .collect();
+    let ((npmi_counts, cv_counts), doc_counts) = rayon::join(
+        || rayon::join(|| windows(&mapped, r, NPMI_WINDOW), || windows(&mapped, r, CV_WINDOW)),
+        || documents(&mapped, r),
+    );
     topics
         .iter()
         .map(|topic| {

@@ -103,7 +103,6 @@ impl TopicsConfig {
         }
         Ok(())
     }
-
 }
 
 /// One fitted model.
@@ -228,7 +227,9 @@ fn row_shares(m: &Array2<f32>) -> Array2<f32> {
 /// `u32::MAX`, which keeps their place in coherence's sliding windows (as gensim counts them).
 pub fn vocabulary_token_ids<D: AsRef<[u32]> + Sync>(docs: &[D], to_vocabulary: &[Option<u32>]) -> Vec<Vec<u32>> {
     use rayon::prelude::*;
-    docs.par_iter().map(|d| d.as_ref().iter().map(|&t| to_vocabulary[t as usize].unwrap_or(u32::MAX)).collect()).collect()
+    docs.par_iter()
+        .map(|d| d.as_ref().iter().map(|&t| to_vocabulary[t as usize].unwrap_or(u32::MAX)).collect())
+        .collect()
 }
 
 #[cfg(test)]
@@ -237,10 +238,14 @@ mod tests {
 
     #[test]
     fn config_reads_models_and_rejects_unknown_keys() {
-        let text = "k = [10, 20]\n[[models]]\nmethod = \"nmf\"\n[[models]]\nmethod = \"lda\"\niterations = 50\nburn_in = 10";
+        let text =
+            "k = [10, 20]\n[[models]]\nmethod = \"nmf\"\n[[models]]\nmethod = \"lda\"\niterations = 50\nburn_in = 10";
         let config: TopicsConfig = toml::from_str(text).unwrap();
         assert_eq!(config.k, [10, 20]);
-        assert_eq!(config.models[1], TopicMethod::Lda(LdaParams { iterations: 50, burn_in: 10, ..LdaParams::default() }));
+        assert_eq!(
+            config.models[1],
+            TopicMethod::Lda(LdaParams { iterations: 50, burn_in: 10, ..LdaParams::default() })
+        );
         config.check().unwrap();
         let bad = toml::from_str::<TopicsConfig>("[[models]]\nmethod = \"lda\"\nalpah = 0.1").unwrap_err();
         assert!(bad.to_string().contains("unknown field `alpah`"), "{bad}");

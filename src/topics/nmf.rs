@@ -134,6 +134,7 @@ pub fn frobenius_error(x: &Csr<f32>, w: &Array2<f32>, ht: &Array2<f32>) -> f64 {
 mod tests {
     use super::*;
     use crate::linalg::randomized_svd;
+    use ndarray::Axis;
 
     /// Documents mixing two planted topics over six terms.
     fn planted() -> Csr<f32> {

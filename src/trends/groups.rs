@@ -14,7 +14,11 @@ pub struct GroupPeriod {
 
 /// `shares` is rows × groups (each row sums to 1, or is all zero); rows without a period are
 /// left out. Sorted by group, then period.
-pub fn group_prevalence(shares: ArrayView2<f32>, period_of_row: &[Option<usize>], n_periods: usize) -> Vec<GroupPeriod> {
+pub fn group_prevalence(
+    shares: ArrayView2<f32>,
+    period_of_row: &[Option<usize>],
+    n_periods: usize,
+) -> Vec<GroupPeriod> {
     let k = shares.ncols();
     let mut sum = vec![0f64; k * n_periods];
     let mut leading = vec![0u32; k * n_periods];

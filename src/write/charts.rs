@@ -14,8 +14,8 @@ use super::models::one_hot;
 use crate::cluster::Clustering;
 use crate::error::{Error, Result};
 use crate::topics::TopicModel;
-use crate::trends::groups::group_prevalence;
 use crate::trends::analysis::TrendResults;
+use crate::trends::groups::group_prevalence;
 use crate::trends::term_stats::ranked;
 use crate::trends::themes::{cell, ThemePeriod};
 use crate::vectorize::Vocabulary;
@@ -112,7 +112,12 @@ pub fn model_charts(
             format!("{g}: {}", words.join(" "))
         };
         let title = "聚类份额 · share of each period's documents per cluster (%)";
-        write_panels(&out.join("charts/clusters.png"), title, periods, &panels(one_hot(&c.labels, c.k).view(), &label))?;
+        write_panels(
+            &out.join("charts/clusters.png"),
+            title,
+            periods,
+            &panels(one_hot(&c.labels, c.k).view(), &label),
+        )?;
         drawn.push("charts/clusters.png".into());
     }
     if let Some(m) = models.first() {

@@ -33,7 +33,9 @@ pub fn clusters(c: &Clustering, terms: &[String]) -> PolarsResult<DataFrame> {
         .enumerate()
         .flat_map(|(g, list)| {
             let size = size[g];
-            list.iter().enumerate().map(move |(r, &(t, w))| (g as u32, r as u32 + 1, terms[t as usize].as_str(), w, size))
+            list.iter()
+                .enumerate()
+                .map(move |(r, &(t, w))| (g as u32, r as u32 + 1, terms[t as usize].as_str(), w, size))
         })
         .collect();
     schema::CLUSTERS.frame(vec![
@@ -67,9 +69,9 @@ pub fn topics(models: &[TopicModel], terms: &[String]) -> PolarsResult<DataFrame
         .iter()
         .flat_map(|m| {
             m.terms.iter().enumerate().flat_map(move |(t, list)| {
-                list.iter()
-                    .enumerate()
-                    .map(move |(r, &(id, w))| (m.method, m.k as u32, t as u32, r as u32 + 1, terms[id as usize].as_str(), w))
+                list.iter().enumerate().map(move |(r, &(id, w))| {
+                    (m.method, m.k as u32, t as u32, r as u32 + 1, terms[id as usize].as_str(), w)
+                })
             })
         })
         .collect();
@@ -141,7 +143,9 @@ pub fn topic_representatives(models: &[TopicModel], names: &RowNames) -> PolarsR
         .iter()
         .flat_map(|m| {
             m.representatives.iter().enumerate().flat_map(move |(t, list)| {
-                list.iter().enumerate().map(move |(r, &(row, w))| (m.method, m.k as u32, t as u32, r as u32 + 1, row, w))
+                list.iter()
+                    .enumerate()
+                    .map(move |(r, &(row, w))| (m.method, m.k as u32, t as u32, r as u32 + 1, row, w))
             })
         })
         .collect();

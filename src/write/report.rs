@@ -8,10 +8,10 @@ use super::atomic;
 use super::manifest::Counts;
 use super::models::one_hot;
 use crate::cluster::Clustering;
-use crate::topics::TopicModel;
-use crate::trends::groups::{group_prevalence, GroupPeriod};
 use crate::error::Result;
+use crate::topics::TopicModel;
 use crate::trends::analysis::TrendResults;
+use crate::trends::groups::{group_prevalence, GroupPeriod};
 use crate::trends::term_stats::ranked;
 use crate::trends::themes::share_series;
 use crate::vectorize::Vocabulary;
@@ -175,7 +175,8 @@ pub fn write_topics_report(path: &Path, models: &[TopicModel], m: &ModelsReport)
         );
         for model in models.iter().filter(|t| !t.coherence.is_empty()) {
             let c = model.mean_coherence();
-            let _ = writeln!(md, "| {} | {} | {:.4} | {:.4} | {:.4} |", model.method, model.k, c.c_npmi, c.c_v, c.u_mass);
+            let _ =
+                writeln!(md, "| {} | {} | {:.4} | {:.4} | {:.4} |", model.method, model.k, c.c_npmi, c.c_v, c.u_mass);
         }
     }
     for model in models {

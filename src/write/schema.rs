@@ -71,10 +71,8 @@ pub const VOCABULARY: Table = Table {
 
 /// The TF-IDF matrix as coordinates: `scipy.sparse.csr_matrix((weight, (doc_index, term_id)))`.
 /// `count` is the raw term count the weight comes from (what LDA and `themeshift topics` read).
-pub const TFIDF: Table = Table {
-    file: "tfidf.parquet",
-    columns: &[("doc_index", U32), ("term_id", U32), ("count", U32), ("weight", F32)],
-};
+pub const TFIDF: Table =
+    Table { file: "tfidf.parquet", columns: &[("doc_index", U32), ("term_id", U32), ("count", U32), ("weight", F32)] };
 
 /// Each cluster's top terms by c-TF-IDF; `size` is the cluster's number of documents.
 pub const CLUSTERS: Table = Table {

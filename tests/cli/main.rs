@@ -98,6 +98,14 @@ fn same_input_same_tables_whatever_the_thread_count() {
             "--keep-tokens",
             "--min-df",
             "1",
+            "--topics",
+            "nmf,lda",
+            "--k",
+            "2,3",
+            "--clusters",
+            "3",
+            "--lda-iterations",
+            "60",
             "--quiet",
         ]);
         assert!(code.status.success(), "{}", text(&code.stderr));
@@ -115,6 +123,14 @@ fn same_input_same_tables_whatever_the_thread_count() {
         "themes",
         "theme_stats",
         "evidence",
+        "clusters",
+        "cluster_trends",
+        "cluster_representatives",
+        "topics",
+        "doc_topics",
+        "topic_trends",
+        "topic_representatives",
+        "coherence",
     ] {
         let name = format!("{table}.parquet");
         let a = std::fs::read(files[0].join(&name)).unwrap();
@@ -304,3 +320,83 @@ fn keywords_come_from_title_and_body_not_from_metadata_lines() {
     drop(tmp);
 }
 mod bad_input;
+
+/// The demo corpus plants an energy theme that fades from 2013 to 2023: NMF must find it as one
+/// topic and its prevalence must fall; every model's tables must hang together.
+#[test]
+fn topics_recover_the_planted_fading_theme() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("demo");
+    let o = out.to_str().unwrap();
+    run_ok(&["run", "--out", o, "--topics", "nmf,lda", "--k", "5", "--clusters", "5", "--keep-tokens", "--quiet"]);
+    let topics = read(&out, "topics.parquet");
+    let energy = ["石油", "天然气", "原油", "核电", "输油管道", "油气田"];
+    let nmf_terms = |topic: u32| -> Vec<String> {
+        let rows = topics.clone().rows_where(|f| {
+            let model = f.column("model").unwrap().str().unwrap().equal("nmf");
+            let t = f.column("topic").unwrap().u32().unwrap().equal(topic);
+            let rank = f.column("rank").unwrap().u32().unwrap().lt_eq(6);
+            &(&model & &t) & &rank
+        });
+        strings(&rows, "term")
+    };
+    let found: Vec<u32> = (0..5).filter(|&t| nmf_terms(t).iter().all(|w| energy.contains(&w.as_str()))).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one NMF topic made of the six energy terms: {:?}",
+        (0..5).map(nmf_terms).collect::<Vec<_>>()
+    );
+    let trends = read(&out, "topic_trends.parquet");
+    let prevalence = |period: &str| -> f64 {
+        let f = trends.clone().rows_where(|f| {
+            let model = f.column("model").unwrap().str().unwrap().equal("nmf");
+            let t = f.column("topic").unwrap().u32().unwrap().equal(found[0]);
+            let p = f.column("period").unwrap().str().unwrap().equal(period);
+            &(&model & &t) & &p
+        });
+        f.column("prevalence").unwrap().f64().unwrap().get(0).unwrap()
+    };
+    assert!(
+        prevalence("2013") > 5.0 * prevalence("2023"),
+        "energy topic: {} → {}",
+        prevalence("2013"),
+        prevalence("2023")
+    );
+
+    // Shares of a document sum to at most 1; every analysed document has a cluster and a topic.
+    let doc_topics = read(&out, "doc_topics.parquet");
+    let sums = doc_topics.group_by(["model", "doc_id"]).unwrap().select(["weight"]).sum().unwrap();
+    assert!(sums.column("weight_sum").unwrap().f32().unwrap().into_no_null_iter().all(|s| s <= 1.0 + 1e-4));
+    let documents = read(&out, "documents.parquet");
+    assert_eq!(documents.column("cluster").unwrap().null_count(), 0);
+    assert_eq!(documents.column("top_topic").unwrap().null_count(), 0);
+    let coherence = read(&out, "coherence.parquet");
+    assert_eq!(coherence.height(), 2 * (5 + 1), "per topic and one mean row per model");
+    for file in
+        ["clusters.md", "topics.md", "charts/topics.png", "charts/clusters.png", "cluster_representatives.parquet"]
+    {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+
+    // `topics` re-fits from the run's tables alone and gets the same models.
+    let again = tmp.path().join("again");
+    let stdout =
+        text(&run_ok(&["topics", o, "--out", again.to_str().unwrap(), "--topics", "nmf,lda", "--k", "5"]).stdout);
+    assert!(stdout.contains("nmf k = 5"), "{stdout}");
+    for table in ["topics", "doc_topics", "topic_trends", "coherence", "topic_representatives"] {
+        let name = format!("{table}.parquet");
+        assert_eq!(std::fs::read(out.join(&name)).unwrap(), std::fs::read(again.join(&name)).unwrap(), "{name}");
+    }
+}
+
+trait RowsWhere {
+    fn rows_where(self, mask: impl Fn(&DataFrame) -> BooleanChunked) -> DataFrame;
+}
+
+impl RowsWhere for DataFrame {
+    fn rows_where(self, mask: impl Fn(&DataFrame) -> BooleanChunked) -> DataFrame {
+        let m = mask(&self);
+        self.filter(&m).unwrap()
+    }
+}
