@@ -110,7 +110,7 @@ pub fn lda(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64) -> LdaFit
         merge(&mut topic_total, deltas.iter().map(|d| &d.1));
         drop(shards);
         let done = sweep + 1;
-        let sampled = done > params.burn_in && (done - params.burn_in) % params.thin.max(1) == 0;
+        let sampled = done > params.burn_in && (done - params.burn_in).is_multiple_of(params.thin.max(1));
         if sampled || done == params.iterations {
             accumulate(&mut theta_sum, &mut phi_sum, &doc_topic, &word_topic, &topic_total, k, params);
         }

@@ -156,8 +156,8 @@ pub fn write_clusters_report(path: &Path, c: &Clustering, m: &ModelsReport) -> R
         c.iterations,
         m.span_header()
     );
-    for g in 0..c.k {
-        let _ = writeln!(md, "| {g} | {} | {} | {} |", size[g], m.span(&rows, g), m.words(&c.terms[g], 10));
+    for (g, (size, terms)) in size.iter().zip(&c.terms).enumerate() {
+        let _ = writeln!(md, "| {g} | {size} | {} | {} |", m.span(&rows, g), m.words(terms, 10));
     }
     let _ = writeln!(md, "\n`clusters`, `cluster_trends` and `cluster_representatives` (`.parquet`) hold the numbers.");
     atomic::write_bytes(path, md.as_bytes())
