@@ -12,7 +12,11 @@ use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::top;
-use crate::linalg::{randomized_svd, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS};
+use crate::linalg::{randomized_svd, SVD_OVERSAMPLE};
+
+/// Power iterations of the SVD behind NMF's start: scikit-learn's `randomized_svd` default for
+/// few components (7), so both start from the same point; with k ≤ 30 components it is cheap.
+const NNDSVD_POWER_ITERATIONS: usize = 7;
 use crate::vectorize::Csr;
 use coherence::{coherence, TopicCoherence};
 use lda::{lda, LdaParams};
@@ -165,7 +169,7 @@ fn fit_one(inputs: &TopicInputs, method: &TopicMethod, k: usize, config: &Topics
             let x = inputs.tfidf;
             // NNDSVDa starts from the k leading singular pairs; their own SVD, so a model depends
             // only on the matrix, k and the seed (not on what else the run computes).
-            let svd = randomized_svd(x, inputs.tfidf_t, k, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS, seed);
+            let svd = randomized_svd(x, inputs.tfidf_t, k, SVD_OVERSAMPLE, NNDSVD_POWER_ITERATIONS, seed);
             let mean = (x.values.iter().map(|&v| v as f64).sum::<f64>() / (x.n_rows() * x.n_cols).max(1) as f64) as f32;
             let fit = nmf(x, inputs.tfidf_t, nndsvda(&svd, k, mean), params);
             let shares = row_shares(&fit.w);
