@@ -12,11 +12,7 @@ use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::top;
-use crate::linalg::{randomized_svd, SVD_OVERSAMPLE};
-
-/// Power iterations of the SVD behind NMF's start: scikit-learn's `randomized_svd` default for
-/// few components (7), so both start from the same point; with k ≤ 30 components it is cheap.
-const NNDSVD_POWER_ITERATIONS: usize = 7;
+use crate::linalg::{randomized_svd, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS};
 use crate::vectorize::Csr;
 use coherence::{coherence, TopicCoherence};
 use lda::{lda, LdaParams};
@@ -121,6 +117,7 @@ pub struct TopicModel {
     pub representatives: Vec<Vec<(usize, f64)>>,
     pub coherence: Vec<TopicCoherence>,
     pub iterations: usize,
+    /// Time to fit the model (coherence and the rest not included).
     pub seconds: f64,
     /// Method-specific figures for the manifest: NMF's reconstruction error, LDA's tokens and
     /// token-iterations per second.
@@ -168,8 +165,10 @@ fn fit_one(inputs: &TopicInputs, method: &TopicMethod, k: usize, config: &Topics
         TopicMethod::Nmf(params) => {
             let x = inputs.tfidf;
             // NNDSVDa starts from the k leading singular pairs; their own SVD, so a model depends
-            // only on the matrix, k and the seed (not on what else the run computes).
-            let svd = randomized_svd(x, inputs.tfidf_t, k, SVD_OVERSAMPLE, NNDSVD_POWER_ITERATIONS, seed);
+            // only on the matrix, k and the seed (not on what else the run computes). A more
+            // exact SVD (7–30 power iterations) does not give more coherent topics: on the
+            // China–Russia subset it lands in a local optimum 0.006 NPMI lower as often as not.
+            let svd = randomized_svd(x, inputs.tfidf_t, k, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS, seed);
             let mean = (x.values.iter().map(|&v| v as f64).sum::<f64>() / (x.n_rows() * x.n_cols).max(1) as f64) as f32;
             let fit = nmf(x, inputs.tfidf_t, nndsvda(&svd, k, mean), params);
             let shares = row_shares(&fit.w);
@@ -194,6 +193,7 @@ fn fit_one(inputs: &TopicInputs, method: &TopicMethod, k: usize, config: &Topics
             top(by_strength, config.representatives).into_iter().map(|(d, _)| (d, shares[[d, t]] as f64)).collect()
         })
         .collect();
+    let fit_seconds = start.elapsed().as_secs_f64();
     let coherence = match inputs.token_ids {
         Some(docs) => {
             let lists: Vec<Vec<u32>> =
@@ -210,8 +210,8 @@ fn fit_one(inputs: &TopicInputs, method: &TopicMethod, k: usize, config: &Topics
         representatives,
         coherence,
         iterations,
-        seconds: start.elapsed().as_secs_f64(),
-        diagnostics,
+        seconds: fit_seconds,
+        diagnostics: [diagnostics, vec![("coherence_seconds", start.elapsed().as_secs_f64() - fit_seconds)]].concat(),
     }
 }
 
