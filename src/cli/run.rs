@@ -133,15 +133,8 @@ pub struct RunArgs {
     /// LSA dimensions the documents are clustered in [default: 50].
     #[arg(long)]
     lsa_dimensions: Option<usize>,
-    /// Topic models to fit, comma-separated: nmf, lda, or none [default: nmf, or the study file's [topics]].
-    #[arg(long, value_delimiter = ',')]
-    topics: Vec<String>,
-    /// Numbers of topics, comma-separated; several sweep k and compare coherence [default: 20].
-    #[arg(long, value_delimiter = ',')]
-    k: Vec<usize>,
-    /// Gibbs sweeps of LDA (the last third are averaged) [default: 300].
-    #[arg(long)]
-    lda_iterations: Option<usize>,
+    #[command(flatten)]
+    models: TopicFlags,
     /// No progress on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -218,11 +211,25 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     config.strict = args.strict;
     config.chart_terms = args.chart_terms;
     config.quiet = args.quiet;
-    apply_model_flags(&mut config, args.clusters, args.lsa_dimensions, &args.topics, &args.k, args.lda_iterations)?;
+    apply_model_flags(&mut config, args.clusters, args.lsa_dimensions, &args.models)?;
 
     let summary = pipeline::run(&config)?;
     print_summary(&summary);
     Ok(if summary.counts.documents_skipped > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// The topic-model flags `run` and `topics` share.
+#[derive(Debug, Args)]
+pub struct TopicFlags {
+    /// Topic models to fit, comma-separated: nmf, lda, or none [default: nmf, or the study file's [topics]].
+    #[arg(long, value_delimiter = ',')]
+    topics: Vec<String>,
+    /// Numbers of topics, comma-separated; several sweep k and compare coherence [default: 20].
+    #[arg(long, value_delimiter = ',')]
+    k: Vec<usize>,
+    /// Gibbs sweeps of LDA (the last third are averaged) [default: 300].
+    #[arg(long)]
+    lda_iterations: Option<usize>,
 }
 
 /// Model flags override the study file's [cluster] and [topics] sections.
@@ -230,10 +237,9 @@ pub fn apply_model_flags(
     config: &mut RunConfig,
     clusters: Option<usize>,
     lsa_dimensions: Option<usize>,
-    topics: &[String],
-    k: &[usize],
-    lda_iterations: Option<usize>,
+    flags: &TopicFlags,
 ) -> anyhow::Result<()> {
+    let TopicFlags { topics, k, lda_iterations } = flags;
     if clusters == Some(0) {
         config.cluster = ClusterConfig::None;
     } else if clusters.is_some() || lsa_dimensions.is_some() {
@@ -260,7 +266,7 @@ pub fn apply_model_flags(
     if !k.is_empty() {
         config.topics.k = k.to_vec();
     }
-    if let Some(iterations) = lda_iterations {
+    if let Some(iterations) = *lda_iterations {
         for model in &mut config.topics.models {
             if let TopicMethod::Lda(p) = model {
                 // Keep the share of averaged sweeps: the last third.

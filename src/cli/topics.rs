@@ -18,15 +18,8 @@ pub struct TopicsArgs {
     /// Study file whose [topics] section sets the models; flags override it.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Topic models, comma-separated: nmf, lda [default: nmf].
-    #[arg(long, value_delimiter = ',')]
-    topics: Vec<String>,
-    /// Numbers of topics, comma-separated; several sweep k [default: 20].
-    #[arg(long, value_delimiter = ',')]
-    k: Vec<usize>,
-    /// Gibbs sweeps of LDA [default: 300].
-    #[arg(long)]
-    lda_iterations: Option<usize>,
+    #[command(flatten)]
+    models: super::run::TopicFlags,
     #[arg(long, default_value_t = 42)]
     seed: u64,
     #[arg(long)]
@@ -45,7 +38,7 @@ pub fn run(args: TopicsArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.config {
         Study::load(path)?.apply(&mut config)?;
     }
-    super::run::apply_model_flags(&mut config, None, None, &args.topics, &args.k, args.lda_iterations)?;
+    super::run::apply_model_flags(&mut config, None, None, &args.models)?;
     let out = args.out.unwrap_or_else(|| args.run.clone());
     let summary = rerun_topics(&args.run, &out, &config.topics, args.seed, args.font.as_deref())?;
     println!("themeshift topics → {} ({:.1} s)", summary.out.display(), summary.seconds);

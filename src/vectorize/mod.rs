@@ -44,16 +44,3 @@ pub fn vectorize(tokenized: &Tokenized, rows: Vec<usize>, params: &VectorizePara
     let tfidf = tfidf(&counts, &idf, params.sublinear_tf);
     Ok(Vectorized { rows, vocabulary, idf, counts, tfidf })
 }
-
-impl Vectorized {
-    /// The counts as f32, for models that start from raw term counts (LDA).
-    pub fn counts_f32(&self) -> Csr<f32> {
-        let c = &self.counts;
-        Csr {
-            n_cols: c.n_cols,
-            indptr: c.indptr.clone(),
-            indices: c.indices.clone(),
-            values: c.values.iter().map(|&v| v as f32).collect(),
-        }
-    }
-}
