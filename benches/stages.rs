@@ -1,23 +1,38 @@
 //! Per-stage benchmarks on the generated demo corpus (no external data needed).
 //! `cargo bench --bench stages`
+//!
+//! Inputs are built outside the timed loops; each loop asserts on its result, so a change that is
+//! fast because it is wrong fails here too.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
+use themeshift::cluster::{cluster, LsaKmeans};
 use themeshift::demo;
+use themeshift::linalg::{randomized_svd, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS};
 use themeshift::normalize::{clean_whitespace_and_width, ScriptConverter};
 use themeshift::segment::{build_jieba, FilterChain, Segmenter};
+use themeshift::topics::coherence::coherence;
+use themeshift::topics::lda::{lda, LdaParams};
+use themeshift::topics::nmf::{nmf, nndsvda, NmfParams};
+use themeshift::trends::analysis::{analyse, TrendParams};
+use themeshift::trends::themes::{parse_lexicon, CHINA_RUSSIA};
 use themeshift::vectorize::{vectorize, VectorizeParams};
+use themeshift::write::{schema, tables};
 
-fn texts() -> Vec<String> {
-    // Several seeds so the corpus is a few megabytes rather than a few hundred kilobytes.
+/// (year, text) of the demo corpus from several seeds: a few megabytes rather than a few hundred kilobytes.
+fn corpus() -> Vec<(String, String)> {
     (0..8u64)
         .flat_map(demo::generate)
-        .map(|line| serde_json::from_str::<serde_json::Value>(&line).unwrap()["text"].as_str().unwrap().to_string())
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            (v["date"].as_str().unwrap()[..4].to_string(), v["text"].as_str().unwrap().to_string())
+        })
         .collect()
 }
 
 fn stages(c: &mut Criterion) {
-    let texts = texts();
+    let corpus = corpus();
+    let texts: Vec<String> = corpus.iter().map(|(_, t)| t.clone()).collect();
     let bytes: usize = texts.iter().map(String::len).sum();
     let mut group = c.benchmark_group("stages");
     group.throughput(Throughput::Bytes(bytes as u64));
@@ -47,7 +62,78 @@ fn stages(c: &mut Criterion) {
             assert_eq!(v.tfidf.n_rows(), texts.len());
         })
     });
+
+    let vectorized = vectorize(&tokenized, (0..texts.len()).collect(), &VectorizeParams::default()).unwrap();
+    let periods: Vec<String> = (demo::FIRST_YEAR..=demo::LAST_YEAR).map(|y| y.to_string()).collect();
+    let period_of_row: Vec<Option<usize>> = corpus.iter().map(|(y, _)| periods.iter().position(|p| p == y)).collect();
+    let n_tokens: Vec<u64> = (0..texts.len()).map(|d| tokenized.doc(d).len() as u64).collect();
+    let text_refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let themes = parse_lexicon(CHINA_RUSSIA, "china_russia.toml").unwrap();
+    group.bench_function("trends", |b| {
+        b.iter(|| {
+            let t = analyse(
+                periods.clone(),
+                &period_of_row,
+                &n_tokens,
+                &text_refs,
+                &tokenized,
+                &vectorized,
+                themes.clone(),
+                &TrendParams::default(),
+                1,
+            );
+            assert_eq!(t.terms.periods.len(), periods.len());
+        })
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    group.bench_function("write tfidf.parquet", |b| {
+        b.iter(|| {
+            let path = dir.path().join(schema::TFIDF.file);
+            tables::write_parquet(&path, tables::tfidf(&vectorized.tfidf, &vectorized.counts, &vectorized.rows)).unwrap();
+            assert!(path.metadata().unwrap().len() > 0);
+        })
+    });
     group.finish();
+
+    // The models: their cost follows the matrix (documents × nonzeros), not the bytes of text.
+    let mut models = c.benchmark_group("models");
+    models.sample_size(10);
+    let x = &vectorized.tfidf;
+    let xt = x.transpose();
+    models.bench_function("cluster: LSA 50 + k-means k=5", |b| {
+        b.iter(|| {
+            let svd = randomized_svd(x, &xt, 50, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS, 1);
+            let c = cluster(&svd, &vectorized.counts, &LsaKmeans { k: 5, ..LsaKmeans::default() }, 1);
+            assert_eq!(c.labels.len(), x.n_rows());
+        })
+    });
+    let mean = x.values.iter().sum::<f32>() / (x.n_rows() * x.n_cols) as f32;
+    models.bench_function("topics: NMF k=5", |b| {
+        b.iter(|| {
+            let svd = randomized_svd(x, &xt, 5, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS, 1);
+            let fit = nmf(x, &xt, nndsvda(&svd, 5, mean), &NmfParams::default());
+            assert!(fit.reconstruction_error.is_finite() && fit.iterations > 1);
+        })
+    });
+    let params = LdaParams { iterations: 50, burn_in: 30, ..LdaParams::default() };
+    models.bench_function("topics: LDA k=5, 50 sweeps", |b| {
+        b.iter(|| {
+            let fit = lda(&vectorized.counts, 5, &params, 1);
+            assert_eq!(fit.assigned.sum() as usize, fit.tokens);
+        })
+    });
+    let docs: Vec<&[u32]> = (0..texts.len()).map(|d| tokenized.doc(d)).collect();
+    // Term ids are given in order of first appearance, so ids 0..50 all occur.
+    let topics: Vec<Vec<u32>> = (0..5u32).map(|t| (t * 10..t * 10 + 10).collect()).collect();
+    models.bench_function("coherence: 5 topics × 10 words", |b| {
+        b.iter(|| {
+            let c = coherence(&docs, &topics);
+            assert!(c.iter().all(|t| t.c_npmi.is_finite() && t.u_mass.is_finite()));
+            assert_eq!(c.len(), 5);
+        })
+    });
+    models.finish();
 }
 
 criterion_group!(benches, stages);

@@ -45,9 +45,9 @@ def timed(cmd):
     return out.stdout, {"seconds": float(wall), "cpu_seconds": float(user) + float(system), "peak_rss_mib": int(rss) / 1024}
 
 
-def ours_run(corpus, out, extra=()):
+def ours_run(corpus, out, extra=(), threads="2"):
     """A timed run: the process's wall/CPU/RSS and the manifest (stage timings, models)."""
-    _, total = timed([args.binary, "run", "--input", corpus, "--out", out, "--threads", "2", "--quiet", *extra])
+    _, total = timed([args.binary, "run", "--input", corpus, "--out", out, "--threads", threads, "--quiet", *extra])
     manifest = json.load(open(out / "manifest.json"))
     return total, manifest["stages"], manifest["models"]
 
@@ -108,6 +108,9 @@ py_by = {s["stage"]: s["seconds"] for s in py_best["python"]["stages"]}
 quality = py_best["python"]["quality"]
 comparable = [("ingest", "ingest"), ("segment", "segment"), ("vectorize", "vectorize"), ("trends", "trends")]
 nmi_ours, nmi_theirs = labelled_nmi()
+# Segmentation on one thread, for the parallel speed-up of jieba-rs on two.
+_, one_thread, _ = ours_run(corpus, work / "threads1", ["--topics", "none", "--clusters", "0"], threads="1")
+segment_1 = {s["stage"]: s["seconds"] for s in one_thread}["segment"]
 
 scaling = []
 if args.scaling:
@@ -164,6 +167,9 @@ md += [
     f"| write (ours only: Parquet tables, charts, reports) | {ours_by.get('write', 0):.2f} | — | — | |",
     f"| **end to end, no topic models** (ingest → segment → TF-IDF → k-means → trends → Parquet + PNG) | **{best['plain_total']['seconds']:.2f}** | **{py_plain:.2f}** | **{py_plain / best['plain_total']['seconds']:.1f}×** | Python: sum of its stages incl. imports, no plots |",
     f"| **whole run with NMF + LDA + coherence** | **{best['all_total']['seconds']:.2f}** | **{py_best['python_total']['seconds']:.2f}** | **{py_best['python_total']['seconds'] / best['all_total']['seconds']:.1f}×** | wall time of each whole process (Python also fits gensim LDA) |",
+    "",
+    f"Segmentation: {segment_1:.2f} s on one thread, {ours_by.get('segment', 0):.2f} s on two — "
+    f"{ours_by.get('segment', 0) / (segment_1 / 2):.2f}× the ideal half (target ≤ 1.3×).",
     "",
     f"CPU time (whole run): themeshift {best['all_total']['cpu_seconds']:.1f} s, Python {py_best['python_total']['cpu_seconds']:.1f} s. "
     f"Peak RSS: themeshift {best['plain_total']['peak_rss_mib']:.0f} MiB without topics, {best['all_total']['peak_rss_mib']:.0f} MiB with them; "
