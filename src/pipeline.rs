@@ -15,6 +15,7 @@ use crate::normalize::{mark_duplicates, normalize, Boilerplate, Normalizer, Scri
 use crate::segment::{build_jieba, FilterChain, Segmenter};
 use crate::topics::{fit_topics, vocabulary_token_ids, TopicInputs, TopicModel};
 use crate::trends::analysis::{analyse, TrendResults};
+use crate::trends::groups::leading_group;
 use crate::trends::term_stats::ranked;
 use crate::trends::themes::{parse_lexicon, Theme, CHINA_RUSSIA};
 use crate::vectorize::{vectorize, Csr, Vectorized, Vocabulary};
@@ -110,12 +111,7 @@ fn document_groups(n_docs: usize, rows: &[usize], c: Option<&Clustering>, m: Opt
     let mut groups = DocumentGroups { cluster: vec![None; n_docs], top_topic: vec![None; n_docs] };
     for (r, &d) in rows.iter().enumerate() {
         groups.cluster[d] = c.map(|c| c.labels[r]);
-        groups.top_topic[d] = m.and_then(|m| {
-            let row = m.shares.row(r);
-            row.iter()
-                .any(|&s| s > 0.0)
-                .then(|| row.iter().enumerate().fold(0, |b, (t, &s)| if s > row[b] { t } else { b }) as u32)
-        });
+        groups.top_topic[d] = m.and_then(|m| leading_group(m.shares.row(r).as_slice()?)).map(|t| t as u32);
     }
     groups
 }

@@ -9,6 +9,7 @@ use polars::prelude::*;
 
 use crate::error::{Error, Origin, Result};
 use crate::topics::{fit_topics, TopicInputs, TopicModel, TopicsConfig};
+use crate::trends::groups::leading_group;
 use crate::vectorize::Csr;
 use crate::write::models::{write_topic_outputs, RowNames};
 use crate::write::report::models_summary;
@@ -215,10 +216,7 @@ fn same_folder(a: &Path, b: &Path) -> bool {
 fn update_top_topics(dir: &Path, run: &RunTables, model: &TopicModel) -> Result<()> {
     let mut top: Vec<Option<u32>> = vec![None; run.doc_ids.len()];
     for (r, &d) in run.rows.iter().enumerate() {
-        let row = model.shares.row(r);
-        if row.iter().any(|&s| s > 0.0) {
-            top[d] = Some(row.iter().enumerate().fold(0, |b, (t, &s)| if s > row[b] { t } else { b }) as u32);
-        }
+        top[d] = model.shares.row(r).as_slice().and_then(leading_group).map(|t| t as u32);
     }
     let mut frame = tables::read_parquet(dir, &schema::DOCUMENTS)?;
     let path = dir.join(schema::DOCUMENTS.file);

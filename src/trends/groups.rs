@@ -12,6 +12,14 @@ pub struct GroupPeriod {
     pub n_docs: u32,
 }
 
+/// The group with the largest share (the first on ties); `None` for an all-zero row.
+pub fn leading_group(shares: &[f32]) -> Option<usize> {
+    shares
+        .iter()
+        .any(|&s| s > 0.0)
+        .then(|| shares.iter().enumerate().fold(0, |b, (g, &s)| if s > shares[b] { g } else { b }))
+}
+
 /// `shares` is rows × groups (each row sums to 1, or is all zero); rows without a period are
 /// left out. Sorted by group, then period.
 pub fn group_prevalence(
@@ -29,8 +37,7 @@ pub fn group_prevalence(
         for (g, &s) in row.iter().enumerate() {
             sum[g * n_periods + p] += s as f64;
         }
-        if row.iter().any(|&s| s > 0.0) {
-            let best = row.iter().enumerate().fold(0, |b, (g, &s)| if s > row[b] { g } else { b });
+        if let Some(best) = leading_group(row.as_slice().expect("standard layout")) {
             leading[best * n_periods + p] += 1;
         }
     }
