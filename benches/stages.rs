@@ -8,7 +8,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use themeshift::cluster::{cluster, LsaKmeans};
 use themeshift::demo;
-use themeshift::linalg::{randomized_svd, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS};
+use themeshift::linalg::truncated_svd;
 use themeshift::normalize::{clean_whitespace_and_width, ScriptConverter};
 use themeshift::segment::{build_jieba, FilterChain, Segmenter};
 use themeshift::topics::coherence::coherence;
@@ -104,15 +104,14 @@ fn stages(c: &mut Criterion) {
     let xt = x.transpose();
     models.bench_function("cluster: LSA 50 + k-means k=5", |b| {
         b.iter(|| {
-            let svd = randomized_svd(x, &xt, 50, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS, 1);
-            let c = cluster(&svd, &vectorized.counts, &LsaKmeans { k: 5, ..LsaKmeans::default() }, 1);
+            let c = cluster(x, &xt, &vectorized.counts, &LsaKmeans { k: 5, ..LsaKmeans::default() }, 1);
             assert_eq!(c.labels.len(), x.n_rows());
         })
     });
     let mean = x.values.iter().sum::<f32>() / (x.n_rows() * x.n_cols) as f32;
     models.bench_function("topics: NMF k=5", |b| {
         b.iter(|| {
-            let svd = randomized_svd(x, &xt, 5, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS, 1);
+            let svd = truncated_svd(x, &xt, 5, 1);
             let fit = nmf(x, &xt, nndsvda(&svd, 5, mean), &NmfParams::default());
             assert!(fit.reconstruction_error.is_finite() && fit.iterations > 1);
         })

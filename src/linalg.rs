@@ -186,6 +186,12 @@ pub fn randomized_svd(x: &Csr<f32>, xt: &Csr<f32>, k: usize, oversample: usize, 
     Svd { u, s, vt: v.reversed_axes().as_standard_layout().to_owned() }
 }
 
+/// [`randomized_svd`] with the project's settings ([`SVD_OVERSAMPLE`], [`SVD_POWER_ITERATIONS`]):
+/// what LSA and NMF's start use.
+pub fn truncated_svd(x: &Csr<f32>, xt: &Csr<f32>, k: usize, seed: u64) -> Svd {
+    randomized_svd(x, xt, k, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS, seed)
+}
+
 /// Scale each row to unit Euclidean length (zero rows stay zero).
 pub fn normalize_rows(m: &mut Array2<f32>) {
     m.axis_iter_mut(Axis(0)).into_par_iter().for_each(|mut row| {

@@ -10,7 +10,6 @@ use crate::config::RunConfig;
 use crate::corpus::{Corpus, IngestReport};
 use crate::error::{Error, Result};
 use crate::ingest::ingest;
-use crate::linalg::{randomized_svd, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS};
 use crate::normalize::{mark_duplicates, normalize, Boilerplate, Normalizer, ScriptConverter};
 use crate::segment::{build_jieba, FilterChain, Segmenter};
 use crate::topics::{fit_topics, vocabulary_token_ids, TopicInputs, TopicModel};
@@ -77,24 +76,9 @@ fn timed<T>(stage: &'static str, work: impl FnOnce() -> T) -> (T, StageTiming) {
     (out, StageTiming { stage, seconds: start.elapsed().as_secs_f64(), peak_rss_mib: peak_rss_mib() })
 }
 
-fn cluster_stage(
-    vectorized: &Vectorized,
-    transpose: &Csr<f32>,
-    config: &ClusterConfig,
-    seed: u64,
-) -> Option<Clustering> {
+fn cluster_stage(v: &Vectorized, transpose: &Csr<f32>, config: &ClusterConfig, seed: u64) -> Option<Clustering> {
     match config {
-        ClusterConfig::LsaKmeans(params) => {
-            let svd = randomized_svd(
-                &vectorized.tfidf,
-                transpose,
-                params.dimensions,
-                SVD_OVERSAMPLE,
-                SVD_POWER_ITERATIONS,
-                seed,
-            );
-            Some(cluster(&svd, &vectorized.counts, params, seed))
-        }
+        ClusterConfig::LsaKmeans(params) => Some(cluster(&v.tfidf, transpose, &v.counts, params, seed)),
         ClusterConfig::None => None,
     }
 }
@@ -250,7 +234,9 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         }
         charts::use_font(&font)?;
         chart_files.extend(charts::trend_charts(out, &trends, vocabulary, config.chart_terms)?);
-        chart_files.extend(charts::model_charts(out, &periods, &period_of_row, clustering.as_ref(), &[], terms)?);
+        if let Some(c) = &clustering {
+            chart_files.extend(charts::cluster_chart(out, &periods, &period_of_row, c, terms)?);
+        }
         let topic_files =
             models::write_topic_outputs(out, &topic_models, &names, terms, config.topics.doc_topic_floor)?;
         outputs.extend(topic_files.iter().filter(|f| f.ends_with(".parquet") || f.ends_with(".md")).cloned());

@@ -8,7 +8,7 @@ use ndarray::{s, Array2, Axis};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::linalg::{normalize_rows, Svd};
+use crate::linalg::{normalize_rows, truncated_svd};
 use crate::vectorize::Csr;
 use kmeans::{kmeans, KMeansParams};
 
@@ -86,10 +86,10 @@ pub struct Clustering {
     pub iterations: usize,
 }
 
-/// Cluster the rows of the TF-IDF matrix, given its truncated SVD (at least `dimensions`
-/// components are used if present) and its term counts.
-pub fn cluster(svd: &Svd, counts: &Csr<u32>, params: &LsaKmeans, seed: u64) -> Clustering {
-    let dims = params.dimensions.min(svd.s.len());
+/// Cluster the rows of the TF-IDF matrix `x` (`xt` its transpose; `counts` its term counts).
+pub fn cluster(x: &Csr<f32>, xt: &Csr<f32>, counts: &Csr<u32>, params: &LsaKmeans, seed: u64) -> Clustering {
+    let svd = truncated_svd(x, xt, params.dimensions, seed);
+    let dims = svd.s.len();
     // Document coordinates in LSA space: U · Σ (scikit-learn's TruncatedSVD.transform), unit rows.
     let mut points: Array2<f32> = svd.u.slice(s![.., ..dims]).to_owned();
     for (j, mut col) in points.axis_iter_mut(Axis(1)).enumerate() {

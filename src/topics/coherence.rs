@@ -80,10 +80,10 @@ impl Counts {
 }
 
 /// Which relevant word (0..r) each token is, if any.
-const NONE: usize = usize::MAX;
+const NONE: u32 = u32::MAX;
 
 /// gensim's `WordOccurrenceAccumulator` over sliding windows of `window` tokens.
-fn windows(docs: &[Vec<usize>], r: usize, window: usize) -> Counts {
+fn windows(docs: &[Vec<u32>], r: usize, window: usize) -> Counts {
     docs.par_iter()
         .fold(
             || (Counts::new(r), vec![false; r], Vec::new()),
@@ -96,9 +96,9 @@ fn windows(docs: &[Vec<usize>], r: usize, window: usize) -> Counts {
                 let first = &doc[..window.min(n)];
                 present.clear();
                 for &w in first {
-                    if w != NONE && !flag[w] {
-                        flag[w] = true;
-                        present.push(w);
+                    if w != NONE && !flag[w as usize] {
+                        flag[w as usize] = true;
+                        present.push(w as usize);
                     }
                 }
                 let n_windows = if n <= window { 1 } else { n - window + 1 };
@@ -108,8 +108,8 @@ fn windows(docs: &[Vec<usize>], r: usize, window: usize) -> Counts {
                 for i in 1..n_windows {
                     let (leaving, entering) = (doc[i - 1], doc[i + window - 1]);
                     // gensim unsets the leaving word, then sets the entering one.
-                    let unset = leaving != NONE && leaving != entering && flag[leaving];
-                    let set = entering != NONE && !flag[entering];
+                    let unset = leaving != NONE && leaving != entering && flag[leaving as usize];
+                    let set = entering != NONE && !flag[entering as usize];
                     if !unset && !set {
                         run += 1;
                         continue;
@@ -117,12 +117,12 @@ fn windows(docs: &[Vec<usize>], r: usize, window: usize) -> Counts {
                     counts.add(&present, run);
                     run = 1;
                     if unset {
-                        flag[leaving] = false;
-                        present.retain(|&w| w != leaving);
+                        flag[leaving as usize] = false;
+                        present.retain(|&w| w != leaving as usize);
                     }
                     if set {
-                        flag[entering] = true;
-                        present.push(entering);
+                        flag[entering as usize] = true;
+                        present.push(entering as usize);
                     }
                 }
                 counts.add(&present, run);
@@ -137,12 +137,12 @@ fn windows(docs: &[Vec<usize>], r: usize, window: usize) -> Counts {
 }
 
 /// gensim's `CorpusAccumulator`: each document is one unit.
-fn documents(docs: &[Vec<usize>], r: usize) -> Counts {
+fn documents(docs: &[Vec<u32>], r: usize) -> Counts {
     docs.par_iter()
         .fold(
             || Counts::new(r),
             |mut counts, doc| {
-                let mut present: Vec<usize> = doc.iter().copied().filter(|&w| w != NONE).collect();
+                let mut present: Vec<usize> = doc.iter().filter(|&&w| w != NONE).map(|&w| w as usize).collect();
                 present.sort_unstable();
                 present.dedup();
                 counts.units += 1;
@@ -185,13 +185,14 @@ fn u_mass(counts: &Counts, topic: &[usize]) -> f64 {
 /// Coherence of each topic (its top words, best first, as token ids) over `docs` (token id
 /// sequences in text order, the same id space).
 pub fn coherence<D: AsRef<[u32]> + Sync>(docs: &[D], topics: &[Vec<u32>]) -> Vec<TopicCoherence> {
-    let mut relevant: FxHashMap<u32, usize> = FxHashMap::default();
+    let mut relevant: FxHashMap<u32, u32> = FxHashMap::default();
     for &w in topics.iter().flatten() {
-        let next = relevant.len();
+        let next = relevant.len() as u32;
         relevant.entry(w).or_insert(next);
     }
     let r = relevant.len();
-    let mapped: Vec<Vec<usize>> = docs
+    // Each token as its relevant-word index (u32, NONE outside): half the memory of usize.
+    let mapped: Vec<Vec<u32>> = docs
         .par_iter()
         .map(|d| d.as_ref().iter().map(|t| relevant.get(t).copied().unwrap_or(NONE)).collect())
         .collect();
@@ -202,7 +203,7 @@ pub fn coherence<D: AsRef<[u32]> + Sync>(docs: &[D], topics: &[Vec<u32>]) -> Vec
     topics
         .iter()
         .map(|topic| {
-            let ids: Vec<usize> = topic.iter().map(|w| relevant[w]).collect();
+            let ids: Vec<usize> = topic.iter().map(|w| relevant[w] as usize).collect();
             TopicCoherence {
                 c_npmi: c_npmi(&npmi_counts, &ids),
                 c_v: c_v(&cv_counts, &ids),

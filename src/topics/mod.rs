@@ -12,7 +12,7 @@ use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::top;
-use crate::linalg::{randomized_svd, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS};
+use crate::linalg::truncated_svd;
 use crate::vectorize::Csr;
 use coherence::{coherence, TopicCoherence};
 use lda::{lda, LdaParams};
@@ -130,12 +130,6 @@ impl TopicModel {
         let sum = |f: fn(&TopicCoherence) -> f64| self.coherence.iter().map(f).sum::<f64>() / n;
         TopicCoherence { c_npmi: sum(|c| c.c_npmi), c_v: sum(|c| c.c_v), u_mass: sum(|c| c.u_mass) }
     }
-
-    /// The label a chart or a report uses: the topic's first three terms.
-    pub fn label(&self, topic: usize, terms: &[String]) -> String {
-        let words: Vec<&str> = self.terms[topic].iter().take(3).map(|&(t, _)| terms[t as usize].as_str()).collect();
-        format!("{topic}: {}", words.join(" "))
-    }
 }
 
 /// What the models read.
@@ -168,7 +162,7 @@ fn fit_one(inputs: &TopicInputs, method: &TopicMethod, k: usize, config: &Topics
             // only on the matrix, k and the seed (not on what else the run computes). A more
             // exact SVD (7–30 power iterations) does not give more coherent topics: on the
             // China–Russia subset it lands in a local optimum 0.006 NPMI lower as often as not.
-            let svd = randomized_svd(x, inputs.tfidf_t, k, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS, seed);
+            let svd = truncated_svd(x, inputs.tfidf_t, k, seed);
             let mean = (x.values.iter().map(|&v| v as f64).sum::<f64>() / (x.n_rows() * x.n_cols).max(1) as f64) as f32;
             let fit = nmf(x, inputs.tfidf_t, nndsvda(&svd, k, mean), params);
             let shares = row_shares(&fit.w);

@@ -83,50 +83,62 @@ pub fn trend_charts(out: &Path, trends: &TrendResults, vocabulary: &Vocabulary, 
     Ok(drawn)
 }
 
-/// `charts/clusters.png` (share of each period's documents per cluster) and `charts/topics.png`
-/// (prevalence of the first topic model's topics); panels are labelled by their leading terms.
-pub fn model_charts(
+/// "g: first three terms" — how a cluster or a topic is named on charts and in reports.
+pub fn group_label(group: usize, list: &[(u32, f64)], terms: &[String]) -> String {
+    let words: Vec<&str> = list.iter().take(3).map(|&(t, _)| terms[t as usize].as_str()).collect();
+    format!("{group}: {}", words.join(" "))
+}
+
+/// One panel per group: its share of each period's documents (%).
+fn share_panels(
+    shares: ArrayView2<f32>,
+    period_of_row: &[Option<usize>],
+    n_periods: usize,
+    label: impl Fn(usize) -> String,
+) -> Vec<Panel> {
+    let rows = group_prevalence(shares, period_of_row, n_periods);
+    (0..shares.ncols())
+        .map(|g| {
+            let values: Vec<f64> = rows.iter().filter(|r| r.group == g).map(|r| 100.0 * r.share).collect();
+            Panel { title: label(g), low: values.clone(), high: values.clone(), values }
+        })
+        .collect()
+}
+
+/// `charts/clusters.png`: the share of each period's documents in each cluster (none without periods).
+pub fn cluster_chart(
     out: &Path,
     periods: &[String],
     period_of_row: &[Option<usize>],
-    clustering: Option<&Clustering>,
-    models: &[TopicModel],
+    c: &Clustering,
     terms: &[String],
-) -> Result<Vec<String>> {
-    let mut drawn = Vec::new();
+) -> Result<Option<String>> {
     if periods.is_empty() {
-        return Ok(drawn);
+        return Ok(None);
     }
-    let panels = |shares: ArrayView2<f32>, label: &dyn Fn(usize) -> String| -> Vec<Panel> {
-        let rows = group_prevalence(shares, period_of_row, periods.len());
-        (0..shares.ncols())
-            .map(|g| {
-                let values: Vec<f64> = rows.iter().filter(|r| r.group == g).map(|r| 100.0 * r.share).collect();
-                Panel { title: label(g), low: values.clone(), high: values.clone(), values }
-            })
-            .collect()
-    };
-    if let Some(c) = clustering {
-        let label = |g: usize| {
-            let words: Vec<&str> = c.terms[g].iter().take(3).map(|&(t, _)| terms[t as usize].as_str()).collect();
-            format!("{g}: {}", words.join(" "))
-        };
-        let title = "聚类份额 · share of each period's documents per cluster (%)";
-        write_panels(
-            &out.join("charts/clusters.png"),
-            title,
-            periods,
-            &panels(one_hot(&c.labels, c.k).view(), &label),
-        )?;
-        drawn.push("charts/clusters.png".into());
+    let panels = share_panels(one_hot(&c.labels, c.k).view(), period_of_row, periods.len(), |g| {
+        group_label(g, &c.terms[g], terms)
+    });
+    let title = "聚类份额 · share of each period's documents per cluster (%)";
+    write_panels(&out.join("charts/clusters.png"), title, periods, &panels)?;
+    Ok(Some("charts/clusters.png".into()))
+}
+
+/// `charts/topics.png`: each topic's mean share per period, for one model.
+pub fn topic_chart(
+    out: &Path,
+    periods: &[String],
+    period_of_row: &[Option<usize>],
+    m: &TopicModel,
+    terms: &[String],
+) -> Result<Option<String>> {
+    if periods.is_empty() {
+        return Ok(None);
     }
-    if let Some(m) = models.first() {
-        let title = format!("话题流行度 · mean topic share per period (%), {} k = {}", m.method, m.k);
-        let label = |t: usize| m.label(t, terms);
-        write_panels(&out.join("charts/topics.png"), &title, periods, &panels(m.shares.view(), &label))?;
-        drawn.push("charts/topics.png".into());
-    }
-    Ok(drawn)
+    let panels = share_panels(m.shares.view(), period_of_row, periods.len(), |t| group_label(t, &m.terms[t], terms));
+    let title = format!("话题流行度 · mean topic share per period (%), {} k = {}", m.method, m.k);
+    write_panels(&out.join("charts/topics.png"), &title, periods, &panels)?;
+    Ok(Some("charts/topics.png".into()))
 }
 
 /// Draw small multiples to a temporary file and move it into place.

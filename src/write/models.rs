@@ -205,7 +205,7 @@ pub fn write_topic_outputs(
         write_parquet(&out.join(table.file), build())?;
         written.push(table.file.to_string());
     }
-    written.extend(super::charts::model_charts(out, names.periods, names.period_of_row, None, models, terms)?);
+    written.extend(super::charts::topic_chart(out, names.periods, names.period_of_row, &models[0], terms)?);
     let report = ModelsReport { terms, periods: names.periods, period_of_row: names.period_of_row };
     write_topics_report(&out.join("topics.md"), models, &report)?;
     written.push("topics.md".into());

@@ -183,11 +183,10 @@ pub fn write_topics_report(path: &Path, models: &[TopicModel], m: &ModelsReport)
         let rows = group_prevalence(model.shares.view(), m.period_of_row, m.periods.len());
         let _ = writeln!(
             md,
-            "\n## {} k = {}\n\n{} iterations, {:.1} s.\n\n| topic | c_npmi | {} | terms |\n|---:|---:|---|---|",
+            "\n## {} k = {}\n\n{} iterations (fit times are in the manifest, so this file repeats exactly).\n\n| topic | c_npmi | {} | terms |\n|---:|---:|---|---|",
             model.method,
             model.k,
             model.iterations,
-            model.seconds,
             m.span_header()
         );
         for t in 0..model.k {
