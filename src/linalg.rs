@@ -111,7 +111,12 @@ fn accumulate_span<const N: usize>(
     row[offset..offset + width].copy_from_slice(&acc[..width]);
 }
 
-/// [`accumulate_row`] with AVX2 vectors: 8 output columns per register, up to 4 registers per
+/// Output columns per pass of the AVX2 kernel: 8 of the 16 vector registers hold sums, the rest
+/// the broadcast value and loads. The LSA products (60 columns) take one pass, not two.
+#[cfg(target_arch = "x86_64")]
+const SPAN_AVX2: usize = 64;
+
+/// [`accumulate_row`] with AVX2 vectors: 8 output columns per register, up to 8 registers per
 /// pass over the entries (multiply, then add — the same roundings as the portable loop).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
@@ -123,14 +128,18 @@ fn accumulate_row_avx2(row: &mut [f32], cols: &[u32], vals: &[f32], m: &[f32], s
         // SAFETY: AVX2 is enabled here; the rows of `m` hold `stride` values, a multiple of 8,
         // and `offset + 8 · T ≤ stride`, so every vector read stays inside the row just checked.
         unsafe {
-            match (stride - offset).min(32) / LANES_F32 {
+            match (stride - offset).min(SPAN_AVX2) / LANES_F32 {
+                8 => accumulate_span_avx2::<8>(row, cols, vals, m, stride, offset),
+                7 => accumulate_span_avx2::<7>(row, cols, vals, m, stride, offset),
+                6 => accumulate_span_avx2::<6>(row, cols, vals, m, stride, offset),
+                5 => accumulate_span_avx2::<5>(row, cols, vals, m, stride, offset),
                 4 => accumulate_span_avx2::<4>(row, cols, vals, m, stride, offset),
                 3 => accumulate_span_avx2::<3>(row, cols, vals, m, stride, offset),
                 2 => accumulate_span_avx2::<2>(row, cols, vals, m, stride, offset),
                 _ => accumulate_span_avx2::<1>(row, cols, vals, m, stride, offset),
             }
         }
-        offset += 32;
+        offset += SPAN_AVX2;
     }
 }
 

@@ -21,7 +21,7 @@ use crate::vectorize::{vectorize, Csr, Vectorized, Vocabulary};
 use crate::write::charts;
 use crate::write::manifest::{peak_rss_mib, write_manifest, Counts, Manifest, StageTiming};
 use crate::write::models::{self, RowNames};
-use crate::write::report::{models_summary, write_clusters_report, write_report, ModelsReport};
+use crate::write::report::{models_summary, write_report};
 use crate::write::tables::DocumentGroups;
 use crate::write::{atomic, font, schema, tables};
 
@@ -220,11 +220,6 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
             (&schema::EVIDENCE, Box::new(|| tables::evidence(docs, &trends))),
         ];
         let terms = &vocabulary.terms;
-        if let Some(c) = &clustering {
-            builds.push((&schema::CLUSTERS, Box::new(move || models::clusters(c, terms))));
-            builds.push((&schema::CLUSTER_TRENDS, Box::new(|| models::cluster_trends(c, &names))));
-            builds.push((&schema::CLUSTER_REPRESENTATIVES, Box::new(|| models::cluster_representatives(c, &names))));
-        }
         if config.keep_tokens {
             builds.push((&schema::TOKENS, Box::new(|| tables::tokens(docs, &tokenized))));
         }
@@ -234,13 +229,20 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         }
         charts::use_font(&font)?;
         chart_files.extend(charts::trend_charts(out, &trends, vocabulary, config.chart_terms)?);
-        if let Some(c) = &clustering {
-            chart_files.extend(charts::cluster_chart(out, &periods, &period_of_row, c, terms)?);
-        }
-        let topic_files =
-            models::write_topic_outputs(out, &topic_models, &names, terms, config.topics.doc_topic_floor)?;
-        outputs.extend(topic_files.iter().filter(|f| f.ends_with(".parquet") || f.ends_with(".md")).cloned());
-        chart_files.extend(topic_files.into_iter().filter(|f| f.ends_with(".png")));
+        let mut model_files = match &clustering {
+            Some(c) => models::write_cluster_outputs(out, c, &names, terms)?,
+            None => Vec::new(),
+        };
+        model_files.extend(models::write_topic_outputs(
+            out,
+            &topic_models,
+            &names,
+            terms,
+            config.topics.doc_topic_floor,
+        )?);
+        let (charts, tables): (Vec<String>, Vec<String>) = model_files.into_iter().partition(|f| f.ends_with(".png"));
+        outputs.extend(tables);
+        chart_files.extend(charts);
         outputs.extend(chart_files.iter().cloned());
         Ok(())
     })?;
@@ -263,11 +265,6 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     };
     write_report(&out.join("report.md"), &counts, &trends, vocabulary, &chart_files)?;
     outputs.push("report.md".into());
-    let models_report = ModelsReport { terms: &vocabulary.terms, periods: &periods, period_of_row: &period_of_row };
-    if let Some(c) = &clustering {
-        write_clusters_report(&out.join("clusters.md"), c, &models_report)?;
-        outputs.push("clusters.md".into());
-    }
 
     outputs.push("manifest.json".into());
     let threads = rayon::current_num_threads();

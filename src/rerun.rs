@@ -1,17 +1,18 @@
-//! Re-fit the topic models from a previous run's tables (`themeshift topics RUN`): the TF-IDF
-//! weights and counts, vocabulary, documents and periods are read back, so a new k or method
-//! costs only the models, not ingest and segmentation again.
+//! Re-fit the models from a previous run's tables (`themeshift topics RUN`, `themeshift
+//! clusters RUN`): the TF-IDF weights and counts, vocabulary, documents and periods are read
+//! back, so a new k or method costs only the models, not ingest and segmentation again.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use polars::prelude::*;
 
+use crate::cluster::{cluster, LsaKmeans};
 use crate::error::{Error, Origin, Result};
-use crate::topics::{fit_topics, TopicInputs, TopicModel, TopicsConfig};
+use crate::topics::{fit_topics, TopicInputs, TopicsConfig};
 use crate::trends::groups::leading_group;
 use crate::vectorize::Csr;
-use crate::write::models::{write_topic_outputs, RowNames};
+use crate::write::models::{write_cluster_outputs, write_topic_outputs, RowNames};
 use crate::write::report::models_summary;
 use crate::write::{atomic, charts, font, schema, tables};
 
@@ -48,8 +49,20 @@ fn numbers<T: PolarsNumericType>(frame: &DataFrame, name: &str, path: &Path) -> 
     Ok(values.into_no_null_iter().collect())
 }
 
-/// Read what the models need from the run folder `dir`.
-pub fn read_run(dir: &Path) -> Result<RunTables> {
+impl RunTables {
+    /// Names of the matrix rows, for the model tables.
+    pub fn names(&self) -> RowNames<'_> {
+        RowNames {
+            doc_ids: self.rows.iter().map(|&d| self.doc_ids[d].as_str()).collect(),
+            titles: self.rows.iter().map(|&d| self.titles[d].as_str()).collect(),
+            periods: &self.periods,
+            period_of_row: &self.period_of_row,
+        }
+    }
+}
+
+/// Read what the models need from the run folder `dir`; tokens (for coherence) only if asked.
+pub fn read_run(dir: &Path, with_tokens: bool) -> Result<RunTables> {
     let file = |t: &schema::Table| dir.join(t.file);
     let documents = tables::read_parquet(dir, &schema::DOCUMENTS)?;
     let doc_ids: Vec<String> =
@@ -103,7 +116,7 @@ pub fn read_run(dir: &Path) -> Result<RunTables> {
     let counts = Csr { n_cols, indptr, indices: term_id, values: count };
     let period_of_row =
         rows.iter().map(|&d| period_of_doc[d].as_ref().and_then(|p| periods.iter().position(|q| q == p))).collect();
-    let token_ids = read_tokens(dir, &doc_ids, &rows, &terms)?;
+    let token_ids = if with_tokens { read_tokens(dir, &doc_ids, &rows, &terms)? } else { None };
     Ok(RunTables { doc_ids, titles, periods, rows, period_of_row, terms, tfidf, counts, token_ids })
 }
 
@@ -157,11 +170,9 @@ pub fn rerun_topics(
     if config.models.is_empty() {
         return Err(Error::Config("no topic models asked for (--topics nmf,lda)".into()));
     }
-    let font = font::find_cjk_font(font_path)?;
-    atomic::ensure_writable_dir(out)?;
-    std::fs::create_dir_all(out.join("charts")).map_err(|e| Error::io(out.join("charts"), e))?;
+    let font = prepare(out, font_path)?;
     let start = Instant::now();
-    let run = read_run(run_dir)?;
+    let run = read_run(run_dir, true)?;
     let transpose = run.tfidf.transpose();
     let inputs = TopicInputs {
         tfidf: &run.tfidf,
@@ -170,32 +181,15 @@ pub fn rerun_topics(
         token_ids: run.token_ids.as_deref(),
     };
     let models = fit_topics(&inputs, config, seed);
-    let names = RowNames {
-        doc_ids: run.rows.iter().map(|&d| run.doc_ids[d].as_str()).collect(),
-        titles: run.rows.iter().map(|&d| run.titles[d].as_str()).collect(),
-        periods: &run.periods,
-        period_of_row: &run.period_of_row,
-    };
     charts::use_font(&font)?;
-    let mut outputs = write_topic_outputs(out, &models, &names, &run.terms, config.doc_topic_floor)?;
+    let mut outputs = write_topic_outputs(out, &models, &run.names(), &run.terms, config.doc_topic_floor)?;
     if same_folder(run_dir, out) {
-        update_top_topics(run_dir, &run, &models[0])?;
+        let top = (0..run.rows.len()).map(|r| models[0].shares.row(r).as_slice().and_then(leading_group)).collect();
+        update_documents(run_dir, &run, "top_topic", top)?;
         outputs.push(schema::DOCUMENTS.file.into());
     }
     let summary = models_summary(None, &models);
-    let manifest = serde_json::json!({
-        "tool": "themeshift topics",
-        "version": env!("CARGO_PKG_VERSION"),
-        "run": run_dir.display().to_string(),
-        "options": config,
-        "seed": seed,
-        "threads": rayon::current_num_threads(),
-        "models": summary,
-        "outputs": outputs,
-    });
-    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::write(out.join("topics_manifest.json"), e))?;
-    atomic::write_bytes(&out.join("topics_manifest.json"), &json)?;
-    outputs.push("topics_manifest.json".into());
+    outputs.push(write_manifest(out, "themeshift topics", run_dir, serde_json::json!(config), seed, &summary)?);
     Ok(RerunSummary {
         out: out.to_path_buf(),
         outputs,
@@ -205,6 +199,70 @@ pub fn rerun_topics(
     })
 }
 
+/// Fit LSA + k-means on the run in `run_dir` and write the cluster outputs to `out`; when `out`
+/// is the run folder, documents.parquet's `cluster` follows.
+pub fn rerun_clusters(
+    run_dir: &Path,
+    out: &Path,
+    params: &LsaKmeans,
+    seed: u64,
+    font_path: Option<&Path>,
+) -> Result<RerunSummary> {
+    params.check().map_err(Error::Config)?;
+    let font = prepare(out, font_path)?;
+    let start = Instant::now();
+    let run = read_run(run_dir, false)?;
+    let transpose = run.tfidf.transpose();
+    let clustering = cluster(&run.tfidf, &transpose, &run.counts, params, seed);
+    charts::use_font(&font)?;
+    let mut outputs = write_cluster_outputs(out, &clustering, &run.names(), &run.terms)?;
+    if same_folder(run_dir, out) {
+        update_documents(run_dir, &run, "cluster", clustering.labels.iter().map(|&c| Some(c as usize)).collect())?;
+        outputs.push(schema::DOCUMENTS.file.into());
+    }
+    let summary = models_summary(Some(&clustering), &[]);
+    outputs.push(write_manifest(out, "themeshift clusters", run_dir, serde_json::json!(params), seed, &summary)?);
+    Ok(RerunSummary {
+        out: out.to_path_buf(),
+        outputs,
+        models: summary,
+        without_tokens: false,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Check the font and make the output folders before any work.
+fn prepare(out: &Path, font_path: Option<&Path>) -> Result<font::CjkFont> {
+    let font = font::find_cjk_font(font_path)?;
+    atomic::ensure_writable_dir(out)?;
+    std::fs::create_dir_all(out.join("charts")).map_err(|e| Error::io(out.join("charts"), e))?;
+    Ok(font)
+}
+
+/// `<command>_manifest.json` (e.g. topics_manifest.json): what was fitted, on which run, how.
+fn write_manifest(
+    out: &Path,
+    tool: &str,
+    run_dir: &Path,
+    options: serde_json::Value,
+    seed: u64,
+    models: &serde_json::Value,
+) -> Result<String> {
+    let manifest = serde_json::json!({
+        "tool": tool,
+        "version": env!("CARGO_PKG_VERSION"),
+        "run": run_dir.display().to_string(),
+        "options": options,
+        "seed": seed,
+        "threads": rayon::current_num_threads(),
+        "models": models,
+    });
+    let file = format!("{}_manifest.json", tool.trim_start_matches("themeshift "));
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::write(out.join(&file), e))?;
+    atomic::write_bytes(&out.join(&file), &json)?;
+    Ok(file)
+}
+
 fn same_folder(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
@@ -212,14 +270,15 @@ fn same_folder(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Replace documents.parquet's `top_topic` with `model`'s leading topics.
-fn update_top_topics(dir: &Path, run: &RunTables, model: &TopicModel) -> Result<()> {
-    let mut top: Vec<Option<u32>> = vec![None; run.doc_ids.len()];
-    for (r, &d) in run.rows.iter().enumerate() {
-        top[d] = model.shares.row(r).as_slice().and_then(leading_group).map(|t| t as u32);
+/// Replace documents.parquet's column `name` with `values` (one per matrix row; other
+/// documents get null).
+fn update_documents(dir: &Path, run: &RunTables, name: &str, values: Vec<Option<usize>>) -> Result<()> {
+    let mut column: Vec<Option<u32>> = vec![None; run.doc_ids.len()];
+    for (&d, value) in run.rows.iter().zip(values) {
+        column[d] = value.map(|v| v as u32);
     }
     let mut frame = tables::read_parquet(dir, &schema::DOCUMENTS)?;
     let path = dir.join(schema::DOCUMENTS.file);
-    frame.with_column(Series::new("top_topic".into(), top).into_column()).map_err(|e| column_error(&path, e))?;
+    frame.with_column(Series::new(name.into(), column).into_column()).map_err(|e| column_error(&path, e))?;
     tables::write_parquet(&path, Ok(frame))
 }

@@ -1,5 +1,6 @@
 //! Command line: one subcommand per file; each turns its arguments into a library call.
 
+mod clusters;
 mod compare;
 mod decode;
 mod keywords;
@@ -29,6 +30,8 @@ enum Command {
     Keywords(keywords::KeywordsArgs),
     /// Re-fit topic models (another k, method or seed) from a previous run's tables.
     Topics(topics::TopicsArgs),
+    /// Re-fit the clusters (another k, dimensions or seed) from a previous run's tables.
+    Clusters(clusters::ClustersArgs),
     /// Keyness between two periods of a previous run (G², log ratio).
     Compare(compare::CompareArgs),
     /// Print a file decoded to UTF-8 (and, on stderr, the encoding detected).
@@ -43,5 +46,6 @@ pub fn main() -> anyhow::Result<ExitCode> {
         Command::Decode(args) => decode::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Topics(args) => topics::run(args),
+        Command::Clusters(args) => clusters::run(args),
     }
 }

@@ -127,12 +127,8 @@ pub struct RunArgs {
     /// Lines in the term-trend chart (1–10).
     #[arg(long, default_value_t = 8)]
     chart_terms: usize,
-    /// Number of k-means clusters (0: no clustering) [default: 20, or the study file's [cluster]].
-    #[arg(long)]
-    clusters: Option<usize>,
-    /// LSA dimensions the documents are clustered in [default: 50].
-    #[arg(long)]
-    lsa_dimensions: Option<usize>,
+    #[command(flatten)]
+    clusters: ClusterFlags,
     #[command(flatten)]
     models: TopicFlags,
     /// No progress on stderr.
@@ -211,15 +207,26 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     config.strict = args.strict;
     config.chart_terms = args.chart_terms;
     config.quiet = args.quiet;
-    apply_model_flags(&mut config, args.clusters, args.lsa_dimensions, &args.models)?;
+    apply_model_flags(&mut config, &args.clusters, &args.models)?;
 
     let summary = pipeline::run(&config)?;
     print_summary(&summary);
     Ok(if summary.counts.documents_skipped > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
+/// The clustering flags `run` and `clusters` share.
+#[derive(Debug, Args, Default)]
+pub struct ClusterFlags {
+    /// Number of k-means clusters (0: no clustering) [default: 20, or the study file's [cluster]].
+    #[arg(long)]
+    clusters: Option<usize>,
+    /// LSA dimensions the documents are clustered in [default: 50].
+    #[arg(long)]
+    lsa_dimensions: Option<usize>,
+}
+
 /// The topic-model flags `run` and `topics` share.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct TopicFlags {
     /// Topic models to fit, comma-separated: nmf, lda, or none [default: nmf, or the study file's [topics]].
     #[arg(long, value_delimiter = ',')]
@@ -233,12 +240,8 @@ pub struct TopicFlags {
 }
 
 /// Model flags override the study file's [cluster] and [topics] sections.
-pub fn apply_model_flags(
-    config: &mut RunConfig,
-    clusters: Option<usize>,
-    lsa_dimensions: Option<usize>,
-    flags: &TopicFlags,
-) -> anyhow::Result<()> {
+pub fn apply_model_flags(config: &mut RunConfig, clusters: &ClusterFlags, flags: &TopicFlags) -> anyhow::Result<()> {
+    let ClusterFlags { clusters, lsa_dimensions } = *clusters;
     let TopicFlags { topics, k, lda_iterations } = flags;
     if clusters == Some(0) {
         config.cluster = ClusterConfig::None;

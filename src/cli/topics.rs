@@ -38,7 +38,7 @@ pub fn run(args: TopicsArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.config {
         Study::load(path)?.apply(&mut config)?;
     }
-    super::run::apply_model_flags(&mut config, None, None, &args.models)?;
+    super::run::apply_model_flags(&mut config, &super::run::ClusterFlags::default(), &args.models)?;
     let out = args.out.unwrap_or_else(|| args.run.clone());
     let summary = rerun_topics(&args.run, &out, &config.topics, args.seed, args.font.as_deref())?;
     println!("themeshift topics → {} ({:.1} s)", summary.out.display(), summary.seconds);

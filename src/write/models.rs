@@ -179,6 +179,33 @@ pub fn coherence(models: &[TopicModel]) -> PolarsResult<DataFrame> {
     ])
 }
 
+/// Every cluster output: the three tables, `charts/clusters.png` and `clusters.md`. Used by
+/// `run` and by `clusters` (which re-fits them from a run's tables). Returns the files.
+pub fn write_cluster_outputs(
+    out: &std::path::Path,
+    c: &Clustering,
+    names: &RowNames,
+    terms: &[String],
+) -> crate::Result<Vec<String>> {
+    use super::report::{write_clusters_report, ModelsReport};
+    use super::tables::write_parquet;
+    let builds: [(&schema::Table, &dyn Fn() -> PolarsResult<DataFrame>); 3] = [
+        (&schema::CLUSTERS, &|| clusters(c, terms)),
+        (&schema::CLUSTER_TRENDS, &|| cluster_trends(c, names)),
+        (&schema::CLUSTER_REPRESENTATIVES, &|| cluster_representatives(c, names)),
+    ];
+    let mut written = Vec::new();
+    for (table, build) in builds {
+        write_parquet(&out.join(table.file), build())?;
+        written.push(table.file.to_string());
+    }
+    written.extend(super::charts::cluster_chart(out, names.periods, names.period_of_row, c, terms)?);
+    let report = ModelsReport { terms, periods: names.periods, period_of_row: names.period_of_row };
+    write_clusters_report(&out.join("clusters.md"), c, &report)?;
+    written.push("clusters.md".into());
+    Ok(written)
+}
+
 /// Every topic output of a set of models: the five tables, `charts/topics.png` and `topics.md`.
 /// Used by `run` and by `topics` (which re-fits models from a run's tables). Returns the files.
 pub fn write_topic_outputs(

@@ -222,7 +222,7 @@ pub fn models_summary(clustering: Option<&Clustering>, topics: &[TopicModel]) ->
         })
         .collect();
     serde_json::json!({
-        "clusters": clustering.map(|c| serde_json::json!({"k": c.k, "inertia": c.inertia, "iterations": c.iterations})),
+        "clusters": clustering.map(|c| serde_json::json!({"k": c.k, "inertia": c.inertia, "iterations": c.iterations, "seconds": c.seconds})),
         "topics": topics,
     })
 }

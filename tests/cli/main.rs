@@ -40,7 +40,11 @@ fn strings(frame: &DataFrame, column: &str) -> Vec<String> {
 }
 
 fn manifest(dir: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap()
+    manifest_file(dir, "manifest.json")
+}
+
+fn manifest_file(dir: &Path, file: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join(file)).unwrap()).unwrap()
 }
 
 #[test]
@@ -394,6 +398,19 @@ fn topics_recover_the_planted_fading_theme() {
         let name = format!("{table}.parquet");
         assert_eq!(std::fs::read(out.join(&name)).unwrap(), std::fs::read(again.join(&name)).unwrap(), "{name}");
     }
+
+    // `clusters` likewise: same tables as the run's own; in place, it rewrites documents' column.
+    let stdout = text(&run_ok(&["clusters", o, "--out", again.to_str().unwrap(), "--clusters", "5"]).stdout);
+    assert!(stdout.contains("lsa-kmeans k = 5"), "{stdout}");
+    for table in ["clusters", "cluster_trends", "cluster_representatives"] {
+        let name = format!("{table}.parquet");
+        assert_eq!(std::fs::read(out.join(&name)).unwrap(), std::fs::read(again.join(&name)).unwrap(), "{name}");
+    }
+    run_ok(&["clusters", o, "--clusters", "3"]);
+    let labels = read(&out, "documents.parquet").column("cluster").unwrap().u32().unwrap().clone();
+    assert_eq!(labels.null_count(), 0);
+    assert_eq!(labels.max(), Some(2), "three clusters after the re-fit in place");
+    assert_eq!(manifest_file(&out, "clusters_manifest.json")["models"]["clusters"]["k"], 3);
 }
 
 trait RowsWhere {
