@@ -17,8 +17,25 @@ pub const BLOCK: usize = 2048;
 /// `x · m` for sparse `x` (n × v) and dense `m` (v × l): one output row per task.
 pub fn sparse_dense(x: &Csr<f32>, m: ArrayView2<f32>) -> Array2<f32> {
     assert_eq!(x.n_cols, m.nrows(), "sparse_dense: inner dimensions differ");
-    let mut out = Array2::<f32>::zeros((x.n_rows(), m.ncols()));
-    accumulate(&mut out, x, &Padded::new(m));
+    let l = m.ncols();
+    let mut out = Array2::<f32>::zeros((x.n_rows(), l));
+    if l == 0 {
+        return out;
+    }
+    let m = Padded::new(m);
+    let wide = wide_simd();
+    let rows = out.as_slice_mut().expect("fresh array");
+    rows.par_chunks_mut(l).with_min_len(256).enumerate().for_each(|(r, row)| {
+        let (cols, vals) = x.row(r);
+        #[cfg(target_arch = "x86_64")]
+        if wide {
+            // SAFETY: `wide_simd` checked that this CPU has AVX2 and FMA.
+            unsafe { product_row_avx2(row, cols, vals, &m.values, m.stride) };
+            return;
+        }
+        let _ = wide;
+        product_row(row, cols, vals, &m.values, m.stride);
+    });
     out
 }
 
@@ -47,61 +64,32 @@ impl<'a> Padded<'a> {
     }
 }
 
-/// `out += x · m`, one output row per task.
-fn accumulate(out: &mut Array2<f32>, x: &Csr<f32>, m: &Padded) {
-    let l = out.ncols();
-    if l == 0 {
-        return;
-    }
-    let wide = wide_simd();
-    let rows = out.as_slice_mut().expect("standard layout");
-    rows.par_chunks_mut(l).with_min_len(256).enumerate().for_each(|(r, row)| {
-        let (cols, vals) = x.row(r);
-        #[cfg(target_arch = "x86_64")]
-        if wide {
-            // SAFETY: `wide_simd` checked that this CPU has AVX2 and FMA.
-            unsafe { accumulate_row_avx2(row, cols, vals, &m.values, m.stride) };
-            return;
-        }
-        let _ = wide;
-        accumulate_row(row, cols, vals, &m.values, m.stride);
-    });
-}
-
 /// f32 lanes of one AVX2 vector; rows of a product's dense operand are padded to a multiple.
 const LANES_F32: usize = 8;
 
-/// `row += Σ vals[i] · m[cols[i]]`, where `m` has rows of `stride` values (`row.len()` of them
+/// `row = Σ vals[i] · m[cols[i]]`, where `m` has rows of `stride` values (`row.len()` of them
 /// used): up to 32 output columns at a time stay in registers while the entries stream past,
 /// instead of a load and a store of the output row per entry.
 #[inline(always)]
-fn accumulate_row(row: &mut [f32], cols: &[u32], vals: &[f32], m: &[f32], stride: usize) {
+fn product_row(row: &mut [f32], cols: &[u32], vals: &[f32], m: &[f32], stride: usize) {
     let mut offset = 0;
     while offset < row.len() {
         match (stride - offset).min(32) {
-            32 => accumulate_span::<32>(row, cols, vals, m, stride, offset),
-            24 => accumulate_span::<24>(row, cols, vals, m, stride, offset),
-            16 => accumulate_span::<16>(row, cols, vals, m, stride, offset),
-            _ => accumulate_span::<8>(row, cols, vals, m, stride, offset),
+            32 => product_span::<32>(row, cols, vals, m, stride, offset),
+            24 => product_span::<24>(row, cols, vals, m, stride, offset),
+            16 => product_span::<16>(row, cols, vals, m, stride, offset),
+            _ => product_span::<8>(row, cols, vals, m, stride, offset),
         }
         offset += 32;
     }
 }
 
-/// Output columns `offset..offset + N` of [`accumulate_row`]; each adds its terms in entry
-/// order (multiply, then add), as a plain loop would.
+/// Output columns `offset..offset + N` of [`product_row`]; each adds its terms in entry order
+/// (multiply, then add), as a plain loop would.
 #[inline(always)]
-fn accumulate_span<const N: usize>(
-    row: &mut [f32],
-    cols: &[u32],
-    vals: &[f32],
-    m: &[f32],
-    stride: usize,
-    offset: usize,
-) {
+fn product_span<const N: usize>(row: &mut [f32], cols: &[u32], vals: &[f32], m: &[f32], stride: usize, offset: usize) {
     let width = (row.len() - offset).min(N);
     let mut acc = [0f32; N];
-    acc[..width].copy_from_slice(&row[offset..offset + width]);
     for (&c, &v) in cols.iter().zip(vals) {
         let src: &[f32; N] = m[c as usize * stride + offset..][..N].try_into().expect("padded rows");
         for (a, &s) in acc.iter_mut().zip(src) {
@@ -116,11 +104,11 @@ fn accumulate_span<const N: usize>(
 #[cfg(target_arch = "x86_64")]
 const SPAN_AVX2: usize = 64;
 
-/// [`accumulate_row`] with AVX2 vectors: 8 output columns per register, up to 8 registers per
+/// [`product_row`] with AVX2 vectors: 8 output columns per register, up to 8 registers per
 /// pass over the entries (multiply, then add — the same roundings as the portable loop).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn accumulate_row_avx2(row: &mut [f32], cols: &[u32], vals: &[f32], m: &[f32], stride: usize) {
+fn product_row_avx2(row: &mut [f32], cols: &[u32], vals: &[f32], m: &[f32], stride: usize) {
     // Columns ascend, so checking the last one bounds every read below.
     assert!(cols.last().is_none_or(|&c| (c as usize + 1) * stride <= m.len()), "column outside the dense operand");
     let mut offset = 0;
@@ -129,14 +117,14 @@ fn accumulate_row_avx2(row: &mut [f32], cols: &[u32], vals: &[f32], m: &[f32], s
         // and `offset + 8 · T ≤ stride`, so every vector read stays inside the row just checked.
         unsafe {
             match (stride - offset).min(SPAN_AVX2) / LANES_F32 {
-                8 => accumulate_span_avx2::<8>(row, cols, vals, m, stride, offset),
-                7 => accumulate_span_avx2::<7>(row, cols, vals, m, stride, offset),
-                6 => accumulate_span_avx2::<6>(row, cols, vals, m, stride, offset),
-                5 => accumulate_span_avx2::<5>(row, cols, vals, m, stride, offset),
-                4 => accumulate_span_avx2::<4>(row, cols, vals, m, stride, offset),
-                3 => accumulate_span_avx2::<3>(row, cols, vals, m, stride, offset),
-                2 => accumulate_span_avx2::<2>(row, cols, vals, m, stride, offset),
-                _ => accumulate_span_avx2::<1>(row, cols, vals, m, stride, offset),
+                8 => product_span_avx2::<8>(row, cols, vals, m, stride, offset),
+                7 => product_span_avx2::<7>(row, cols, vals, m, stride, offset),
+                6 => product_span_avx2::<6>(row, cols, vals, m, stride, offset),
+                5 => product_span_avx2::<5>(row, cols, vals, m, stride, offset),
+                4 => product_span_avx2::<4>(row, cols, vals, m, stride, offset),
+                3 => product_span_avx2::<3>(row, cols, vals, m, stride, offset),
+                2 => product_span_avx2::<2>(row, cols, vals, m, stride, offset),
+                _ => product_span_avx2::<1>(row, cols, vals, m, stride, offset),
             }
         }
         offset += SPAN_AVX2;
@@ -148,7 +136,7 @@ fn accumulate_row_avx2(row: &mut [f32], cols: &[u32], vals: &[f32], m: &[f32], s
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn accumulate_span_avx2<const T: usize>(
+unsafe fn product_span_avx2<const T: usize>(
     row: &mut [f32],
     cols: &[u32],
     vals: &[f32],
@@ -162,8 +150,7 @@ unsafe fn accumulate_span_avx2<const T: usize>(
         let inside = (row.len() - offset).saturating_sub(t * LANES_F32).min(LANES_F32);
         _mm256_loadu_si256(LANE_MASKS[LANES_F32 - inside..].as_ptr().cast())
     });
-    let out = row.as_mut_ptr().add(offset);
-    let mut acc: [__m256; T] = std::array::from_fn(|t| _mm256_maskload_ps(out.add(t * LANES_F32), masks[t]));
+    let mut acc = [_mm256_setzero_ps(); T];
     let base = m.as_ptr().add(offset);
     for (&c, &v) in cols.iter().zip(vals) {
         let v = _mm256_set1_ps(v);
@@ -172,6 +159,7 @@ unsafe fn accumulate_span_avx2<const T: usize>(
             *a = _mm256_add_ps(*a, _mm256_mul_ps(v, _mm256_loadu_ps(source.add(t * LANES_F32))));
         }
     }
+    let out = row.as_mut_ptr().add(offset);
     for (t, a) in acc.iter().enumerate() {
         _mm256_maskstore_ps(out.add(t * LANES_F32), masks[t], *a);
     }
@@ -277,14 +265,13 @@ pub fn randomized_svd(x: &Csr<f32>, xt: &Csr<f32>, k: usize, oversample: usize, 
     let k = k.min(l);
     let s: Array1<f64> = values.iter().take(k).map(|&v| v.max(0.0).sqrt()).collect();
     let ub = vectors.slice(s![.., ..k]).mapv(|v| v as f32);
-    let u = tall_times_small(q.view(), ub.view());
+    let mut u = tall_times_small(q.view(), ub.view());
     // vᵀ = diag(1/s) · ubᵀ · B, i.e. v = bt · ub · diag(1/s).
     let mut v = tall_times_small(bt.view(), ub.view());
     for (j, mut col) in v.axis_iter_mut(Axis(1)).enumerate() {
         let inv = if s[j] > 0.0 { (1.0 / s[j]) as f32 } else { 0.0 };
         col.mapv_inplace(|x| x * inv);
     }
-    let mut u = u;
     for j in 0..k {
         let col = v.column(j);
         let largest = col.iter().copied().fold(0f32, |m, x| if x.abs() > m.abs() { x } else { m });
@@ -373,7 +360,7 @@ mod tests {
             for r in 0..x.n_rows() {
                 let (cols, vals) = x.row(r);
                 let mut portable = vec![0f32; l];
-                accumulate_row(&mut portable, cols, vals, &padded.values, padded.stride);
+                product_row(&mut portable, cols, vals, &padded.values, padded.stride);
                 let plain: Vec<f32> =
                     (0..l).map(|j| cols.iter().zip(vals).fold(0.0, |a, (&c, &v)| a + v * m[[c as usize, j]])).collect();
                 assert_eq!(portable, plain, "portable kernel, l = {l}, row {r}");

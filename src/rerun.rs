@@ -170,32 +170,18 @@ pub fn rerun_topics(
     if config.models.is_empty() {
         return Err(Error::Config("no topic models asked for (--topics nmf,lda)".into()));
     }
-    let font = prepare(out, font_path)?;
-    let start = Instant::now();
-    let run = read_run(run_dir, true)?;
-    let transpose = run.tfidf.transpose();
-    let inputs = TopicInputs {
-        tfidf: &run.tfidf,
-        tfidf_t: &transpose,
-        counts: &run.counts,
-        token_ids: run.token_ids.as_deref(),
-    };
-    let models = fit_topics(&inputs, config, seed);
-    charts::use_font(&font)?;
-    let mut outputs = write_topic_outputs(out, &models, &run.names(), &run.terms, config.doc_topic_floor)?;
-    if same_folder(run_dir, out) {
+    let job = Refit { tool: "topics", options: serde_json::json!(config), seed, with_tokens: true };
+    job.run(run_dir, out, font_path, |run, transpose| {
+        let inputs = TopicInputs {
+            tfidf: &run.tfidf,
+            tfidf_t: transpose,
+            counts: &run.counts,
+            token_ids: run.token_ids.as_deref(),
+        };
+        let models = fit_topics(&inputs, config, seed);
+        let outputs = write_topic_outputs(out, &models, &run.names(), &run.terms, config.doc_topic_floor)?;
         let top = (0..run.rows.len()).map(|r| models[0].shares.row(r).as_slice().and_then(leading_group)).collect();
-        update_documents(run_dir, &run, "top_topic", top)?;
-        outputs.push(schema::DOCUMENTS.file.into());
-    }
-    let summary = models_summary(None, &models);
-    outputs.push(write_manifest(out, "themeshift topics", run_dir, serde_json::json!(config), seed, &summary)?);
-    Ok(RerunSummary {
-        out: out.to_path_buf(),
-        outputs,
-        models: summary,
-        without_tokens: run.token_ids.is_none(),
-        seconds: start.elapsed().as_secs_f64(),
+        Ok(Fitted { outputs, models: models_summary(None, &models), column: ("top_topic", top) })
     })
 }
 
@@ -209,26 +195,78 @@ pub fn rerun_clusters(
     font_path: Option<&Path>,
 ) -> Result<RerunSummary> {
     params.check().map_err(Error::Config)?;
-    let font = prepare(out, font_path)?;
-    let start = Instant::now();
-    let run = read_run(run_dir, false)?;
-    let transpose = run.tfidf.transpose();
-    let clustering = cluster(&run.tfidf, &transpose, &run.counts, params, seed);
-    charts::use_font(&font)?;
-    let mut outputs = write_cluster_outputs(out, &clustering, &run.names(), &run.terms)?;
-    if same_folder(run_dir, out) {
-        update_documents(run_dir, &run, "cluster", clustering.labels.iter().map(|&c| Some(c as usize)).collect())?;
-        outputs.push(schema::DOCUMENTS.file.into());
-    }
-    let summary = models_summary(Some(&clustering), &[]);
-    outputs.push(write_manifest(out, "themeshift clusters", run_dir, serde_json::json!(params), seed, &summary)?);
-    Ok(RerunSummary {
-        out: out.to_path_buf(),
-        outputs,
-        models: summary,
-        without_tokens: false,
-        seconds: start.elapsed().as_secs_f64(),
+    let job = Refit { tool: "clusters", options: serde_json::json!(params), seed, with_tokens: false };
+    job.run(run_dir, out, font_path, |run, transpose| {
+        let clustering = cluster(&run.tfidf, transpose, &run.counts, params, seed);
+        let outputs = write_cluster_outputs(out, &clustering, &run.names(), &run.terms)?;
+        let labels = clustering.labels.iter().map(|&c| Some(c as usize)).collect();
+        Ok(Fitted { outputs, models: models_summary(Some(&clustering), &[]), column: ("cluster", labels) })
     })
+}
+
+/// One re-fit command: `themeshift <tool> RUN`, with the options and seed its manifest records.
+struct Refit {
+    tool: &'static str,
+    options: serde_json::Value,
+    seed: u64,
+    /// Whether the models read tokens.parquet (coherence).
+    with_tokens: bool,
+}
+
+/// What a re-fit wrote, its models' summary, and the documents.parquet column it owns (one
+/// value per matrix row).
+struct Fitted {
+    outputs: Vec<String>,
+    models: serde_json::Value,
+    column: (&'static str, Vec<Option<usize>>),
+}
+
+impl Refit {
+    /// Read the run, `fit` and write, then the documents column (when writing into the run
+    /// folder) and `<tool>_manifest.json`.
+    fn run(
+        &self,
+        run_dir: &Path,
+        out: &Path,
+        font_path: Option<&Path>,
+        fit: impl FnOnce(&RunTables, &Csr<f32>) -> Result<Fitted>,
+    ) -> Result<RerunSummary> {
+        let font = prepare(out, font_path)?;
+        let start = Instant::now();
+        let run = read_run(run_dir, self.with_tokens)?;
+        let transpose = run.tfidf.transpose();
+        charts::use_font(&font)?;
+        let Fitted { mut outputs, models, column: (name, values) } = fit(&run, &transpose)?;
+        if same_folder(run_dir, out) {
+            update_documents(run_dir, &run, name, values)?;
+            outputs.push(schema::DOCUMENTS.file.into());
+        }
+        outputs.push(self.write_manifest(out, run_dir, &models)?);
+        Ok(RerunSummary {
+            out: out.to_path_buf(),
+            outputs,
+            models,
+            without_tokens: self.with_tokens && run.token_ids.is_none(),
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// `<tool>_manifest.json` (e.g. topics_manifest.json): what was fitted, on which run, how.
+    fn write_manifest(&self, out: &Path, run_dir: &Path, models: &serde_json::Value) -> Result<String> {
+        let manifest = serde_json::json!({
+            "tool": format!("themeshift {}", self.tool),
+            "version": env!("CARGO_PKG_VERSION"),
+            "run": run_dir.display().to_string(),
+            "options": self.options,
+            "seed": self.seed,
+            "threads": rayon::current_num_threads(),
+            "models": models,
+        });
+        let file = format!("{}_manifest.json", self.tool);
+        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::write(out.join(&file), e))?;
+        atomic::write_bytes(&out.join(&file), &json)?;
+        Ok(file)
+    }
 }
 
 /// Check the font and make the output folders before any work.
@@ -237,30 +275,6 @@ fn prepare(out: &Path, font_path: Option<&Path>) -> Result<font::CjkFont> {
     atomic::ensure_writable_dir(out)?;
     std::fs::create_dir_all(out.join("charts")).map_err(|e| Error::io(out.join("charts"), e))?;
     Ok(font)
-}
-
-/// `<command>_manifest.json` (e.g. topics_manifest.json): what was fitted, on which run, how.
-fn write_manifest(
-    out: &Path,
-    tool: &str,
-    run_dir: &Path,
-    options: serde_json::Value,
-    seed: u64,
-    models: &serde_json::Value,
-) -> Result<String> {
-    let manifest = serde_json::json!({
-        "tool": tool,
-        "version": env!("CARGO_PKG_VERSION"),
-        "run": run_dir.display().to_string(),
-        "options": options,
-        "seed": seed,
-        "threads": rayon::current_num_threads(),
-        "models": models,
-    });
-    let file = format!("{}_manifest.json", tool.trim_start_matches("themeshift "));
-    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::write(out.join(&file), e))?;
-    atomic::write_bytes(&out.join(&file), &json)?;
-    Ok(file)
 }
 
 fn same_folder(a: &Path, b: &Path) -> bool {

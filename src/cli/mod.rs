@@ -4,6 +4,7 @@ mod clusters;
 mod compare;
 mod decode;
 mod keywords;
+mod refit;
 mod run;
 mod topics;
 

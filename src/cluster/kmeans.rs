@@ -37,11 +37,12 @@ pub fn kmeans(points: ArrayView2<f32>, params: &KMeansParams) -> KMeansFit {
     let n = points.nrows();
     let k = params.k.min(n).max(1);
     let tolerance = params.tolerance * mean_variance(points);
+    let norms: Vec<f32> = points.rows().into_iter().map(|p| p.dot(&p)).collect();
     let mut best: Option<KMeansFit> = None;
     for run in 0..params.runs.max(1) {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(params.seed.wrapping_add(run as u64 * 0x9E37_79B9));
-        let centroids = plus_plus(points, k, &mut rng);
-        let fit = lloyd(points, centroids, params.max_iterations, tolerance);
+        let centroids = plus_plus(points, &norms, k, &mut rng);
+        let fit = lloyd(points, &norms, centroids, params.max_iterations, tolerance);
         if best.as_ref().is_none_or(|b| fit.inertia < b.inertia) {
             best = Some(fit);
         }
@@ -65,14 +66,14 @@ fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
 
 /// Greedy k-means++ (as scikit-learn): each new centre is the best of 2 + ln k candidates drawn
 /// in proportion to the squared distance to the nearest centre so far.
-fn plus_plus(points: ArrayView2<f32>, k: usize, rng: &mut Xoshiro256PlusPlus) -> Array2<f32> {
+/// `norms` are the points' squared lengths.
+fn plus_plus(points: ArrayView2<f32>, norms: &[f32], k: usize, rng: &mut Xoshiro256PlusPlus) -> Array2<f32> {
     let n = points.nrows();
     let trials = 2 + (k as f64).ln() as usize;
-    let norms: Vec<f32> = points.rows().into_iter().map(|p| p.dot(&p)).collect();
     let mut centroids = Array2::<f32>::zeros((k, points.ncols()));
     let first = rng.gen_range(0..n);
     centroids.row_mut(0).assign(&points.row(first));
-    let mut closest = distances_to(points, &norms, &[first]).remove(0);
+    let mut closest = distances_to(points, norms, &[first]).remove(0);
     for c in 1..k {
         let potential: f64 = closest.iter().map(|&d| d as f64).sum();
         let candidates: Vec<usize> = (0..trials)
@@ -91,7 +92,7 @@ fn plus_plus(points: ArrayView2<f32>, k: usize, rng: &mut Xoshiro256PlusPlus) ->
                     .unwrap_or(n - 1)
             })
             .collect();
-        let (best, best_closest) = distances_to(points, &norms, &candidates)
+        let (best, best_closest) = distances_to(points, norms, &candidates)
             .into_iter()
             .zip(&candidates)
             .map(|(dist, &cand)| {
@@ -179,13 +180,18 @@ fn assign(points: ArrayView2<f32>, point_norms: &[f32], centroids: &Array2<f32>,
     total
 }
 
-fn lloyd(points: ArrayView2<f32>, mut centroids: Array2<f32>, max_iterations: usize, tolerance: f64) -> KMeansFit {
+fn lloyd(
+    points: ArrayView2<f32>,
+    norms: &[f32],
+    mut centroids: Array2<f32>,
+    max_iterations: usize,
+    tolerance: f64,
+) -> KMeansFit {
     let (k, d) = centroids.dim();
-    let norms: Vec<f32> = points.rows().into_iter().map(|p| p.dot(&p)).collect();
     let mut labels = vec![0u32; points.nrows()];
     let mut iterations = 0;
     loop {
-        let sums = assign(points, &norms, &centroids, &mut labels);
+        let sums = assign(points, norms, &centroids, &mut labels);
         iterations += 1;
         let mut moved = 0.0f64;
         let mut next = centroids.clone();
@@ -204,7 +210,7 @@ fn lloyd(points: ArrayView2<f32>, mut centroids: Array2<f32>, max_iterations: us
         centroids = next;
         if moved <= tolerance || iterations >= max_iterations {
             // Labels and inertia for the final centroids.
-            let sums = assign(points, &norms, &centroids, &mut labels);
+            let sums = assign(points, norms, &centroids, &mut labels);
             return KMeansFit { centroids, labels, inertia: sums.inertia, iterations };
         }
     }

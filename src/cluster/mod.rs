@@ -90,6 +90,22 @@ pub struct Clustering {
     pub seconds: f64,
 }
 
+impl Clustering {
+    /// Documents in each cluster.
+    pub fn sizes(&self) -> Vec<u32> {
+        let mut size = vec![0u32; self.k];
+        self.labels.iter().for_each(|&l| size[l as usize] += 1);
+        size
+    }
+
+    /// One-hot rows of the labels (n × k): clusters as shares, for prevalence per period.
+    pub fn one_hot(&self) -> Array2<f32> {
+        let mut m = Array2::zeros((self.labels.len(), self.k));
+        self.labels.iter().enumerate().for_each(|(r, &l)| m[[r, l as usize]] = 1.0);
+        m
+    }
+}
+
 /// Cluster the rows of the TF-IDF matrix `x` (`xt` its transpose; `counts` its term counts).
 pub fn cluster(x: &Csr<f32>, xt: &Csr<f32>, counts: &Csr<u32>, params: &LsaKmeans, seed: u64) -> Clustering {
     let start = std::time::Instant::now();

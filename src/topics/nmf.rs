@@ -96,32 +96,20 @@ const LANES: usize = 16;
 fn sweep_block(block: &mut [f32], cross: &[f32], gram: &[f64], k: usize) -> f64 {
     let mut violation = 0.0;
     // The rows in hand, their cross products and projected gradients, transposed: topic-major,
-    // one lane per row.
+    // one lane per row. A last group of fewer rows leaves the spare lanes with the previous
+    // group's values: swept along, never written back.
     let mut lanes = vec![0f64; k * LANES];
     let mut cross_lanes = vec![0f64; k * LANES];
     let mut projected = vec![0f64; k * LANES];
     let wide = wide_simd();
-    let mut rows = block.chunks_exact_mut(LANES * k);
-    let mut crosses = cross.chunks_exact(LANES * k);
-    for (group, c) in (&mut rows).zip(&mut crosses) {
+    for (group, c) in block.chunks_mut(LANES * k).zip(cross.chunks(LANES * k)) {
         for (i, (row, c)) in group.chunks_exact(k).zip(c.chunks_exact(k)).enumerate() {
             for (r, (&x, &c)) in row.iter().zip(c).enumerate() {
                 lanes[r * LANES + i] = x as f64;
                 cross_lanes[r * LANES + i] = c as f64;
             }
         }
-        #[cfg(target_arch = "x86_64")]
-        if wide {
-            // SAFETY: `wide_simd` checked that this CPU has AVX2 and FMA.
-            unsafe { sweep_lanes_avx2(&mut lanes, &cross_lanes, gram, k, &mut projected) };
-        } else {
-            sweep_lanes(&mut lanes, &cross_lanes, gram, k, &mut projected);
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            let _ = wide;
-            sweep_lanes(&mut lanes, &cross_lanes, gram, k, &mut projected);
-        }
+        sweep_lanes_fastest(wide, &mut lanes, &cross_lanes, gram, k, &mut projected);
         for (i, row) in group.chunks_exact_mut(k).enumerate() {
             for (r, x) in row.iter_mut().enumerate() {
                 *x = lanes[r * LANES + i] as f32;
@@ -129,18 +117,23 @@ fn sweep_block(block: &mut [f32], cross: &[f32], gram: &[f64], k: usize) -> f64 
             }
         }
     }
-    for (row, c) in rows.into_remainder().chunks_mut(k).zip(crosses.remainder().chunks(k)) {
-        for t in 0..k {
-            let g = &gram[t * k..(t + 1) * k];
-            let grad = g.iter().zip(row.iter()).map(|(&a, &b)| a * b as f64).sum::<f64>() - c[t] as f64;
-            violation += update(&mut row[t], grad, g[t]);
-        }
-    }
     violation
 }
 
-/// HALS over `LANES` rows held topic-major in `lanes` (values already rounded to f32); the
-/// same arithmetic as [`update`], written lane-wise so that it vectorizes.
+/// [`sweep_lanes`] compiled for AVX2 when `wide` (checked by [`wide_simd`]), else as is.
+fn sweep_lanes_fastest(wide: bool, lanes: &mut [f64], cross: &[f64], gram: &[f64], k: usize, projected: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if wide {
+        // SAFETY: `wide_simd` checked that this CPU has AVX2 and FMA.
+        unsafe { sweep_lanes_avx2(lanes, cross, gram, k, projected) };
+        return;
+    }
+    let _ = wide;
+    sweep_lanes(lanes, cross, gram, k, projected);
+}
+
+/// One HALS step per topic over `LANES` rows held topic-major in `lanes` (values rounded to
+/// f32, as the factors are stored): gradient, |projected gradient| into `projected`, update.
 #[inline(always)]
 fn sweep_lanes(lanes: &mut [f64], cross: &[f64], gram: &[f64], k: usize, projected: &mut [f64]) {
     for t in 0..k {
@@ -172,16 +165,6 @@ fn sweep_lanes(lanes: &mut [f64], cross: &[f64], gram: &[f64], k: usize, project
 #[target_feature(enable = "avx2,fma")]
 fn sweep_lanes_avx2(lanes: &mut [f64], cross: &[f64], gram: &[f64], k: usize, projected: &mut [f64]) {
     sweep_lanes(lanes, cross, gram, k, projected)
-}
-
-/// One coordinate step of HALS; returns |projected gradient|.
-#[inline(always)]
-fn update(value: &mut f32, grad: f64, hess: f64) -> f64 {
-    let projected = if *value == 0.0 { grad.min(0.0) } else { grad };
-    if hess != 0.0 {
-        *value = (*value as f64 - grad / hess).max(0.0) as f32;
-    }
-    projected.abs()
 }
 
 /// Fit from a start `(w, ht)`; `x` is n × v and `xt` its transpose.

@@ -10,7 +10,6 @@ use super::atomic;
 use super::font::CjkFont;
 use ndarray::ArrayView2;
 
-use super::models::one_hot;
 use crate::cluster::Clustering;
 use crate::error::{Error, Result};
 use crate::topics::TopicModel;
@@ -89,23 +88,35 @@ pub fn group_label(group: usize, list: &[(u32, f64)], terms: &[String]) -> Strin
     format!("{group}: {}", words.join(" "))
 }
 
-/// One panel per group: its share of each period's documents (%).
-fn share_panels(
-    shares: ArrayView2<f32>,
+/// `charts/<file>`: one panel per group (cluster or topic) with its share of each period's
+/// documents (%), labelled by its first terms; no chart without periods.
+#[allow(clippy::too_many_arguments)]
+fn share_chart(
+    out: &Path,
+    file: &str,
+    title: &str,
+    periods: &[String],
     period_of_row: &[Option<usize>],
-    n_periods: usize,
-    label: impl Fn(usize) -> String,
-) -> Vec<Panel> {
-    let rows = group_prevalence(shares, period_of_row, n_periods);
-    (0..shares.ncols())
+    shares: ArrayView2<f32>,
+    group_terms: &[Vec<(u32, f64)>],
+    terms: &[String],
+) -> Result<Option<String>> {
+    if periods.is_empty() {
+        return Ok(None);
+    }
+    let rows = group_prevalence(shares, period_of_row, periods.len());
+    let panels: Vec<Panel> = (0..shares.ncols())
         .map(|g| {
             let values: Vec<f64> = rows.iter().filter(|r| r.group == g).map(|r| 100.0 * r.share).collect();
-            Panel { title: label(g), low: values.clone(), high: values.clone(), values }
+            Panel { title: group_label(g, &group_terms[g], terms), low: values.clone(), high: values.clone(), values }
         })
-        .collect()
+        .collect();
+    let path = format!("charts/{file}");
+    write_panels(&out.join(&path), title, periods, &panels)?;
+    Ok(Some(path))
 }
 
-/// `charts/clusters.png`: the share of each period's documents in each cluster (none without periods).
+/// `charts/clusters.png`: the share of each period's documents in each cluster.
 pub fn cluster_chart(
     out: &Path,
     periods: &[String],
@@ -113,15 +124,8 @@ pub fn cluster_chart(
     c: &Clustering,
     terms: &[String],
 ) -> Result<Option<String>> {
-    if periods.is_empty() {
-        return Ok(None);
-    }
-    let panels = share_panels(one_hot(&c.labels, c.k).view(), period_of_row, periods.len(), |g| {
-        group_label(g, &c.terms[g], terms)
-    });
     let title = "聚类份额 · share of each period's documents per cluster (%)";
-    write_panels(&out.join("charts/clusters.png"), title, periods, &panels)?;
-    Ok(Some("charts/clusters.png".into()))
+    share_chart(out, "clusters.png", title, periods, period_of_row, c.one_hot().view(), &c.terms, terms)
 }
 
 /// `charts/topics.png`: each topic's mean share per period, for one model.
@@ -132,13 +136,8 @@ pub fn topic_chart(
     m: &TopicModel,
     terms: &[String],
 ) -> Result<Option<String>> {
-    if periods.is_empty() {
-        return Ok(None);
-    }
-    let panels = share_panels(m.shares.view(), period_of_row, periods.len(), |t| group_label(t, &m.terms[t], terms));
     let title = format!("话题流行度 · mean topic share per period (%), {} k = {}", m.method, m.k);
-    write_panels(&out.join("charts/topics.png"), &title, periods, &panels)?;
-    Ok(Some("charts/topics.png".into()))
+    share_chart(out, "topics.png", &title, periods, period_of_row, m.shares.view(), &m.terms, terms)
 }
 
 /// Draw small multiples to a temporary file and move it into place.

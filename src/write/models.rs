@@ -1,6 +1,5 @@
 //! The cluster and topic tables: frames built from fitted models, one builder per table.
 
-use ndarray::Array2;
 use polars::prelude::*;
 
 use super::schema;
@@ -25,8 +24,7 @@ where
 }
 
 pub fn clusters(c: &Clustering, terms: &[String]) -> PolarsResult<DataFrame> {
-    let mut size = vec![0u32; c.k];
-    c.labels.iter().for_each(|&l| size[l as usize] += 1);
+    let size = c.sizes();
     let rows: Vec<(u32, u32, &str, f64, u32)> = c
         .terms
         .iter()
@@ -47,15 +45,8 @@ pub fn clusters(c: &Clustering, terms: &[String]) -> PolarsResult<DataFrame> {
     ])
 }
 
-/// One-hot rows of the cluster labels, for shares per period.
-pub fn one_hot(labels: &[u32], k: usize) -> Array2<f32> {
-    let mut m = Array2::zeros((labels.len(), k));
-    labels.iter().enumerate().for_each(|(r, &l)| m[[r, l as usize]] = 1.0);
-    m
-}
-
 pub fn cluster_trends(c: &Clustering, names: &RowNames) -> PolarsResult<DataFrame> {
-    let rows = group_prevalence(one_hot(&c.labels, c.k).view(), names.period_of_row, names.periods.len());
+    let rows = group_prevalence(c.one_hot().view(), names.period_of_row, names.periods.len());
     schema::CLUSTER_TRENDS.frame(vec![
         series("", rows.iter().map(|r| r.group as u32).collect()),
         series("", rows.iter().map(|r| names.periods[r.period].as_str()).collect()),

@@ -6,7 +6,6 @@ use std::path::Path;
 
 use super::atomic;
 use super::manifest::Counts;
-use super::models::one_hot;
 use crate::cluster::Clustering;
 use crate::error::Result;
 use crate::topics::TopicModel;
@@ -144,9 +143,8 @@ impl ModelsReport<'_> {
 /// `clusters.md`: each cluster's size, share in the first and last period, and c-TF-IDF terms.
 pub fn write_clusters_report(path: &Path, c: &Clustering, m: &ModelsReport) -> Result<()> {
     let mut md = String::from("# themeshift clusters\n");
-    let rows = group_prevalence(one_hot(&c.labels, c.k).view(), m.period_of_row, m.periods.len());
-    let mut size = vec![0usize; c.k];
-    c.labels.iter().for_each(|&l| size[l as usize] += 1);
+    let rows = group_prevalence(c.one_hot().view(), m.period_of_row, m.periods.len());
+    let size = c.sizes();
     let _ = writeln!(
         md,
         "\nLSA + k-means, {} clusters (inertia {:.1} after {} iterations); terms by c-TF-IDF.\n\n\
