@@ -101,18 +101,17 @@ fn stages(c: &mut Criterion) {
     let mut models = c.benchmark_group("models");
     models.sample_size(10);
     let x = &vectorized.tfidf;
-    let xt = x.transpose();
     models.bench_function("cluster: LSA 50 + k-means k=5", |b| {
         b.iter(|| {
-            let c = cluster(x, &xt, &vectorized.counts, &LsaKmeans { k: 5, ..LsaKmeans::default() }, 1);
+            let c = cluster(x, &vectorized.counts, &LsaKmeans { k: 5, ..LsaKmeans::default() }, 1);
             assert_eq!(c.labels.len(), x.n_rows());
         })
     });
     let mean = x.values.iter().sum::<f32>() / (x.n_rows() * x.n_cols) as f32;
     models.bench_function("topics: NMF k=5", |b| {
         b.iter(|| {
-            let svd = truncated_svd(x, &xt, 5, 1);
-            let fit = nmf(x, &xt, nndsvda(&svd, 5, mean), &NmfParams::default());
+            let svd = truncated_svd(x, 5, 1);
+            let fit = nmf(x, nndsvda(&svd, 5, mean), &NmfParams::default());
             assert!(fit.reconstruction_error.is_finite() && fit.iterations > 1);
         })
     });

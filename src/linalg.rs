@@ -39,6 +39,169 @@ pub fn sparse_dense(x: &Csr<f32>, m: ArrayView2<f32>) -> Array2<f32> {
     out
 }
 
+/// `xᵀ · m` for sparse `x` (n × v) and dense `m` (n × l) without a transposed copy of `x`; see
+/// [`Scatter`]. For one product; repeated products of one matrix keep their [`Scatter`].
+pub fn sparse_t_dense(x: &Csr<f32>, m: ArrayView2<f32>) -> Array2<f32> {
+    Scatter::new(x, rayon::current_num_threads()).product(x, m)
+}
+
+/// `xᵀ · m` by scattering: the rows of `x` stream past once while each entry adds its share
+/// into an output row. Output rows are split into ranges with similar numbers of entries, one
+/// task each; every output row is summed in row order of `x` (multiply, then add) — the same
+/// sums, bit for bit, as [`sparse_dense`] on the stored transpose, whatever the number of tasks.
+/// Scattering pays because the output rows hit follow the terms' frequencies (a few thousand hot
+/// rows stay in cache), where gathering the rows of `m` reads all of it for every term.
+pub struct Scatter {
+    /// Output-row bounds of the ranges: range `p` is `bounds[p]..bounds[p + 1]`.
+    bounds: Vec<usize>,
+    /// `splits[p][r]`: where row `r`'s entries of range `p` start (its columns ascend), so the
+    /// products never search a row.
+    splits: Vec<Vec<usize>>,
+}
+
+impl Scatter {
+    /// One range per thread, each with about the same number of entries. (More ranges balance
+    /// no better and cost time: every range walks every row.)
+    pub fn new(x: &Csr<f32>, threads: usize) -> Self {
+        let v = x.n_cols;
+        let parts = threads.max(1);
+        let mut counts = vec![0usize; v];
+        for &c in &x.indices {
+            counts[c as usize] += 1;
+        }
+        let mut bounds = vec![0];
+        let mut seen = 0;
+        for (c, &n) in counts.iter().enumerate() {
+            seen += n;
+            if bounds.len() < parts && seen * parts >= x.nnz() * bounds.len() && c + 1 < v {
+                bounds.push(c + 1);
+            }
+        }
+        bounds.push(v);
+        let splits = bounds
+            .iter()
+            .map(|&b| {
+                (0..x.n_rows()).map(|r| x.indptr[r] + x.row(r).0.partition_point(|&c| (c as usize) < b)).collect()
+            })
+            .collect();
+        Scatter { bounds, splits }
+    }
+
+    /// `xᵀ · m`; `x` must be the matrix this was made for.
+    pub fn product(&self, x: &Csr<f32>, m: ArrayView2<f32>) -> Array2<f32> {
+        assert_eq!(x.n_rows(), m.nrows(), "Scatter::product: inner dimensions differ");
+        assert_eq!(self.splits[0].len(), x.n_rows(), "Scatter::product: made for another matrix");
+        let (v, l) = (x.n_cols, m.ncols());
+        let mut out = Array2::<f32>::zeros((v, l));
+        if l == 0 || v == 0 {
+            return out;
+        }
+        let m = Padded::new(m);
+        let wide = wide_simd();
+        let mut tasks = Vec::new();
+        let mut rest = out.as_slice_mut().expect("fresh array");
+        for p in 0..self.bounds.len() - 1 {
+            let (range, tail) = rest.split_at_mut((self.bounds[p + 1] - self.bounds[p]) * l);
+            tasks.push((p, range));
+            rest = tail;
+        }
+        tasks.into_par_iter().for_each(|(p, out)| {
+            let first = self.bounds[p];
+            for (r, (&from, &to)) in self.splits[p].iter().zip(&self.splits[p + 1]).enumerate() {
+                let (cols, vals) = (&x.indices[from..to], &x.values[from..to]);
+                let source = &m.values[r * m.stride..(r + 1) * m.stride];
+                #[cfg(target_arch = "x86_64")]
+                if wide {
+                    // SAFETY: `wide_simd` checked that this CPU has AVX2 and FMA.
+                    unsafe { scatter_row_avx2(out, first, l, cols, vals, source) };
+                    continue;
+                }
+                let _ = wide;
+                scatter_row(out, first, l, cols, vals, source);
+            }
+        });
+        out
+    }
+}
+
+/// `out[c − first] += v · source` for each entry `(c, v)`; `out` has rows of `l` values and
+/// `source` at least `l`.
+#[inline(always)]
+fn scatter_row(out: &mut [f32], first: usize, l: usize, cols: &[u32], vals: &[f32], source: &[f32]) {
+    for (&c, &v) in cols.iter().zip(vals) {
+        let row = &mut out[(c as usize - first) * l..][..l];
+        for (o, &s) in row.iter_mut().zip(source) {
+            *o += v * s;
+        }
+    }
+}
+
+/// [`scatter_row`] with AVX2 vectors: the source row stays in registers, up to 8 vectors per
+/// pass; the last vector of a row is masked to its `l mod 8` lanes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn scatter_row_avx2(out: &mut [f32], first: usize, l: usize, cols: &[u32], vals: &[f32], source: &[f32]) {
+    assert!(cols.first().is_none_or(|&c| c as usize >= first), "entry before the output range");
+    assert!(cols.last().is_none_or(|&c| (c as usize - first + 1) * l <= out.len()), "entry after the output range");
+    assert!(source.len() >= l.div_ceil(LANES_F32) * LANES_F32, "source row not padded");
+    let mut offset = 0;
+    while offset < l {
+        // SAFETY: AVX2 is enabled here; entries lie inside `out` (checked above), a span covers
+        // output columns `offset..min(l, offset + 64)` and masks every lane past `l`, and the
+        // padded source row holds whole vectors.
+        unsafe {
+            match (l - offset).div_ceil(LANES_F32).min(SPAN_AVX2 / LANES_F32) {
+                8 => scatter_span_avx2::<8>(out, first, l, cols, vals, source, offset),
+                7 => scatter_span_avx2::<7>(out, first, l, cols, vals, source, offset),
+                6 => scatter_span_avx2::<6>(out, first, l, cols, vals, source, offset),
+                5 => scatter_span_avx2::<5>(out, first, l, cols, vals, source, offset),
+                4 => scatter_span_avx2::<4>(out, first, l, cols, vals, source, offset),
+                3 => scatter_span_avx2::<3>(out, first, l, cols, vals, source, offset),
+                2 => scatter_span_avx2::<2>(out, first, l, cols, vals, source, offset),
+                _ => scatter_span_avx2::<1>(out, first, l, cols, vals, source, offset),
+            }
+        }
+        offset += SPAN_AVX2;
+    }
+}
+
+/// # Safety
+/// Needs AVX2; every entry's output row must lie inside `out`, and `source` must hold whole
+/// vectors up to `offset + 8 · T`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn scatter_span_avx2<const T: usize>(
+    out: &mut [f32],
+    first: usize,
+    l: usize,
+    cols: &[u32],
+    vals: &[f32],
+    source: &[f32],
+    offset: usize,
+) {
+    use std::arch::x86_64::*;
+    let masks: [__m256i; T] = std::array::from_fn(|t| {
+        let inside = (l - offset).saturating_sub(t * LANES_F32).min(LANES_F32);
+        _mm256_loadu_si256(LANE_MASKS[LANES_F32 - inside..].as_ptr().cast())
+    });
+    let src: [__m256; T] = std::array::from_fn(|t| _mm256_loadu_ps(source.as_ptr().add(offset + t * LANES_F32)));
+    let base = out.as_mut_ptr().add(offset);
+    for (&c, &v) in cols.iter().zip(vals) {
+        let v = _mm256_set1_ps(v);
+        let row = base.add((c as usize - first) * l);
+        for t in 0..T {
+            let at = row.add(t * LANES_F32);
+            if t + 1 < T || l - offset >= T * LANES_F32 {
+                _mm256_storeu_ps(at, _mm256_add_ps(_mm256_loadu_ps(at), _mm256_mul_ps(v, src[t])));
+            } else {
+                let sum = _mm256_add_ps(_mm256_maskload_ps(at, masks[t]), _mm256_mul_ps(v, src[t]));
+                _mm256_maskstore_ps(at, masks[t], sum);
+            }
+        }
+    }
+}
+
 /// The dense operand of a product with its rows padded to whole SIMD vectors, so the kernel
 /// can hold a span of output columns in registers without bounds to test.
 struct Padded<'a> {
@@ -245,22 +408,23 @@ pub struct Svd {
 /// `randomized_svd`): a seeded random test matrix with `oversample` extra columns, `power_iters`
 /// normalized power iterations, then the exact SVD of the small projected matrix. Signs are
 /// fixed so the largest entry of each right singular vector is positive.
-pub fn randomized_svd(x: &Csr<f32>, xt: &Csr<f32>, k: usize, oversample: usize, power_iters: usize, seed: u64) -> Svd {
+pub fn randomized_svd(x: &Csr<f32>, k: usize, oversample: usize, power_iters: usize, seed: u64) -> Svd {
     let l = (k + oversample).min(x.n_rows()).min(x.n_cols).max(1);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let omega = Array2::from_shape_simple_fn((x.n_cols, l), || rng.gen_range(-1.0f32..1.0));
     // Power iterations only need a well-conditioned basis (scikit-learn normalizes them by LU);
     // the final basis is made orthonormal to working precision.
+    let scatter = Scatter::new(x, rayon::current_num_threads());
     let mut q = orthonormalize(sparse_dense(x, omega.view()), 1);
     for i in 0..power_iters {
-        let z = orthonormalize(sparse_dense(xt, q.view()), 1);
+        let z = orthonormalize(scatter.product(x, q.view()), 1);
         q = orthonormalize(sparse_dense(x, z.view()), if i + 1 == power_iters { 2 } else { 1 });
     }
     if power_iters == 0 {
         q = orthonormalize(q, 1);
     }
     // B = qᵀ x (l × v), held as its transpose xᵀ q (v × l); B Bᵀ = (xᵀq)ᵀ (xᵀq).
-    let bt = sparse_dense(xt, q.view());
+    let bt = scatter.product(x, q.view());
     let (values, vectors) = gram(bt.view(), bt.view()).eigh().expect("symmetric Gram matrix").sort_eig_desc();
     let k = k.min(l);
     let s: Array1<f64> = values.iter().take(k).map(|&v| v.max(0.0).sqrt()).collect();
@@ -285,8 +449,8 @@ pub fn randomized_svd(x: &Csr<f32>, xt: &Csr<f32>, k: usize, oversample: usize, 
 
 /// [`randomized_svd`] with the project's settings ([`SVD_OVERSAMPLE`], [`SVD_POWER_ITERATIONS`]):
 /// what LSA and NMF's start use.
-pub fn truncated_svd(x: &Csr<f32>, xt: &Csr<f32>, k: usize, seed: u64) -> Svd {
-    randomized_svd(x, xt, k, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS, seed)
+pub fn truncated_svd(x: &Csr<f32>, k: usize, seed: u64) -> Svd {
+    randomized_svd(x, k, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS, seed)
 }
 
 /// Scale each row to unit Euclidean length (zero rows stay zero).
@@ -369,10 +533,44 @@ mod tests {
         }
     }
 
+    /// `xᵀ · m` by scattering equals the product with the stored transpose bit for bit — AVX2
+    /// and portable kernels, one output range or several (1 and 3 threads), every span shape.
+    #[test]
+    fn scattered_transpose_product_equals_gathered_bit_for_bit() {
+        let (n_rows, n_cols) = (90, 40);
+        let rows: Vec<Vec<(u32, f32)>> = (0..n_rows as u32)
+            .map(|r| {
+                (0..n_cols as u32)
+                    .filter(|c| (c * 7 + r * 13) % 4 == 0)
+                    .map(|c| (c, 1.0 / (1 + c + r) as f32))
+                    .collect()
+            })
+            .collect();
+        let x = Csr::from_rows(n_cols, rows);
+        let xt = x.transpose();
+        for l in [1, 5, 8, 20, 31, 64, 70] {
+            let m = Array2::from_shape_fn((n_rows, l), |(i, j)| ((i * 31 + j * 17) % 97) as f32 / 7.0 - 3.0);
+            let gathered = sparse_dense(&xt, m.view());
+            for threads in [1, 3] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let scattered = pool.install(|| sparse_t_dense(&x, m.view()));
+                assert_eq!(scattered, gathered, "l = {l}, {threads} threads");
+            }
+            let padded = Padded::new(m.view());
+            let mut portable = Array2::<f32>::zeros((n_cols, l));
+            for r in 0..n_rows {
+                let (cols, vals) = x.row(r);
+                let source = &padded.values[r * padded.stride..];
+                scatter_row(portable.as_slice_mut().unwrap(), 0, l, cols, vals, source);
+            }
+            assert_eq!(portable, gathered, "portable scatter, l = {l}");
+        }
+    }
+
     #[test]
     fn randomized_svd_recovers_singular_values_of_a_small_matrix() {
         let x = blocks();
-        let svd = randomized_svd(&x, &x.transpose(), 3, 2, 3, 7);
+        let svd = randomized_svd(&x, 3, 2, 3, 7);
         // Exact values from the dense 6 × 5 matrix (numpy.linalg.svd): two blocks, rank 5 at most.
         let d = dense(&x);
         let gram_values = {
@@ -389,7 +587,7 @@ mod tests {
                 assert!((utu[[i, j]] - if i == j { 1.0 } else { 0.0 }).abs() < 1e-5);
             }
         }
-        let same = randomized_svd(&x, &x.transpose(), 3, 2, 3, 7);
+        let same = randomized_svd(&x, 3, 2, 3, 7);
         assert_eq!(same.vt, svd.vt, "seeded: identical");
     }
 

@@ -17,7 +17,7 @@ use crate::trends::analysis::{analyse, TrendResults};
 use crate::trends::groups::leading_group;
 use crate::trends::term_stats::ranked;
 use crate::trends::themes::{parse_lexicon, Theme, CHINA_RUSSIA};
-use crate::vectorize::{vectorize, Csr, Vectorized, Vocabulary};
+use crate::vectorize::{vectorize, Vectorized, Vocabulary};
 use crate::write::charts;
 use crate::write::manifest::{peak_rss_mib, write_manifest, Counts, Manifest, StageTiming};
 use crate::write::models::{self, RowNames};
@@ -76,9 +76,9 @@ fn timed<T>(stage: &'static str, work: impl FnOnce() -> T) -> (T, StageTiming) {
     (out, StageTiming { stage, seconds: start.elapsed().as_secs_f64(), peak_rss_mib: peak_rss_mib() })
 }
 
-fn cluster_stage(v: &Vectorized, transpose: &Csr<f32>, config: &ClusterConfig, seed: u64) -> Option<Clustering> {
+fn cluster_stage(v: &Vectorized, config: &ClusterConfig, seed: u64) -> Option<Clustering> {
     match config {
-        ClusterConfig::LsaKmeans(params) => Some(cluster(&v.tfidf, transpose, &v.counts, params, seed)),
+        ClusterConfig::LsaKmeans(params) => Some(cluster(&v.tfidf, &v.counts, params, seed)),
         ClusterConfig::None => None,
     }
 }
@@ -132,12 +132,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     // Each duplicate group counts once, through its earliest member, unless asked otherwise.
     let analysed: Vec<usize> =
         (0..docs.len()).filter(|&d| config.keep_duplicates || docs[d].duplicate_of.is_none()).collect();
-    let (vectorized, transpose) = stages.run("vectorize", || {
-        let vectorized = vectorize(&tokenized, analysed, &config.vectorize)?;
-        // Clustering and NMF multiply by the matrix's transpose too: stored by columns once.
-        let transpose = vectorized.tfidf.transpose();
-        Ok((vectorized, transpose))
-    })?;
+    let vectorized = stages.run("vectorize", || vectorize(&tokenized, analysed, &config.vectorize))?;
     let period_labels: Vec<Option<String>> =
         docs.iter().map(|d| d.date.and_then(|date| config.periods.label(date))).collect();
     let n_tokens: Vec<u64> = (0..docs.len()).map(|d| tokenized.doc(d).len() as u64).collect();
@@ -156,13 +151,12 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     let ((clustering, topic_models), trends) = rayon::join(
         || {
             rayon::join(
-                || timed("cluster", || cluster_stage(&vectorized, &transpose, &config.cluster, config.seed)),
+                || timed("cluster", || cluster_stage(&vectorized, &config.cluster, config.seed)),
                 || {
                     timed("topics", || {
                         let token_ids = (!config.topics.models.is_empty()).then(token_ids);
                         let inputs = TopicInputs {
                             tfidf: &vectorized.tfidf,
-                            tfidf_t: &transpose,
                             counts: &vectorized.counts,
                             token_ids: token_ids.as_deref(),
                         };
@@ -189,7 +183,6 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         },
     );
     let (clustering, topic_models, trends) = (stages.add(clustering), stages.add(topic_models), stages.add(trends));
-    drop(transpose);
     let groups = document_groups(docs.len(), rows, clustering.as_ref(), topic_models.first());
     let names = RowNames {
         doc_ids: rows.iter().map(|&d| docs[d].id.as_str()).collect(),

@@ -171,13 +171,8 @@ pub fn rerun_topics(
         return Err(Error::Config("no topic models asked for (--topics nmf,lda)".into()));
     }
     let job = Refit { tool: "topics", options: serde_json::json!(config), seed, with_tokens: true };
-    job.run(run_dir, out, font_path, |run, transpose| {
-        let inputs = TopicInputs {
-            tfidf: &run.tfidf,
-            tfidf_t: transpose,
-            counts: &run.counts,
-            token_ids: run.token_ids.as_deref(),
-        };
+    job.run(run_dir, out, font_path, |run| {
+        let inputs = TopicInputs { tfidf: &run.tfidf, counts: &run.counts, token_ids: run.token_ids.as_deref() };
         let models = fit_topics(&inputs, config, seed);
         let outputs = write_topic_outputs(out, &models, &run.names(), &run.terms, config.doc_topic_floor)?;
         let top = (0..run.rows.len()).map(|r| models[0].shares.row(r).as_slice().and_then(leading_group)).collect();
@@ -196,8 +191,8 @@ pub fn rerun_clusters(
 ) -> Result<RerunSummary> {
     params.check().map_err(Error::Config)?;
     let job = Refit { tool: "clusters", options: serde_json::json!(params), seed, with_tokens: false };
-    job.run(run_dir, out, font_path, |run, transpose| {
-        let clustering = cluster(&run.tfidf, transpose, &run.counts, params, seed);
+    job.run(run_dir, out, font_path, |run| {
+        let clustering = cluster(&run.tfidf, &run.counts, params, seed);
         let outputs = write_cluster_outputs(out, &clustering, &run.names(), &run.terms)?;
         let labels = clustering.labels.iter().map(|&c| Some(c as usize)).collect();
         Ok(Fitted { outputs, models: models_summary(Some(&clustering), &[]), column: ("cluster", labels) })
@@ -229,14 +224,13 @@ impl Refit {
         run_dir: &Path,
         out: &Path,
         font_path: Option<&Path>,
-        fit: impl FnOnce(&RunTables, &Csr<f32>) -> Result<Fitted>,
+        fit: impl FnOnce(&RunTables) -> Result<Fitted>,
     ) -> Result<RerunSummary> {
         let font = prepare(out, font_path)?;
         let start = Instant::now();
         let run = read_run(run_dir, self.with_tokens)?;
-        let transpose = run.tfidf.transpose();
         charts::use_font(&font)?;
-        let Fitted { mut outputs, models, column: (name, values) } = fit(&run, &transpose)?;
+        let Fitted { mut outputs, models, column: (name, values) } = fit(&run)?;
         if same_folder(run_dir, out) {
             update_documents(run_dir, &run, name, values)?;
             outputs.push(schema::DOCUMENTS.file.into());

@@ -106,10 +106,10 @@ impl Clustering {
     }
 }
 
-/// Cluster the rows of the TF-IDF matrix `x` (`xt` its transpose; `counts` its term counts).
-pub fn cluster(x: &Csr<f32>, xt: &Csr<f32>, counts: &Csr<u32>, params: &LsaKmeans, seed: u64) -> Clustering {
+/// Cluster the rows of the TF-IDF matrix `x` (`counts` its term counts).
+pub fn cluster(x: &Csr<f32>, counts: &Csr<u32>, params: &LsaKmeans, seed: u64) -> Clustering {
     let start = std::time::Instant::now();
-    let svd = truncated_svd(x, xt, params.dimensions, seed);
+    let svd = truncated_svd(x, params.dimensions, seed);
     let dims = svd.s.len();
     // Document coordinates in LSA space: U · Σ (scikit-learn's TruncatedSVD.transform), unit rows.
     let mut points: Array2<f32> = svd.u.slice(s![.., ..dims]).to_owned();

@@ -135,7 +135,6 @@ impl TopicModel {
 /// What the models read.
 pub struct TopicInputs<'a> {
     pub tfidf: &'a Csr<f32>,
-    pub tfidf_t: &'a Csr<f32>,
     pub counts: &'a Csr<u32>,
     /// Each matrix row's tokens in text order, as vocabulary ids (`u32::MAX` outside it), for
     /// coherence; `None` when the tokens are not at hand.
@@ -162,9 +161,9 @@ fn fit_one(inputs: &TopicInputs, method: &TopicMethod, k: usize, config: &Topics
             // only on the matrix, k and the seed (not on what else the run computes). A more
             // exact SVD (7–30 power iterations) does not give more coherent topics: on the
             // China–Russia subset it lands in a local optimum 0.006 NPMI lower as often as not.
-            let svd = truncated_svd(x, inputs.tfidf_t, k, seed);
+            let svd = truncated_svd(x, k, seed);
             let mean = (x.values.iter().map(|&v| v as f64).sum::<f64>() / (x.n_rows() * x.n_cols).max(1) as f64) as f32;
-            let fit = nmf(x, inputs.tfidf_t, nndsvda(&svd, k, mean), params);
+            let fit = nmf(x, nndsvda(&svd, k, mean), params);
             let shares = row_shares(&fit.w);
             (fit.h, fit.w, shares, fit.iterations, vec![("reconstruction_error", fit.reconstruction_error)])
         }

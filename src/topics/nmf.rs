@@ -3,15 +3,15 @@
 //! updated per iteration, stop when the projected-gradient "violation" falls below `tolerance`
 //! times the first iteration's.
 //!
-//! The data only enters through two sparse × dense products per iteration (`X · Hᵀ` and
-//! `Xᵀ · W`); each row of W (and of Hᵀ) is then updated on its own, so rows run in parallel and
-//! the result does not depend on the thread count.
+//! The data only enters through two sparse × dense products per iteration (`X · Hᵀ` gathered,
+//! `Xᵀ · W` scattered from the rows of X, see [`Scatter`]); each row of W (and of Hᵀ) is then
+//! updated on its own, so rows run in parallel and the result does not depend on the thread count.
 
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::linalg::{gram, sparse_dense, wide_simd, Svd, BLOCK};
+use crate::linalg::{gram, sparse_dense, wide_simd, Scatter, Svd, BLOCK};
 use crate::vectorize::Csr;
 
 /// NMF settings: `max_iterations` 200 and `tolerance` 1e-4, as scikit-learn.
@@ -94,30 +94,35 @@ fn sweep(factor: &mut Array2<f32>, cross: ArrayView2<f32>, gram: &Array2<f64>) -
 const LANES: usize = 16;
 
 fn sweep_block(block: &mut [f32], cross: &[f32], gram: &[f64], k: usize) -> f64 {
-    let mut violation = 0.0;
     // The rows in hand, their cross products and projected gradients, transposed: topic-major,
     // one lane per row. A last group of fewer rows leaves the spare lanes with the previous
-    // group's values: swept along, never written back.
+    // group's values: swept along, never written back nor counted.
     let mut lanes = vec![0f64; k * LANES];
     let mut cross_lanes = vec![0f64; k * LANES];
     let mut projected = vec![0f64; k * LANES];
+    // Violation summed per lane (independent chains), lanes added at the end.
+    let mut violation = [0f64; LANES];
     let wide = wide_simd();
     for (group, c) in block.chunks_mut(LANES * k).zip(cross.chunks(LANES * k)) {
-        for (i, (row, c)) in group.chunks_exact(k).zip(c.chunks_exact(k)).enumerate() {
-            for (r, (&x, &c)) in row.iter().zip(c).enumerate() {
-                lanes[r * LANES + i] = x as f64;
-                cross_lanes[r * LANES + i] = c as f64;
+        let rows = group.len() / k;
+        for r in 0..k {
+            for i in 0..rows {
+                lanes[r * LANES + i] = group[i * k + r] as f64;
+                cross_lanes[r * LANES + i] = c[i * k + r] as f64;
             }
         }
         sweep_lanes_fastest(wide, &mut lanes, &cross_lanes, gram, k, &mut projected);
-        for (i, row) in group.chunks_exact_mut(k).enumerate() {
-            for (r, x) in row.iter_mut().enumerate() {
-                *x = lanes[r * LANES + i] as f32;
-                violation += projected[r * LANES + i];
+        for r in 0..k {
+            for i in 0..rows {
+                group[i * k + r] = lanes[r * LANES + i] as f32;
+            }
+            let gradients: &[f64; LANES] = projected[r * LANES..(r + 1) * LANES].try_into().expect("one lane per row");
+            for (sum, &g) in violation[..rows].iter_mut().zip(gradients) {
+                *sum += g;
             }
         }
     }
-    violation
+    violation.iter().sum()
 }
 
 /// [`sweep_lanes`] compiled for AVX2 when `wide` (checked by [`wide_simd`]), else as is.
@@ -167,16 +172,17 @@ fn sweep_lanes_avx2(lanes: &mut [f64], cross: &[f64], gram: &[f64], k: usize, pr
     sweep_lanes(lanes, cross, gram, k, projected)
 }
 
-/// Fit from a start `(w, ht)`; `x` is n × v and `xt` its transpose.
-pub fn nmf(x: &Csr<f32>, xt: &Csr<f32>, start: (Array2<f32>, Array2<f32>), params: &NmfParams) -> NmfFit {
+/// Fit from a start `(w, ht)`; `x` is n × v.
+pub fn nmf(x: &Csr<f32>, start: (Array2<f32>, Array2<f32>), params: &NmfParams) -> NmfFit {
     let (mut w, mut ht) = start;
+    let scatter = Scatter::new(x, rayon::current_num_threads());
     let mut first = None;
     let mut iterations = 0;
     for _ in 0..params.max_iterations {
         iterations += 1;
         let x_ht = sparse_dense(x, ht.view());
         let mut violation = sweep(&mut w, x_ht.view(), &gram(ht.view(), ht.view()));
-        let xt_w = sparse_dense(xt, w.view());
+        let xt_w = scatter.product(x, w.view());
         violation += sweep(&mut ht, xt_w.view(), &gram(w.view(), w.view()));
         let first = *first.get_or_insert(violation);
         if first == 0.0 || violation / first <= params.tolerance {
@@ -240,12 +246,11 @@ mod tests {
     #[test]
     fn recovers_planted_topics_and_lowers_the_error() {
         let x = planted();
-        let xt = x.transpose();
-        let svd = randomized_svd(&x, &xt, 2, 4, 4, 1);
+        let svd = randomized_svd(&x, 2, 4, 4, 1);
         let mean = x.values.iter().sum::<f32>() / (x.n_rows() * x.n_cols) as f32;
         let start = nndsvda(&svd, 2, mean);
         let start_error = frobenius_error(&x, &start.0, &start.1);
-        let fit = nmf(&x, &xt, start, &NmfParams::default());
+        let fit = nmf(&x, start, &NmfParams::default());
         assert!(fit.reconstruction_error < 1e-2, "error {}", fit.reconstruction_error);
         assert!(fit.reconstruction_error < start_error);
         // Each fitted topic puts its weight on one planted block of terms.

@@ -45,8 +45,9 @@ impl<T: Copy> Csr<T> {
 }
 
 impl Csr<f32> {
-    /// The same matrix stored by columns (a CSR of the transpose): column-wise products without
-    /// scattered writes.
+    /// The same matrix stored by columns (a CSR of the transpose). The models scatter instead
+    /// (`linalg::Scatter`, no second copy of the matrix); tests check them against this.
+    #[cfg(test)]
     pub fn transpose(&self) -> Csr<f32> {
         let mut counts = vec![0usize; self.n_cols + 1];
         for &c in &self.indices {
