@@ -22,7 +22,8 @@ pub fn sparse_dense(x: &Csr<f32>, m: ArrayView2<f32>) -> Array2<f32> {
     if l == 0 {
         return out;
     }
-    let m = Padded::new(m);
+    let m = m.as_standard_layout();
+    let m = m.as_slice().expect("standard layout");
     let wide = wide_simd();
     let rows = out.as_slice_mut().expect("fresh array");
     rows.par_chunks_mut(l).with_min_len(256).enumerate().for_each(|(r, row)| {
@@ -30,11 +31,11 @@ pub fn sparse_dense(x: &Csr<f32>, m: ArrayView2<f32>) -> Array2<f32> {
         #[cfg(target_arch = "x86_64")]
         if wide {
             // SAFETY: `wide_simd` checked that this CPU has AVX2 and FMA.
-            unsafe { product_row_avx2(row, cols, vals, &m.values, m.stride) };
+            unsafe { product_row_avx2(row, cols, vals, m) };
             return;
         }
         let _ = wide;
-        product_row(row, cols, vals, &m.values, m.stride);
+        product_row(row, cols, vals, m);
     });
     out
 }
@@ -96,7 +97,8 @@ impl Scatter {
         if l == 0 || v == 0 {
             return out;
         }
-        let m = Padded::new(m);
+        let m = m.as_standard_layout();
+        let m = m.as_slice().expect("standard layout");
         let wide = wide_simd();
         let mut tasks = Vec::new();
         let mut rest = out.as_slice_mut().expect("fresh array");
@@ -109,25 +111,25 @@ impl Scatter {
             let first = self.bounds[p];
             for (r, (&from, &to)) in self.splits[p].iter().zip(&self.splits[p + 1]).enumerate() {
                 let (cols, vals) = (&x.indices[from..to], &x.values[from..to]);
-                let source = &m.values[r * m.stride..(r + 1) * m.stride];
+                let source = &m[r * l..(r + 1) * l];
                 #[cfg(target_arch = "x86_64")]
                 if wide {
                     // SAFETY: `wide_simd` checked that this CPU has AVX2 and FMA.
-                    unsafe { scatter_row_avx2(out, first, l, cols, vals, source) };
+                    unsafe { scatter_row_avx2(out, first, cols, vals, source) };
                     continue;
                 }
                 let _ = wide;
-                scatter_row(out, first, l, cols, vals, source);
+                scatter_row(out, first, cols, vals, source);
             }
         });
         out
     }
 }
 
-/// `out[c − first] += v · source` for each entry `(c, v)`; `out` has rows of `l` values and
-/// `source` at least `l`.
+/// `out[c − first] += v · source` for each entry `(c, v)`; `out` has rows as long as `source`.
 #[inline(always)]
-fn scatter_row(out: &mut [f32], first: usize, l: usize, cols: &[u32], vals: &[f32], source: &[f32]) {
+fn scatter_row(out: &mut [f32], first: usize, cols: &[u32], vals: &[f32], source: &[f32]) {
+    let l = source.len();
     for (&c, &v) in cols.iter().zip(vals) {
         let row = &mut out[(c as usize - first) * l..][..l];
         for (o, &s) in row.iter_mut().zip(source) {
@@ -136,63 +138,87 @@ fn scatter_row(out: &mut [f32], first: usize, l: usize, cols: &[u32], vals: &[f3
     }
 }
 
+/// f32 lanes of one AVX2 vector.
+const LANES_F32: usize = 8;
+
+/// Output columns per pass of the AVX2 kernels: 8 of the 16 vector registers hold sums (or the
+/// source row), the rest the broadcast value and loads. The LSA products (60 columns) take one
+/// pass, not two.
+#[cfg(target_arch = "x86_64")]
+const SPAN_AVX2: usize = 64;
+
+/// Calls `$span::<T>(args…, offset)` for each span of up to 64 of the `$l` columns, `T` the
+/// span's vectors (the last one possibly partial).
+#[cfg(target_arch = "x86_64")]
+macro_rules! for_each_span {
+    ($l:expr, $span:ident ( $($arg:expr),* )) => {{
+        let mut offset = 0;
+        while offset < $l {
+            match ($l - offset).div_ceil(LANES_F32).min(SPAN_AVX2 / LANES_F32) {
+                8 => $span::<8>($($arg,)* offset),
+                7 => $span::<7>($($arg,)* offset),
+                6 => $span::<6>($($arg,)* offset),
+                5 => $span::<5>($($arg,)* offset),
+                4 => $span::<4>($($arg,)* offset),
+                3 => $span::<3>($($arg,)* offset),
+                2 => $span::<2>($($arg,)* offset),
+                _ => $span::<1>($($arg,)* offset),
+            }
+            offset += SPAN_AVX2;
+        }
+    }};
+}
+
 /// [`scatter_row`] with AVX2 vectors: the source row stays in registers, up to 8 vectors per
-/// pass; the last vector of a row is masked to its `l mod 8` lanes.
+/// pass; a row's last vector is masked to its `l mod 8` lanes. Rows are not padded: 20 columns
+/// take 80 bytes, not 96, and the hot rows of the output pack into fewer cache lines.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn scatter_row_avx2(out: &mut [f32], first: usize, l: usize, cols: &[u32], vals: &[f32], source: &[f32]) {
+fn scatter_row_avx2(out: &mut [f32], first: usize, cols: &[u32], vals: &[f32], source: &[f32]) {
+    let l = source.len();
     assert!(cols.first().is_none_or(|&c| c as usize >= first), "entry before the output range");
     assert!(cols.last().is_none_or(|&c| (c as usize - first + 1) * l <= out.len()), "entry after the output range");
-    assert!(source.len() >= l.div_ceil(LANES_F32) * LANES_F32, "source row not padded");
-    let mut offset = 0;
-    while offset < l {
-        // SAFETY: AVX2 is enabled here; entries lie inside `out` (checked above), a span covers
-        // output columns `offset..min(l, offset + 64)` and masks every lane past `l`, and the
-        // padded source row holds whole vectors.
-        unsafe {
-            match (l - offset).div_ceil(LANES_F32).min(SPAN_AVX2 / LANES_F32) {
-                8 => scatter_span_avx2::<8>(out, first, l, cols, vals, source, offset),
-                7 => scatter_span_avx2::<7>(out, first, l, cols, vals, source, offset),
-                6 => scatter_span_avx2::<6>(out, first, l, cols, vals, source, offset),
-                5 => scatter_span_avx2::<5>(out, first, l, cols, vals, source, offset),
-                4 => scatter_span_avx2::<4>(out, first, l, cols, vals, source, offset),
-                3 => scatter_span_avx2::<3>(out, first, l, cols, vals, source, offset),
-                2 => scatter_span_avx2::<2>(out, first, l, cols, vals, source, offset),
-                _ => scatter_span_avx2::<1>(out, first, l, cols, vals, source, offset),
-            }
-        }
-        offset += SPAN_AVX2;
-    }
+    // SAFETY: AVX2 is enabled here; entries lie inside `out` (checked above), and every vector
+    // access is masked to the columns `..l` of its row.
+    unsafe { for_each_span!(l, scatter_span_avx2(out, first, cols, vals, source)) }
+}
+
+/// Masks of the `T` vectors covering columns `offset..` of a row `l` long.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn lane_masks<const T: usize>(l: usize, offset: usize) -> [std::arch::x86_64::__m256i; T] {
+    std::array::from_fn(|t| {
+        let inside = (l - offset).saturating_sub(t * LANES_F32).min(LANES_F32);
+        std::arch::x86_64::_mm256_loadu_si256(LANE_MASKS[LANES_F32 - inside..].as_ptr().cast())
+    })
 }
 
 /// # Safety
-/// Needs AVX2; every entry's output row must lie inside `out`, and `source` must hold whole
-/// vectors up to `offset + 8 · T`.
+/// Needs AVX2; every entry's output row (`source.len()` long) must lie inside `out`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 unsafe fn scatter_span_avx2<const T: usize>(
     out: &mut [f32],
     first: usize,
-    l: usize,
     cols: &[u32],
     vals: &[f32],
     source: &[f32],
     offset: usize,
 ) {
     use std::arch::x86_64::*;
-    let masks: [__m256i; T] = std::array::from_fn(|t| {
-        let inside = (l - offset).saturating_sub(t * LANES_F32).min(LANES_F32);
-        _mm256_loadu_si256(LANE_MASKS[LANES_F32 - inside..].as_ptr().cast())
-    });
-    let src: [__m256; T] = std::array::from_fn(|t| _mm256_loadu_ps(source.as_ptr().add(offset + t * LANES_F32)));
+    let l = source.len();
+    let full = l - offset >= T * LANES_F32;
+    let masks = lane_masks::<T>(l, offset);
+    let src: [__m256; T] =
+        std::array::from_fn(|t| _mm256_maskload_ps(source.as_ptr().add(offset + t * LANES_F32), masks[t]));
     let base = out.as_mut_ptr().add(offset);
     for (&c, &v) in cols.iter().zip(vals) {
         let v = _mm256_set1_ps(v);
         let row = base.add((c as usize - first) * l);
         for t in 0..T {
             let at = row.add(t * LANES_F32);
-            if t + 1 < T || l - offset >= T * LANES_F32 {
+            if t + 1 < T || full {
                 _mm256_storeu_ps(at, _mm256_add_ps(_mm256_loadu_ps(at), _mm256_mul_ps(v, src[t])));
             } else {
                 let sum = _mm256_add_ps(_mm256_maskload_ps(at, masks[t]), _mm256_mul_ps(v, src[t]));
@@ -202,59 +228,32 @@ unsafe fn scatter_span_avx2<const T: usize>(
     }
 }
 
-/// The dense operand of a product with its rows padded to whole SIMD vectors, so the kernel
-/// can hold a span of output columns in registers without bounds to test.
-struct Padded<'a> {
-    values: std::borrow::Cow<'a, [f32]>,
-    stride: usize,
-}
-
-impl<'a> Padded<'a> {
-    fn new(m: ArrayView2<'a, f32>) -> Self {
-        let l = m.ncols();
-        let stride = l.div_ceil(LANES_F32) * LANES_F32;
-        let values = match m.to_slice() {
-            Some(values) if stride == l => std::borrow::Cow::Borrowed(values),
-            _ => {
-                let mut padded = vec![0f32; m.nrows() * stride];
-                for (row, source) in padded.chunks_exact_mut(stride.max(1)).zip(m.rows()) {
-                    row.iter_mut().zip(source).for_each(|(o, &v)| *o = v);
-                }
-                std::borrow::Cow::Owned(padded)
-            }
-        };
-        Padded { values, stride }
-    }
-}
-
-/// f32 lanes of one AVX2 vector; rows of a product's dense operand are padded to a multiple.
-const LANES_F32: usize = 8;
-
-/// `row = Σ vals[i] · m[cols[i]]`, where `m` has rows of `stride` values (`row.len()` of them
-/// used): up to 32 output columns at a time stay in registers while the entries stream past,
-/// instead of a load and a store of the output row per entry.
+/// `row = Σ vals[i] · m[cols[i]]`, where `m` has rows as long as `row`: up to 32 output columns
+/// at a time stay in registers while the entries stream past, instead of a load and a store of
+/// the output row per entry.
 #[inline(always)]
-fn product_row(row: &mut [f32], cols: &[u32], vals: &[f32], m: &[f32], stride: usize) {
+fn product_row(row: &mut [f32], cols: &[u32], vals: &[f32], m: &[f32]) {
     let mut offset = 0;
     while offset < row.len() {
-        match (stride - offset).min(32) {
-            32 => product_span::<32>(row, cols, vals, m, stride, offset),
-            24 => product_span::<24>(row, cols, vals, m, stride, offset),
-            16 => product_span::<16>(row, cols, vals, m, stride, offset),
-            _ => product_span::<8>(row, cols, vals, m, stride, offset),
+        match row.len() - offset {
+            25.. => product_span::<32>(row, cols, vals, m, offset),
+            17.. => product_span::<24>(row, cols, vals, m, offset),
+            9.. => product_span::<16>(row, cols, vals, m, offset),
+            _ => product_span::<8>(row, cols, vals, m, offset),
         }
         offset += 32;
     }
 }
 
-/// Output columns `offset..offset + N` of [`product_row`]; each adds its terms in entry order
-/// (multiply, then add), as a plain loop would.
+/// Output columns `offset..offset + N` of [`product_row`] (fewer at the row's end); each adds
+/// its terms in entry order (multiply, then add), as a plain loop would.
 #[inline(always)]
-fn product_span<const N: usize>(row: &mut [f32], cols: &[u32], vals: &[f32], m: &[f32], stride: usize, offset: usize) {
-    let width = (row.len() - offset).min(N);
+fn product_span<const N: usize>(row: &mut [f32], cols: &[u32], vals: &[f32], m: &[f32], offset: usize) {
+    let l = row.len();
+    let width = (l - offset).min(N);
     let mut acc = [0f32; N];
     for (&c, &v) in cols.iter().zip(vals) {
-        let src: &[f32; N] = m[c as usize * stride + offset..][..N].try_into().expect("padded rows");
+        let src = &m[c as usize * l + offset..][..width];
         for (a, &s) in acc.iter_mut().zip(src) {
             *a += v * s;
         }
@@ -262,64 +261,39 @@ fn product_span<const N: usize>(row: &mut [f32], cols: &[u32], vals: &[f32], m: 
     row[offset..offset + width].copy_from_slice(&acc[..width]);
 }
 
-/// Output columns per pass of the AVX2 kernel: 8 of the 16 vector registers hold sums, the rest
-/// the broadcast value and loads. The LSA products (60 columns) take one pass, not two.
-#[cfg(target_arch = "x86_64")]
-const SPAN_AVX2: usize = 64;
-
 /// [`product_row`] with AVX2 vectors: 8 output columns per register, up to 8 registers per
-/// pass over the entries (multiply, then add — the same roundings as the portable loop).
+/// pass over the entries (multiply, then add — the same roundings as the portable loop); a
+/// row's last vector is read masked, so rows need no padding.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn product_row_avx2(row: &mut [f32], cols: &[u32], vals: &[f32], m: &[f32], stride: usize) {
+fn product_row_avx2(row: &mut [f32], cols: &[u32], vals: &[f32], m: &[f32]) {
+    let l = row.len();
     // Columns ascend, so checking the last one bounds every read below.
-    assert!(cols.last().is_none_or(|&c| (c as usize + 1) * stride <= m.len()), "column outside the dense operand");
-    let mut offset = 0;
-    while offset < row.len() {
-        // SAFETY: AVX2 is enabled here; the rows of `m` hold `stride` values, a multiple of 8,
-        // and `offset + 8 · T ≤ stride`, so every vector read stays inside the row just checked.
-        unsafe {
-            match (stride - offset).min(SPAN_AVX2) / LANES_F32 {
-                8 => product_span_avx2::<8>(row, cols, vals, m, stride, offset),
-                7 => product_span_avx2::<7>(row, cols, vals, m, stride, offset),
-                6 => product_span_avx2::<6>(row, cols, vals, m, stride, offset),
-                5 => product_span_avx2::<5>(row, cols, vals, m, stride, offset),
-                4 => product_span_avx2::<4>(row, cols, vals, m, stride, offset),
-                3 => product_span_avx2::<3>(row, cols, vals, m, stride, offset),
-                2 => product_span_avx2::<2>(row, cols, vals, m, stride, offset),
-                _ => product_span_avx2::<1>(row, cols, vals, m, stride, offset),
-            }
-        }
-        offset += SPAN_AVX2;
-    }
+    assert!(cols.last().is_none_or(|&c| (c as usize + 1) * l <= m.len()), "column outside the dense operand");
+    // SAFETY: AVX2 is enabled here; every read is masked to the columns `..l` of a row of `m`
+    // just checked to lie inside it.
+    unsafe { for_each_span!(l, product_span_avx2(row, cols, vals, m)) }
 }
 
 /// # Safety
-/// Needs AVX2; every `cols[i] · stride + offset + 8 · T` must be at most `m.len()`.
+/// Needs AVX2; every `(cols[i] + 1) · row.len()` must be at most `m.len()`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn product_span_avx2<const T: usize>(
-    row: &mut [f32],
-    cols: &[u32],
-    vals: &[f32],
-    m: &[f32],
-    stride: usize,
-    offset: usize,
-) {
+unsafe fn product_span_avx2<const T: usize>(row: &mut [f32], cols: &[u32], vals: &[f32], m: &[f32], offset: usize) {
     use std::arch::x86_64::*;
-    // Lanes of each vector inside the output row (the last vector may reach past its end).
-    let masks: [__m256i; T] = std::array::from_fn(|t| {
-        let inside = (row.len() - offset).saturating_sub(t * LANES_F32).min(LANES_F32);
-        _mm256_loadu_si256(LANE_MASKS[LANES_F32 - inside..].as_ptr().cast())
-    });
+    let l = row.len();
+    let full = l - offset >= T * LANES_F32;
+    let masks = lane_masks::<T>(l, offset);
     let mut acc = [_mm256_setzero_ps(); T];
     let base = m.as_ptr().add(offset);
     for (&c, &v) in cols.iter().zip(vals) {
         let v = _mm256_set1_ps(v);
-        let source = base.add(c as usize * stride);
+        let source = base.add(c as usize * l);
         for (t, a) in acc.iter_mut().enumerate() {
-            *a = _mm256_add_ps(*a, _mm256_mul_ps(v, _mm256_loadu_ps(source.add(t * LANES_F32))));
+            let at = source.add(t * LANES_F32);
+            let s = if t + 1 < T || full { _mm256_loadu_ps(at) } else { _mm256_maskload_ps(at, masks[t]) };
+            *a = _mm256_add_ps(*a, _mm256_mul_ps(v, s));
         }
     }
     let out = row.as_mut_ptr().add(offset);
@@ -504,7 +478,8 @@ mod tests {
     }
 
     /// The AVX2 kernel and the portable one give bit-identical rows, for widths that leave
-    /// every kind of span (8, 16, 24, 32 columns, partly used) and rows longer than a register set.
+    /// every kind of span (8, 16, 24, 32 columns, partly used) and rows longer than a register set;
+    /// rows are not padded, so the masked reads at a row's end are exercised too.
     #[test]
     fn wide_and_portable_kernels_agree_bit_for_bit() {
         let n_cols = 300;
@@ -519,12 +494,11 @@ mod tests {
         let x = Csr::from_rows(n_cols, rows);
         for l in [1, 5, 8, 20, 24, 31, 37, 64, 70] {
             let m = Array2::from_shape_fn((n_cols, l), |(i, j)| ((i * 31 + j * 17) % 97) as f32 / 7.0 - 3.0);
-            let padded = Padded::new(m.view());
             let product = sparse_dense(&x, m.view());
             for r in 0..x.n_rows() {
                 let (cols, vals) = x.row(r);
                 let mut portable = vec![0f32; l];
-                product_row(&mut portable, cols, vals, &padded.values, padded.stride);
+                product_row(&mut portable, cols, vals, m.as_slice().unwrap());
                 let plain: Vec<f32> =
                     (0..l).map(|j| cols.iter().zip(vals).fold(0.0, |a, (&c, &v)| a + v * m[[c as usize, j]])).collect();
                 assert_eq!(portable, plain, "portable kernel, l = {l}, row {r}");
@@ -556,12 +530,10 @@ mod tests {
                 let scattered = pool.install(|| sparse_t_dense(&x, m.view()));
                 assert_eq!(scattered, gathered, "l = {l}, {threads} threads");
             }
-            let padded = Padded::new(m.view());
             let mut portable = Array2::<f32>::zeros((n_cols, l));
             for r in 0..n_rows {
                 let (cols, vals) = x.row(r);
-                let source = &padded.values[r * padded.stride..];
-                scatter_row(portable.as_slice_mut().unwrap(), 0, l, cols, vals, source);
+                scatter_row(portable.as_slice_mut().unwrap(), 0, cols, vals, m.row(r).as_slice().unwrap());
             }
             assert_eq!(portable, gathered, "portable scatter, l = {l}");
         }
