@@ -16,11 +16,19 @@ pub const BLOCK: usize = 2048;
 
 /// `x · m` for sparse `x` (n × v) and dense `m` (v × l): one output row per task.
 pub fn sparse_dense(x: &Csr<f32>, m: ArrayView2<f32>) -> Array2<f32> {
+    let mut out = Array2::<f32>::zeros((x.n_rows(), m.ncols()));
+    sparse_dense_into(x, m, &mut out);
+    out
+}
+
+/// [`sparse_dense`] into `out` (n × l, every value overwritten): iterations reuse one buffer
+/// instead of faulting in fresh pages for each product.
+pub fn sparse_dense_into(x: &Csr<f32>, m: ArrayView2<f32>, out: &mut Array2<f32>) {
     assert_eq!(x.n_cols, m.nrows(), "sparse_dense: inner dimensions differ");
     let l = m.ncols();
-    let mut out = Array2::<f32>::zeros((x.n_rows(), l));
+    assert_eq!(out.dim(), (x.n_rows(), l), "sparse_dense: output of the wrong shape");
     if l == 0 {
-        return out;
+        return;
     }
     let m = m.as_standard_layout();
     let m = m.as_slice().expect("standard layout");
@@ -37,7 +45,6 @@ pub fn sparse_dense(x: &Csr<f32>, m: ArrayView2<f32>) -> Array2<f32> {
         let _ = wide;
         product_row(row, cols, vals, m);
     });
-    out
 }
 
 /// `xᵀ · m` for sparse `x` (n × v) and dense `m` (n × l) without a transposed copy of `x`; see
@@ -90,24 +97,32 @@ impl Scatter {
 
     /// `xᵀ · m`; `x` must be the matrix this was made for.
     pub fn product(&self, x: &Csr<f32>, m: ArrayView2<f32>) -> Array2<f32> {
+        let mut out = Array2::<f32>::zeros((x.n_cols, m.ncols()));
+        self.product_into(x, m, &mut out);
+        out
+    }
+
+    /// [`Scatter::product`] into `out` (v × l, every value overwritten).
+    pub fn product_into(&self, x: &Csr<f32>, m: ArrayView2<f32>, out: &mut Array2<f32>) {
         assert_eq!(x.n_rows(), m.nrows(), "Scatter::product: inner dimensions differ");
         assert_eq!(self.splits[0].len(), x.n_rows(), "Scatter::product: made for another matrix");
         let (v, l) = (x.n_cols, m.ncols());
-        let mut out = Array2::<f32>::zeros((v, l));
+        assert_eq!(out.dim(), (v, l), "Scatter::product: output of the wrong shape");
         if l == 0 || v == 0 {
-            return out;
+            return;
         }
         let m = m.as_standard_layout();
         let m = m.as_slice().expect("standard layout");
         let wide = wide_simd();
         let mut tasks = Vec::new();
-        let mut rest = out.as_slice_mut().expect("fresh array");
+        let mut rest = out.as_slice_mut().expect("standard layout");
         for p in 0..self.bounds.len() - 1 {
             let (range, tail) = rest.split_at_mut((self.bounds[p + 1] - self.bounds[p]) * l);
             tasks.push((p, range));
             rest = tail;
         }
         tasks.into_par_iter().for_each(|(p, out)| {
+            out.fill(0.0);
             let first = self.bounds[p];
             for (r, (&from, &to)) in self.splits[p].iter().zip(&self.splits[p + 1]).enumerate() {
                 let (cols, vals) = (&x.indices[from..to], &x.values[from..to]);
@@ -122,7 +137,6 @@ impl Scatter {
                 scatter_row(out, first, cols, vals, source);
             }
         });
-        out
     }
 }
 

@@ -11,7 +11,7 @@ use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::linalg::{gram, sparse_dense, wide_simd, Scatter, Svd, BLOCK};
+use crate::linalg::{gram, sparse_dense, sparse_dense_into, wide_simd, Scatter, Svd, BLOCK};
 use crate::vectorize::Csr;
 
 /// NMF settings: `max_iterations` 200 and `tolerance` 1e-4, as scikit-learn.
@@ -176,13 +176,14 @@ fn sweep_lanes_avx2(lanes: &mut [f64], cross: &[f64], gram: &[f64], k: usize, pr
 pub fn nmf(x: &Csr<f32>, start: (Array2<f32>, Array2<f32>), params: &NmfParams) -> NmfFit {
     let (mut w, mut ht) = start;
     let scatter = Scatter::new(x, rayon::current_num_threads());
+    let (mut x_ht, mut xt_w) = (Array2::zeros(w.dim()), Array2::zeros(ht.dim()));
     let mut first = None;
     let mut iterations = 0;
     for _ in 0..params.max_iterations {
         iterations += 1;
-        let x_ht = sparse_dense(x, ht.view());
+        sparse_dense_into(x, ht.view(), &mut x_ht);
         let mut violation = sweep(&mut w, x_ht.view(), &gram(ht.view(), ht.view()));
-        let xt_w = scatter.product(x, w.view());
+        scatter.product_into(x, w.view(), &mut xt_w);
         violation += sweep(&mut ht, xt_w.view(), &gram(w.view(), w.view()));
         let first = *first.get_or_insert(violation);
         if first == 0.0 || violation / first <= params.tolerance {
