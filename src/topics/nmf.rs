@@ -11,6 +11,7 @@ use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::lanes::{from_lanes, to_lanes, LANES};
 use crate::linalg::{gram, sparse_dense, sparse_dense_into, wide_simd, Scatter, Svd, BLOCK};
 use crate::vectorize::Csr;
 
@@ -88,15 +89,11 @@ fn sweep(factor: &mut Array2<f32>, cross: ArrayView2<f32>, gram: &Array2<f64>) -
     parts.iter().sum()
 }
 
-/// Rows updated together, one per SIMD lane: their gradients are independent chains of
-/// additions, which the CPU overlaps. Each chain adds in the same order as one row at a time
-/// (multiply, then add — never fused), so the result does not depend on the grouping.
-const LANES: usize = 16;
-
 fn sweep_block(block: &mut [f32], cross: &[f32], gram: &[f32], k: usize) -> f64 {
-    // The rows in hand, their cross products and projected gradients, transposed: topic-major,
-    // one lane per row. A last group of fewer rows leaves the spare lanes with the previous
-    // group's values: swept along, never written back nor counted.
+    // The rows in hand, their cross products and projected gradients, topic-major, one lane per
+    // row (see `lanes`). Each lane's chain of additions is the row's own, in the same order as
+    // one row at a time (multiply, then add — never fused), so the result does not depend on
+    // the grouping. Spare lanes of a last, short group are swept along, never written back.
     let mut lanes = vec![0f32; k * LANES];
     let mut cross_lanes = vec![0f32; k * LANES];
     let mut projected = vec![0f32; k * LANES];
@@ -105,18 +102,11 @@ fn sweep_block(block: &mut [f32], cross: &[f32], gram: &[f32], k: usize) -> f64 
     let wide = wide_simd();
     for (group, c) in block.chunks_mut(LANES * k).zip(cross.chunks(LANES * k)) {
         let rows = group.len() / k;
-        for r in 0..k {
-            for i in 0..rows {
-                lanes[r * LANES + i] = group[i * k + r];
-                cross_lanes[r * LANES + i] = c[i * k + r];
-            }
-        }
+        to_lanes(wide, group, k, &mut lanes);
+        to_lanes(wide, c, k, &mut cross_lanes);
         sweep_lanes_fastest(wide, &mut lanes, &cross_lanes, gram, k, &mut projected);
-        for r in 0..k {
-            for i in 0..rows {
-                group[i * k + r] = lanes[r * LANES + i];
-            }
-            let gradients: &[f32; LANES] = projected[r * LANES..(r + 1) * LANES].try_into().expect("one lane per row");
+        from_lanes(wide, &lanes, k, group);
+        for gradients in projected.chunks_exact(LANES) {
             for (sum, &g) in violation[..rows].iter_mut().zip(gradients) {
                 *sum += g as f64;
             }
