@@ -42,7 +42,7 @@ pub fn from_lanes(wide: bool, lanes: &[f32], k: usize, rows: &mut [f32]) {
 }
 
 fn check(rows: &[f32], k: usize, lanes: &[f32]) {
-    assert!(k > 0 && rows.len() % k == 0 && rows.len() <= LANES * k, "up to {LANES} whole rows");
+    assert!(k > 0 && rows.len().is_multiple_of(k) && rows.len() <= LANES * k, "up to {LANES} whole rows");
     assert_eq!(lanes.len(), k * LANES, "one lane per row and topic");
 }
 
