@@ -222,7 +222,7 @@ unsafe fn scatter_span_avx2<const T: usize>(
 ) {
     use std::arch::x86_64::*;
     let l = source.len();
-    let full = l - offset >= T * LANES_F32;
+    let last = (l - offset) - (T - 1) * LANES_F32;
     let masks = lane_masks::<T>(l, offset);
     let src: [__m256; T] =
         std::array::from_fn(|t| _mm256_maskload_ps(source.as_ptr().add(offset + t * LANES_F32), masks[t]));
@@ -232,8 +232,13 @@ unsafe fn scatter_span_avx2<const T: usize>(
         let row = base.add((c as usize - first) * l);
         for t in 0..T {
             let at = row.add(t * LANES_F32);
-            if t + 1 < T || full {
+            if t + 1 < T || last >= LANES_F32 {
                 _mm256_storeu_ps(at, _mm256_add_ps(_mm256_loadu_ps(at), _mm256_mul_ps(v, src[t])));
+            } else if last == 4 {
+                // A half vector (k = 20 ends so): plain 128-bit accesses, which a later load of the
+                // same row can take straight from the store buffer; masked stores cannot forward.
+                let product = _mm_mul_ps(_mm256_castps256_ps128(v), _mm256_castps256_ps128(src[t]));
+                _mm_storeu_ps(at, _mm_add_ps(_mm_loadu_ps(at), product));
             } else {
                 let sum = _mm256_add_ps(_mm256_maskload_ps(at, masks[t]), _mm256_mul_ps(v, src[t]));
                 _mm256_maskstore_ps(at, masks[t], sum);
@@ -299,6 +304,7 @@ unsafe fn product_span_avx2<const T: usize>(row: &mut [f32], cols: &[u32], vals:
     let l = row.len();
     let full = l - offset >= T * LANES_F32;
     let masks = lane_masks::<T>(l, offset);
+    let half = !full && l - offset - (T - 1) * LANES_F32 == 4;
     let mut acc = [_mm256_setzero_ps(); T];
     let base = m.as_ptr().add(offset);
     for (&c, &v) in cols.iter().zip(vals) {
@@ -306,7 +312,12 @@ unsafe fn product_span_avx2<const T: usize>(row: &mut [f32], cols: &[u32], vals:
         let source = base.add(c as usize * l);
         for (t, a) in acc.iter_mut().enumerate() {
             let at = source.add(t * LANES_F32);
-            let s = if t + 1 < T || full { _mm256_loadu_ps(at) } else { _mm256_maskload_ps(at, masks[t]) };
+            let s = match (t + 1 < T || full, half) {
+                (true, _) => _mm256_loadu_ps(at),
+                // A half vector (k = 20 ends so): one plain 128-bit load, upper lanes zero.
+                (false, true) => _mm256_zextps128_ps256(_mm_loadu_ps(at)),
+                (false, false) => _mm256_maskload_ps(at, masks[t]),
+            };
             *a = _mm256_add_ps(*a, _mm256_mul_ps(v, s));
         }
     }
