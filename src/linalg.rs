@@ -14,6 +14,28 @@ use crate::vectorize::Csr;
 /// Rows per block in parallel reductions: fixed, so sums do not depend on the thread count.
 pub const BLOCK: usize = 2048;
 
+/// `$avx2` (a call of a kernel compiled for AVX2 and FMA) when `$wide` — from [`wide_simd`] —
+/// says this CPU has them, else `$portable`: the one place the kernels are chosen.
+macro_rules! fastest {
+    ($wide:expr, $avx2:expr, $portable:expr) => {{
+        #[cfg(target_arch = "x86_64")]
+        let done = $wide && {
+            // SAFETY: `$wide` comes from `wide_simd`, which checked AVX2 and FMA at run time.
+            unsafe { $avx2 };
+            true
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let done = {
+            let _ = $wide;
+            false
+        };
+        if !done {
+            $portable
+        }
+    }};
+}
+pub(crate) use fastest;
+
 /// `x · m` for sparse `x` (n × v) and dense `m` (v × l): one output row per task.
 pub fn sparse_dense(x: &Csr<f32>, m: ArrayView2<f32>) -> Array2<f32> {
     let mut out = Array2::<f32>::zeros((x.n_rows(), m.ncols()));
@@ -36,14 +58,7 @@ pub fn sparse_dense_into(x: &Csr<f32>, m: ArrayView2<f32>, out: &mut Array2<f32>
     let rows = out.as_slice_mut().expect("fresh array");
     rows.par_chunks_mut(l).with_min_len(256).enumerate().for_each(|(r, row)| {
         let (cols, vals) = x.row(r);
-        #[cfg(target_arch = "x86_64")]
-        if wide {
-            // SAFETY: `wide_simd` checked that this CPU has AVX2 and FMA.
-            unsafe { product_row_avx2(row, cols, vals, m) };
-            return;
-        }
-        let _ = wide;
-        product_row(row, cols, vals, m);
+        fastest!(wide, product_row_avx2(row, cols, vals, m), product_row(row, cols, vals, m));
     });
 }
 
@@ -127,14 +142,11 @@ impl Scatter {
             for (r, (&from, &to)) in self.splits[p].iter().zip(&self.splits[p + 1]).enumerate() {
                 let (cols, vals) = (&x.indices[from..to], &x.values[from..to]);
                 let source = &m[r * l..(r + 1) * l];
-                #[cfg(target_arch = "x86_64")]
-                if wide {
-                    // SAFETY: `wide_simd` checked that this CPU has AVX2 and FMA.
-                    unsafe { scatter_row_avx2(out, first, cols, vals, source) };
-                    continue;
-                }
-                let _ = wide;
-                scatter_row(out, first, cols, vals, source);
+                fastest!(
+                    wide,
+                    scatter_row_avx2(out, first, cols, vals, source),
+                    scatter_row(out, first, cols, vals, source)
+                );
             }
         });
     }

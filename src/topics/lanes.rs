@@ -10,35 +10,25 @@ pub const LANES: usize = 16;
 /// past the last row are not meaningful afterwards.
 pub fn to_lanes(wide: bool, rows: &[f32], k: usize, lanes: &mut [f32]) {
     check(rows, k, lanes);
-    #[cfg(target_arch = "x86_64")]
-    if wide {
-        // SAFETY: `wide` means `linalg::wide_simd` found AVX2; shapes checked above.
-        unsafe { to_lanes_avx2(rows, k, lanes) };
-        return;
-    }
-    let _ = wide;
-    for (i, row) in rows.chunks_exact(k).enumerate() {
-        for (t, &value) in row.iter().enumerate() {
-            lanes[t * LANES + i] = value;
+    fastest!(wide, to_lanes_avx2(rows, k, lanes), {
+        for (i, row) in rows.chunks_exact(k).enumerate() {
+            for (t, &value) in row.iter().enumerate() {
+                lanes[t * LANES + i] = value;
+            }
         }
-    }
+    });
 }
 
 /// Copy `lanes` back into `rows` (the rows present only).
 pub fn from_lanes(wide: bool, lanes: &[f32], k: usize, rows: &mut [f32]) {
     check(rows, k, lanes);
-    #[cfg(target_arch = "x86_64")]
-    if wide {
-        // SAFETY: as in `to_lanes`.
-        unsafe { from_lanes_avx2(lanes, k, rows) };
-        return;
-    }
-    let _ = wide;
-    for (i, row) in rows.chunks_exact_mut(k).enumerate() {
-        for (t, value) in row.iter_mut().enumerate() {
-            *value = lanes[t * LANES + i];
+    fastest!(wide, from_lanes_avx2(lanes, k, rows), {
+        for (i, row) in rows.chunks_exact_mut(k).enumerate() {
+            for (t, value) in row.iter_mut().enumerate() {
+                *value = lanes[t * LANES + i];
+            }
         }
-    }
+    });
 }
 
 fn check(rows: &[f32], k: usize, lanes: &[f32]) {
@@ -46,6 +36,7 @@ fn check(rows: &[f32], k: usize, lanes: &[f32]) {
     assert_eq!(lanes.len(), k * LANES, "one lane per row and topic");
 }
 
+use crate::linalg::fastest;
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::lanes::{from_lanes, to_lanes, LANES};
-use crate::linalg::{gram, sparse_dense, sparse_dense_into, wide_simd, Scatter, Svd, BLOCK};
+use crate::linalg::{fastest, gram, sparse_dense, sparse_dense_into, wide_simd, Scatter, Svd, BLOCK};
 use crate::vectorize::Csr;
 
 /// NMF settings: `max_iterations` 200 and `tolerance` 1e-4, as scikit-learn.
@@ -117,14 +117,7 @@ fn sweep_block(block: &mut [f32], cross: &[f32], gram: &[f32], k: usize) -> f64 
 
 /// [`sweep_lanes`] compiled for AVX2 when `wide` (checked by [`wide_simd`]), else as is.
 fn sweep_lanes_fastest(wide: bool, lanes: &mut [f32], cross: &[f32], gram: &[f32], k: usize, projected: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if wide {
-        // SAFETY: `wide_simd` checked that this CPU has AVX2 and FMA.
-        unsafe { sweep_lanes_avx2(lanes, cross, gram, k, projected) };
-        return;
-    }
-    let _ = wide;
-    sweep_lanes(lanes, cross, gram, k, projected);
+    fastest!(wide, sweep_lanes_avx2(lanes, cross, gram, k, projected), sweep_lanes(lanes, cross, gram, k, projected));
 }
 
 /// One HALS step per topic over `LANES` rows held topic-major in `lanes`: gradient, |projected
