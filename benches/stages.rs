@@ -8,7 +8,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use themeshift::cluster::{cluster, LsaKmeans};
 use themeshift::demo;
-use themeshift::linalg::truncated_svd;
+use themeshift::linalg::{truncated_svd, Scatter};
 use themeshift::normalize::{clean_whitespace_and_width, ScriptConverter};
 use themeshift::segment::{build_jieba, FilterChain, Segmenter};
 use themeshift::topics::coherence::coherence;
@@ -110,8 +110,9 @@ fn stages(c: &mut Criterion) {
     let mean = x.values.iter().sum::<f32>() / (x.n_rows() * x.n_cols) as f32;
     models.bench_function("topics: NMF k=5", |b| {
         b.iter(|| {
-            let svd = truncated_svd(x, 5, 1);
-            let fit = nmf(x, nndsvda(&svd, 5, mean), &NmfParams::default());
+            let scatter = Scatter::new(x, rayon::current_num_threads());
+            let svd = truncated_svd(x, &scatter, 5, 1);
+            let fit = nmf(x, &scatter, nndsvda(&svd, 5, mean), &NmfParams::default());
             assert!(fit.reconstruction_error.is_finite() && fit.iterations > 1);
         })
     });

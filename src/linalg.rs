@@ -62,12 +62,6 @@ pub fn sparse_dense_into(x: &Csr<f32>, m: ArrayView2<f32>, out: &mut Array2<f32>
     });
 }
 
-/// `xᵀ · m` for sparse `x` (n × v) and dense `m` (n × l) without a transposed copy of `x`; see
-/// [`Scatter`]. For one product; repeated products of one matrix keep their [`Scatter`].
-pub fn sparse_t_dense(x: &Csr<f32>, m: ArrayView2<f32>) -> Array2<f32> {
-    Scatter::new(x, rayon::current_num_threads()).product(x, m)
-}
-
 /// `xᵀ · m` by scattering: the rows of `x` stream past once while each entry adds its share
 /// into an output row. Output rows are split into ranges with similar numbers of entries, one
 /// task each; every output row is summed in row order of `x` (multiply, then add) — the same
@@ -419,13 +413,19 @@ pub struct Svd {
 /// `randomized_svd`): a seeded random test matrix with `oversample` extra columns, `power_iters`
 /// normalized power iterations, then the exact SVD of the small projected matrix. Signs are
 /// fixed so the largest entry of each right singular vector is positive.
-pub fn randomized_svd(x: &Csr<f32>, k: usize, oversample: usize, power_iters: usize, seed: u64) -> Svd {
+pub fn randomized_svd(
+    x: &Csr<f32>,
+    scatter: &Scatter,
+    k: usize,
+    oversample: usize,
+    power_iters: usize,
+    seed: u64,
+) -> Svd {
     let l = (k + oversample).min(x.n_rows()).min(x.n_cols).max(1);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let omega = Array2::from_shape_simple_fn((x.n_cols, l), || rng.gen_range(-1.0f32..1.0));
     // Power iterations only need a well-conditioned basis (scikit-learn normalizes them by LU);
     // the final basis is made orthonormal to working precision.
-    let scatter = Scatter::new(x, rayon::current_num_threads());
     let mut q = orthonormalize(sparse_dense(x, omega.view()), 1);
     for i in 0..power_iters {
         let z = orthonormalize(scatter.product(x, q.view()), 1);
@@ -460,8 +460,8 @@ pub fn randomized_svd(x: &Csr<f32>, k: usize, oversample: usize, power_iters: us
 
 /// [`randomized_svd`] with the project's settings ([`SVD_OVERSAMPLE`], [`SVD_POWER_ITERATIONS`]):
 /// what LSA and NMF's start use.
-pub fn truncated_svd(x: &Csr<f32>, k: usize, seed: u64) -> Svd {
-    randomized_svd(x, k, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS, seed)
+pub fn truncated_svd(x: &Csr<f32>, scatter: &Scatter, k: usize, seed: u64) -> Svd {
+    randomized_svd(x, scatter, k, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS, seed)
 }
 
 /// Scale each row to unit Euclidean length (zero rows stay zero).
@@ -564,7 +564,7 @@ mod tests {
             let gathered = sparse_dense(&xt, m.view());
             for threads in [1, 3] {
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-                let scattered = pool.install(|| sparse_t_dense(&x, m.view()));
+                let scattered = pool.install(|| Scatter::new(&x, threads).product(&x, m.view()));
                 assert_eq!(scattered, gathered, "l = {l}, {threads} threads");
             }
             let mut portable = Array2::<f32>::zeros((n_cols, l));
@@ -579,7 +579,7 @@ mod tests {
     #[test]
     fn randomized_svd_recovers_singular_values_of_a_small_matrix() {
         let x = blocks();
-        let svd = randomized_svd(&x, 3, 2, 3, 7);
+        let svd = randomized_svd(&x, &Scatter::new(&x, 1), 3, 2, 3, 7);
         // Exact values from the dense 6 × 5 matrix (numpy.linalg.svd): two blocks, rank 5 at most.
         let d = dense(&x);
         let gram_values = {
@@ -596,7 +596,7 @@ mod tests {
                 assert!((utu[[i, j]] - if i == j { 1.0 } else { 0.0 }).abs() < 1e-5);
             }
         }
-        let same = randomized_svd(&x, 3, 2, 3, 7);
+        let same = randomized_svd(&x, &Scatter::new(&x, 2), 3, 2, 3, 7);
         assert_eq!(same.vt, svd.vt, "seeded: identical");
     }
 

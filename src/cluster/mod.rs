@@ -8,7 +8,7 @@ use ndarray::{s, Array2, Axis};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::linalg::{normalize_rows, truncated_svd};
+use crate::linalg::{normalize_rows, truncated_svd, Scatter};
 use crate::vectorize::Csr;
 use kmeans::{kmeans, KMeansParams};
 
@@ -109,7 +109,7 @@ impl Clustering {
 /// Cluster the rows of the TF-IDF matrix `x` (`counts` its term counts).
 pub fn cluster(x: &Csr<f32>, counts: &Csr<u32>, params: &LsaKmeans, seed: u64) -> Clustering {
     let start = std::time::Instant::now();
-    let svd = truncated_svd(x, params.dimensions, seed);
+    let svd = truncated_svd(x, &Scatter::new(x, rayon::current_num_threads()), params.dimensions, seed);
     let dims = svd.s.len();
     // Document coordinates in LSA space: U · Σ (scikit-learn's TruncatedSVD.transform), unit rows.
     let mut points: Array2<f32> = svd.u.slice(s![.., ..dims]).to_owned();

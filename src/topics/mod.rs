@@ -13,7 +13,7 @@ use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::top;
-use crate::linalg::truncated_svd;
+use crate::linalg::{truncated_svd, Scatter};
 use crate::vectorize::Csr;
 use coherence::{coherence, TopicCoherence};
 use lda::{lda, LdaParams};
@@ -162,9 +162,11 @@ fn fit_one(inputs: &TopicInputs, method: &TopicMethod, k: usize, config: &Topics
             // only on the matrix, k and the seed (not on what else the run computes). A more
             // exact SVD (7–30 power iterations) does not give more coherent topics: on the
             // China–Russia subset it lands in a local optimum 0.006 NPMI lower as often as not.
-            let svd = truncated_svd(x, k, seed);
+            // One plan for the Xᵀ products of the start's SVD and of the fit.
+            let scatter = Scatter::new(x, rayon::current_num_threads());
+            let svd = truncated_svd(x, &scatter, k, seed);
             let mean = (x.values.iter().map(|&v| v as f64).sum::<f64>() / (x.n_rows() * x.n_cols).max(1) as f64) as f32;
-            let fit = nmf(x, nndsvda(&svd, k, mean), params);
+            let fit = nmf(x, &scatter, nndsvda(&svd, k, mean), params);
             let shares = row_shares(&fit.w);
             (fit.h, fit.w, shares, fit.iterations, vec![("reconstruction_error", fit.reconstruction_error)])
         }

@@ -157,10 +157,9 @@ fn sweep_lanes_avx2(lanes: &mut [f32], cross: &[f32], gram: &[f32], k: usize, pr
     sweep_lanes(lanes, cross, gram, k, projected)
 }
 
-/// Fit from a start `(w, ht)`; `x` is n × v.
-pub fn nmf(x: &Csr<f32>, start: (Array2<f32>, Array2<f32>), params: &NmfParams) -> NmfFit {
+/// Fit from a start `(w, ht)`; `x` is n × v, `scatter` its plan for Xᵀ products.
+pub fn nmf(x: &Csr<f32>, scatter: &Scatter, start: (Array2<f32>, Array2<f32>), params: &NmfParams) -> NmfFit {
     let (mut w, mut ht) = start;
-    let scatter = Scatter::new(x, rayon::current_num_threads());
     let (mut x_ht, mut xt_w) = (Array2::zeros(w.dim()), Array2::zeros(ht.dim()));
     let mut first = None;
     let mut iterations = 0;
@@ -232,11 +231,12 @@ mod tests {
     #[test]
     fn recovers_planted_topics_and_lowers_the_error() {
         let x = planted();
-        let svd = randomized_svd(&x, 2, 4, 4, 1);
+        let scatter = Scatter::new(&x, 1);
+        let svd = randomized_svd(&x, &scatter, 2, 4, 4, 1);
         let mean = x.values.iter().sum::<f32>() / (x.n_rows() * x.n_cols) as f32;
         let start = nndsvda(&svd, 2, mean);
         let start_error = frobenius_error(&x, &start.0, &start.1);
-        let fit = nmf(&x, start, &NmfParams::default());
+        let fit = nmf(&x, &scatter, start, &NmfParams::default());
         assert!(fit.reconstruction_error < 1e-2, "error {}", fit.reconstruction_error);
         assert!(fit.reconstruction_error < start_error);
         // Each fitted topic puts its weight on one planted block of terms.
