@@ -22,6 +22,10 @@
 //! k = 20
 //! dimensions = 100
 //!
+//! [charts]
+//! formats = ["png", "svg"]            # or [] / "none": tables and reports only, no font needed
+//! font = "fonts/NotoSansCJKsc-Regular.otf"
+//!
 //! [topics]
 //! k = [10, 15, 20, 30]                # each model is fitted for each k
 //! [[topics.models]]
@@ -44,6 +48,7 @@ use crate::trends::analysis::TrendParams;
 use crate::trends::period::NamedRange;
 use crate::trends::{Period, PeriodSpec};
 use crate::vectorize::VectorizeParams;
+use crate::write::charts::ChartFormat;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RunConfig {
@@ -73,6 +78,8 @@ pub struct RunConfig {
     pub keep_tokens: bool,
     pub user_dicts: Vec<PathBuf>,
     pub font: Option<PathBuf>,
+    /// Chart files to draw; empty: none (and no font needed).
+    pub charts: Vec<ChartFormat>,
     pub vectorize: VectorizeParams,
     /// Any skipped document stops the run.
     pub strict: bool,
@@ -103,6 +110,7 @@ impl RunConfig {
             keep_tokens: false,
             user_dicts: Vec::new(),
             font: None,
+            charts: vec![ChartFormat::Png],
             vectorize: VectorizeParams::default(),
             strict: false,
             chart_terms: 8,
@@ -154,6 +162,24 @@ pub struct Study {
     pub cluster: Option<ClusterConfig>,
     /// `[topics]`: k values and `[[topics.models]]`; see [`TopicsConfig`].
     pub topics: Option<TopicsConfig>,
+    /// `[charts]`: formats and font.
+    pub charts: Option<ChartsSection>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChartsSection {
+    /// `["png", "svg"]`, `[]` or `"none"`.
+    pub formats: Option<ChartFormats>,
+    pub font: Option<PathBuf>,
+}
+
+/// `formats = ["png", "svg"]` or `formats = "none"` (also `"png,svg"`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ChartFormats {
+    List(Vec<ChartFormat>),
+    Text(String),
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -181,7 +207,8 @@ impl Study {
             .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.to_string().trim())))?;
         let dir = path.parent().unwrap_or(Path::new(""));
         let input = &mut study.input;
-        for p in input.paths.iter_mut().chain(input.dates_file.iter_mut()).chain(input.boilerplate.iter_mut()) {
+        let font = study.charts.as_mut().and_then(|c| c.font.as_mut());
+        for p in input.paths.iter_mut().chain(input.dates_file.iter_mut()).chain(input.boilerplate.iter_mut()).chain(font) {
             *p = dir.join(&*p);
         }
         Ok(study)
@@ -220,6 +247,16 @@ impl Study {
         }
         if let Some(topics) = &self.topics {
             config.topics = topics.clone();
+        }
+        if let Some(charts) = &self.charts {
+            match &charts.formats {
+                Some(ChartFormats::List(list)) => config.charts = list.clone(),
+                Some(ChartFormats::Text(text)) => {
+                    config.charts = ChartFormat::parse_list(text).map_err(|e| Error::Config(format!("[charts] {e}")))?
+                }
+                None => {}
+            }
+            config.font = charts.font.clone().or(config.font.take());
         }
         Ok(())
     }
@@ -280,6 +317,23 @@ mod tests {
         let date = chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap();
         assert_eq!(config.periods.label(date).as_deref(), Some("early"));
         assert_eq!(config.periods.order(["late".into(), "early".into()]), ["early", "late"]);
+    }
+
+    #[test]
+    fn the_charts_section_turns_charts_off_or_picks_formats_and_a_font() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("study.toml");
+        let mut config = RunConfig::new(vec![], "out".into());
+        std::fs::write(&path, "[charts]\nformats = \"none\"\n").unwrap();
+        Study::load(&path).unwrap().apply(&mut config).unwrap();
+        assert!(config.charts.is_empty());
+        std::fs::write(&path, "[charts]\nformats = [\"svg\", \"png\"]\nfont = \"f.ttf\"\n").unwrap();
+        Study::load(&path).unwrap().apply(&mut config).unwrap();
+        assert_eq!(config.charts, [ChartFormat::Svg, ChartFormat::Png]);
+        assert_eq!(config.font, Some(dir.path().join("f.ttf")));
+        std::fs::write(&path, "[charts]\nformats = \"gif\"\n").unwrap();
+        let err = Study::load(&path).unwrap().apply(&mut config).unwrap_err().to_string();
+        assert!(err.contains("[charts] chart format 'gif'"), "{err}");
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::write::manifest::{peak_rss_mib, write_manifest, Counts, Manifest, Sta
 use crate::write::models::{self, RowNames};
 use crate::write::report::{models_summary, write_report};
 use crate::write::tables::DocumentGroups;
-use crate::write::{atomic, font, schema, tables};
+use crate::write::{atomic, schema, tables};
 
 /// What a finished run reports back.
 #[derive(Debug)]
@@ -103,10 +103,12 @@ fn document_groups(n_docs: usize, rows: &[usize], c: Option<&Clustering>, m: Opt
 pub fn run(config: &RunConfig) -> Result<RunSummary> {
     config.check()?;
     // Cheap checks first: a missing font or an unwritable folder must not cost a full run.
-    let font = font::find_cjk_font(config.font.as_deref())?;
+    let charts = charts::Charts::prepare(&config.charts, config.font.as_deref())?;
     let out = config.out.as_path();
     atomic::ensure_writable_dir(out)?;
-    std::fs::create_dir_all(out.join("charts")).map_err(|e| Error::io(out.join("charts"), e))?;
+    if charts.enabled() {
+        std::fs::create_dir_all(out.join("charts")).map_err(|e| Error::io(out.join("charts"), e))?;
+    }
     let mut stages = Stages { timings: Vec::new(), quiet: config.quiet };
 
     let boilerplate_files: Vec<(String, String)> = config
@@ -220,22 +222,23 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
             tables::write_parquet(&out.join(table.file), build())?;
             outputs.push(table.file.to_string());
         }
-        charts::use_font(&font)?;
-        chart_files.extend(charts::trend_charts(out, &trends, vocabulary, config.chart_terms)?);
+        chart_files.extend(charts::trend_charts(&charts, out, &trends, vocabulary, config.chart_terms)?);
         let mut model_files = match &clustering {
-            Some(c) => models::write_cluster_outputs(out, c, &names, terms)?,
+            Some(c) => models::write_cluster_outputs(&charts, out, c, &names, terms)?,
             None => Vec::new(),
         };
         model_files.extend(models::write_topic_outputs(
+            &charts,
             out,
             &topic_models,
             &names,
             terms,
             config.topics.doc_topic_floor,
         )?);
-        let (charts, tables): (Vec<String>, Vec<String>) = model_files.into_iter().partition(|f| f.ends_with(".png"));
+        let (pictures, tables): (Vec<String>, Vec<String>) =
+            model_files.into_iter().partition(|f| f.starts_with("charts/"));
         outputs.extend(tables);
-        chart_files.extend(charts);
+        chart_files.extend(pictures);
         outputs.extend(chart_files.iter().cloned());
         Ok(())
     })?;
@@ -267,7 +270,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         options: config,
         seed: config.seed,
         threads,
-        font: font.path.display().to_string(),
+        font: charts.font.clone(),
         counts: counts.clone(),
         ingest: &corpus.report,
         trends: trend_summary(&trends, vocabulary),

@@ -14,7 +14,8 @@ use crate::trends::groups::leading_group;
 use crate::vectorize::Csr;
 use crate::write::models::{write_cluster_outputs, write_topic_outputs, RowNames};
 use crate::write::report::models_summary;
-use crate::write::{atomic, charts, font, schema, tables};
+use crate::write::charts::Charts;
+use crate::write::{atomic, schema, tables};
 
 /// A run's matrices and names, as `run` had them after vectorizing.
 pub struct RunTables {
@@ -164,17 +165,17 @@ pub fn rerun_topics(
     out: &Path,
     config: &TopicsConfig,
     seed: u64,
-    font_path: Option<&Path>,
+    charts: &Charts,
 ) -> Result<RerunSummary> {
     config.check().map_err(Error::Config)?;
     if config.models.is_empty() {
         return Err(Error::Config("no topic models asked for (--topics nmf,lda)".into()));
     }
     let job = Refit { tool: "topics", options: serde_json::json!(config), seed, with_tokens: true };
-    job.run(run_dir, out, font_path, |run| {
+    job.run(run_dir, out, charts, |run| {
         let inputs = TopicInputs { tfidf: &run.tfidf, counts: &run.counts, token_ids: run.token_ids.as_deref() };
         let models = fit_topics(&inputs, config, seed);
-        let outputs = write_topic_outputs(out, &models, &run.names(), &run.terms, config.doc_topic_floor)?;
+        let outputs = write_topic_outputs(charts, out, &models, &run.names(), &run.terms, config.doc_topic_floor)?;
         let top = (0..run.rows.len()).map(|r| models[0].shares.row(r).as_slice().and_then(leading_group)).collect();
         Ok(Fitted { outputs, models: models_summary(None, &models), column: ("top_topic", top) })
     })
@@ -187,13 +188,13 @@ pub fn rerun_clusters(
     out: &Path,
     params: &LsaKmeans,
     seed: u64,
-    font_path: Option<&Path>,
+    charts: &Charts,
 ) -> Result<RerunSummary> {
     params.check().map_err(Error::Config)?;
     let job = Refit { tool: "clusters", options: serde_json::json!(params), seed, with_tokens: false };
-    job.run(run_dir, out, font_path, |run| {
+    job.run(run_dir, out, charts, |run| {
         let clustering = cluster(&run.tfidf, &run.counts, params, seed);
-        let outputs = write_cluster_outputs(out, &clustering, &run.names(), &run.terms)?;
+        let outputs = write_cluster_outputs(charts, out, &clustering, &run.names(), &run.terms)?;
         let labels = clustering.labels.iter().map(|&c| Some(c as usize)).collect();
         Ok(Fitted { outputs, models: models_summary(Some(&clustering), &[]), column: ("cluster", labels) })
     })
@@ -223,13 +224,12 @@ impl Refit {
         &self,
         run_dir: &Path,
         out: &Path,
-        font_path: Option<&Path>,
+        charts: &Charts,
         fit: impl FnOnce(&RunTables) -> Result<Fitted>,
     ) -> Result<RerunSummary> {
-        let font = prepare(out, font_path)?;
+        prepare(out, charts)?;
         let start = Instant::now();
         let run = read_run(run_dir, self.with_tokens)?;
-        charts::use_font(&font)?;
         let Fitted { mut outputs, models, column: (name, values) } = fit(&run)?;
         if same_folder(run_dir, out) {
             update_documents(run_dir, &run, name, values)?;
@@ -263,12 +263,13 @@ impl Refit {
     }
 }
 
-/// Check the font and make the output folders before any work.
-fn prepare(out: &Path, font_path: Option<&Path>) -> Result<font::CjkFont> {
-    let font = font::find_cjk_font(font_path)?;
+/// Make the output folders before any work.
+fn prepare(out: &Path, charts: &Charts) -> Result<()> {
     atomic::ensure_writable_dir(out)?;
-    std::fs::create_dir_all(out.join("charts")).map_err(|e| Error::io(out.join("charts"), e))?;
-    Ok(font)
+    if charts.enabled() {
+        std::fs::create_dir_all(out.join("charts")).map_err(|e| Error::io(out.join("charts"), e))?;
+    }
+    Ok(())
 }
 
 fn same_folder(a: &Path, b: &Path) -> bool {

@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::Args;
 
 use themeshift::config::{RunConfig, Study};
+use themeshift::write::charts::{ChartFormat, Charts};
 
 use super::run::{apply_model_flags, ClusterFlags, TopicFlags};
 
@@ -23,9 +24,12 @@ pub struct RefitArgs {
     pub seed: u64,
     #[arg(long)]
     threads: Option<usize>,
-    /// Font file with Chinese glyphs for the chart [default: search the system].
+    /// Font file with Chinese glyphs for the chart [default: $THEMESHIFT_FONT, fontconfig, font folders].
     #[arg(long)]
     font: Option<PathBuf>,
+    /// Chart formats: png, svg, png,svg, or none [default: png, or the study file's [charts]].
+    #[arg(long, alias = "chart-format")]
+    charts: Option<String>,
 }
 
 impl RefitArgs {
@@ -47,7 +51,12 @@ impl RefitArgs {
         self.out.as_deref().unwrap_or(&self.run)
     }
 
-    pub fn font(&self) -> Option<&Path> {
-        self.font.as_deref()
+    /// Find the chart font (unless charts are off) before any work.
+    pub fn charts(&self, config: &RunConfig) -> anyhow::Result<Charts> {
+        let formats = match &self.charts {
+            Some(text) => ChartFormat::parse_list(text).map_err(|e| anyhow::anyhow!("--charts: {e}"))?,
+            None => config.charts.clone(),
+        };
+        Ok(Charts::prepare(&formats, self.font.as_deref().or(config.font.as_deref()))?)
     }
 }

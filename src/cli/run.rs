@@ -15,6 +15,7 @@ use themeshift::topics::TopicMethod;
 use themeshift::trends::stats::Correction;
 use themeshift::trends::{Period, PeriodSpec};
 use themeshift::vectorize::DocFreq;
+use themeshift::write::charts::ChartFormat;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -64,9 +65,13 @@ pub struct RunArgs {
     /// Extra jieba dictionary: lines of `word [freq] [tag]`. Repeatable.
     #[arg(long)]
     user_dict: Vec<PathBuf>,
-    /// Font file with Chinese glyphs for the charts [default: search the system].
+    /// Font file with Chinese glyphs for the charts [default: $THEMESHIFT_FONT, fontconfig, font folders].
     #[arg(long)]
     font: Option<PathBuf>,
+    /// Chart formats: png, svg, png,svg, or none — tables and reports only, no font needed
+    /// [default: png, or the study file's [charts]].
+    #[arg(long, alias = "chart-format")]
+    charts: Option<String>,
     /// Keep terms in at least this many documents (or this share, e.g. 0.001).
     #[arg(long, default_value = "2")]
     min_df: DocFreq,
@@ -199,7 +204,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     config.threads = threads;
     config.keep_tokens = args.keep_tokens;
     config.user_dicts = args.user_dict;
-    config.font = args.font;
+    config.font = args.font.or(config.font.take());
+    if let Some(text) = &args.charts {
+        config.charts = ChartFormat::parse_list(text).map_err(|e| anyhow::anyhow!("--charts: {e}"))?;
+    }
     config.vectorize.vocabulary.min_df = args.min_df;
     config.vectorize.vocabulary.max_df = args.max_df;
     config.vectorize.vocabulary.max_features = args.max_features;

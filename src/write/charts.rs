@@ -1,13 +1,16 @@
-//! PNG charts, drawn with plotters' pure-Rust font backend from a font we found and checked
-//! ([`font`](super::font)), so Chinese labels render or the run stops before it starts.
+//! Charts as PNG and/or SVG, drawn with plotters' pure-Rust font backend from a font we found and
+//! checked ([`font`](super::font)), so Chinese labels render or the run stops before it starts.
+//! With no format asked for (`--charts none`) nothing is drawn and no font is needed.
 
 use std::path::Path;
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
+use serde::{Deserialize, Serialize};
 
 use super::atomic;
-use super::font::CjkFont;
+use super::font::find_cjk_font;
 use ndarray::ArrayView2;
 
 use crate::cluster::Clustering;
@@ -36,10 +39,112 @@ const COLOURS: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-/// `charts/term_trends.png` and `charts/themes.png` of a run; returns the files drawn.
-pub fn trend_charts(out: &Path, trends: &TrendResults, vocabulary: &Vocabulary, n_terms: usize) -> Result<Vec<String>> {
+/// A picture format of the charts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChartFormat {
+    Png,
+    Svg,
+}
+
+impl ChartFormat {
+    fn extension(self) -> &'static str {
+        match self {
+            ChartFormat::Png => "png",
+            ChartFormat::Svg => "svg",
+        }
+    }
+
+    /// `png`, `svg`, `png,svg` or `none` (no charts).
+    pub fn parse_list(text: &str) -> std::result::Result<Vec<ChartFormat>, String> {
+        let mut formats = Vec::new();
+        for word in text.split(',').map(str::trim) {
+            let format = match word {
+                "png" => ChartFormat::Png,
+                "svg" => ChartFormat::Svg,
+                "none" | "" => continue,
+                other => return Err(format!("chart format '{other}': use png, svg, png,svg or none")),
+            };
+            if !formats.contains(&format) {
+                formats.push(format);
+            }
+        }
+        Ok(formats)
+    }
+}
+
+/// Which chart files to draw, with the font registered for them (none when no format is asked).
+#[derive(Debug, Clone)]
+pub struct Charts {
+    formats: Vec<ChartFormat>,
+    /// The font file (and face) drawn with, for the manifest.
+    pub font: Option<String>,
+}
+
+impl Charts {
+    /// Find and register the font for `formats` — before any expensive work, so a missing font
+    /// stops a run at once; with no formats, no font is looked for.
+    pub fn prepare(formats: &[ChartFormat], font: Option<&Path>) -> Result<Charts> {
+        if formats.is_empty() {
+            return Ok(Charts::none());
+        }
+        let found = find_cjk_font(font)?;
+        register_font(FAMILY, FontStyle::Normal, found.bytes)
+            .map_err(|_| Error::Font(format!("{}: plotters could not load this font", found.path.display())))?;
+        Ok(Charts { formats: formats.to_vec(), font: Some(found.describe()) })
+    }
+
+    pub fn none() -> Charts {
+        Charts { formats: Vec::new(), font: None }
+    }
+
+    pub fn enabled(&self) -> bool {
+        !self.formats.is_empty()
+    }
+
+    /// Draw `picture` as `charts/<stem>.<ext>` in every format; returns the files written.
+    fn render(&self, out: &Path, stem: &str, picture: &impl Picture) -> Result<Vec<String>> {
+        let mut written = Vec::new();
+        for &format in &self.formats {
+            let file = format!("charts/{stem}.{}", format.extension());
+            let path = out.join(&file);
+            let temp = atomic::temp_path(&path);
+            let size = picture.size();
+            let drawn = match format {
+                ChartFormat::Png => picture.draw(BitMapBackend::new(&temp, size).into_drawing_area()),
+                ChartFormat::Svg => picture.draw(SVGBackend::new(&temp, size).into_drawing_area()),
+            };
+            drawn.map_err(|e| {
+                let _ = std::fs::remove_file(&temp);
+                Error::write(&path, e)
+            })?;
+            atomic::commit(&path)?;
+            written.push(file);
+        }
+        Ok(written)
+    }
+}
+
+type Drawn = std::result::Result<(), Box<dyn std::error::Error>>;
+
+/// Something drawable on any plotters backend (PNG or SVG).
+trait Picture {
+    fn size(&self) -> (u32, u32);
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Drawn
+    where
+        DB::ErrorType: 'static;
+}
+
+/// `charts/term_trends.*` and `charts/themes.*` of a run; returns the files drawn.
+pub fn trend_charts(
+    charts: &Charts,
+    out: &Path,
+    trends: &TrendResults,
+    vocabulary: &Vocabulary,
+    n_terms: usize,
+) -> Result<Vec<String>> {
     let periods: Vec<String> = trends.terms.periods.iter().map(|p| p.period.clone()).collect();
-    if periods.is_empty() {
+    if periods.is_empty() || charts.formats.is_empty() {
         return Ok(Vec::new());
     }
     // Significant risers (Mann–Kendall, BH) by Sen slope; without enough periods for a test,
@@ -58,8 +163,7 @@ pub fn trend_charts(out: &Path, trends: &TrendResults, vocabulary: &Vocabulary, 
         periods: &periods,
         series: &series,
     };
-    draw_lines(&out.join("charts/term_trends.png"), &terms)?;
-    let mut drawn = vec!["charts/term_trends.png".to_string()];
+    let mut drawn = charts.render(out, "term_trends", &terms)?;
     if !trends.themes.is_empty() {
         let n_themes = trends.themes.len();
         let panels: Vec<Panel> = (0..n_themes)
@@ -76,8 +180,7 @@ pub fn trend_charts(out: &Path, trends: &TrendResults, vocabulary: &Vocabulary, 
             })
             .collect();
         let title = "主题份额 · theme share of all theme-term hits (%), with 95% intervals";
-        write_panels(&out.join("charts/themes.png"), title, &periods, &panels)?;
-        drawn.push("charts/themes.png".into());
+        drawn.extend(charts.render(out, "themes", &Panels { title, periods: &periods, panels: &panels })?);
     }
     Ok(drawn)
 }
@@ -88,21 +191,22 @@ pub fn group_label(group: usize, list: &[(u32, f64)], terms: &[String]) -> Strin
     format!("{group}: {}", words.join(" "))
 }
 
-/// `charts/<file>`: one panel per group (cluster or topic) with its share of each period's
+/// `charts/<stem>.*`: one panel per group (cluster or topic) with its share of each period's
 /// documents (%), labelled by its first terms; no chart without periods.
 #[allow(clippy::too_many_arguments)]
 fn share_chart(
+    charts: &Charts,
     out: &Path,
-    file: &str,
+    stem: &str,
     title: &str,
     periods: &[String],
     period_of_row: &[Option<usize>],
     shares: ArrayView2<f32>,
     group_terms: &[Vec<(u32, f64)>],
     terms: &[String],
-) -> Result<Option<String>> {
-    if periods.is_empty() {
-        return Ok(None);
+) -> Result<Vec<String>> {
+    if periods.is_empty() || charts.formats.is_empty() {
+        return Ok(Vec::new());
     }
     let rows = group_prevalence(shares, period_of_row, periods.len());
     let panels: Vec<Panel> = (0..shares.ncols())
@@ -111,43 +215,33 @@ fn share_chart(
             Panel { title: group_label(g, &group_terms[g], terms), low: values.clone(), high: values.clone(), values }
         })
         .collect();
-    let path = format!("charts/{file}");
-    write_panels(&out.join(&path), title, periods, &panels)?;
-    Ok(Some(path))
+    charts.render(out, stem, &Panels { title, periods, panels: &panels })
 }
 
-/// `charts/clusters.png`: the share of each period's documents in each cluster.
+/// `charts/clusters.*`: the share of each period's documents in each cluster.
 pub fn cluster_chart(
+    charts: &Charts,
     out: &Path,
     periods: &[String],
     period_of_row: &[Option<usize>],
     c: &Clustering,
     terms: &[String],
-) -> Result<Option<String>> {
+) -> Result<Vec<String>> {
     let title = "聚类份额 · share of each period's documents per cluster (%)";
-    share_chart(out, "clusters.png", title, periods, period_of_row, c.one_hot().view(), &c.terms, terms)
+    share_chart(charts, out, "clusters", title, periods, period_of_row, c.one_hot().view(), &c.terms, terms)
 }
 
-/// `charts/topics.png`: each topic's mean share per period, for one model.
+/// `charts/topics.*`: each topic's mean share per period, for one model.
 pub fn topic_chart(
+    charts: &Charts,
     out: &Path,
     periods: &[String],
     period_of_row: &[Option<usize>],
     m: &TopicModel,
     terms: &[String],
-) -> Result<Option<String>> {
+) -> Result<Vec<String>> {
     let title = format!("话题流行度 · mean topic share per period (%), {} k = {}", m.method, m.k);
-    share_chart(out, "topics.png", &title, periods, period_of_row, m.shares.view(), &m.terms, terms)
-}
-
-/// Draw small multiples to a temporary file and move it into place.
-fn write_panels(path: &Path, title: &str, periods: &[String], panels: &[Panel]) -> Result<()> {
-    let temp = atomic::temp_path(path);
-    draw_panels(&temp, title, periods, panels).map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        Error::write(path, e)
-    })?;
-    atomic::commit(path)
+    share_chart(charts, out, "topics", &title, periods, period_of_row, m.shares.view(), &m.terms, terms)
 }
 
 /// One small chart of a grid: a series with its interval band.
@@ -160,15 +254,46 @@ pub struct Panel {
 
 /// Small multiples, one panel per series (two rows, or rows of five beyond ten panels), one
 /// y-axis scale for all so panels compare.
-fn draw_panels(
-    path: &Path,
+struct Panels<'a> {
+    title: &'a str,
+    periods: &'a [String],
+    panels: &'a [Panel],
+}
+
+impl Panels<'_> {
+    fn grid(&self) -> (usize, usize) {
+        let rows = if self.panels.len() <= 10 { 2 } else { self.panels.len().div_ceil(5) };
+        (rows, self.panels.len().div_ceil(rows).max(1))
+    }
+}
+
+impl Picture for Panels<'_> {
+    fn size(&self) -> (u32, u32) {
+        let (rows, columns) = self.grid();
+        (340 * columns as u32 + 40, 410 * rows as u32)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Drawn
+    where
+        DB::ErrorType: 'static,
+    {
+        let Panels { title, periods, panels } = *self;
+        let (grid_rows, columns) = self.grid();
+        draw_panels(root, title, periods, panels, grid_rows, columns)
+    }
+}
+
+fn draw_panels<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
     title: &str,
     periods: &[String],
     panels: &[Panel],
-) -> std::result::Result<(), Box<dyn std::error::Error>> {
-    let grid_rows = if panels.len() <= 10 { 2 } else { panels.len().div_ceil(5) };
-    let columns = panels.len().div_ceil(grid_rows).max(1);
-    let root = BitMapBackend::new(path, (340 * columns as u32 + 40, 410 * grid_rows as u32)).into_drawing_area();
+    grid_rows: usize,
+    columns: usize,
+) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
     root.fill(&WHITE)?;
     let root = root.margin(12, 0, 0, 0).titled(title, (FAMILY, 30))?;
     let n = periods.len();
@@ -212,11 +337,6 @@ fn draw_panels(
     Ok(())
 }
 
-pub fn use_font(font: &CjkFont) -> Result<()> {
-    register_font(FAMILY, FontStyle::Normal, font.bytes)
-        .map_err(|_| Error::Font(format!("{}: plotters could not load this font", font.path.display())))
-}
-
 /// One line per series over the periods.
 pub struct LineChart<'a> {
     pub title: &'a str,
@@ -225,18 +345,23 @@ pub struct LineChart<'a> {
     pub series: &'a [(String, Vec<f64>)],
 }
 
-/// Draw `chart` to `path` (PNG). [`use_font`] must have been called.
-pub fn draw_lines(path: &Path, chart: &LineChart) -> Result<()> {
-    let temp = atomic::temp_path(path);
-    draw(&temp, chart).map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        Error::write(path, e)
-    })?;
-    atomic::commit(path)
+impl Picture for LineChart<'_> {
+    fn size(&self) -> (u32, u32) {
+        (1400, 800)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> Drawn
+    where
+        DB::ErrorType: 'static,
+    {
+        draw_lines(root, self)
+    }
 }
 
-fn draw(path: &Path, spec: &LineChart) -> std::result::Result<(), Box<dyn std::error::Error>> {
-    let root = BitMapBackend::new(path, (1400, 800)).into_drawing_area();
+fn draw_lines<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, spec: &LineChart) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
     root.fill(&WHITE)?;
     let n = spec.periods.len();
     let x_max = (n.max(2) - 1) as f64;

@@ -45,7 +45,8 @@ pub struct Manifest<'a, O: Serialize> {
     pub options: &'a O,
     pub seed: u64,
     pub threads: usize,
-    pub font: String,
+    /// The font the charts were drawn with (`file#face` for a collection); none without charts.
+    pub font: Option<String>,
     pub counts: Counts,
     pub ingest: &'a IngestReport,
     /// Emerging and fading terms, under-powered periods, theme terms never seen.

@@ -2,6 +2,7 @@
 
 use polars::prelude::*;
 
+use super::charts::Charts;
 use super::schema;
 use crate::cluster::Clustering;
 use crate::topics::TopicModel;
@@ -170,9 +171,10 @@ pub fn coherence(models: &[TopicModel]) -> PolarsResult<DataFrame> {
     ])
 }
 
-/// Every cluster output: the three tables, `charts/clusters.png` and `clusters.md`. Used by
+/// Every cluster output: the three tables, `charts/clusters.*` and `clusters.md`. Used by
 /// `run` and by `clusters` (which re-fits them from a run's tables). Returns the files.
 pub fn write_cluster_outputs(
+    charts: &Charts,
     out: &std::path::Path,
     c: &Clustering,
     names: &RowNames,
@@ -190,16 +192,17 @@ pub fn write_cluster_outputs(
         write_parquet(&out.join(table.file), build())?;
         written.push(table.file.to_string());
     }
-    written.extend(super::charts::cluster_chart(out, names.periods, names.period_of_row, c, terms)?);
+    written.extend(super::charts::cluster_chart(charts, out, names.periods, names.period_of_row, c, terms)?);
     let report = ModelsReport { terms, periods: names.periods, period_of_row: names.period_of_row };
     write_clusters_report(&out.join("clusters.md"), c, &report)?;
     written.push("clusters.md".into());
     Ok(written)
 }
 
-/// Every topic output of a set of models: the five tables, `charts/topics.png` and `topics.md`.
+/// Every topic output of a set of models: the five tables, `charts/topics.*` and `topics.md`.
 /// Used by `run` and by `topics` (which re-fits models from a run's tables). Returns the files.
 pub fn write_topic_outputs(
+    charts: &Charts,
     out: &std::path::Path,
     models: &[TopicModel],
     names: &RowNames,
@@ -223,7 +226,7 @@ pub fn write_topic_outputs(
         write_parquet(&out.join(table.file), build())?;
         written.push(table.file.to_string());
     }
-    written.extend(super::charts::topic_chart(out, names.periods, names.period_of_row, &models[0], terms)?);
+    written.extend(super::charts::topic_chart(charts, out, names.periods, names.period_of_row, &models[0], terms)?);
     let report = ModelsReport { terms, periods: names.periods, period_of_row: names.period_of_row };
     write_topics_report(&out.join("topics.md"), models, &report)?;
     written.push("topics.md".into());

@@ -95,11 +95,18 @@ pub fn write_report(
             let _ = writeln!(md, "| {} | {} | {trend} | {} |", theme.label, shares.join(" | "), changes.join(", "));
         }
     }
-    if !charts.is_empty() {
+    // One picture per chart: the PNG where there is one, else the SVG.
+    let shown: Vec<&String> = charts
+        .iter()
+        .filter(|c| c.ends_with(".png") || !charts.contains(&c.replace(".svg", ".png")))
+        .collect();
+    if !shown.is_empty() {
         let _ = writeln!(md, "\n## Charts\n");
-        for chart in charts {
+        for chart in shown {
             let _ = writeln!(md, "![{chart}]({chart})\n");
         }
+    } else {
+        let _ = writeln!(md, "\n## Charts\n\nNone drawn (`--charts none`, or no dated periods); every number is in the tables below.\n");
     }
     let _ = writeln!(
         md,

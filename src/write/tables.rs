@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use chrono::NaiveDate;
+use polars::io::parquet::write::KeyValueMetadata;
 use polars::prelude::*;
 
 use super::atomic;
@@ -16,12 +17,38 @@ use crate::trends::themes::ThemePeriod;
 use crate::trends::RateInterval;
 use crate::vectorize::{Csr, Vocabulary};
 
-/// Write `frame` to `path`, atomically. Zstd, the writer's defaults otherwise.
+/// Write `frame` to `path`, atomically. Zstd, the writer's defaults otherwise, and a portable Arrow
+/// schema (see [`portable_arrow_schema`]).
 pub fn write_parquet(path: &Path, frame: PolarsResult<DataFrame>) -> Result<()> {
     let mut frame = frame.map_err(|e| Error::write(path, e))?;
+    let metadata = KeyValueMetadata::from_static(vec![
+        ("ARROW:schema".into(), portable_arrow_schema(&frame)),
+        ("themeshift:version".into(), env!("CARGO_PKG_VERSION").into()),
+    ]);
     atomic::write_with(path, |w| {
-        ParquetWriter::new(w).finish(&mut frame).map(|_| ()).map_err(|e| Error::write(path, e))
+        ParquetWriter::new(w)
+            .with_key_value_metadata(Some(metadata))
+            .finish(&mut frame)
+            .map(|_| ())
+            .map_err(|e| Error::write(path, e))
     })
+}
+
+/// The frame's Arrow schema at polars' oldest compatibility level (`large_string`,
+/// `large_list<large_string>`; no view types), encoded as Parquet files carry it: base64 of an IPC
+/// schema message behind a continuation marker and its length. Readers restore column types from
+/// this entry; polars' writer would store view types there, which pandas cannot convert inside
+/// lists. The stored pages are the same either way.
+fn portable_arrow_schema(frame: &DataFrame) -> String {
+    use base64::Engine;
+    use polars_arrow::io::ipc::write::{default_ipc_fields, schema_to_bytes};
+    let schema = frame.schema().to_arrow(CompatLevel::oldest());
+    let message = schema_to_bytes(&schema, &default_ipc_fields(schema.iter_values()), None);
+    let mut framed = Vec::with_capacity(message.len() + 8);
+    framed.extend_from_slice(&[0xff; 4]);
+    framed.extend_from_slice(&(message.len() as u32).to_le_bytes());
+    framed.extend_from_slice(&message);
+    base64::engine::general_purpose::STANDARD.encode(framed)
 }
 
 /// Read one of a run's tables.

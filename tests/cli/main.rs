@@ -11,8 +11,13 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
+/// The binary, drawing its charts with our tiny fixture font so the tests need no system font.
 fn themeshift(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_themeshift")).args(args).output().expect("binary runs")
+    Command::new(env!("CARGO_BIN_EXE_themeshift"))
+        .args(args)
+        .env("THEMESHIFT_FONT", fixtures().join("fonts/tiny_sc.ttf"))
+        .output()
+        .expect("binary runs")
 }
 
 fn run_ok(args: &[&str]) -> Output {
@@ -422,4 +427,73 @@ impl RowsWhere for DataFrame {
         let m = mask(&self);
         self.filter(&m).unwrap()
     }
+}
+
+/// The binary in an environment whose font search sees only `home` (no fontconfig on PATH).
+fn themeshift_at_home(home: &Path, args: &[&str], font_variable: Option<&Path>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_themeshift"));
+    command.args(args).env("HOME", home).env("PATH", "/nonexistent").env_remove("XDG_DATA_HOME");
+    match font_variable {
+        Some(font) => command.env("THEMESHIFT_FONT", font),
+        None => command.env_remove("THEMESHIFT_FONT"),
+    };
+    command.output().expect("binary runs")
+}
+
+#[test]
+fn charts_none_writes_every_table_and_the_report_without_looking_for_a_font() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let input = fixtures().join("news.jsonl");
+    let args = ["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--charts", "none", "-q"];
+    let result = themeshift_at_home(tmp.path(), &args, Some(&tmp.path().join("no-such-font.ttf")));
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    assert!(!out.join("charts").exists());
+    for table in ["documents", "vocabulary", "tfidf", "term_trends", "themes", "clusters", "topics", "coherence"] {
+        assert!(out.join(format!("{table}.parquet")).is_file(), "{table}.parquet missing");
+    }
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("--charts none") && !report.contains(".png"), "{report}");
+    assert_eq!(manifest(&out)["font"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_font_in_the_user_font_folder_draws_png_and_svg_charts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fonts = tmp.path().join(".local/share/fonts");
+    std::fs::create_dir_all(&fonts).unwrap();
+    std::fs::copy(fixtures().join("fonts/tiny_sc.ttf"), fonts.join("tiny_sc.ttf")).unwrap();
+    let out = tmp.path().join("run");
+    let input = fixtures().join("news.jsonl");
+    let args = ["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--charts", "png,svg", "-q"];
+    let result = themeshift_at_home(tmp.path(), &args, None);
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    assert_eq!(manifest(&out)["font"], fonts.join("tiny_sc.ttf").to_str().unwrap());
+    for stem in ["term_trends", "themes", "clusters", "topics"] {
+        assert!(out.join(format!("charts/{stem}.png")).metadata().unwrap().len() > 1_000, "{stem}.png");
+        let svg = std::fs::read_to_string(out.join(format!("charts/{stem}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{stem}.svg is not one svg element");
+    }
+    let svg = std::fs::read_to_string(out.join("charts/themes.svg")).unwrap();
+    assert!(svg.contains("主题份额"), "the themes chart's Chinese title is text in the SVG");
+}
+
+#[test]
+fn the_font_variable_picks_the_simplified_face_of_a_collection_and_no_font_says_charts_none() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let input = fixtures().join("news.jsonl");
+    let args = ["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"];
+    let collection = fixtures().join("fonts/two_faces.ttc");
+    let result = themeshift_at_home(tmp.path(), &args, Some(&collection));
+    assert!(result.status.success(), "{}", text(&result.stderr));
+    assert!(manifest(&out)["font"].as_str().unwrap().ends_with("two_faces.ttc#1"));
+    // A font variable naming something that is not a font stops the run before any work.
+    let bad_out = tmp.path().join("bad");
+    let args = ["run", "--input", input.to_str().unwrap(), "--out", bad_out.to_str().unwrap(), "-q"];
+    let result = themeshift_at_home(tmp.path(), &args, Some(&input));
+    assert_eq!(result.status.code(), Some(2));
+    let message = text(&result.stderr);
+    assert!(message.contains("THEMESHIFT_FONT=") && message.contains("news.jsonl"), "{message}");
+    assert!(!bad_out.join("documents.parquet").exists());
 }
