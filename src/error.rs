@@ -34,12 +34,9 @@ pub enum Error {
     #[error("{origin}: {message}")]
     Input { origin: Origin, message: String },
 
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The OS error is part of the message, not a chained source, so it is printed once.
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
 
     #[error("invalid option: {0}")]
     Config(String),
@@ -59,7 +56,7 @@ pub enum Error {
 
 impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io { path: path.into(), error: source }
     }
 
     pub fn input(origin: Origin, message: impl Into<String>) -> Self {

@@ -9,7 +9,8 @@
 //! 5. [`trends`] — term counts, rates and document shares per period, with denominators;
 //! 6. [`write`] — Parquet tables, PNG charts and `manifest.json`, each written atomically.
 //!
-//! [`demo`] generates a corpus with planted shifts; [`config`] holds a run's resolved options.
+//! [`demo`] generates a corpus with planted shifts; [`config`] holds a run's resolved options;
+//! [`progress`] draws the long stages' progress on stderr when asked.
 
 pub mod cluster;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod ingest;
 pub mod linalg;
 pub mod normalize;
 pub mod pipeline;
+pub mod progress;
 pub mod rerun;
 pub mod segment;
 pub mod topics;

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::ingest::ingest;
 use crate::normalize::{mark_duplicates, normalize, Boilerplate, Normalizer, ScriptConverter};
 use crate::segment::{build_jieba, FilterChain, Segmenter};
-use crate::topics::{fit_topics, vocabulary_token_ids, TopicInputs, TopicModel};
+use crate::topics::{fit_topics, vocabulary_token_ids, TopicInputs, TopicModel, TopicsConfig};
 use crate::trends::analysis::{analyse, TrendResults};
 use crate::trends::groups::leading_group;
 use crate::trends::term_stats::ranked;
@@ -21,7 +21,8 @@ use crate::vectorize::{vectorize, Vectorized, Vocabulary};
 use crate::write::charts;
 use crate::write::manifest::{peak_rss_mib, write_manifest, Counts, Manifest, StageTiming};
 use crate::write::models::{self, RowNames};
-use crate::write::report::{models_summary, write_report};
+use crate::segment::keywords::KeywordExtractor;
+use crate::write::report::{models_summary, write_report, RunNotes};
 use crate::write::tables::DocumentGroups;
 use crate::write::{atomic, schema, tables};
 
@@ -35,6 +36,8 @@ pub struct RunSummary {
     pub report: IngestReport,
     pub stages: Vec<StageTiming>,
     pub outputs: Vec<String>,
+    /// Limits changed and models skipped because the corpus was too small for them.
+    pub adjustments: Vec<String>,
 }
 
 struct Stages {
@@ -135,6 +138,12 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     let analysed: Vec<usize> =
         (0..docs.len()).filter(|&d| config.keep_duplicates || docs[d].duplicate_of.is_none()).collect();
     let vectorized = stages.run("vectorize", || vectorize(&tokenized, analysed, &config.vectorize))?;
+    let (cluster_config, topics_config, skipped_models) =
+        models_the_corpus_supports(config, vectorized.rows.len(), vectorized.vocabulary.len());
+    let adjustments: Vec<String> = vectorized.adjustments.iter().chain(&skipped_models).cloned().collect();
+    for note in adjustments.iter().filter(|_| !config.quiet) {
+        eprintln!("[themeshift] note: {note}");
+    }
     let period_labels: Vec<Option<String>> =
         docs.iter().map(|d| d.date.and_then(|date| config.periods.label(date))).collect();
     let n_tokens: Vec<u64> = (0..docs.len()).map(|d| tokenized.doc(d).len() as u64).collect();
@@ -153,16 +162,16 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     let ((clustering, topic_models), trends) = rayon::join(
         || {
             rayon::join(
-                || timed("cluster", || cluster_stage(&vectorized, &config.cluster, config.seed)),
+                || timed("cluster", || cluster_stage(&vectorized, &cluster_config, config.seed)),
                 || {
                     timed("topics", || {
-                        let token_ids = (!config.topics.models.is_empty()).then(token_ids);
+                        let token_ids = (!topics_config.models.is_empty()).then(token_ids);
                         let inputs = TopicInputs {
                             tfidf: &vectorized.tfidf,
                             counts: &vectorized.counts,
                             token_ids: token_ids.as_deref(),
                         };
-                        fit_topics(&inputs, &config.topics, config.seed)
+                        fit_topics(&inputs, &topics_config, config.seed)
                     })
                 },
             )
@@ -259,7 +268,9 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         vocabulary: vectorized.vocabulary.len(),
         tfidf_nonzeros: vectorized.tfidf.nnz(),
     };
-    write_report(&out.join("report.md"), &counts, &trends, vocabulary, &chart_files)?;
+    let keywords = if docs.len() <= KEYWORD_DOCUMENTS { document_keywords(docs, &config.user_dicts)? } else { Vec::new() };
+    let notes = RunNotes { adjustments: &adjustments, undated: &corpus.report.undated, keywords: &keywords };
+    write_report(&out.join("report.md"), &counts, &trends, vocabulary, &chart_files, &notes)?;
     outputs.push("report.md".into());
 
     outputs.push("manifest.json".into());
@@ -275,6 +286,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         ingest: &corpus.report,
         trends: trend_summary(&trends, vocabulary),
         models: models_summary(clustering.as_ref(), &topic_models),
+        adjustments: adjustments.clone(),
         outputs: outputs.clone(),
         stages: &stages.timings,
     };
@@ -287,7 +299,59 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         report: corpus.report,
         stages: stages.timings,
         outputs,
+        adjustments,
     })
+}
+
+/// Runs of at most this many documents list each document's keywords in the report.
+const KEYWORD_DOCUMENTS: usize = 20;
+
+/// Each document's title (or id) and its ten jieba TF-IDF keywords.
+fn document_keywords(docs: &[crate::corpus::Document], user_dicts: &[PathBuf]) -> Result<Vec<(String, Vec<String>)>> {
+    let extractor = KeywordExtractor::new(build_jieba(user_dicts)?);
+    Ok(docs
+        .iter()
+        .map(|d| {
+            let name = if d.title.is_empty() { d.id.clone() } else { d.title.clone() };
+            let words = extractor.extract(&format!("{}\n{}", d.title, d.text), 10).into_iter().map(|k| k.word).collect();
+            (name, words)
+        })
+        .collect())
+}
+
+/// The cluster and topic settings with every model the corpus cannot support left out, and why:
+/// k groups need at least two analysed documents and two vocabulary terms per group, else the
+/// model would be fitted to noise.
+fn models_the_corpus_supports(config: &RunConfig, n_docs: usize, n_terms: usize) -> (ClusterConfig, TopicsConfig, Vec<String>) {
+    let mut skipped = Vec::new();
+    let supported = |k: usize| 2 * k <= n_docs && 2 * k <= n_terms;
+    let needs = |what: &str, k: usize| {
+        format!(
+            "{what} k = {k} skipped: it needs at least {} analysed documents and {} vocabulary terms (2 per group); \
+             this corpus has {n_docs} and {n_terms}",
+            2 * k,
+            2 * k
+        )
+    };
+    let cluster = match &config.cluster {
+        ClusterConfig::LsaKmeans(p) if !supported(p.k) => {
+            skipped.push(needs("clusters", p.k));
+            ClusterConfig::None
+        }
+        other => other.clone(),
+    };
+    let mut topics = config.topics.clone();
+    if !topics.models.is_empty() {
+        for &k in topics.k.iter().filter(|&&k| !supported(k)) {
+            let names: Vec<&str> = topics.models.iter().map(|m| m.name()).collect();
+            skipped.push(needs(&format!("topics ({})", names.join(", ")), k));
+        }
+        topics.k.retain(|&k| supported(k));
+        if topics.k.is_empty() {
+            topics.models.clear();
+        }
+    }
+    (cluster, topics, skipped)
 }
 
 /// What a reader of the manifest wants first from the trends.

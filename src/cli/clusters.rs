@@ -22,7 +22,7 @@ pub fn run(args: ClustersArgs) -> anyhow::Result<ExitCode> {
     let ClusterConfig::LsaKmeans(params) = &config.cluster else {
         anyhow::bail!("no clustering asked for (--clusters 0 or method = \"none\")");
     };
-    let summary = rerun_clusters(&refit.run, refit.out(), params, refit.seed, &refit.charts(&config)?)?;
+    let summary = rerun_clusters(&refit.run, refit.out(), params, refit.common.seed, &refit.charts(&config)?)?;
     println!("themeshift clusters → {} ({:.1} s)", summary.out.display(), summary.seconds);
     let c = &summary.models["clusters"];
     let inertia = c["inertia"].as_f64().unwrap_or(f64::NAN);

@@ -9,6 +9,8 @@ use themeshift::trends::keyness::keyness;
 use themeshift::trends::stats::Correction;
 use themeshift::write::{schema, tables};
 
+use super::common::Common;
+
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     /// Output folder of a `themeshift run`.
@@ -27,11 +29,14 @@ pub struct CompareArgs {
     /// Rows need this many occurrences on the two sides together.
     #[arg(long, default_value_t = 1)]
     min_count: u64,
+    #[command(flatten)]
+    common: Common,
 }
 
 /// Keyness of period a against period b from a run's term counts; prints both ends and writes
 /// `keyness_<a>_vs_<b>.parquet` into the run folder.
 pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
+    args.common.start()?;
     let frame = tables::read_parquet(&args.run, &schema::TERM_TRENDS)?;
     let (terms, periods, counts) =
         (frame.column("term")?.str()?, frame.column("period")?.str()?, frame.column("count")?.u64()?);

@@ -7,6 +7,8 @@ use clap::Args;
 use themeshift::ingest::header::split_header;
 use themeshift::segment::keywords::KeywordExtractor;
 
+use super::common::Common;
+
 #[derive(Debug, Args)]
 pub struct KeywordsArgs {
     /// A UTF-8 text file. Its title and body are used; the other header lines (关键词, source, 发布时间) are not.
@@ -16,9 +18,12 @@ pub struct KeywordsArgs {
     /// Print the weights beside the words.
     #[arg(long)]
     weights: bool,
+    #[command(flatten)]
+    common: Common,
 }
 
 pub fn run(args: KeywordsArgs) -> anyhow::Result<ExitCode> {
+    args.common.start()?;
     let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         anyhow::anyhow!(

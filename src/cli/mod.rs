@@ -1,6 +1,7 @@
 //! Command line: one subcommand per file; each turns its arguments into a library call.
 
 mod clusters;
+mod common;
 mod compare;
 mod decode;
 mod keywords;

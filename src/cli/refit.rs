@@ -1,10 +1,11 @@
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use clap::Args;
 
 use themeshift::config::{RunConfig, Study};
-use themeshift::write::charts::{ChartFormat, Charts};
+use themeshift::write::charts::Charts;
+
+use super::common::{ChartArgs, Common};
 
 use super::run::{apply_model_flags, ClusterFlags, TopicFlags};
 
@@ -20,25 +21,16 @@ pub struct RefitArgs {
     /// Study file whose [cluster] / [topics] section sets the models; flags override it.
     #[arg(long)]
     config: Option<PathBuf>,
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Font file with Chinese glyphs for the chart [default: $THEMESHIFT_FONT, fontconfig, font folders].
-    #[arg(long)]
-    font: Option<PathBuf>,
-    /// Chart formats: png, svg, png,svg, or none [default: png, or the study file's [charts]].
-    #[arg(long, alias = "chart-format")]
-    charts: Option<String>,
+    #[command(flatten)]
+    chart: ChartArgs,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 impl RefitArgs {
     /// Start the thread pool, then read the study file and the model flags over it.
     pub fn config(&self, clusters: &ClusterFlags, topics: &TopicFlags) -> anyhow::Result<RunConfig> {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(self.threads.unwrap_or(0))
-            .build_global()
-            .context("starting the thread pool")?;
+        self.common.start()?;
         let mut config = RunConfig::new(Vec::new(), self.run.clone());
         if let Some(path) = &self.config {
             Study::load(path)?.apply(&mut config)?;
@@ -53,10 +45,7 @@ impl RefitArgs {
 
     /// Find the chart font (unless charts are off) before any work.
     pub fn charts(&self, config: &RunConfig) -> anyhow::Result<Charts> {
-        let formats = match &self.charts {
-            Some(text) => ChartFormat::parse_list(text).map_err(|e| anyhow::anyhow!("--charts: {e}"))?,
-            None => config.charts.clone(),
-        };
-        Ok(Charts::prepare(&formats, self.font.as_deref().or(config.font.as_deref()))?)
+        let formats = self.chart.formats()?.unwrap_or_else(|| config.charts.clone());
+        Ok(Charts::prepare(&formats, self.chart.font.as_deref().or(config.font.as_deref()))?)
     }
 }

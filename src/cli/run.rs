@@ -15,7 +15,9 @@ use themeshift::topics::TopicMethod;
 use themeshift::trends::stats::Correction;
 use themeshift::trends::{Period, PeriodSpec};
 use themeshift::vectorize::DocFreq;
-use themeshift::write::charts::ChartFormat;
+use themeshift::write::report::DATING_HINT;
+
+use super::common::{ChartArgs, Common};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -53,25 +55,12 @@ pub struct RunArgs {
     /// G² correction, as quanteda's textstat_keyness.
     #[arg(long, value_enum, default_value_t = Correction::Default)]
     correction: Correction,
-    /// Seed for everything random (the demo corpus today; sampling in later stages).
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    /// Worker threads [default: one per core].
-    #[arg(long)]
-    threads: Option<usize>,
     /// Also write tokens.parquet (each document's tokens).
     #[arg(long)]
     keep_tokens: bool,
     /// Extra jieba dictionary: lines of `word [freq] [tag]`. Repeatable.
     #[arg(long)]
     user_dict: Vec<PathBuf>,
-    /// Font file with Chinese glyphs for the charts [default: $THEMESHIFT_FONT, fontconfig, font folders].
-    #[arg(long)]
-    font: Option<PathBuf>,
-    /// Chart formats: png, svg, png,svg, or none — tables and reports only, no font needed
-    /// [default: png, or the study file's [charts]].
-    #[arg(long, alias = "chart-format")]
-    charts: Option<String>,
     /// Keep terms in at least this many documents (or this share, e.g. 0.001).
     #[arg(long, default_value = "2")]
     min_df: DocFreq,
@@ -136,18 +125,15 @@ pub struct RunArgs {
     clusters: ClusterFlags,
     #[command(flatten)]
     models: TopicFlags,
-    /// No progress on stderr.
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    chart: ChartArgs,
+    #[command(flatten)]
+    common: Common,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let threads = args.threads.unwrap_or(0);
-    if threads > 0 {
-        // polars reads this once, when its pool first starts.
-        std::env::set_var("POLARS_MAX_THREADS", threads.to_string());
-    }
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().context("starting the thread pool")?;
+    args.common.start()?;
+    let (seed, quiet) = (args.common.seed, args.common.quiet);
 
     let study = args.config.as_deref().map(Study::load).transpose()?;
     let demo = args.input.is_empty() && study.as_ref().is_none_or(|s| s.input.paths.is_empty());
@@ -159,8 +145,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut inputs = args.input.clone();
     if demo {
         let path = demo_input(&out);
-        write_demo_corpus(&path, args.seed).context("writing the demo corpus")?;
-        if !args.quiet {
+        write_demo_corpus(&path, seed).context("writing the demo corpus")?;
+        if !quiet {
             eprintln!("[themeshift] no --input: running on the demo corpus written to {}", path.display());
         }
         inputs.push(path);
@@ -200,13 +186,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     config.trends.min_period_docs = args.min_period_docs;
     config.trends.min_count = args.trend_min_count;
     config.trends.correction = args.correction;
-    config.seed = args.seed;
-    config.threads = threads;
+    config.seed = seed;
+    config.threads = args.common.threads.unwrap_or(0);
     config.keep_tokens = args.keep_tokens;
     config.user_dicts = args.user_dict;
-    config.font = args.font.or(config.font.take());
-    if let Some(text) = &args.charts {
-        config.charts = ChartFormat::parse_list(text).map_err(|e| anyhow::anyhow!("--charts: {e}"))?;
+    config.font = args.chart.font.clone().or(config.font.take());
+    if let Some(formats) = args.chart.formats()? {
+        config.charts = formats;
     }
     config.vectorize.vocabulary.min_df = args.min_df;
     config.vectorize.vocabulary.max_df = args.max_df;
@@ -214,7 +200,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     config.vectorize.sublinear_tf = args.sublinear_tf;
     config.strict = args.strict;
     config.chart_terms = args.chart_terms;
-    config.quiet = args.quiet;
+    config.quiet = quiet;
     apply_model_flags(&mut config, &args.clusters, &args.models)?;
 
     let summary = pipeline::run(&config)?;
@@ -340,6 +326,12 @@ fn print_summary(s: &RunSummary) {
     }
     for undated in s.report.undated.iter().take(SHOWN) {
         println!("  undated {} ({}): {}", undated.origin, undated.doc_id, undated.reason);
+    }
+    if !s.report.undated.is_empty() {
+        println!("  to use the undated documents in the trends, {DATING_HINT}");
+    }
+    for note in &s.adjustments {
+        println!("  note: {note}");
     }
     let hidden = s.report.skipped.len().saturating_sub(SHOWN) + s.report.undated.len().saturating_sub(SHOWN);
     if hidden > 0 {

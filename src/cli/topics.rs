@@ -18,7 +18,7 @@ pub struct TopicsArgs {
 pub fn run(args: TopicsArgs) -> anyhow::Result<ExitCode> {
     let TopicsArgs { refit, models } = args;
     let config = refit.config(&ClusterFlags::default(), &models)?;
-    let summary = rerun_topics(&refit.run, refit.out(), &config.topics, refit.seed, &refit.charts(&config)?)?;
+    let summary = rerun_topics(&refit.run, refit.out(), &config.topics, refit.common.seed, &refit.charts(&config)?)?;
     println!("themeshift topics → {} ({:.1} s)", summary.out.display(), summary.seconds);
     for t in summary.models["topics"].as_array().into_iter().flatten() {
         let npmi = t["coherence"]["c_npmi"].as_f64().map_or(String::new(), |v| format!(", c_npmi {v:.3}"));

@@ -145,8 +145,17 @@ pub fn ingest(inputs: &[PathBuf], options: &IngestOptions) -> Result<Corpus> {
     for input in inputs {
         collect(input, &mut files, &mut ignored)?;
     }
-    let read: Vec<(InputFile, FileDocuments)> =
-        files.par_iter().map(|found| read_file(found, options, forced)).collect::<Result<_>>()?;
+    let sizes: Vec<u64> = files.iter().map(|f| f.path.metadata().map_or(0, |m| m.len())).collect();
+    let progress = crate::progress::bar("ingest", sizes.iter().sum(), "bytes");
+    let read: Vec<(InputFile, FileDocuments)> = files
+        .par_iter()
+        .zip(&sizes)
+        .map(|(found, &size)| {
+            let file = read_file(found, options, forced);
+            progress.add(size);
+            file
+        })
+        .collect::<Result<_>>()?;
 
     let mut corpus = Corpus::default();
     corpus.report.ignored_files = ignored;

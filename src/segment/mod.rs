@@ -73,7 +73,15 @@ impl Segmenter {
     }
 
     pub fn segment_texts<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Tokenized {
-        let chunks: Vec<Chunk> = texts.par_chunks(CHUNK).map(|chunk| self.intern_chunk(chunk)).collect();
+        let progress = crate::progress::bar("segment", texts.len() as u64, "documents");
+        let chunks: Vec<Chunk> = texts
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let interned = self.intern_chunk(chunk);
+                progress.add(chunk.len() as u64);
+                interned
+            })
+            .collect();
         merge(chunks)
     }
 

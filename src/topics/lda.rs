@@ -92,7 +92,9 @@ pub fn lda(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64) -> LdaFit
     let bounds = shard_bounds(&starts, SHARDS);
     let mut theta_sum = Array2::<f64>::zeros((n, k));
     let mut phi_sum = Array2::<f64>::zeros((k, v));
+    let progress = crate::progress::bar("LDA", params.iterations as u64, "sweeps");
     for sweep in 0..params.iterations {
+        progress.add(1);
         let mut shards = split(&bounds, &words, &mut topics, &starts, &mut doc_topic, k);
         let deltas: Vec<(Vec<u32>, Vec<u32>)> = shards
             .par_iter_mut()

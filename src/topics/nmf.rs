@@ -163,8 +163,10 @@ pub fn nmf(x: &Csr<f32>, scatter: &Scatter, start: (Array2<f32>, Array2<f32>), p
     let (mut x_ht, mut xt_w) = (Array2::zeros(w.dim()), Array2::zeros(ht.dim()));
     let mut first = None;
     let mut iterations = 0;
+    let progress = crate::progress::bar("NMF", params.max_iterations as u64, "iterations (at most)");
     for _ in 0..params.max_iterations {
         iterations += 1;
+        progress.add(1);
         sparse_dense_into(x, ht.view(), &mut x_ht);
         let mut violation = sweep(&mut w, x_ht.view(), &gram(ht.view(), ht.view()));
         scatter.product_into(x, w.view(), &mut xt_w);

@@ -125,6 +125,7 @@ pub fn rate_intervals(
                 .collect()
         })
         .collect();
+    let progress = crate::progress::bar("bootstrap", (replicates * rows_by_period.len()) as u64, "replicates");
     rows_by_period
         .par_iter()
         .enumerate()
@@ -132,6 +133,7 @@ pub fn rate_intervals(
             let reps: Vec<(Vec<f64>, Vec<f64>)> = (0..replicates)
                 .into_par_iter()
                 .map(|r| {
+                    progress.add(1);
                     let (mut count, mut docs, mut n_tokens) = (vec![0u64; terms.len()], vec![0u32; terms.len()], 0u64);
                     for i in draw(rows.len(), seed, p, r) {
                         let row = rows[i];

@@ -34,13 +34,32 @@ pub struct Vectorized {
     pub idf: Vec<f64>,
     pub counts: Csr<u32>,
     pub tfidf: Csr<f32>,
+    /// Limits changed because the corpus was too small for them, each said in a sentence.
+    pub adjustments: Vec<String>,
 }
 
 /// Vectorize the documents `rows` of `tokenized` (e.g. all but near-duplicates).
 pub fn vectorize(tokenized: &Tokenized, rows: Vec<usize>, params: &VectorizeParams) -> Result<Vectorized> {
     let all_counts = count_matrix(tokenized, &rows);
-    let (vocabulary, counts) = select(&tokenized.terms, &all_counts, &params.vocabulary)?;
+    let (limits, adjustments) = fit_to_corpus(&params.vocabulary, rows.len());
+    let (vocabulary, counts) = select(&tokenized.terms, &all_counts, &limits)?;
     let idf = idf(&vocabulary.df, counts.n_rows());
     let tfidf = tfidf(&counts, &idf, params.sublinear_tf);
-    Ok(Vectorized { rows, vocabulary, idf, counts, tfidf })
+    Ok(Vectorized { rows, vocabulary, idf, counts, tfidf, adjustments })
+}
+
+/// Document-frequency limits a corpus this small can meet: when `min_df` asks for more documents
+/// than there are (one or two articles), every term is kept instead (`min_df` 1, `max_df` all), and
+/// the change is said.
+fn fit_to_corpus(params: &VocabularyParams, n_docs: usize) -> (VocabularyParams, Vec<String>) {
+    let (low, high) = (params.min_df.resolve(n_docs), params.max_df.resolve(n_docs));
+    if n_docs == 0 || (low <= n_docs as f64 && low <= high) {
+        return (params.clone(), Vec::new());
+    }
+    let fitted = VocabularyParams { min_df: DocFreq::Count(1), max_df: DocFreq::Share(1.0), ..params.clone() };
+    let note = format!(
+        "min_df {low} and max_df {high} documents cannot both hold with {n_docs} analysed document(s): \
+         every term kept (min_df 1, max_df 1.0)"
+    );
+    (fitted, vec![note])
 }

@@ -18,7 +18,7 @@ pub enum DocFreq {
 }
 
 impl DocFreq {
-    fn resolve(self, n_docs: usize) -> f64 {
+    pub(crate) fn resolve(self, n_docs: usize) -> f64 {
         match self {
             DocFreq::Count(n) => n as f64,
             DocFreq::Share(s) => s * n_docs as f64,

@@ -53,6 +53,8 @@ pub struct Manifest<'a, O: Serialize> {
     pub trends: serde_json::Value,
     /// Clusters and topic models: sizes, iterations, coherence, speed.
     pub models: serde_json::Value,
+    /// Limits changed and models skipped because the corpus was too small for them.
+    pub adjustments: Vec<String>,
     pub outputs: Vec<String>,
     pub stages: &'a [StageTiming],
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::atomic;
 use super::manifest::Counts;
+use crate::corpus::Undated;
 use crate::cluster::Clustering;
 use crate::error::Result;
 use crate::topics::TopicModel;
@@ -18,12 +19,29 @@ use crate::vectorize::Vocabulary;
 /// Rows in the term lists.
 const LISTED: usize = 15;
 
+/// What a reader of a small or unusual run must be told: limits that were changed, models that
+/// were skipped, undated documents and how to date them, and (for a handful of documents) each
+/// document's keywords.
+#[derive(Debug, Default)]
+pub struct RunNotes<'a> {
+    pub adjustments: &'a [String],
+    pub undated: &'a [Undated],
+    /// (title, keywords) of each document, for runs of a few documents.
+    pub keywords: &'a [(String, Vec<String>)],
+}
+
+/// How to date documents that no rule could date.
+pub const DATING_HINT: &str =
+    "date them with --dates FILE (a CSV of document,date rows; the document named by id or file name) \
+     or give them all one date with --default-date YYYY-MM-DD";
+
 pub fn write_report(
     path: &Path,
     counts: &Counts,
     trends: &TrendResults,
     vocabulary: &Vocabulary,
     charts: &[String],
+    notes: &RunNotes,
 ) -> Result<()> {
     let mut md = String::new();
     let period = |p: usize| trends.terms.periods[p].period.as_str();
@@ -43,6 +61,27 @@ pub fn write_report(
         counts.tokens,
         counts.vocabulary
     );
+    if !notes.adjustments.is_empty() || !notes.undated.is_empty() {
+        let _ = writeln!(md, "## Notes\n");
+        for note in notes.adjustments {
+            let _ = writeln!(md, "- {note}");
+        }
+        for u in notes.undated {
+            let _ = writeln!(md, "- undated, so in no period: `{}` ({}): {}", u.doc_id, u.origin, u.reason);
+        }
+        if !notes.undated.is_empty() {
+            let _ = writeln!(md, "- to use undated documents in the trends, {DATING_HINT}.");
+        }
+        let _ = writeln!(md);
+    }
+    if !notes.keywords.is_empty() {
+        let _ = writeln!(md, "## Keywords of each document\n\njieba TF-IDF (as `themeshift keywords`).\n");
+        let _ = writeln!(md, "| document | keywords |\n|---|---|");
+        for (title, words) in notes.keywords {
+            let _ = writeln!(md, "| {} | {} |", title.replace('|', "/"), words.join(" "));
+        }
+        let _ = writeln!(md);
+    }
     let _ = writeln!(md, "## Periods\n\n| period | documents | tokens | |\n|---|---:|---:|---|");
     for (p, totals) in trends.terms.periods.iter().enumerate() {
         let flag = if trends.underpowered[p] { "under-powered" } else { "" };
