@@ -24,7 +24,7 @@ use crate::write::models::{self, RowNames};
 use crate::segment::keywords::KeywordExtractor;
 use crate::write::report::{models_summary, write_report, RunNotes};
 use crate::write::tables::DocumentGroups;
-use crate::write::{atomic, schema, tables};
+use crate::write::{atomic, html, schema, tables};
 
 /// What a finished run reports back.
 #[derive(Debug)]
@@ -273,6 +273,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     write_report(&out.join("report.md"), &counts, &trends, vocabulary, &chart_files, &notes)?;
     outputs.push("report.md".into());
 
+    outputs.push("report.html".into());
     outputs.push("manifest.json".into());
     let threads = rayon::current_num_threads();
     let manifest = Manifest {
@@ -291,6 +292,8 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         stages: &stages.timings,
     };
     write_manifest(&out.join("manifest.json"), &manifest)?;
+    // Built from the tables and manifest just written, so it shows exactly what they hold.
+    html::write_html_report(out)?;
     Ok(RunSummary {
         out: out.to_path_buf(),
         trends: manifest.trends.clone(),

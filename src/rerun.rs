@@ -15,7 +15,7 @@ use crate::vectorize::Csr;
 use crate::write::models::{write_cluster_outputs, write_topic_outputs, RowNames};
 use crate::write::report::models_summary;
 use crate::write::charts::Charts;
-use crate::write::{atomic, schema, tables};
+use crate::write::{atomic, html, schema, tables};
 
 /// A run's matrices and names, as `run` had them after vectorizing.
 pub struct RunTables {
@@ -231,11 +231,14 @@ impl Refit {
         let start = Instant::now();
         let run = read_run(run_dir, self.with_tokens)?;
         let Fitted { mut outputs, models, column: (name, values) } = fit(&run)?;
+        outputs.push(self.write_manifest(out, run_dir, &models)?);
         if same_folder(run_dir, out) {
             update_documents(run_dir, &run, name, values)?;
             outputs.push(schema::DOCUMENTS.file.into());
+            // The run's page shows its tables, so it follows the re-fit.
+            html::write_html_report(run_dir)?;
+            outputs.push("report.html".into());
         }
-        outputs.push(self.write_manifest(out, run_dir, &models)?);
         Ok(RerunSummary {
             out: out.to_path_buf(),
             outputs,

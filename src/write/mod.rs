@@ -1,9 +1,10 @@
-//! Write: Parquet tables (schemas in [`schema`]), PNG charts, the manifest — every file written
-//! atomically ([`atomic`]).
+//! Write: Parquet tables (schemas in [`schema`]), PNG/SVG charts, `report.md`, `report.html`, the
+//! manifest — every file written atomically ([`atomic`]).
 
 pub mod atomic;
 pub mod charts;
 pub mod font;
+pub mod html;
 pub mod manifest;
 pub mod models;
 pub mod report;
