@@ -1,93 +1,139 @@
 //! A synthetic corpus with known shifts, so the pipeline can be shown and tested without data.
 //!
-//! Documents from 2013 to 2023 are assembled from our own sentence templates and five themes of
-//! cooperation vocabulary. The chance that a sentence is about a theme changes over the years by
-//! design: energy fades, connectivity and finance rise, trade and culture stay level. A correct
-//! pipeline must rank the connectivity and finance terms as rising and the energy terms as falling.
+//! Stories from 2013 to 2024 are built from our own lexicon (`data/demo/lexicon.toml`): twenty
+//! themes of news vocabulary, pools of places, countries, organisations and verbs, and thirty
+//! sentence templates. Each story has a main and a second theme, drawn by the themes' weights for
+//! its year, and draws their terms with Zipf-like frequencies, so the corpus has the long-tailed
+//! vocabulary of real news. The weights plant the shifts a correct pipeline must find: energy
+//! fades; connectivity and finance rise; the pandemic appears in 2020–2022 only; winter sports
+//! peak in 2022; the other themes stay level.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
 use chrono::NaiveDate;
 use rand::{seq::SliceRandom, Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::write::atomic;
 
 pub const FIRST_YEAR: i32 = 2013;
-pub const LAST_YEAR: i32 = 2023;
-pub const DOCS_PER_YEAR: usize = 40;
+pub const LAST_YEAR: i32 = 2024;
+pub const DOCS_PER_YEAR: usize = 190;
 
-/// A theme: its terms and its weight at the first and the last year (linear in between).
-pub struct Theme {
-    pub name: &'static str,
-    pub terms: &'static [&'static str],
-    pub start: f64,
-    pub end: f64,
+const LEXICON: &str = include_str!("../data/demo/lexicon.toml");
+
+#[derive(Deserialize)]
+struct Lexicon {
+    themes: BTreeMap<String, ThemeSpec>,
+    pools: BTreeMap<String, String>,
+    text: TextSpec,
 }
 
-pub const THEMES: [Theme; 5] = [
-    Theme {
-        name: "energy", terms: &["石油", "天然气", "原油", "核电", "输油管道", "油气田"], start: 3.0, end: 0.3
-    },
-    Theme {
-        name: "connectivity",
-        terms: &["一带一路", "互联互通", "中欧班列", "物流", "口岸", "港口"],
-        start: 0.3,
-        end: 3.0,
-    },
-    Theme {
-        name: "finance", terms: &["本币结算", "人民币", "银行", "支付系统", "金融"], start: 0.2, end: 2.5
-    },
-    Theme { name: "trade", terms: &["贸易", "投资", "农产品", "市场", "关税"], start: 1.5, end: 1.5 },
-    Theme { name: "culture", terms: &["文化", "旅游", "教育", "留学生", "青年"], start: 1.0, end: 1.0 },
-];
+#[derive(Deserialize)]
+struct ThemeSpec {
+    weights: Vec<f64>,
+    terms: String,
+}
 
-const TEMPLATES: [&str; 6] = [
-    "双方同意在{a}和{b}方面深化合作。",
-    "两国企业就{a}项目签署协议，{b}规模继续扩大。",
-    "会议讨论了{a}问题，并决定推进{b}。",
-    "专家认为，{a}与{b}将成为新的增长点。",
-    "部长们回顾了{a}的进展，对{b}前景充满信心。",
-    "地方政府把{a}列为重点，同时支持{b}。",
-];
-const FILLER: &str = "会谈在友好气氛中举行。";
+#[derive(Deserialize)]
+struct TextSpec {
+    templates: Vec<String>,
+    fillers: Vec<String>,
+    titles: Vec<String>,
+}
 
-fn weight(theme: &Theme, year: i32) -> f64 {
-    let t = (year - FIRST_YEAR) as f64 / (LAST_YEAR - FIRST_YEAR) as f64;
-    theme.start + (theme.end - theme.start) * t
+/// A theme of the demo: its name, terms (most frequent first) and weight per year.
+pub struct Theme {
+    pub name: String,
+    pub terms: Vec<String>,
+    pub weights: Vec<f64>,
+}
+
+/// The demo's themes, as the lexicon defines them.
+pub fn themes() -> Vec<Theme> {
+    lexicon()
+        .themes
+        .into_iter()
+        .map(|(name, t)| Theme { name, terms: words(&t.terms), weights: t.weights })
+        .collect()
+}
+
+fn lexicon() -> Lexicon {
+    let lexicon: Lexicon = toml::from_str(LEXICON).expect("data/demo/lexicon.toml is valid (checked by a test)");
+    lexicon
+}
+
+fn words(list: &str) -> Vec<String> {
+    list.split_whitespace().map(str::to_string).collect()
+}
+
+/// Draw an index with probability proportional to `weights`.
+fn weighted(rng: &mut Xoshiro256PlusPlus, weights: &[f64]) -> usize {
+    let mut pick = rng.gen::<f64>() * weights.iter().sum::<f64>();
+    for (i, w) in weights.iter().enumerate() {
+        pick -= w;
+        if pick < 0.0 {
+            return i;
+        }
+    }
+    weights.iter().rposition(|&w| w > 0.0).unwrap_or(0)
 }
 
 /// The demo documents as JSON lines (`id`, `date`, `title`, `text`), the same for the same seed.
 pub fn generate(seed: u64) -> Vec<String> {
+    let lexicon = lexicon();
+    let themes = themes();
+    let pools: BTreeMap<&str, Vec<String>> = lexicon.pools.iter().map(|(k, v)| (k.as_str(), words(v))).collect();
+    // Zipf-like term frequencies inside a theme: the r-th term is drawn with weight 1 / (r + 1).
+    let zipf: Vec<Vec<f64>> =
+        themes.iter().map(|t| (0..t.terms.len()).map(|r| 1.0 / (r as f64 + 1.0)).collect()).collect();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let mut lines = Vec::new();
     for year in FIRST_YEAR..=LAST_YEAR {
-        let weights: Vec<f64> = THEMES.iter().map(|t| weight(t, year)).collect();
-        let total: f64 = weights.iter().sum();
+        let weights: Vec<f64> = themes.iter().map(|t| t.weights[(year - FIRST_YEAR) as usize]).collect();
         for n in 0..DOCS_PER_YEAR {
             let date = NaiveDate::from_yo_opt(year, rng.gen_range(1..=365)).expect("day of year");
-            let mut text = String::new();
-            let mut main_theme = 0;
-            for s in 0..rng.gen_range(6..=10) {
-                let mut pick = rng.gen::<f64>() * total;
-                let theme = weights.iter().position(|w| {
-                    pick -= w;
-                    pick < 0.0
-                });
-                let theme = &THEMES[theme.unwrap_or(THEMES.len() - 1)];
-                if s == 0 {
-                    main_theme = THEMES.iter().position(|t| t.name == theme.name).unwrap_or(0);
+            let main = weighted(&mut rng, &weights);
+            // The second theme is another theme of the year (never one its weights leave out).
+            let mut others = weights.clone();
+            others[main] = 0.0;
+            let second = weighted(&mut rng, &others);
+            let fill = |template: &str, rng: &mut Xoshiro256PlusPlus, theme: usize, other: usize| -> String {
+                let mut out = template.to_string();
+                let a = weighted(rng, &zipf[theme]);
+                let mut b = weighted(rng, &zipf[theme]);
+                if b == a {
+                    b = (a + 1) % themes[theme].terms.len();
                 }
-                let pair: Vec<&&str> = theme.terms.choose_multiple(&mut rng, 2).collect();
-                let template = TEMPLATES.choose(&mut rng).expect("templates");
-                text.push_str(&template.replace("{a}", pair[0]).replace("{b}", pair[1]));
-                if rng.gen_bool(0.3) {
-                    text.push_str(FILLER);
+                let c = weighted(rng, &zipf[other]);
+                for (slot, word) in
+                    [("{a}", &themes[theme].terms[a]), ("{b}", &themes[theme].terms[b]), ("{c}", &themes[other].terms[c])]
+                {
+                    out = out.replace(slot, word);
+                }
+                for (pool, list) in &pools {
+                    let slot = format!("{{{pool}}}");
+                    while out.contains(&slot) {
+                        out = out.replacen(&slot, list.choose(rng).expect("pools are not empty"), 1);
+                    }
+                }
+                out
+            };
+            let mut text = String::new();
+            for _ in 0..rng.gen_range(6..=12) {
+                // Most sentences are about the main theme, a quarter about the second one.
+                let (theme, other) = if rng.gen_bool(0.75) { (main, second) } else { (second, main) };
+                let template = lexicon.text.templates.choose(&mut rng).expect("templates");
+                text.push_str(&fill(template, &mut rng, theme, other));
+                if rng.gen_bool(0.15) {
+                    text.push_str(lexicon.text.fillers.choose(&mut rng).expect("fillers"));
                 }
             }
-            let title = format!("{}合作动态（{}）", THEMES[main_theme].terms[0], n + 1);
+            let title = fill(lexicon.text.titles.choose(&mut rng).expect("titles"), &mut rng, main, second);
             let record = serde_json::json!({
                 "id": format!("demo-{year}-{:03}", n + 1),
                 "date": date.format("%Y-%m-%d").to_string(),
@@ -122,5 +168,20 @@ mod tests {
         assert_eq!(generate(7), generate(7));
         assert_ne!(generate(7), generate(8));
         assert_eq!(generate(7).len(), DOCS_PER_YEAR * (LAST_YEAR - FIRST_YEAR + 1) as usize);
+    }
+
+    #[test]
+    fn the_lexicon_gives_every_theme_a_weight_per_year_and_fills_every_slot() {
+        let years = (LAST_YEAR - FIRST_YEAR + 1) as usize;
+        for theme in themes() {
+            assert_eq!(theme.weights.len(), years, "{}", theme.name);
+            assert!(theme.terms.len() >= 30, "{}", theme.name);
+        }
+        let corpus = generate(1).join("\n");
+        for slot in ["{a}", "{b}", "{c}", "{place}", "{country}", "{organisation}", "{role}", "{verb}", "{noun}"] {
+            assert!(!corpus.contains(slot), "{slot} left unfilled");
+        }
+        let distinct: std::collections::BTreeSet<String> = themes().into_iter().flat_map(|t| t.terms).collect();
+        assert!(distinct.len() > 700, "{} theme terms", distinct.len());
     }
 }
