@@ -208,7 +208,9 @@ impl Study {
         let dir = path.parent().unwrap_or(Path::new(""));
         let input = &mut study.input;
         let font = study.charts.as_mut().and_then(|c| c.font.as_mut());
-        for p in input.paths.iter_mut().chain(input.dates_file.iter_mut()).chain(input.boilerplate.iter_mut()).chain(font) {
+        for p in
+            input.paths.iter_mut().chain(input.dates_file.iter_mut()).chain(input.boilerplate.iter_mut()).chain(font)
+        {
             *p = dir.join(&*p);
         }
         Ok(study)

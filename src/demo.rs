@@ -55,11 +55,7 @@ pub struct Theme {
 
 /// The demo's themes, as the lexicon defines them.
 pub fn themes() -> Vec<Theme> {
-    lexicon()
-        .themes
-        .into_iter()
-        .map(|(name, t)| Theme { name, terms: words(&t.terms), weights: t.weights })
-        .collect()
+    lexicon().themes.into_iter().map(|(name, t)| Theme { name, terms: words(&t.terms), weights: t.weights }).collect()
 }
 
 fn lexicon() -> Lexicon {
@@ -110,9 +106,11 @@ pub fn generate(seed: u64) -> Vec<String> {
                     b = (a + 1) % themes[theme].terms.len();
                 }
                 let c = weighted(rng, &zipf[other]);
-                for (slot, word) in
-                    [("{a}", &themes[theme].terms[a]), ("{b}", &themes[theme].terms[b]), ("{c}", &themes[other].terms[c])]
-                {
+                for (slot, word) in [
+                    ("{a}", &themes[theme].terms[a]),
+                    ("{b}", &themes[theme].terms[b]),
+                    ("{c}", &themes[other].terms[c]),
+                ] {
                     out = out.replace(slot, word);
                 }
                 for (pool, list) in &pools {

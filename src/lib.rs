@@ -10,8 +10,10 @@
 //! 6. [`write`] — Parquet tables, PNG charts and `manifest.json`, each written atomically.
 //!
 //! [`demo`] generates a corpus with planted shifts; [`config`] holds a run's resolved options;
-//! [`progress`] draws the long stages' progress on stderr when asked.
+//! [`progress`] draws the long stages' progress on stderr when asked; [`cli`] is the command line
+//! (the binary and the Python package's `themeshift` command both run it).
 
+pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod corpus;

@@ -1,13 +1,5 @@
-mod cli;
-
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    match cli::main() {
-        Ok(code) => code,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(2)
-        }
-    }
+    ExitCode::from(themeshift::cli::run_command_line(std::env::args_os()))
 }

@@ -11,6 +11,7 @@ use crate::corpus::{Corpus, IngestReport};
 use crate::error::{Error, Result};
 use crate::ingest::ingest;
 use crate::normalize::{mark_duplicates, normalize, Boilerplate, Normalizer, ScriptConverter};
+use crate::segment::keywords::KeywordExtractor;
 use crate::segment::{build_jieba, FilterChain, Segmenter};
 use crate::topics::{fit_topics, vocabulary_token_ids, TopicInputs, TopicModel, TopicsConfig};
 use crate::trends::analysis::{analyse, TrendResults};
@@ -21,7 +22,6 @@ use crate::vectorize::{vectorize, Vectorized, Vocabulary};
 use crate::write::charts;
 use crate::write::manifest::{peak_rss_mib, write_manifest, Counts, Manifest, StageTiming};
 use crate::write::models::{self, RowNames};
-use crate::segment::keywords::KeywordExtractor;
 use crate::write::report::{models_summary, write_report, RunNotes};
 use crate::write::tables::DocumentGroups;
 use crate::write::{atomic, html, schema, tables};
@@ -47,6 +47,7 @@ struct Stages {
 
 impl Stages {
     fn run<T>(&mut self, stage: &'static str, work: impl FnOnce() -> Result<T>) -> Result<T> {
+        crate::progress::check();
         if !self.quiet {
             eprintln!("[themeshift] {stage} …");
         }
@@ -268,7 +269,8 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         vocabulary: vectorized.vocabulary.len(),
         tfidf_nonzeros: vectorized.tfidf.nnz(),
     };
-    let keywords = if docs.len() <= KEYWORD_DOCUMENTS { document_keywords(docs, &config.user_dicts)? } else { Vec::new() };
+    let keywords =
+        if docs.len() <= KEYWORD_DOCUMENTS { document_keywords(docs, &config.user_dicts)? } else { Vec::new() };
     let notes = RunNotes { adjustments: &adjustments, undated: &corpus.report.undated, keywords: &keywords };
     write_report(&out.join("report.md"), &counts, &trends, vocabulary, &chart_files, &notes)?;
     outputs.push("report.md".into());
@@ -316,7 +318,8 @@ fn document_keywords(docs: &[crate::corpus::Document], user_dicts: &[PathBuf]) -
         .iter()
         .map(|d| {
             let name = if d.title.is_empty() { d.id.clone() } else { d.title.clone() };
-            let words = extractor.extract(&format!("{}\n{}", d.title, d.text), 10).into_iter().map(|k| k.word).collect();
+            let words =
+                extractor.extract(&format!("{}\n{}", d.title, d.text), 10).into_iter().map(|k| k.word).collect();
             (name, words)
         })
         .collect())
@@ -325,7 +328,11 @@ fn document_keywords(docs: &[crate::corpus::Document], user_dicts: &[PathBuf]) -
 /// The cluster and topic settings with every model the corpus cannot support left out, and why:
 /// k groups need at least two analysed documents and two vocabulary terms per group, else the
 /// model would be fitted to noise.
-fn models_the_corpus_supports(config: &RunConfig, n_docs: usize, n_terms: usize) -> (ClusterConfig, TopicsConfig, Vec<String>) {
+fn models_the_corpus_supports(
+    config: &RunConfig,
+    n_docs: usize,
+    n_terms: usize,
+) -> (ClusterConfig, TopicsConfig, Vec<String>) {
     let mut skipped = Vec::new();
     let supported = |k: usize| 2 * k <= n_docs && 2 * k <= n_terms;
     let needs = |what: &str, k: usize| {

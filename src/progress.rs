@@ -5,12 +5,38 @@
 //! `--quiet` is not given), so library users and pipes see nothing. When off, a step costs one
 //! relaxed atomic add. Stages that run side by side share the line:
 //! `topics: NMF 40/200 iterations · trends: bootstrap 120/200 replicates · 12 s left`.
+//!
+//! The same steps are where a run can be stopped: after [`cancel`] (the Python package calls it on
+//! Ctrl-C), the next step unwinds with [`Cancelled`], which the caller catches; nothing is printed.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
+static CANCELLED: AtomicBool = AtomicBool::new(false);
+
+/// The payload a cancelled run unwinds with.
+#[derive(Debug)]
+pub struct Cancelled;
+
+/// Ask the running stages to stop at their next step.
+pub fn cancel() {
+    CANCELLED.store(true, Ordering::Relaxed);
+}
+
+/// Forget an earlier [`cancel`], before a new run.
+pub fn clear_cancel() {
+    CANCELLED.store(false, Ordering::Relaxed);
+}
+
+/// Unwind with [`Cancelled`] if a stop was asked for. `resume_unwind` skips the panic hook, so
+/// nothing is printed; rayon carries the unwinding to the thread that started the work.
+pub fn check() {
+    if CANCELLED.load(Ordering::Relaxed) {
+        std::panic::resume_unwind(Box::new(Cancelled));
+    }
+}
 static BOARD: Mutex<Board> = Mutex::new(Board { bars: Vec::new(), last_draw: None, next_id: 0 });
 
 /// Draw progress on stderr from now on (or stop drawing).
@@ -53,6 +79,7 @@ pub fn bar(label: &'static str, total: u64, unit: &'static str) -> Bar {
 impl Bar {
     /// `n` more units done.
     pub fn add(&self, n: u64) {
+        check();
         if let Some((_, state)) = &self.state {
             state.done.fetch_add(n, Ordering::Relaxed);
             redraw(false);

@@ -12,9 +12,9 @@ use crate::error::{Error, Origin, Result};
 use crate::topics::{fit_topics, TopicInputs, TopicsConfig};
 use crate::trends::groups::leading_group;
 use crate::vectorize::Csr;
+use crate::write::charts::Charts;
 use crate::write::models::{write_cluster_outputs, write_topic_outputs, RowNames};
 use crate::write::report::models_summary;
-use crate::write::charts::Charts;
 use crate::write::{atomic, html, schema, tables};
 
 /// A run's matrices and names, as `run` had them after vectorizing.

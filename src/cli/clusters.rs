@@ -1,9 +1,7 @@
-use std::process::ExitCode;
-
 use clap::Args;
 
-use themeshift::cluster::ClusterConfig;
-use themeshift::rerun::rerun_clusters;
+use crate::cluster::ClusterConfig;
+use crate::rerun::rerun_clusters;
 
 use super::refit::RefitArgs;
 use super::run::{ClusterFlags, TopicFlags};
@@ -16,7 +14,7 @@ pub struct ClustersArgs {
     clusters: ClusterFlags,
 }
 
-pub fn run(args: ClustersArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: ClustersArgs) -> anyhow::Result<u8> {
     let ClustersArgs { refit, clusters } = args;
     let config = refit.config(&clusters, &TopicFlags::default())?;
     let ClusterConfig::LsaKmeans(params) = &config.cluster else {
@@ -28,5 +26,5 @@ pub fn run(args: ClustersArgs) -> anyhow::Result<ExitCode> {
     let inertia = c["inertia"].as_f64().unwrap_or(f64::NAN);
     println!("  lsa-kmeans k = {}: {} iterations, inertia {inertia:.1}", c["k"], c["iterations"]);
     println!("  wrote: {}", summary.outputs.join(", "));
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use themeshift::write::charts::ChartFormat;
+use crate::write::charts::ChartFormat;
 
 #[derive(Debug, Args, Clone)]
 pub struct Common {
@@ -31,7 +31,7 @@ impl Common {
             std::env::set_var("POLARS_MAX_THREADS", threads.to_string());
         }
         rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().context("starting the thread pool")?;
-        themeshift::progress::enable(!self.quiet && std::io::stderr().is_terminal());
+        crate::progress::enable(!self.quiet && std::io::stderr().is_terminal());
         Ok(())
     }
 }
@@ -50,6 +50,9 @@ pub struct ChartArgs {
 impl ChartArgs {
     /// The formats asked for on the command line, if any.
     pub fn formats(&self) -> anyhow::Result<Option<Vec<ChartFormat>>> {
-        self.charts.as_deref().map(|t| ChartFormat::parse_list(t).map_err(|e| anyhow::anyhow!("--charts: {e}"))).transpose()
+        self.charts
+            .as_deref()
+            .map(|t| ChartFormat::parse_list(t).map_err(|e| anyhow::anyhow!("--charts: {e}")))
+            .transpose()
     }
 }

@@ -1,13 +1,12 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::bail;
 use clap::Args;
 
-use themeshift::trends::keyness::keyness;
-use themeshift::trends::stats::Correction;
-use themeshift::write::{schema, tables};
+use crate::trends::keyness::keyness;
+use crate::trends::stats::Correction;
+use crate::write::{schema, tables};
 
 use super::common::Common;
 
@@ -35,7 +34,7 @@ pub struct CompareArgs {
 
 /// Keyness of period a against period b from a run's term counts; prints both ends and writes
 /// `keyness_<a>_vs_<b>.parquet` into the run folder.
-pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: CompareArgs) -> anyhow::Result<u8> {
     args.common.start()?;
     let frame = tables::read_parquet(&args.run, &schema::TERM_TRENDS)?;
     let (terms, periods, counts) =
@@ -79,7 +78,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<ExitCode> {
     tables::write_parquet(&out, tables::keyness(&names, &rows))?;
     println!("wrote {}", out.display());
     theme_keyness(&args)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
 /// Themes pool their terms, so two short periods that differ in many rare terms still show which
@@ -119,8 +118,8 @@ fn theme_keyness(args: &CompareArgs) -> anyhow::Result<()> {
     println!("themes, {} against {} (hits; G² over the periods' tokens):", args.a, args.b);
     println!("  {:<34} {:>8} {:>8} {:>10} {:>10}", "theme", args.a, args.b, "G²", "log2 ratio");
     for ((_, name), (a, b)) in &by_theme {
-        let g = themeshift::trends::stats::g2(*a, *b, total_a, total_b, args.correction);
-        let lr = themeshift::trends::stats::log_ratio(*a, *b, total_a, total_b);
+        let g = crate::trends::stats::g2(*a, *b, total_a, total_b, args.correction);
+        let lr = crate::trends::stats::log_ratio(*a, *b, total_a, total_b);
         println!("  {name:<34} {a:>8.1} {b:>8.1} {g:>10.2} {lr:>10.2}");
     }
     Ok(())

@@ -1,11 +1,10 @@
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
 
-use themeshift::ingest::encoding::{by_name, decode};
+use crate::ingest::encoding::{by_name, decode};
 
 use super::common::Common;
 
@@ -21,7 +20,7 @@ pub struct DecodeArgs {
 }
 
 /// Print the file as UTF-8 on stdout and the encoding found on stderr: a check of what ingest sees.
-pub fn run(args: DecodeArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: DecodeArgs) -> anyhow::Result<u8> {
     args.common.start()?;
     let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let forced = args.encoding.as_deref().map(by_name).transpose()?;
@@ -30,5 +29,5 @@ pub fn run(args: DecodeArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{}: {encoding}", args.file.display());
     }
     std::io::stdout().write_all(text.as_bytes())?;
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

@@ -1,11 +1,10 @@
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
 
-use themeshift::ingest::header::split_header;
-use themeshift::segment::keywords::KeywordExtractor;
+use crate::ingest::header::split_header;
+use crate::segment::keywords::KeywordExtractor;
 
 use super::common::Common;
 
@@ -22,7 +21,7 @@ pub struct KeywordsArgs {
     common: Common,
 }
 
-pub fn run(args: KeywordsArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: KeywordsArgs) -> anyhow::Result<u8> {
     args.common.start()?;
     let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let text = String::from_utf8(bytes).map_err(|e| {
@@ -45,5 +44,5 @@ pub fn run(args: KeywordsArgs) -> anyhow::Result<ExitCode> {
             println!("{}", keyword.word);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

@@ -6,10 +6,10 @@ mod compare;
 mod decode;
 mod keywords;
 mod refit;
-mod run;
+pub mod run;
 mod topics;
 
-use std::process::ExitCode;
+use std::ffi::OsString;
 
 use clap::{Parser, Subcommand};
 
@@ -40,9 +40,32 @@ enum Command {
     Decode(decode::DecodeArgs),
 }
 
-/// Exit codes: 0 done, 1 done but some documents were skipped, 2 error.
-pub fn main() -> anyhow::Result<ExitCode> {
-    match Cli::parse().command {
+/// Run a command line (program name first) as the `themeshift` binary does, printing its output
+/// and errors; returns the exit status: 0 done, 1 done but some documents were skipped, 2 error.
+/// The Python package's `themeshift` command calls this too.
+pub fn run_command_line<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match dispatch(cli.command) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            2
+        }
+    }
+}
+
+fn dispatch(command: Command) -> anyhow::Result<u8> {
+    match command {
         Command::Run(args) => run::run(*args),
         Command::Keywords(args) => keywords::run(args),
         Command::Decode(args) => decode::run(args),

@@ -2,8 +2,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use themeshift::config::{RunConfig, Study};
-use themeshift::write::charts::Charts;
+use crate::config::{RunConfig, Study};
+use crate::write::charts::Charts;
 
 use super::common::{ChartArgs, Common};
 

@@ -1,21 +1,20 @@
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
 
-use themeshift::cluster::{ClusterConfig, LsaKmeans};
-use themeshift::config::{RunConfig, Study};
-use themeshift::demo::write_demo_corpus;
-use themeshift::ingest::date::parse_date;
-use themeshift::pipeline::{self, demo_input, RunSummary};
-use themeshift::topics::lda::LdaParams;
-use themeshift::topics::nmf::NmfParams;
-use themeshift::topics::TopicMethod;
-use themeshift::trends::stats::Correction;
-use themeshift::trends::{Period, PeriodSpec};
-use themeshift::vectorize::DocFreq;
-use themeshift::write::report::DATING_HINT;
+use crate::cluster::{ClusterConfig, LsaKmeans};
+use crate::config::{RunConfig, Study};
+use crate::demo::write_demo_corpus;
+use crate::ingest::date::parse_date;
+use crate::pipeline::{self, demo_input, RunSummary};
+use crate::topics::lda::LdaParams;
+use crate::topics::nmf::NmfParams;
+use crate::topics::TopicMethod;
+use crate::trends::stats::Correction;
+use crate::trends::{Period, PeriodSpec};
+use crate::vectorize::DocFreq;
+use crate::write::report::DATING_HINT;
 
 use super::common::{ChartArgs, Common};
 
@@ -131,8 +130,33 @@ pub struct RunArgs {
     common: Common,
 }
 
-pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: RunArgs) -> anyhow::Result<u8> {
     args.common.start()?;
+    let config = resolve(args)?;
+    let summary = pipeline::run(&config)?;
+    print_summary(&summary);
+    Ok(u8::from(summary.counts.documents_skipped > 0))
+}
+
+/// `themeshift run`'s arguments alone (without the program name), for callers other than the
+/// command line — the Python package parses its keyword arguments with this, so both agree.
+#[derive(Debug, clap::Parser)]
+#[command(name = "run", no_binary_name = true)]
+pub struct RunCommand {
+    #[command(flatten)]
+    pub args: RunArgs,
+}
+
+impl RunArgs {
+    /// Worker threads asked for (0: one per core) and whether to stay quiet.
+    pub fn threads_and_quiet(&self) -> (usize, bool) {
+        (self.common.threads.unwrap_or(0), self.common.quiet)
+    }
+}
+
+/// The run's resolved options: the study file, then the flags over it (and the demo corpus
+/// written when there is no input).
+pub fn resolve(args: RunArgs) -> anyhow::Result<RunConfig> {
     let (seed, quiet) = (args.common.seed, args.common.quiet);
 
     let study = args.config.as_deref().map(Study::load).transpose()?;
@@ -202,10 +226,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     config.chart_terms = args.chart_terms;
     config.quiet = quiet;
     apply_model_flags(&mut config, &args.clusters, &args.models)?;
-
-    let summary = pipeline::run(&config)?;
-    print_summary(&summary);
-    Ok(if summary.counts.documents_skipped > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(config)
 }
 
 /// The clustering flags `run` and `clusters` share.

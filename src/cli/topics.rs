@@ -1,8 +1,6 @@
-use std::process::ExitCode;
-
 use clap::Args;
 
-use themeshift::rerun::rerun_topics;
+use crate::rerun::rerun_topics;
 
 use super::refit::RefitArgs;
 use super::run::{ClusterFlags, TopicFlags};
@@ -15,7 +13,7 @@ pub struct TopicsArgs {
     models: TopicFlags,
 }
 
-pub fn run(args: TopicsArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: TopicsArgs) -> anyhow::Result<u8> {
     let TopicsArgs { refit, models } = args;
     let config = refit.config(&ClusterFlags::default(), &models)?;
     let summary = rerun_topics(&refit.run, refit.out(), &config.topics, refit.common.seed, &refit.charts(&config)?)?;
@@ -28,5 +26,5 @@ pub fn run(args: TopicsArgs) -> anyhow::Result<ExitCode> {
         println!("  no coherence: {} has no tokens.parquet (run with --keep-tokens)", refit.run.display());
     }
     println!("  wrote: {}", summary.outputs.join(", "));
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }

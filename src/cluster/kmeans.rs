@@ -191,6 +191,7 @@ fn lloyd(
     let mut labels = vec![0u32; points.nrows()];
     let mut iterations = 0;
     loop {
+        crate::progress::check();
         let sums = assign(points, norms, &centroids, &mut labels);
         iterations += 1;
         let mut moved = 0.0f64;

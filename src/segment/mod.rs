@@ -42,6 +42,22 @@ pub struct Tokenized {
 }
 
 impl Tokenized {
+    /// Token lists made elsewhere (the Python package's `tfidf`), interned as segmentation
+    /// interns them: terms sorted, a token's id its term's rank.
+    pub fn from_token_lists<S: AsRef<str>>(lists: &[Vec<S>]) -> Tokenized {
+        let mut terms: Vec<&str> = lists.iter().flatten().map(AsRef::as_ref).collect();
+        terms.sort_unstable();
+        terms.dedup();
+        let index: FxHashMap<&str, u32> = terms.iter().enumerate().map(|(i, &t)| (t, i as u32)).collect();
+        let mut offsets = vec![0];
+        let mut ids = Vec::new();
+        for list in lists {
+            ids.extend(list.iter().map(|s| index[s.as_ref()]));
+            offsets.push(ids.len());
+        }
+        Tokenized { terms: terms.into_iter().map(str::to_string).collect(), offsets, ids }
+    }
+
     pub fn n_docs(&self) -> usize {
         self.offsets.len().saturating_sub(1)
     }

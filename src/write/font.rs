@@ -181,7 +181,8 @@ fn load(path: &Path, face: Option<u32>) -> std::result::Result<CjkFont, String> 
     for index in faces {
         let Ok(parsed) = ttf_parser::Face::parse(&bytes, index) else { continue };
         if let Some(missing) = PROBE.chars().find(|&c| parsed.glyph_index(c).is_none()) {
-            last_error = format!("{}: has no glyph for '{missing}'; give a font with Chinese characters", path.display());
+            last_error =
+                format!("{}: has no glyph for '{missing}'; give a font with Chinese characters", path.display());
             continue;
         }
         let family = family_name(&parsed);

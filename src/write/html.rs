@@ -59,7 +59,8 @@ fn report_data(dir: &Path) -> Result<Value> {
             Ok(None)
         }
     };
-    let periods = read(&schema::PERIODS)?.map(|f| rows(&f, &["period", "n_docs", "n_tokens", "underpowered"], |_| true));
+    let periods =
+        read(&schema::PERIODS)?.map(|f| rows(&f, &["period", "n_docs", "n_tokens", "underpowered"], |_| true));
     let themes = read(&schema::THEMES)?.map(|f| {
         let cols = ["theme", "label", "period", "share", "share_low", "share_high", "hits", "per_10k", "doc_share"];
         rows(&f, &cols, |_| true)
@@ -90,7 +91,11 @@ fn report_data(dir: &Path) -> Result<Value> {
                     && (kinds[i].as_deref() == Some("theme")
                         || keys[i].as_deref().is_some_and(|k| listed_set.contains(k)))
             };
-            Ok::<_, Error>(rows(&f, &["kind", "key", "period", "rank", "doc_id", "date", "sentence", "start", "end"], keep))
+            Ok::<_, Error>(rows(
+                &f,
+                &["kind", "key", "period", "rank", "doc_id", "date", "sentence", "start", "end"],
+                keep,
+            ))
         })
         .transpose()?;
 
@@ -127,10 +132,12 @@ fn report_data(dir: &Path) -> Result<Value> {
 
 /// The emerging and fading terms the report lists: significant trends by |Sen slope|.
 fn listed_terms(stats: &DataFrame) -> Result<Vec<(&'static str, Vec<String>)>> {
-    let (terms, directions, slopes) = (strings(stats, "term")?, strings(stats, "direction")?, f64s(stats, "sen_slope")?);
+    let (terms, directions, slopes) =
+        (strings(stats, "term")?, strings(stats, "direction")?, f64s(stats, "sen_slope")?);
     let mut lists = Vec::new();
     for direction in ["rising", "falling"] {
-        let mut chosen: Vec<usize> = (0..terms.len()).filter(|&i| directions[i].as_deref() == Some(direction)).collect();
+        let mut chosen: Vec<usize> =
+            (0..terms.len()).filter(|&i| directions[i].as_deref() == Some(direction)).collect();
         chosen.sort_by(|&a, &b| slopes[b].abs().total_cmp(&slopes[a].abs()));
         let names = chosen.into_iter().take(LISTED_TERMS).filter_map(|i| terms[i].clone()).collect();
         lists.push((direction, names));
@@ -300,8 +307,9 @@ fn cell(value: AnyValue) -> Value {
         AnyValue::Int64(v) => json!(v),
         AnyValue::Float32(v) => finite(v as f64),
         AnyValue::Float64(v) => finite(v),
-        AnyValue::Date(days) => json!(chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163)
-            .map(|d| d.format("%Y-%m-%d").to_string())),
+        AnyValue::Date(days) => {
+            json!(chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163).map(|d| d.format("%Y-%m-%d").to_string()))
+        }
         AnyValue::List(items) => Value::Array(items.iter().map(cell).collect()),
         other => json!(other.to_string()),
     }

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use super::atomic;
 use super::manifest::Counts;
-use crate::corpus::Undated;
 use crate::cluster::Clustering;
+use crate::corpus::Undated;
 use crate::error::Result;
 use crate::topics::TopicModel;
 use crate::trends::analysis::TrendResults;
@@ -135,17 +135,18 @@ pub fn write_report(
         }
     }
     // One picture per chart: the PNG where there is one, else the SVG.
-    let shown: Vec<&String> = charts
-        .iter()
-        .filter(|c| c.ends_with(".png") || !charts.contains(&c.replace(".svg", ".png")))
-        .collect();
+    let shown: Vec<&String> =
+        charts.iter().filter(|c| c.ends_with(".png") || !charts.contains(&c.replace(".svg", ".png"))).collect();
     if !shown.is_empty() {
         let _ = writeln!(md, "\n## Charts\n");
         for chart in shown {
             let _ = writeln!(md, "![{chart}]({chart})\n");
         }
     } else {
-        let _ = writeln!(md, "\n## Charts\n\nNone drawn (`--charts none`, or no dated periods); every number is in the tables below.\n");
+        let _ = writeln!(
+            md,
+            "\n## Charts\n\nNone drawn (`--charts none`, or no dated periods); every number is in the tables below.\n"
+        );
     }
     let _ = writeln!(
         md,

@@ -350,12 +350,7 @@ fn topics_recover_the_planted_fading_theme() {
         strings(&rows, "term")
     };
     let found: Vec<u32> = (0..20).filter(|&t| nmf_terms(t).iter().all(|w| energy.contains(w))).collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "one NMF topic made of energy terms: {:?}",
-        (0..20).map(nmf_terms).collect::<Vec<_>>()
-    );
+    assert_eq!(found.len(), 1, "one NMF topic made of energy terms: {:?}", (0..20).map(nmf_terms).collect::<Vec<_>>());
     let trends = read(&out, "topic_trends.parquet");
     let prevalence = |period: &str| -> f64 {
         let f = trends.clone().rows_where(|f| {
@@ -445,7 +440,20 @@ fn charts_none_writes_every_table_and_the_report_without_looking_for_a_font() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
     let input = fixtures().join("news.jsonl");
-    let args = ["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--charts", "none", "-q", "--k", "3", "--clusters", "3"];
+    let args = [
+        "run",
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--charts",
+        "none",
+        "-q",
+        "--k",
+        "3",
+        "--clusters",
+        "3",
+    ];
     let result = themeshift_at_home(tmp.path(), &args, Some(&tmp.path().join("no-such-font.ttf")));
     assert!(result.status.success(), "{}", text(&result.stderr));
     assert!(!out.join("charts").exists());
@@ -465,7 +473,20 @@ fn a_font_in_the_user_font_folder_draws_png_and_svg_charts() {
     std::fs::copy(fixtures().join("fonts/tiny_sc.ttf"), fonts.join("tiny_sc.ttf")).unwrap();
     let out = tmp.path().join("run");
     let input = fixtures().join("news.jsonl");
-    let args = ["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--charts", "png,svg", "-q", "--k", "3", "--clusters", "3"];
+    let args = [
+        "run",
+        "--input",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--charts",
+        "png,svg",
+        "-q",
+        "--k",
+        "3",
+        "--clusters",
+        "3",
+    ];
     let result = themeshift_at_home(tmp.path(), &args, None);
     assert!(result.status.success(), "{}", text(&result.stderr));
     assert_eq!(manifest(&out)["font"], fonts.join("tiny_sc.ttf").to_str().unwrap());
@@ -503,7 +524,8 @@ fn one_article_gives_keywords_counts_and_a_report_and_no_model_fitted_to_noise()
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("one");
     let article = fixtures().join("articles/2015-07-09_briefing.txt");
-    let stdout = text(&run_ok(&["run", "--input", article.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]).stdout);
+    let stdout =
+        text(&run_ok(&["run", "--input", article.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]).stdout);
     assert!(stdout.contains("min_df 2") && stdout.contains("every term kept"), "{stdout}");
     assert!(stdout.contains("clusters k = 20 skipped") && stdout.contains("topics (nmf) k = 20 skipped"), "{stdout}");
     let adjustments = manifest(&out)["adjustments"].as_array().unwrap().len();

@@ -1,0 +1,334 @@
+//! `themeshift._themeshift`: the engine for Python — a whole run, the stages on their own, and the
+//! command line — with the GIL released during the work, Ctrl-C honoured within a step, and the
+//! library's errors raised as a small hierarchy of exceptions with the CLI's messages.
+//!
+//! The pure-Python package (`python/themeshift/`) wraps these in Python's habits (keyword arguments,
+//! `Run` objects, polars frames, scipy matrices); this module only moves data and errors across.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use clap::{CommandFactory, Parser};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyKeyboardInterrupt};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString};
+
+use themeshift::cli::run::{resolve, RunCommand};
+use themeshift::ingest::date::{date_in_text, TextDate};
+use themeshift::ingest::header::split_header;
+use themeshift::normalize::{Boilerplate, Normalizer, ScriptConverter};
+use themeshift::progress;
+use themeshift::segment::keywords::KeywordExtractor;
+use themeshift::segment::{build_jieba, FilterChain, Segmenter, Tokenized};
+use themeshift::vectorize::{vectorize, DocFreq, VectorizeParams};
+use themeshift::Error;
+
+create_exception!(_themeshift, ThemeshiftError, PyException, "Base class of every themeshift error.");
+create_exception!(
+    _themeshift,
+    InputError,
+    ThemeshiftError,
+    "An input file, line or record is unreadable (the message names it)."
+);
+create_exception!(_themeshift, ConfigError, ThemeshiftError, "An option, study file or lexicon is invalid or unknown.");
+create_exception!(_themeshift, FontError, ThemeshiftError, "No usable CJK font for the charts (use charts='none').");
+create_exception!(_themeshift, WriteError, ThemeshiftError, "An output could not be written.");
+
+/// The library's error as the exception of its kind, with the message the CLI prints.
+fn raise(error: &Error) -> PyErr {
+    let message = error.to_string();
+    match error {
+        Error::Input { .. } | Error::Io { .. } | Error::Dictionary { .. } | Error::Strict { .. } => {
+            InputError::new_err(message)
+        }
+        Error::Config(_) => ConfigError::new_err(message),
+        Error::Font(_) => FontError::new_err(message),
+        Error::Write { .. } => WriteError::new_err(message),
+    }
+}
+
+/// An error from the CLI layer: the library's own kind when it is one, else a configuration error.
+fn raise_any(error: anyhow::Error) -> PyErr {
+    match error.downcast_ref::<Error>() {
+        Some(e) => raise(e),
+        None => ConfigError::new_err(format!("{error:#}")),
+    }
+}
+
+/// Run `work` on its own thread with the GIL released, in a pool of `threads` workers (0: one
+/// per core), checking for Ctrl-C every 100 ms: on KeyboardInterrupt the work is cancelled at its
+/// next step and the interrupt is raised once it has stopped.
+fn interruptible<T: Send + 'static>(
+    py: Python<'_>,
+    threads: usize,
+    work: impl FnOnce() -> PyResult<T> + Send + 'static,
+) -> PyResult<T> {
+    progress::clear_cancel();
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || {
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| ConfigError::new_err(format!("starting {threads} threads: {e}")))?;
+            pool.install(work)
+        }));
+        let _ = send.send(outcome);
+    });
+    let mut interrupt = None;
+    let mut receive = receive;
+    loop {
+        // The receiver moves into the GIL-free wait and back (it may not be shared across threads).
+        let (back, message) = py.detach(move || {
+            let message = receive.recv_timeout(Duration::from_millis(100));
+            (receive, message)
+        });
+        receive = back;
+        match message {
+            // Finished anyway after Ctrl-C: the interrupt still wins.
+            Ok(Ok(result)) => return interrupt.map_or(result, Err),
+            Ok(Err(payload)) => {
+                return if interrupt.is_some() || payload.downcast_ref::<progress::Cancelled>().is_some() {
+                    Err(interrupt.unwrap_or_else(|| PyKeyboardInterrupt::new_err("themeshift: interrupted")))
+                } else {
+                    Err(ThemeshiftError::new_err(format!("internal error: {}", panic_text(&payload))))
+                };
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if interrupt.is_none() {
+                    if let Err(err) = py.check_signals() {
+                        progress::cancel();
+                        interrupt = Some(err);
+                    }
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(ThemeshiftError::new_err("internal error: the worker thread ended without a result"))
+            }
+        }
+    }
+}
+
+fn panic_text(payload: &Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "a worker stopped".into())
+}
+
+/// Run the pipeline as `themeshift run ARGS` does (ARGS without the program and subcommand
+/// names); returns the run summary as JSON. Unknown options are refused by the caller before.
+#[pyfunction]
+fn run(py: Python<'_>, args: Vec<String>) -> PyResult<String> {
+    let parsed = RunCommand::try_parse_from(&args).map_err(|e| ConfigError::new_err(e.render().to_string()))?;
+    let (threads, _) = parsed.args.threads_and_quiet();
+    interruptible(py, threads, move || {
+        let config = resolve(parsed.args).map_err(raise_any)?;
+        let summary = themeshift::pipeline::run(&config).map_err(|e| raise(&e))?;
+        Ok(serde_json::json!({
+            "out": summary.out,
+            "counts": summary.counts,
+            "trends": summary.trends,
+            "models": summary.models,
+            "outputs": summary.outputs,
+            "adjustments": summary.adjustments,
+            "stages": summary.stages,
+        })
+        .to_string())
+    })
+}
+
+/// `themeshift run`'s options: (name as a flag, whether it takes a value, whether it repeats, help).
+#[pyfunction]
+fn run_options() -> Vec<(String, bool, bool, String)> {
+    RunCommand::command()
+        .get_arguments()
+        .filter_map(|a| {
+            let long = a.get_long()?.to_string();
+            let takes = a.get_action().takes_values();
+            let repeats = a.get_num_args().is_some_and(|n| n.max_values() > 1)
+                || matches!(a.get_action(), clap::ArgAction::Append);
+            let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+            Some((long, takes, repeats, help))
+        })
+        .collect()
+}
+
+/// The command line, served from this extension (`themeshift` on the path after `pip install`).
+#[pyfunction]
+fn cli(py: Python<'_>, argv: Vec<String>) -> u8 {
+    py.detach(|| themeshift::cli::run_command_line(argv))
+}
+
+/// Each text normalized as a run normalizes documents: traditional → simplified, widths,
+/// whitespace, boilerplate and repeated paragraphs removed.
+#[pyfunction]
+fn normalize(py: Python<'_>, texts: Vec<String>) -> PyResult<Vec<String>> {
+    interruptible(py, 0, move || {
+        use rayon::prelude::*;
+        let normalizer = Normalizer {
+            converter: ScriptConverter::new().map_err(|e| raise(&e))?,
+            boilerplate: Boilerplate::new(&[]).map_err(|e| raise(&e))?,
+        };
+        Ok(texts.par_iter().map(|t| normalizer.clean(t).0).collect())
+    })
+}
+
+fn segment_texts(py: Python<'_>, texts: Vec<String>, user_dicts: Vec<String>, threads: usize) -> PyResult<Tokenized> {
+    // The shipped dictionary's segmenter is built once per session (~0.1 s); with user
+    // dictionaries, a new one each call (the files may have changed).
+    static SHIPPED: std::sync::OnceLock<Segmenter> = std::sync::OnceLock::new();
+    interruptible(py, threads, move || {
+        if user_dicts.is_empty() {
+            let segmenter = match SHIPPED.get() {
+                Some(s) => s,
+                None => {
+                    let jieba = build_jieba(&user_dicts).map_err(|e| raise(&e))?;
+                    SHIPPED.get_or_init(|| Segmenter::new(jieba, FilterChain::standard()))
+                }
+            };
+            return Ok(segmenter.segment_texts(&texts));
+        }
+        let jieba = build_jieba(&user_dicts).map_err(|e| raise(&e))?;
+        Ok(Segmenter::new(jieba, FilterChain::standard()).segment_texts(&texts))
+    })
+}
+
+/// Each text's tokens, exactly as a run segments (jieba-rs with our dictionary and stopwords,
+/// plus `user_dicts`): a list of token lists. Each distinct term is one Python string, shared by
+/// every list it occurs in.
+#[pyfunction]
+#[pyo3(signature = (texts, user_dicts = Vec::new(), threads = 0))]
+fn segment<'py>(
+    py: Python<'py>,
+    texts: Vec<String>,
+    user_dicts: Vec<String>,
+    threads: usize,
+) -> PyResult<Bound<'py, PyList>> {
+    let tokenized = segment_texts(py, texts, user_dicts, threads)?;
+    let terms: Vec<Bound<'py, PyString>> = tokenized.terms.iter().map(|t| PyString::new(py, t)).collect();
+    let lists: Vec<Bound<'py, PyList>> = (0..tokenized.n_docs())
+        .map(|d| PyList::new(py, tokenized.doc(d).iter().map(|&id| &terms[id as usize])))
+        .collect::<PyResult<_>>()?;
+    PyList::new(py, lists)
+}
+
+/// The same tokens as flat buffers for Arrow: (terms, term ids as little-endian u32 bytes,
+/// document offsets as little-endian u64 bytes).
+#[pyfunction]
+#[pyo3(signature = (texts, user_dicts = Vec::new(), threads = 0))]
+fn segment_ids<'py>(
+    py: Python<'py>,
+    texts: Vec<String>,
+    user_dicts: Vec<String>,
+    threads: usize,
+) -> PyResult<(Vec<String>, Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+    let tokenized = segment_texts(py, texts, user_dicts, threads)?;
+    let ids: Vec<u8> = tokenized.ids.iter().flat_map(|i| i.to_le_bytes()).collect();
+    let offsets: Vec<u8> = tokenized.offsets.iter().flat_map(|&o| (o as u64).to_le_bytes()).collect();
+    Ok((tokenized.terms, PyBytes::new(py, &ids), PyBytes::new(py, &offsets)))
+}
+
+/// jieba-style TF-IDF keywords of one text (as `themeshift keywords`): (word, weight) pairs.
+#[pyfunction]
+#[pyo3(signature = (text, top = 20))]
+fn keywords(py: Python<'_>, text: String, top: usize) -> PyResult<Vec<(String, f64)>> {
+    interruptible(py, 0, move || {
+        static EXTRACTOR: std::sync::OnceLock<KeywordExtractor> = std::sync::OnceLock::new();
+        let extractor = EXTRACTOR.get_or_init(|| KeywordExtractor::new(jieba_rs::Jieba::new()));
+        Ok(extractor.extract(&text, top).into_iter().map(|k| (k.word, k.weight)).collect())
+    })
+}
+
+/// TF-IDF of token lists with scikit-learn's semantics, as a run computes it: (indptr, indices,
+/// data) of a CSR matrix as little-endian bytes (u64, u32, f32), its shape, and the vocabulary.
+/// `min_df`/`max_df` as the CLI takes them: `"2"` documents or a `"0.5"` share.
+#[pyfunction]
+#[pyo3(signature = (token_lists, min_df = "1".to_string(), max_df = "1.0".to_string(), max_features = None, sublinear_tf = false))]
+#[allow(clippy::type_complexity)]
+fn tfidf<'py>(
+    py: Python<'py>,
+    token_lists: Vec<Vec<String>>,
+    min_df: String,
+    max_df: String,
+    max_features: Option<usize>,
+    sublinear_tf: bool,
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>, (usize, usize), Vec<String>)> {
+    let doc_freq = |text: &str, name: &str| -> PyResult<DocFreq> {
+        text.parse().map_err(|e: String| ConfigError::new_err(format!("{name}: {e}")))
+    };
+    let mut params = VectorizeParams::default();
+    params.vocabulary.min_df = doc_freq(&min_df, "min_df")?;
+    params.vocabulary.max_df = doc_freq(&max_df, "max_df")?;
+    params.vocabulary.max_features = max_features;
+    params.sublinear_tf = sublinear_tf;
+    let v = interruptible(py, 0, move || {
+        let tokenized = Tokenized::from_token_lists(&token_lists);
+        let rows = (0..tokenized.n_docs()).collect();
+        vectorize(&tokenized, rows, &params).map_err(|e| raise(&e))
+    })?;
+    let m = &v.tfidf;
+    let indptr: Vec<u8> = m.indptr.iter().flat_map(|&o| (o as u64).to_le_bytes()).collect();
+    let indices: Vec<u8> = m.indices.iter().flat_map(|i| i.to_le_bytes()).collect();
+    let data: Vec<u8> = m.values.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let shape = (m.n_rows(), m.n_cols);
+    Ok((PyBytes::new(py, &indptr), PyBytes::new(py, &indices), PyBytes::new(py, &data), shape, v.vocabulary.terms))
+}
+
+/// The date rules of ingest for texts without metadata: a `发布时间：` (or 日期/时间) header line,
+/// else a full date in the opening 300 characters. Per text: (ISO date or None, where it came
+/// from, why there is none).
+#[pyfunction]
+fn dates(texts: Vec<String>) -> Vec<(Option<String>, String, Option<String>)> {
+    texts
+        .iter()
+        .map(|text| {
+            let (header, body) = split_header(text.trim_start_matches('\u{FEFF}'));
+            match header.date {
+                Some(Ok(date)) => (Some(date.to_string()), "header".into(), None),
+                Some(Err(reason)) => (None, "none".into(), Some(format!("the header's date line: {reason}"))),
+                None => match date_in_text(body) {
+                    TextDate::Full(date) => (Some(date.to_string()), "text".into(), None),
+                    TextDate::MonthDayOnly(md) => (
+                        None,
+                        "none".into(),
+                        Some(format!("no date line; the text gives a month and day ({md}) but no year")),
+                    ),
+                    TextDate::None => (
+                        None,
+                        "none".into(),
+                        Some("no date line and no full date in the opening 300 characters".into()),
+                    ),
+                },
+            }
+        })
+        .collect()
+}
+
+#[pymodule]
+fn _themeshift(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("ThemeshiftError", py.get_type::<ThemeshiftError>())?;
+    m.add("InputError", py.get_type::<InputError>())?;
+    m.add("ConfigError", py.get_type::<ConfigError>())?;
+    m.add("FontError", py.get_type::<FontError>())?;
+    m.add("WriteError", py.get_type::<WriteError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    for f in [
+        wrap_pyfunction!(run, m)?,
+        wrap_pyfunction!(run_options, m)?,
+        wrap_pyfunction!(cli, m)?,
+        wrap_pyfunction!(normalize, m)?,
+        wrap_pyfunction!(segment, m)?,
+        wrap_pyfunction!(segment_ids, m)?,
+        wrap_pyfunction!(keywords, m)?,
+        wrap_pyfunction!(tfidf, m)?,
+        wrap_pyfunction!(dates, m)?,
+    ] {
+        m.add_function(f)?;
+    }
+    Ok(())
+}
