@@ -1,6 +1,8 @@
 //! Charts as PNG and/or SVG, drawn with plotters' pure-Rust font backend from a font we found and
 //! checked ([`font`](super::font)), so Chinese labels render or the run stops before it starts.
-//! With no format asked for (`--charts none`) nothing is drawn and no font is needed.
+//! With no format asked for (`--charts none`) nothing is drawn and no font is needed. Sized for
+//! print: a figure spans a journal's text width (~7 in) with labels of about 7–9 pt, titles and
+//! axes in Chinese and English.
 
 use std::path::Path;
 
@@ -295,7 +297,7 @@ where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE)?;
-    let root = root.margin(12, 0, 0, 0).titled(title, (FAMILY, 30))?;
+    let root = root.margin(12, 0, 0, 0).titled(title, (FAMILY, 34))?;
     let n = periods.len();
     let x_max = (n.max(2) - 1) as f64;
     let y_max =
@@ -313,17 +315,17 @@ where
     for (i, (area, panel)) in root.split_evenly((grid_rows, columns)).iter().zip(panels).enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
         let mut chart = ChartBuilder::on(area)
-            .caption(&panel.title, (FAMILY, 22))
+            .caption(&panel.title, (FAMILY, 26))
             .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(44)
+            .x_label_area_size(36)
+            .y_label_area_size(54)
             .build_cartesian_2d(-0.3..x_max + 0.3, 0.0..y_max)?;
         chart
             .configure_mesh()
             .x_labels(n.min(16))
             .x_label_formatter(&label_of)
             .y_labels(5)
-            .label_style((FAMILY, 14))
+            .label_style((FAMILY, 18))
             .light_line_style(WHITE.mix(0.0))
             .draw()?;
         let band: Vec<(f64, f64)> =
@@ -367,10 +369,10 @@ where
     let x_max = (n.max(2) - 1) as f64;
     let y_max = spec.series.iter().flat_map(|(_, v)| v.iter().copied()).fold(0.0, f64::max).max(1e-9) * 1.08;
     let mut chart = ChartBuilder::on(&root)
-        .caption(spec.title, (FAMILY, 32))
+        .caption(spec.title, (FAMILY, 36))
         .margin(24)
-        .x_label_area_size(56)
-        .y_label_area_size(80)
+        .x_label_area_size(76)
+        .y_label_area_size(100)
         .build_cartesian_2d(-0.2..x_max + 0.2, 0.0..y_max)?;
     let label_of = |x: &f64| {
         let i = x.round();
@@ -385,8 +387,9 @@ where
         .x_labels(n.min(16))
         .x_label_formatter(&label_of)
         .y_desc(spec.y_label)
-        .label_style((FAMILY, 18))
-        .axis_desc_style((FAMILY, 20))
+        .x_desc("时期 · period")
+        .label_style((FAMILY, 24))
+        .axis_desc_style((FAMILY, 26))
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
     for (i, (name, values)) in spec.series.iter().enumerate() {
@@ -403,7 +406,7 @@ where
         .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.4))
-        .label_font((FAMILY, 20))
+        .label_font((FAMILY, 24))
         .draw()?;
     root.present()?;
     Ok(())

@@ -425,7 +425,7 @@ impl RowsWhere for DataFrame {
 }
 
 /// The binary in an environment whose font search sees only `home` (no fontconfig on PATH).
-fn themeshift_at_home(home: &Path, args: &[&str], font_variable: Option<&Path>) -> Output {
+fn themeshift_at_home(home: &Path, args: &[String], font_variable: Option<&Path>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_themeshift"));
     command.args(args).env("HOME", home).env("PATH", "/nonexistent").env_remove("XDG_DATA_HOME");
     match font_variable {
@@ -435,25 +435,29 @@ fn themeshift_at_home(home: &Path, args: &[&str], font_variable: Option<&Path>) 
     command.output().expect("binary runs")
 }
 
-#[test]
-fn charts_none_writes_every_table_and_the_report_without_looking_for_a_font() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("run");
+/// `run` on news.jsonl into `out`, with models small enough for its twelve stories, then `extra`.
+fn news_run(out: &Path, extra: &[&str]) -> Vec<String> {
     let input = fixtures().join("news.jsonl");
-    let args = [
+    let base = [
         "run",
         "--input",
         input.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
-        "--charts",
-        "none",
         "-q",
         "--k",
         "3",
         "--clusters",
         "3",
     ];
+    base.iter().chain(extra).map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn charts_none_writes_every_table_and_the_report_without_looking_for_a_font() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let args = news_run(&out, &["--charts", "none"]);
     let result = themeshift_at_home(tmp.path(), &args, Some(&tmp.path().join("no-such-font.ttf")));
     assert!(result.status.success(), "{}", text(&result.stderr));
     assert!(!out.join("charts").exists());
@@ -472,21 +476,7 @@ fn a_font_in_the_user_font_folder_draws_png_and_svg_charts() {
     std::fs::create_dir_all(&fonts).unwrap();
     std::fs::copy(fixtures().join("fonts/tiny_sc.ttf"), fonts.join("tiny_sc.ttf")).unwrap();
     let out = tmp.path().join("run");
-    let input = fixtures().join("news.jsonl");
-    let args = [
-        "run",
-        "--input",
-        input.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--charts",
-        "png,svg",
-        "-q",
-        "--k",
-        "3",
-        "--clusters",
-        "3",
-    ];
+    let args = news_run(&out, &["--charts", "png,svg"]);
     let result = themeshift_at_home(tmp.path(), &args, None);
     assert!(result.status.success(), "{}", text(&result.stderr));
     assert_eq!(manifest(&out)["font"], fonts.join("tiny_sc.ttf").to_str().unwrap());
@@ -503,16 +493,14 @@ fn a_font_in_the_user_font_folder_draws_png_and_svg_charts() {
 fn the_font_variable_picks_the_simplified_face_of_a_collection_and_no_font_says_charts_none() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
-    let input = fixtures().join("news.jsonl");
-    let args = ["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"];
     let collection = fixtures().join("fonts/two_faces.ttc");
-    let result = themeshift_at_home(tmp.path(), &args, Some(&collection));
+    let result = themeshift_at_home(tmp.path(), &news_run(&out, &[]), Some(&collection));
     assert!(result.status.success(), "{}", text(&result.stderr));
     assert!(manifest(&out)["font"].as_str().unwrap().ends_with("two_faces.ttc#1"));
     // A font variable naming something that is not a font stops the run before any work.
     let bad_out = tmp.path().join("bad");
-    let args = ["run", "--input", input.to_str().unwrap(), "--out", bad_out.to_str().unwrap(), "-q"];
-    let result = themeshift_at_home(tmp.path(), &args, Some(&input));
+    let input = fixtures().join("news.jsonl");
+    let result = themeshift_at_home(tmp.path(), &news_run(&bad_out, &[]), Some(&input));
     assert_eq!(result.status.code(), Some(2));
     let message = text(&result.stderr);
     assert!(message.contains("THEMESHIFT_FONT=") && message.contains("news.jsonl"), "{message}");
