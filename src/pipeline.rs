@@ -23,6 +23,7 @@ use crate::write::charts;
 use crate::write::manifest::{peak_rss_mib, write_manifest, Counts, Manifest, StageTiming};
 use crate::write::models::{self, RowNames};
 use crate::write::report::{models_summary, write_report, RunNotes};
+use crate::write::staging::Staging;
 use crate::write::tables::DocumentGroups;
 use crate::write::{atomic, html, schema, tables};
 
@@ -108,7 +109,10 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     config.check()?;
     // Cheap checks first: a missing font or an unwritable folder must not cost a full run.
     let charts = charts::Charts::prepare(&config.charts, config.font.as_deref())?;
-    let out = config.out.as_path();
+    // Everything is written into a staging folder and swapped into place at the end: a failed or
+    // interrupted run leaves the previous one whole.
+    let staging = Staging::begin(&config.out)?;
+    let out = staging.dir.as_path();
     atomic::ensure_writable_dir(out)?;
     if charts.enabled() {
         std::fs::create_dir_all(out.join("charts")).map_err(|e| Error::io(out.join("charts"), e))?;
@@ -141,7 +145,8 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     let vectorized = stages.run("vectorize", || vectorize(&tokenized, analysed, &config.vectorize))?;
     let (cluster_config, topics_config, skipped_models) =
         models_the_corpus_supports(config, vectorized.rows.len(), vectorized.vocabulary.len());
-    let adjustments: Vec<String> = vectorized.adjustments.iter().chain(&skipped_models).cloned().collect();
+    let adjustments: Vec<String> =
+        staging.note.iter().chain(&vectorized.adjustments).chain(&skipped_models).cloned().collect();
     for note in adjustments.iter().filter(|_| !config.quiet) {
         eprintln!("[themeshift] note: {note}");
     }
@@ -296,8 +301,9 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     write_manifest(&out.join("manifest.json"), &manifest)?;
     // Built from the tables and manifest just written, so it shows exactly what they hold.
     html::write_html_report(out)?;
+    staging.commit()?;
     Ok(RunSummary {
-        out: out.to_path_buf(),
+        out: config.out.clone(),
         trends: manifest.trends.clone(),
         models: manifest.models.clone(),
         counts,
@@ -416,7 +422,9 @@ fn check_skips(corpus: &Corpus, strict: bool) -> Result<()> {
     Ok(())
 }
 
-/// The JSONL file the demo corpus is written to inside the output folder.
+/// The JSONL file the demo corpus is written to: beside the output folder (`reports/demo-input/`
+/// for `reports/demo`), since a run replaces its output folder whole.
 pub fn demo_input(out: &Path) -> PathBuf {
-    out.join("input").join("demo_corpus.jsonl")
+    let name = out.file_name().map_or("demo".into(), |n| n.to_string_lossy().into_owned());
+    out.with_file_name(format!("{name}-input")).join("demo_corpus.jsonl")
 }

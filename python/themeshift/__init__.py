@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -153,8 +152,9 @@ def run(inputs: Union[PathLike, Sequence[PathLike], None] = None, out: Optional[
     :class:`Run` lives. Every option of ``themeshift run`` is a keyword argument with its name in
     snake_case (``min_df=2``, ``k=[10, 20]``, ``topics=["nmf", "lda"]``, ``charts="none"``,
     ``config="study.toml"``, ``threads=2``, ``seed=7``); ``RUN_OPTIONS`` lists them with their help.
-    The run writes into a staging folder beside ``out`` and moves it into place when it is complete,
-    so an error or Ctrl-C leaves ``out`` as it was. Raises :class:`InputError`,
+    The run writes into a staging folder beside ``out`` and swaps it into place when it is complete,
+    so an error or Ctrl-C leaves ``out`` as it was (a second run into the same ``out`` while one is
+    writing is refused). Raises :class:`InputError`,
     :class:`ConfigError` (an unknown option too), :class:`FontError` or :class:`WriteError`.
     """
     if inputs is None:
@@ -167,22 +167,8 @@ def run(inputs: Union[PathLike, Sequence[PathLike], None] = None, out: Optional[
         temporary = tempfile.TemporaryDirectory(prefix="themeshift-")
         out = Path(temporary.name) / "run"
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
-    argv = _as_argv(list(inputs), staging, options)
-    try:
-        summary = json.loads(_themeshift.run(argv))
-        if out.exists():
-            previous = out.with_name(out.name + ".previous")
-            shutil.rmtree(previous, ignore_errors=True)
-            out.rename(previous)
-            staging.rename(out)
-            shutil.rmtree(previous, ignore_errors=True)
-        else:
-            staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    # The engine writes into a staging folder beside `out` and swaps it into place when complete.
+    summary = json.loads(_themeshift.run(_as_argv(list(inputs), out, options)))
     summary["out"] = str(out)
     return Run(out, summary, temporary)
 

@@ -9,4 +9,5 @@ pub mod manifest;
 pub mod models;
 pub mod report;
 pub mod schema;
+pub mod staging;
 pub mod tables;

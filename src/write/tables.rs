@@ -20,6 +20,7 @@ use crate::vectorize::{Csr, Vocabulary};
 /// Write `frame` to `path`, atomically. Zstd, the writer's defaults otherwise, and a portable Arrow
 /// schema (see [`portable_arrow_schema`]).
 pub fn write_parquet(path: &Path, frame: PolarsResult<DataFrame>) -> Result<()> {
+    crate::progress::check();
     let mut frame = frame.map_err(|e| Error::write(path, e))?;
     let metadata = KeyValueMetadata::from_static(vec![
         ("ARROW:schema".into(), portable_arrow_schema(&frame)),

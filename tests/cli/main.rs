@@ -523,3 +523,39 @@ fn one_article_gives_keywords_counts_and_a_report_and_no_model_fitted_to_noise()
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("## Keywords of each document") && report.contains("skipped"), "{report}");
 }
+
+#[test]
+fn a_run_replaces_its_folder_whole_refuses_a_second_writer_and_survives_a_kill() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let o = out.to_str().unwrap();
+    // A first run, then a rerun without topics: no topic table of the first run is left beside the new ones.
+    run_ok(&news_run(&out, &["--charts", "none"]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.join("topics.parquet").is_file());
+    run_ok(&news_run(&out, &["--charts", "none", "--topics", "none"]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!out.join("topics.parquet").exists(), "a table of the previous run was left beside the new ones");
+    let before = std::fs::read(out.join("manifest.json")).unwrap();
+
+    // A long run into the same folder: a second writer is refused, naming the first.
+    let mut long = Command::new(env!("CARGO_BIN_EXE_themeshift"))
+        .args(["run", "--out", o, "--topics", "lda", "--lda-iterations", "100000", "--charts", "none", "-q"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let second = themeshift(&news_run(&out, &["--charts", "none"]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(second.status.code(), Some(2));
+    let message = text(&second.stderr);
+    assert!(message.contains(&format!("pid {}", long.id())) && message.contains("choose another --out"), "{message}");
+
+    // Killed mid-run: the previous run is there, whole; the next run takes the stale lock over.
+    long.kill().unwrap();
+    long.wait().unwrap();
+    assert_eq!(std::fs::read(out.join("manifest.json")).unwrap(), before);
+    let next = run_ok(&news_run(&out, &["--charts", "none"]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(text(&next.stdout).contains("took over the lock"), "{}", text(&next.stdout));
+    let left: Vec<String> =
+        std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(left.iter().all(|n| !n.contains("staging") && !n.ends_with(".lock")), "{left:?}");
+}
