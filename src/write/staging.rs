@@ -38,6 +38,9 @@ impl Staging {
         let unwritable =
             |e: std::io::Error| Error::write(out, format!("{e}; choose another --out folder or fix its permissions"));
         std::fs::create_dir_all(&parent).map_err(unwritable)?;
+        if out.exists() && !out.is_dir() {
+            return Err(Error::write(out, "exists and is not a folder; choose another --out"));
+        }
         let lock = parent.join(format!(".{name}.lock"));
         let note = take_lock(&lock, out).map_err(|e| match e {
             Error::Io { error, .. } => unwritable(error),
