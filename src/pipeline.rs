@@ -20,7 +20,7 @@ use crate::trends::term_stats::ranked;
 use crate::trends::themes::{parse_lexicon, Theme, CHINA_RUSSIA};
 use crate::vectorize::{vectorize, Vectorized, Vocabulary};
 use crate::write::charts;
-use crate::write::manifest::{peak_rss_mib, write_manifest, Counts, Manifest, StageTiming};
+use crate::write::manifest::{peak_rss_mib, run_id, write_manifest, Counts, Manifest, StageTiming};
 use crate::write::models::{self, RowNames};
 use crate::write::report::{models_summary, write_report, RunNotes};
 use crate::write::staging::Staging;
@@ -127,6 +127,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     let boilerplate = Boilerplate::new(&boilerplate_files)?;
 
     let mut corpus = stages.run("ingest", || ingest(&config.inputs, &config.ingest))?;
+    let run_id = run_id(config, &corpus.report);
     check_skips(&corpus, config.strict)?;
     let duplicate_groups = stages.run("normalize", || {
         let normalizer = Normalizer { converter: ScriptConverter::new()?, boilerplate };
@@ -234,17 +235,18 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
             builds.push((&schema::TOKENS, Box::new(|| tables::tokens(docs, &tokenized))));
         }
         for (table, build) in builds {
-            tables::write_parquet(&out.join(table.file), build())?;
+            tables::write_parquet(&out.join(table.file), build(), &run_id)?;
             outputs.push(table.file.to_string());
         }
         chart_files.extend(charts::trend_charts(&charts, out, &trends, vocabulary, config.chart_terms)?);
         let mut model_files = match &clustering {
-            Some(c) => models::write_cluster_outputs(&charts, out, c, &names, terms)?,
+            Some(c) => models::write_cluster_outputs(&charts, out, &run_id, c, &names, terms)?,
             None => Vec::new(),
         };
         model_files.extend(models::write_topic_outputs(
             &charts,
             out,
+            &run_id,
             &topic_models,
             &names,
             terms,
@@ -286,6 +288,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     let manifest = Manifest {
         tool: "themeshift",
         version: env!("CARGO_PKG_VERSION"),
+        run_id: &run_id,
         options: config,
         seed: config.seed,
         threads,

@@ -13,6 +13,7 @@ use crate::topics::{fit_topics, TopicInputs, TopicsConfig};
 use crate::trends::groups::leading_group;
 use crate::vectorize::Csr;
 use crate::write::charts::Charts;
+use crate::write::manifest::run_id_in;
 use crate::write::models::{write_cluster_outputs, write_topic_outputs, RowNames};
 use crate::write::report::models_summary;
 use crate::write::{atomic, html, schema, tables};
@@ -30,6 +31,8 @@ pub struct RunTables {
     pub counts: Csr<u32>,
     /// Each matrix row's tokens as vocabulary ids (u32::MAX outside it), if tokens.parquet exists.
     pub token_ids: Option<Vec<Vec<u32>>>,
+    /// The run's id (its manifest's): the tables a re-fit writes carry it, so the set stays one run.
+    pub run_id: String,
 }
 
 fn column_error(path: &Path, e: PolarsError) -> Error {
@@ -118,7 +121,18 @@ pub fn read_run(dir: &Path, with_tokens: bool) -> Result<RunTables> {
     let period_of_row =
         rows.iter().map(|&d| period_of_doc[d].as_ref().and_then(|p| periods.iter().position(|q| q == p))).collect();
     let token_ids = if with_tokens { read_tokens(dir, &doc_ids, &rows, &terms)? } else { None };
-    Ok(RunTables { doc_ids, titles, periods, rows, period_of_row, terms, tfidf, counts, token_ids })
+    Ok(RunTables {
+        run_id: run_id_in(dir),
+        doc_ids,
+        titles,
+        periods,
+        rows,
+        period_of_row,
+        terms,
+        tfidf,
+        counts,
+        token_ids,
+    })
 }
 
 fn read_tokens(dir: &Path, doc_ids: &[String], rows: &[usize], terms: &[String]) -> Result<Option<Vec<Vec<u32>>>> {
@@ -175,7 +189,8 @@ pub fn rerun_topics(
     job.run(run_dir, out, charts, |run| {
         let inputs = TopicInputs { tfidf: &run.tfidf, counts: &run.counts, token_ids: run.token_ids.as_deref() };
         let models = fit_topics(&inputs, config, seed);
-        let outputs = write_topic_outputs(charts, out, &models, &run.names(), &run.terms, config.doc_topic_floor)?;
+        let outputs =
+            write_topic_outputs(charts, out, &run.run_id, &models, &run.names(), &run.terms, config.doc_topic_floor)?;
         let top = (0..run.rows.len()).map(|r| models[0].shares.row(r).as_slice().and_then(leading_group)).collect();
         Ok(Fitted { outputs, models: models_summary(None, &models), column: ("top_topic", top) })
     })
@@ -194,7 +209,7 @@ pub fn rerun_clusters(
     let job = Refit { tool: "clusters", options: serde_json::json!(params), seed, with_tokens: false };
     job.run(run_dir, out, charts, |run| {
         let clustering = cluster(&run.tfidf, &run.counts, params, seed);
-        let outputs = write_cluster_outputs(charts, out, &clustering, &run.names(), &run.terms)?;
+        let outputs = write_cluster_outputs(charts, out, &run.run_id, &clustering, &run.names(), &run.terms)?;
         let labels = clustering.labels.iter().map(|&c| Some(c as usize)).collect();
         Ok(Fitted { outputs, models: models_summary(Some(&clustering), &[]), column: ("cluster", labels) })
     })
@@ -292,5 +307,5 @@ fn update_documents(dir: &Path, run: &RunTables, name: &str, values: Vec<Option<
     let mut frame = tables::read_parquet(dir, &schema::DOCUMENTS)?;
     let path = dir.join(schema::DOCUMENTS.file);
     frame.with_column(Series::new(name.into(), column).into_column()).map_err(|e| column_error(&path, e))?;
-    tables::write_parquet(&path, Ok(frame))
+    tables::write_parquet(&path, Ok(frame), &run.run_id)
 }

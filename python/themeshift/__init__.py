@@ -82,7 +82,13 @@ class Run:
             raise InputError(f"{self.path}: not a themeshift run folder (no manifest.json)")
         self.summary = summary
         self._temporary = _temporary  # kept while the Run lives, removed with it
-        self.tables = _Tables(self.path)
+        self.tables = _Tables(self.path, self.run_id)
+
+    @property
+    def run_id(self) -> Optional[str]:
+        """The run's id (``manifest.json``); every table carries it, and reading a table that
+        carries another raises :class:`ThemeshiftError` (the folder would mix two runs)."""
+        return self.manifest.get("run_id")
 
     @property
     def manifest(self) -> dict:
@@ -112,8 +118,9 @@ class Run:
 class _Tables:
     """name → polars DataFrame, each read on first use."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, run_id: Optional[str] = None):
         self._folder = folder
+        self._run_id = run_id
         self._cache: Dict[str, Any] = {}
 
     def path(self, name: str) -> Path:
@@ -125,8 +132,14 @@ class _Tables:
     def __getitem__(self, name: str):
         if name not in self._cache:
             import polars as pl
+            import pyarrow.parquet as pq
 
-            self._cache[name] = pl.read_parquet(self.path(name))
+            path = self.path(name)
+            marked = (pq.read_metadata(path).metadata or {}).get(b"themeshift:run_id")
+            if self._run_id and marked and marked.decode() != self._run_id:
+                raise ThemeshiftError(f"{path}: a table of run {marked.decode()}, but the folder's manifest is run "
+                                      f"{self._run_id}: the folder mixes two runs")
+            self._cache[name] = pl.read_parquet(path)
         return self._cache[name]
 
     def __iter__(self):

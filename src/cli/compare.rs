@@ -6,6 +6,7 @@ use clap::Args;
 
 use crate::trends::keyness::keyness;
 use crate::trends::stats::Correction;
+use crate::write::manifest::run_id_in;
 use crate::write::{schema, tables};
 
 use super::common::Common;
@@ -75,7 +76,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<u8> {
         }
     }
     let out = args.run.join(format!("keyness_{}_vs_{}.parquet", args.a, args.b));
-    tables::write_parquet(&out, tables::keyness(&names, &rows))?;
+    tables::write_parquet(&out, tables::keyness(&names, &rows), &run_id_in(&args.run))?;
     println!("wrote {}", out.display());
     theme_keyness(&args)?;
     Ok(0)

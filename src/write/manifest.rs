@@ -42,6 +42,8 @@ pub struct Counts {
 pub struct Manifest<'a, O: Serialize> {
     pub tool: &'static str,
     pub version: &'static str,
+    /// This run's id; every table carries it in its Parquet metadata (`themeshift:run_id`).
+    pub run_id: &'a str,
     pub options: &'a O,
     pub seed: u64,
     pub threads: usize,
@@ -62,6 +64,42 @@ pub struct Manifest<'a, O: Serialize> {
 pub fn write_manifest<O: Serialize>(path: &Path, manifest: &Manifest<O>) -> Result<()> {
     let json = serde_json::to_vec_pretty(manifest).map_err(|e| Error::write(path, e))?;
     atomic::write_bytes(path, &json)
+}
+
+/// A run's id: a digest of what determines its tables — the tool's version, the resolved options
+/// (less where the run is written and how many threads it used) and the content of every input
+/// file. Runs that differ in any of these get different ids; the same input and options give the
+/// same id, and so still byte-identical tables at any thread count or output folder.
+pub fn run_id<O: Serialize>(options: &O, inputs: &IngestReport) -> String {
+    use sha2::{Digest, Sha256};
+    let mut options = serde_json::to_value(options).unwrap_or_default();
+    if let Some(map) = options.as_object_mut() {
+        for key in ["out", "threads", "inputs"] {
+            map.remove(key);
+        }
+    }
+    let mut digest = Sha256::new();
+    digest.update(env!("CARGO_PKG_VERSION"));
+    digest.update(options.to_string());
+    for file in &inputs.files {
+        digest.update(&file.sha256);
+    }
+    digest.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A fresh id, for a run folder whose manifest has none.
+pub fn new_run_id() -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    format!("{:x}{:08x}", now.as_secs(), now.subsec_nanos())
+}
+
+/// The id of the run in `dir` (from its manifest), or a new one for a run without.
+pub fn run_id_in(dir: &Path) -> String {
+    std::fs::read(dir.join("manifest.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|m| m["run_id"].as_str().map(str::to_string))
+        .unwrap_or_else(new_run_id)
 }
 
 /// Peak resident set size of this process in MiB, from `/proc/self/status` (`VmHWM`).

@@ -176,6 +176,7 @@ pub fn coherence(models: &[TopicModel]) -> PolarsResult<DataFrame> {
 pub fn write_cluster_outputs(
     charts: &Charts,
     out: &std::path::Path,
+    run_id: &str,
     c: &Clustering,
     names: &RowNames,
     terms: &[String],
@@ -189,7 +190,7 @@ pub fn write_cluster_outputs(
     ];
     let mut written = Vec::new();
     for (table, build) in builds {
-        write_parquet(&out.join(table.file), build())?;
+        write_parquet(&out.join(table.file), build(), run_id)?;
         written.push(table.file.to_string());
     }
     written.extend(super::charts::cluster_chart(charts, out, names.periods, names.period_of_row, c, terms)?);
@@ -204,6 +205,7 @@ pub fn write_cluster_outputs(
 pub fn write_topic_outputs(
     charts: &Charts,
     out: &std::path::Path,
+    run_id: &str,
     models: &[TopicModel],
     names: &RowNames,
     terms: &[String],
@@ -223,7 +225,7 @@ pub fn write_topic_outputs(
         (&schema::TOPIC_REPRESENTATIVES, &|| topic_representatives(models, names)),
     ];
     for (table, build) in builds {
-        write_parquet(&out.join(table.file), build())?;
+        write_parquet(&out.join(table.file), build(), run_id)?;
         written.push(table.file.to_string());
     }
     written.extend(super::charts::topic_chart(charts, out, names.periods, names.period_of_row, &models[0], terms)?);

@@ -17,14 +17,18 @@ use crate::trends::themes::ThemePeriod;
 use crate::trends::RateInterval;
 use crate::vectorize::{Csr, Vocabulary};
 
-/// Write `frame` to `path`, atomically. Zstd, the writer's defaults otherwise, and a portable Arrow
-/// schema (see [`portable_arrow_schema`]).
-pub fn write_parquet(path: &Path, frame: PolarsResult<DataFrame>) -> Result<()> {
+/// The key-value metadata entry naming the run a table belongs to (as `manifest.json`'s `run_id`).
+pub const RUN_ID_KEY: &str = "themeshift:run_id";
+
+/// Write `frame` to `path`, atomically, marked as a table of run `run_id`. Zstd, the writer's
+/// defaults otherwise, and a portable Arrow schema (see [`portable_arrow_schema`]).
+pub fn write_parquet(path: &Path, frame: PolarsResult<DataFrame>, run_id: &str) -> Result<()> {
     crate::progress::check();
     let mut frame = frame.map_err(|e| Error::write(path, e))?;
     let metadata = KeyValueMetadata::from_static(vec![
         ("ARROW:schema".into(), portable_arrow_schema(&frame)),
         ("themeshift:version".into(), env!("CARGO_PKG_VERSION").into()),
+        (RUN_ID_KEY.into(), run_id.into()),
     ]);
     atomic::write_with(path, |w| {
         ParquetWriter::new(w)
@@ -50,6 +54,15 @@ fn portable_arrow_schema(frame: &DataFrame) -> String {
     framed.extend_from_slice(&(message.len() as u32).to_le_bytes());
     framed.extend_from_slice(&message);
     base64::engine::general_purpose::STANDARD.encode(framed)
+}
+
+/// The run a Parquet file says it belongs to, if it says.
+pub fn run_id_of(path: &Path) -> Result<Option<String>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = ParquetReader::new(file);
+    let metadata =
+        reader.get_metadata().map_err(|e| Error::input(Origin::file(path), format!("unreadable Parquet: {e}")))?;
+    Ok(metadata.key_value_metadata().iter().flatten().find(|kv| kv.key == RUN_ID_KEY).and_then(|kv| kv.value.clone()))
 }
 
 /// Read one of a run's tables.

@@ -559,3 +559,34 @@ fn a_run_replaces_its_folder_whole_refuses_a_second_writer_and_survives_a_kill()
         std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert!(left.iter().all(|n| !n.contains("staging") && !n.ends_with(".lock")), "{left:?}");
 }
+
+#[test]
+fn every_table_carries_the_run_id_of_its_manifest_and_a_refit_in_place_keeps_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    run_ok(&news_run(&out, &["--charts", "none", "--keep-tokens"]).iter().map(String::as_str).collect::<Vec<_>>());
+    let id = manifest(&out)["run_id"].as_str().unwrap().to_string();
+    let ids_of_tables = |dir: &Path| -> Vec<(String, Option<String>)> {
+        let mut ids: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    themeshift::write::tables::run_id_of(&p).unwrap(),
+                )
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    let tables = ids_of_tables(&out);
+    assert!(tables.len() >= 15 && tables.iter().all(|(_, t)| t.as_deref() == Some(id.as_str())), "{tables:?}");
+    run_ok(&["topics", out.to_str().unwrap(), "--k", "2", "--charts", "none", "-q"]);
+    let after = ids_of_tables(&out);
+    assert!(after.iter().all(|(_, t)| t.as_deref() == Some(id.as_str())), "{after:?}");
+    // Another run into the same folder is another run.
+    run_ok(&news_run(&out, &["--charts", "none"]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert_ne!(manifest(&out)["run_id"].as_str().unwrap(), id);
+}

@@ -51,6 +51,21 @@ def test_run_gives_the_cli_tables(runs):
     assert run.to_pandas("term_trend_stats").shape == run.tables["term_trend_stats"].shape
 
 
+def test_a_table_of_another_run_is_refused(runs, tmp_path):
+    import shutil
+
+    cli_dir, run = runs
+    assert run.run_id and run.run_id == json.loads((cli_dir / "manifest.json").read_text())["run_id"]
+    mixed = tmp_path / "mixed"
+    shutil.copytree(cli_dir, mixed)
+    other = themeshift.run([FIXTURES / "news.jsonl"], out=tmp_path / "other", min_df=1, k=3, clusters=3, charts="none")
+    shutil.copy(other.path / "themes.parquet", mixed / "themes.parquet")
+    opened = themeshift.open_run(mixed)
+    assert opened.tables["periods"].height > 0
+    with pytest.raises(themeshift.ThemeshiftError, match="mixes two runs"):
+        opened.tables["themes"]
+
+
 def test_segment_of_the_normalized_texts_is_the_runs_tokens(runs):
     _, run = runs
     tokens = run.tables["tokens"]
