@@ -90,8 +90,12 @@ fn stages(c: &mut Criterion) {
     group.bench_function("write tfidf.parquet", |b| {
         b.iter(|| {
             let path = dir.path().join(schema::TFIDF.file);
-            tables::write_parquet(&path, tables::tfidf(&vectorized.tfidf, &vectorized.counts, &vectorized.rows))
-                .unwrap();
+            tables::write_parquet(
+                &path,
+                tables::tfidf(&vectorized.tfidf, &vectorized.counts, &vectorized.rows),
+                "bench",
+            )
+            .unwrap();
             assert!(path.metadata().unwrap().len() > 0);
         })
     });
