@@ -16,6 +16,7 @@ use crate::write::charts::Charts;
 use crate::write::manifest::run_id_in;
 use crate::write::models::{write_cluster_outputs, write_topic_outputs, RowNames};
 use crate::write::report::models_summary;
+use crate::write::staging::Staging;
 use crate::write::{atomic, html, schema, tables};
 
 /// A run's matrices and names, as `run` had them after vectorizing.
@@ -186,7 +187,7 @@ pub fn rerun_topics(
         return Err(Error::Config("no topic models asked for (--topics nmf,lda)".into()));
     }
     let job = Refit { tool: "topics", options: serde_json::json!(config), seed, with_tokens: true };
-    job.run(run_dir, out, charts, |run| {
+    job.run(run_dir, out, charts, |run, out| {
         let inputs = TopicInputs { tfidf: &run.tfidf, counts: &run.counts, token_ids: run.token_ids.as_deref() };
         let models = fit_topics(&inputs, config, seed);
         let outputs =
@@ -207,7 +208,7 @@ pub fn rerun_clusters(
 ) -> Result<RerunSummary> {
     params.check().map_err(Error::Config)?;
     let job = Refit { tool: "clusters", options: serde_json::json!(params), seed, with_tokens: false };
-    job.run(run_dir, out, charts, |run| {
+    job.run(run_dir, out, charts, |run, out| {
         let clustering = cluster(&run.tfidf, &run.counts, params, seed);
         let outputs = write_cluster_outputs(charts, out, &run.run_id, &clustering, &run.names(), &run.terms)?;
         let labels = clustering.labels.iter().map(|&c| Some(c as usize)).collect();
@@ -240,20 +241,27 @@ impl Refit {
         run_dir: &Path,
         out: &Path,
         charts: &Charts,
-        fit: impl FnOnce(&RunTables) -> Result<Fitted>,
+        fit: impl FnOnce(&RunTables, &Path) -> Result<Fitted>,
     ) -> Result<RerunSummary> {
-        prepare(out, charts)?;
+        // The folder's other files are carried into the staging folder (hard links), the re-fit's
+        // files replace theirs there, and the whole swaps into place: never half a re-fit.
+        let in_place = same_folder(run_dir, out);
+        let staging = Staging::begin(out)?;
+        staging.carry_over()?;
+        let dir = staging.dir.as_path();
+        prepare(dir, charts)?;
         let start = Instant::now();
         let run = read_run(run_dir, self.with_tokens)?;
-        let Fitted { mut outputs, models, column: (name, values) } = fit(&run)?;
-        outputs.push(self.write_manifest(out, run_dir, &models)?);
-        if same_folder(run_dir, out) {
-            update_documents(run_dir, &run, name, values)?;
+        let Fitted { mut outputs, models, column: (name, values) } = fit(&run, dir)?;
+        outputs.push(self.write_manifest(dir, run_dir, &models)?);
+        if in_place {
+            update_documents(dir, &run, name, values)?;
             outputs.push(schema::DOCUMENTS.file.into());
             // The run's page shows its tables, so it follows the re-fit.
-            html::write_html_report(run_dir)?;
+            html::write_html_report(dir)?;
             outputs.push("report.html".into());
         }
+        staging.commit()?;
         Ok(RerunSummary {
             out: out.to_path_buf(),
             outputs,

@@ -63,6 +63,15 @@ impl Staging {
         Ok(Staging { dir, out: out.to_path_buf(), lock, note, committed: false })
     }
 
+    /// Start from the output folder's current files (hard links, copies where links fail): for
+    /// commands that replace some files of a run and keep the rest.
+    pub fn carry_over(&self) -> Result<()> {
+        if self.out.is_dir() {
+            link_tree(&self.out, &self.dir)?;
+        }
+        Ok(())
+    }
+
     /// Put the finished run in place of the previous one, in one step, and remove the previous.
     pub fn commit(mut self) -> Result<()> {
         if self.out.exists() {
@@ -84,6 +93,23 @@ impl Drop for Staging {
         }
         let _ = std::fs::remove_file(&self.lock);
     }
+}
+
+/// Mirror `from` into the empty folder `to` by hard links (a replaced file gets a new inode, so
+/// the original is never touched).
+fn link_tree(from: &Path, to: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(from).map_err(|e| Error::io(from, e))? {
+        let entry = entry.map_err(|e| Error::io(from, e))?;
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type().map_err(|e| Error::io(&source, e))?;
+        if kind.is_dir() {
+            std::fs::create_dir(&target).map_err(|e| Error::io(&target, e))?;
+            link_tree(&source, &target)?;
+        } else if std::fs::hard_link(&source, &target).is_err() {
+            std::fs::copy(&source, &target).map_err(|e| Error::io(&target, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Exchange two folders atomically where the system can.
@@ -181,6 +207,24 @@ mod tests {
         drop(staging);
         assert_eq!(std::fs::read(out.join("kept.parquet")).unwrap(), b"old");
         assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_partial_rewrite_keeps_the_other_files_and_never_touches_the_originals_before_commit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("run");
+        std::fs::create_dir_all(out.join("charts")).unwrap();
+        std::fs::write(out.join("documents.parquet"), b"documents").unwrap();
+        std::fs::write(out.join("topics.parquet"), b"old topics").unwrap();
+        std::fs::write(out.join("charts/topics.png"), b"old chart").unwrap();
+        let staging = Staging::begin(&out).unwrap();
+        staging.carry_over().unwrap();
+        crate::write::atomic::write_bytes(&staging.dir.join("topics.parquet"), b"new topics").unwrap();
+        assert_eq!(std::fs::read(out.join("topics.parquet")).unwrap(), b"old topics", "the original changed early");
+        staging.commit().unwrap();
+        assert_eq!(std::fs::read(out.join("topics.parquet")).unwrap(), b"new topics");
+        assert_eq!(std::fs::read(out.join("documents.parquet")).unwrap(), b"documents");
+        assert_eq!(std::fs::read(out.join("charts/topics.png")).unwrap(), b"old chart");
     }
 
     #[test]
