@@ -55,7 +55,11 @@ pub struct Theme {
 
 /// The demo's themes, as the lexicon defines them.
 pub fn themes() -> Vec<Theme> {
-    lexicon().themes.into_iter().map(|(name, t)| Theme { name, terms: words(&t.terms), weights: t.weights }).collect()
+    themes_of(lexicon().themes)
+}
+
+fn themes_of(specs: BTreeMap<String, ThemeSpec>) -> Vec<Theme> {
+    specs.into_iter().map(|(name, t)| Theme { name, terms: words(&t.terms), weights: t.weights }).collect()
 }
 
 fn lexicon() -> Lexicon {
@@ -81,9 +85,9 @@ fn weighted(rng: &mut Xoshiro256PlusPlus, weights: &[f64]) -> usize {
 
 /// The demo documents as JSON lines (`id`, `date`, `title`, `text`), the same for the same seed.
 pub fn generate(seed: u64) -> Vec<String> {
-    let lexicon = lexicon();
-    let themes = themes();
-    let pools: BTreeMap<&str, Vec<String>> = lexicon.pools.iter().map(|(k, v)| (k.as_str(), words(v))).collect();
+    let Lexicon { themes, pools, text: spec } = lexicon();
+    let themes = themes_of(themes);
+    let pools: BTreeMap<&str, Vec<String>> = pools.iter().map(|(k, v)| (k.as_str(), words(v))).collect();
     // Zipf-like term frequencies inside a theme: the r-th term is drawn with weight 1 / (r + 1).
     let zipf: Vec<Vec<f64>> =
         themes.iter().map(|t| (0..t.terms.len()).map(|r| 1.0 / (r as f64 + 1.0)).collect()).collect();
@@ -125,13 +129,13 @@ pub fn generate(seed: u64) -> Vec<String> {
             for _ in 0..rng.gen_range(6..=12) {
                 // Most sentences are about the main theme, a quarter about the second one.
                 let (theme, other) = if rng.gen_bool(0.75) { (main, second) } else { (second, main) };
-                let template = lexicon.text.templates.choose(&mut rng).expect("templates");
+                let template = spec.templates.choose(&mut rng).expect("templates");
                 text.push_str(&fill(template, &mut rng, theme, other));
                 if rng.gen_bool(0.15) {
-                    text.push_str(lexicon.text.fillers.choose(&mut rng).expect("fillers"));
+                    text.push_str(spec.fillers.choose(&mut rng).expect("fillers"));
                 }
             }
-            let title = fill(lexicon.text.titles.choose(&mut rng).expect("titles"), &mut rng, main, second);
+            let title = fill(spec.titles.choose(&mut rng).expect("titles"), &mut rng, main, second);
             let record = serde_json::json!({
                 "id": format!("demo-{year}-{:03}", n + 1),
                 "date": date.format("%Y-%m-%d").to_string(),

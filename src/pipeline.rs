@@ -20,12 +20,12 @@ use crate::trends::term_stats::ranked;
 use crate::trends::themes::{parse_lexicon, Theme, CHINA_RUSSIA};
 use crate::vectorize::{vectorize, Vectorized, Vocabulary};
 use crate::write::charts;
-use crate::write::manifest::{peak_rss_mib, run_id, write_manifest, Counts, Manifest, StageTiming};
+use crate::write::manifest::{self, peak_rss_mib, write_manifest, Counts, Manifest, StageTiming};
 use crate::write::models::{self, RowNames};
 use crate::write::report::{models_summary, write_report, RunNotes};
 use crate::write::staging::Staging;
 use crate::write::tables::DocumentGroups;
-use crate::write::{atomic, html, schema, tables};
+use crate::write::{html, schema, tables};
 
 /// What a finished run reports back.
 #[derive(Debug)]
@@ -113,10 +113,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     // interrupted run leaves the previous one whole.
     let staging = Staging::begin(&config.out)?;
     let out = staging.dir.as_path();
-    atomic::ensure_writable_dir(out)?;
-    if charts.enabled() {
-        std::fs::create_dir_all(out.join("charts")).map_err(|e| Error::io(out.join("charts"), e))?;
-    }
+    charts.make_folder(out)?;
     let mut stages = Stages { timings: Vec::new(), quiet: config.quiet };
 
     let boilerplate_files: Vec<(String, String)> = config
@@ -127,7 +124,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     let boilerplate = Boilerplate::new(&boilerplate_files)?;
 
     let mut corpus = stages.run("ingest", || ingest(&config.inputs, &config.ingest))?;
-    let run_id = run_id(config, &corpus.report);
+    let run_id = manifest::run_id(config, &corpus.report);
     check_skips(&corpus, config.strict)?;
     let duplicate_groups = stages.run("normalize", || {
         let normalizer = Normalizer { converter: ScriptConverter::new()?, boilerplate };

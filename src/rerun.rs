@@ -12,11 +12,12 @@ use crate::error::{Error, Origin, Result};
 use crate::topics::{fit_topics, TopicInputs, TopicsConfig};
 use crate::trends::groups::leading_group;
 use crate::vectorize::Csr;
-use crate::write::charts::Charts;
+use crate::write::charts::{ChartFormat, Charts};
 use crate::write::manifest::run_id_in;
 use crate::write::models::{write_cluster_outputs, write_topic_outputs, RowNames};
 use crate::write::report::models_summary;
 use crate::write::staging::Staging;
+use crate::write::tables::ReadTable;
 use crate::write::{atomic, html, schema, tables};
 
 /// A run's matrices and names, as `run` had them after vectorizing.
@@ -36,24 +37,6 @@ pub struct RunTables {
     pub run_id: String,
 }
 
-fn column_error(path: &Path, e: PolarsError) -> Error {
-    Error::input(
-        Origin::file(path),
-        format!("{e}; this table was not written by this version of `themeshift run` — run it again"),
-    )
-}
-
-fn strings(frame: &DataFrame, name: &str, path: &Path) -> Result<Vec<Option<String>>> {
-    let column = frame.column(name).and_then(|c| c.str().cloned()).map_err(|e| column_error(path, e))?;
-    Ok(column.iter().map(|v| v.map(str::to_string)).collect())
-}
-
-fn numbers<T: PolarsNumericType>(frame: &DataFrame, name: &str, path: &Path) -> Result<Vec<T::Native>> {
-    let column = frame.column(name).map_err(|e| column_error(path, e))?;
-    let values = column.as_materialized_series().unpack::<T>().map_err(|e| column_error(path, e))?;
-    Ok(values.into_no_null_iter().collect())
-}
-
 impl RunTables {
     /// Names of the matrix rows, for the model tables.
     pub fn names(&self) -> RowNames<'_> {
@@ -68,30 +51,24 @@ impl RunTables {
 
 /// Read what the models need from the run folder `dir`; tokens (for coherence) only if asked.
 pub fn read_run(dir: &Path, with_tokens: bool) -> Result<RunTables> {
-    let file = |t: &schema::Table| dir.join(t.file);
-    let documents = tables::read_parquet(dir, &schema::DOCUMENTS)?;
-    let doc_ids: Vec<String> =
-        strings(&documents, "doc_id", &file(&schema::DOCUMENTS))?.into_iter().map(Option::unwrap_or_default).collect();
-    let titles: Vec<String> =
-        strings(&documents, "title", &file(&schema::DOCUMENTS))?.into_iter().map(Option::unwrap_or_default).collect();
-    let period_of_doc = strings(&documents, "period", &file(&schema::DOCUMENTS))?;
+    let documents = ReadTable::read(dir, &schema::DOCUMENTS)?;
+    let doc_ids: Vec<String> = documents.strings("doc_id")?.into_iter().map(Option::unwrap_or_default).collect();
+    let titles: Vec<String> = documents.strings("title")?.into_iter().map(Option::unwrap_or_default).collect();
+    let period_of_doc = documents.strings("period")?;
     let periods: Vec<String> =
-        strings(&tables::read_parquet(dir, &schema::PERIODS)?, "period", &file(&schema::PERIODS))?
-            .into_iter()
-            .flatten()
-            .collect();
-    let terms: Vec<String> =
-        strings(&tables::read_parquet(dir, &schema::VOCABULARY)?, "term", &file(&schema::VOCABULARY))?
-            .into_iter()
-            .map(Option::unwrap_or_default)
-            .collect();
+        ReadTable::read(dir, &schema::PERIODS)?.strings("period")?.into_iter().flatten().collect();
+    let terms: Vec<String> = ReadTable::read(dir, &schema::VOCABULARY)?
+        .strings("term")?
+        .into_iter()
+        .map(Option::unwrap_or_default)
+        .collect();
 
-    let path = file(&schema::TFIDF);
-    let tfidf = tables::read_parquet(dir, &schema::TFIDF)?;
-    let doc_index = numbers::<UInt32Type>(&tfidf, "doc_index", &path)?;
-    let term_id = numbers::<UInt32Type>(&tfidf, "term_id", &path)?;
-    let count = numbers::<UInt32Type>(&tfidf, "count", &path)?;
-    let weight = numbers::<Float32Type>(&tfidf, "weight", &path)?;
+    let tfidf = ReadTable::read(dir, &schema::TFIDF)?;
+    let path = &tfidf.path;
+    let doc_index = tfidf.numbers::<UInt32Type>("doc_index")?;
+    let term_id = tfidf.numbers::<UInt32Type>("term_id")?;
+    let count = tfidf.numbers::<UInt32Type>("count")?;
+    let weight = tfidf.numbers::<Float32Type>("weight")?;
     // Rows come sorted by document, then term (as `run` writes them); check rather than trust.
     let mut rows: Vec<usize> = Vec::new();
     let mut indptr = vec![0usize];
@@ -99,14 +76,14 @@ pub fn read_run(dir: &Path, with_tokens: bool) -> Result<RunTables> {
         let d = d as usize;
         if d >= doc_ids.len() || term_id[i] as usize >= terms.len() {
             return Err(Error::input(
-                Origin::file(&path),
+                Origin::file(path),
                 format!("row {i}: doc_index {d} or term_id {} outside documents/vocabulary", term_id[i]),
             ));
         }
         match rows.last() {
             Some(&last) if last == d => {}
             Some(&last) if last > d => {
-                return Err(Error::input(Origin::file(&path), format!("row {i}: doc_index not sorted")));
+                return Err(Error::input(Origin::file(path), format!("row {i}: doc_index not sorted")));
             }
             Some(_) => {
                 indptr.push(i);
@@ -141,12 +118,12 @@ fn read_tokens(dir: &Path, doc_ids: &[String], rows: &[usize], terms: &[String])
     if !path.exists() {
         return Ok(None);
     }
-    let frame = tables::read_parquet(dir, &schema::TOKENS)?;
-    let ids = strings(&frame, "doc_id", &path)?;
+    let table = ReadTable::read(dir, &schema::TOKENS)?;
+    let ids = table.strings("doc_id")?;
     if ids.len() != doc_ids.len() {
         return Err(Error::input(Origin::file(&path), "not the same documents as documents.parquet"));
     }
-    let lists = frame.column("tokens").and_then(|c| c.list().cloned()).map_err(|e| column_error(&path, e))?;
+    let lists = table.frame.column("tokens").and_then(|c| c.list().cloned()).map_err(|e| table.error(e))?;
     let vocabulary: rustc_hash::FxHashMap<&str, u32> =
         terms.iter().enumerate().map(|(i, t)| (t.as_str(), i as u32)).collect();
     let all: Vec<Option<Series>> = lists.series_iter().collect();
@@ -154,7 +131,7 @@ fn read_tokens(dir: &Path, doc_ids: &[String], rows: &[usize], terms: &[String])
     for &d in rows {
         let tokens = match &all[d] {
             Some(series) => {
-                let s = series.str().map_err(|e| column_error(&path, e))?;
+                let s = series.str().map_err(|e| table.error(e))?;
                 s.iter().map(|t| t.and_then(|t| vocabulary.get(t).copied()).unwrap_or(u32::MAX)).collect()
             }
             None => Vec::new(),
@@ -249,7 +226,11 @@ impl Refit {
         let staging = Staging::begin(out)?;
         staging.carry_over()?;
         let dir = staging.dir.as_path();
-        prepare(dir, charts)?;
+        // The tool's chart of the previous fit describes models that are being replaced.
+        for format in ChartFormat::ALL {
+            let _ = std::fs::remove_file(dir.join(format!("charts/{}.{}", self.tool, format.extension())));
+        }
+        charts.make_folder(dir)?;
         let start = Instant::now();
         let run = read_run(run_dir, self.with_tokens)?;
         let Fitted { mut outputs, models, column: (name, values) } = fit(&run, dir)?;
@@ -289,15 +270,6 @@ impl Refit {
     }
 }
 
-/// Make the output folders before any work.
-fn prepare(out: &Path, charts: &Charts) -> Result<()> {
-    atomic::ensure_writable_dir(out)?;
-    if charts.enabled() {
-        std::fs::create_dir_all(out.join("charts")).map_err(|e| Error::io(out.join("charts"), e))?;
-    }
-    Ok(())
-}
-
 fn same_folder(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
@@ -312,8 +284,8 @@ fn update_documents(dir: &Path, run: &RunTables, name: &str, values: Vec<Option<
     for (&d, value) in run.rows.iter().zip(values) {
         column[d] = value.map(|v| v as u32);
     }
-    let mut frame = tables::read_parquet(dir, &schema::DOCUMENTS)?;
-    let path = dir.join(schema::DOCUMENTS.file);
-    frame.with_column(Series::new(name.into(), column).into_column()).map_err(|e| column_error(&path, e))?;
-    tables::write_parquet(&path, Ok(frame), &run.run_id)
+    let mut documents = ReadTable::read(dir, &schema::DOCUMENTS)?;
+    let added = documents.frame.with_column(Series::new(name.into(), column).into_column()).map(|_| ());
+    added.map_err(|e| documents.error(e))?;
+    tables::write_parquet(&documents.path, Ok(documents.frame), &run.run_id)
 }

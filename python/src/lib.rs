@@ -124,7 +124,7 @@ fn panic_text(payload: &Box<dyn std::any::Any + Send>) -> String {
 #[pyfunction]
 fn run(py: Python<'_>, args: Vec<String>) -> PyResult<String> {
     let parsed = RunCommand::try_parse_from(&args).map_err(|e| ConfigError::new_err(e.render().to_string()))?;
-    let (threads, _) = parsed.args.threads_and_quiet();
+    let threads = parsed.args.threads();
     interruptible(py, threads, move || {
         let config = resolve(parsed.args).map_err(raise_any)?;
         let summary = themeshift::pipeline::run(&config).map_err(|e| raise(&e))?;
@@ -141,18 +141,25 @@ fn run(py: Python<'_>, args: Vec<String>) -> PyResult<String> {
     })
 }
 
-/// `themeshift run`'s options: (name as a flag, whether it takes a value, whether it repeats, help).
+/// `themeshift run`'s options: (flag, how it takes values, help). The ways, read from the
+/// parser itself: `switch` (no value), `one` (one value), `list` (comma-separated values in one
+/// flag), `repeat` (the flag once per value).
 #[pyfunction]
-fn run_options() -> Vec<(String, bool, bool, String)> {
+fn run_options() -> Vec<(String, &'static str, String)> {
     RunCommand::command()
         .get_arguments()
         .filter_map(|a| {
             let long = a.get_long()?.to_string();
-            let takes = a.get_action().takes_values();
-            let repeats = a.get_num_args().is_some_and(|n| n.max_values() > 1)
-                || matches!(a.get_action(), clap::ArgAction::Append);
-            let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
-            Some((long, takes, repeats, help))
+            let way = if !a.get_action().takes_values() {
+                "switch"
+            } else if a.get_value_delimiter().is_some() {
+                "list"
+            } else if matches!(a.get_action(), clap::ArgAction::Append) {
+                "repeat"
+            } else {
+                "one"
+            };
+            Some((long, way, a.get_help().map(|h| h.to_string()).unwrap_or_default()))
         })
         .collect()
 }

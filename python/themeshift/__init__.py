@@ -35,15 +35,13 @@ __all__ = [
 PathLike = Union[str, os.PathLike]
 
 
-def _option_table() -> Dict[str, Tuple[str, bool, bool, str]]:
-    table = {}
-    for flag, takes_value, repeats, help_text in _themeshift.run_options():
-        table[flag.replace("-", "_")] = (flag, takes_value, repeats, help_text)
-    return table
+def _option_table() -> Dict[str, Tuple[str, str, str]]:
+    return {flag.replace("-", "_"): (flag, way, help_text) for flag, way, help_text in _themeshift.run_options()}
 
 
-#: ``themeshift run``'s options as keyword arguments: name → (flag, takes a value, repeats, help).
-RUN_OPTIONS: Dict[str, Tuple[str, bool, bool, str]] = _option_table()
+#: ``themeshift run``'s options as keyword arguments: name → (flag, how it takes values —
+#: ``switch``, ``one``, ``list`` (comma-joined) or ``repeat`` (the flag per value) — help).
+RUN_OPTIONS: Dict[str, Tuple[str, str, str]] = _option_table()
 
 
 def _as_argv(inputs: Sequence[PathLike], out: PathLike, options: Dict[str, Any]) -> List[str]:
@@ -56,20 +54,21 @@ def _as_argv(inputs: Sequence[PathLike], out: PathLike, options: Dict[str, Any])
             near = [o for o in RUN_OPTIONS if o.startswith(name[:3])]
             hint = f" (did you mean {', '.join(near)}?)" if near else ""
             raise ConfigError(f"unknown option {name!r}{hint}; themeshift.RUN_OPTIONS lists them")
-        flag, takes_value, repeats, _ = RUN_OPTIONS[name]
+        flag, way, _ = RUN_OPTIONS[name]
         if value is None or value is False:
             continue
-        if not takes_value:
+        if way == "switch":
             if value is not True:
                 raise ConfigError(f"option {name!r} is a switch: pass True or False, not {value!r}")
             argv.append(f"--{flag}")
             continue
-        values = list(value) if isinstance(value, (list, tuple)) else [value]
-        if repeats and name in ("input", "themes", "user_dict", "boilerplate"):
+        values = [os.fspath(v) if isinstance(v, os.PathLike) else str(v)
+                  for v in (value if isinstance(value, (list, tuple)) else [value])]
+        if way == "repeat":
             for v in values:
-                argv += [f"--{flag}", os.fspath(v) if isinstance(v, os.PathLike) else str(v)]
+                argv += [f"--{flag}", v]
         else:
-            argv += [f"--{flag}", ",".join(os.fspath(v) if isinstance(v, os.PathLike) else str(v) for v in values)]
+            argv += [f"--{flag}", ",".join(values)]
     return argv
 
 

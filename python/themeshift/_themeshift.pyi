@@ -12,8 +12,8 @@ class WriteError(ThemeshiftError): ...
 def run(args: List[str]) -> str:
     """Run the pipeline as `themeshift run ARGS`; returns the summary as JSON."""
 
-def run_options() -> List[Tuple[str, bool, bool, str]]:
-    """(flag, takes a value, repeats, help) of every `themeshift run` option."""
+def run_options() -> List[Tuple[str, str, str]]:
+    """(flag, how it takes values: switch/one/list/repeat, help) of every `themeshift run` option."""
 
 def cli(argv: List[str]) -> int:
     """The `themeshift` command line; returns its exit status."""

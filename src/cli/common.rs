@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
+use crate::config::RunConfig;
 use crate::write::charts::ChartFormat;
 
 #[derive(Debug, Args, Clone)]
@@ -48,11 +49,12 @@ pub struct ChartArgs {
 }
 
 impl ChartArgs {
-    /// The formats asked for on the command line, if any.
-    pub fn formats(&self) -> anyhow::Result<Option<Vec<ChartFormat>>> {
-        self.charts
-            .as_deref()
-            .map(|t| ChartFormat::parse_list(t).map_err(|e| anyhow::anyhow!("--charts: {e}")))
-            .transpose()
+    /// Put the flags over the study file's `[charts]` (already in `config`).
+    pub fn apply(&self, config: &mut RunConfig) -> anyhow::Result<()> {
+        if let Some(text) = &self.charts {
+            config.charts = ChartFormat::parse_list(text).map_err(|e| anyhow::anyhow!("--charts: {e}"))?;
+        }
+        config.font = self.font.clone().or(config.font.take());
+        Ok(())
     }
 }

@@ -36,6 +36,7 @@ impl RefitArgs {
             Study::load(path)?.apply(&mut config)?;
         }
         apply_model_flags(&mut config, clusters, topics)?;
+        self.chart.apply(&mut config)?;
         Ok(config)
     }
 
@@ -45,7 +46,6 @@ impl RefitArgs {
 
     /// Find the chart font (unless charts are off) before any work.
     pub fn charts(&self, config: &RunConfig) -> anyhow::Result<Charts> {
-        let formats = self.chart.formats()?.unwrap_or_else(|| config.charts.clone());
-        Ok(Charts::prepare(&formats, self.chart.font.as_deref().or(config.font.as_deref()))?)
+        Ok(Charts::prepare(&config.charts, config.font.as_deref())?)
     }
 }

@@ -148,9 +148,9 @@ pub struct RunCommand {
 }
 
 impl RunArgs {
-    /// Worker threads asked for (0: one per core) and whether to stay quiet.
-    pub fn threads_and_quiet(&self) -> (usize, bool) {
-        (self.common.threads.unwrap_or(0), self.common.quiet)
+    /// Worker threads asked for (0: one per core).
+    pub fn threads(&self) -> usize {
+        self.common.threads.unwrap_or(0)
     }
 }
 
@@ -214,10 +214,7 @@ pub fn resolve(args: RunArgs) -> anyhow::Result<RunConfig> {
     config.threads = args.common.threads.unwrap_or(0);
     config.keep_tokens = args.keep_tokens;
     config.user_dicts = args.user_dict;
-    config.font = args.chart.font.clone().or(config.font.take());
-    if let Some(formats) = args.chart.formats()? {
-        config.charts = formats;
-    }
+    args.chart.apply(&mut config)?;
     config.vectorize.vocabulary.min_df = args.min_df;
     config.vectorize.vocabulary.max_df = args.max_df;
     config.vectorize.vocabulary.max_features = args.max_features;

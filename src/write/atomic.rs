@@ -41,16 +41,6 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     write_with(path, |w| w.write_all(bytes).map_err(|e| Error::io(path, e)))
 }
 
-/// Create `dir` and prove that files can be created in it, before any expensive work.
-pub fn ensure_writable_dir(dir: &Path) -> Result<()> {
-    let hint =
-        |e: std::io::Error| Error::write(dir, format!("{e}; choose another --out folder or fix its permissions"));
-    std::fs::create_dir_all(dir).map_err(hint)?;
-    let probe = dir.join(format!(".probe-{}", std::process::id()));
-    File::create(&probe).map_err(hint)?;
-    std::fs::remove_file(&probe).map_err(hint)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

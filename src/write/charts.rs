@@ -50,7 +50,9 @@ pub enum ChartFormat {
 }
 
 impl ChartFormat {
-    fn extension(self) -> &'static str {
+    pub const ALL: [ChartFormat; 2] = [ChartFormat::Png, ChartFormat::Svg];
+
+    pub fn extension(self) -> &'static str {
         match self {
             ChartFormat::Png => "png",
             ChartFormat::Svg => "svg",
@@ -102,6 +104,15 @@ impl Charts {
 
     pub fn enabled(&self) -> bool {
         !self.formats.is_empty()
+    }
+
+    /// Make `dir/charts` when charts are drawn.
+    pub fn make_folder(&self, dir: &Path) -> Result<()> {
+        let folder = dir.join("charts");
+        match self.enabled() {
+            true => std::fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e)),
+            false => Ok(()),
+        }
     }
 
     /// Draw `picture` as `charts/<stem>.<ext>` in every format; returns the files written.

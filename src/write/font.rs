@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ab_glyph::{Font, FontRef};
+use ab_glyph::FontRef;
 
 use crate::error::{Error, Result};
 
@@ -232,14 +232,16 @@ fn face_first(mut bytes: Vec<u8>, index: u32) -> Vec<u8> {
     bytes
 }
 
-/// Whether `font` covers every character of `text` (used to check labels before drawing).
-pub fn covers(font: &CjkFont, text: &str) -> bool {
-    FontRef::try_from_slice(font.bytes).is_ok_and(|f| text.chars().all(|c| c.is_whitespace() || f.glyph_id(c).0 != 0))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ab_glyph::Font;
+
+    /// Whether `font` has a glyph for every character of `text`.
+    fn covers(font: &CjkFont, text: &str) -> bool {
+        FontRef::try_from_slice(font.bytes)
+            .is_ok_and(|f| text.chars().all(|c| c.is_whitespace() || f.glyph_id(c).0 != 0))
+    }
 
     fn fixture(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fonts").join(name)

@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 
 use super::atomic;
 use super::schema::{self, Table};
-use super::tables::read_parquet;
+use super::tables::ReadTable;
 use crate::error::{Error, Result};
 
 const SCRIPT: &str = include_str!("report.js");
@@ -52,28 +52,28 @@ fn report_data(dir: &Path) -> Result<Value> {
     let manifest: Value = std::fs::read(&manifest_path)
         .map_err(|e| Error::io(&manifest_path, e))
         .and_then(|b| serde_json::from_slice(&b).map_err(|e| Error::write(&manifest_path, e)))?;
-    let read = |table: &Table| -> Result<Option<DataFrame>> {
+    let read = |table: &Table| -> Result<Option<ReadTable>> {
         if dir.join(table.file).is_file() {
-            read_parquet(dir, table).map(Some)
+            ReadTable::read(dir, table).map(Some)
         } else {
             Ok(None)
         }
     };
     let periods =
-        read(&schema::PERIODS)?.map(|f| rows(&f, &["period", "n_docs", "n_tokens", "underpowered"], |_| true));
+        read(&schema::PERIODS)?.map(|f| rows(&f.frame, &["period", "n_docs", "n_tokens", "underpowered"], |_| true));
     let themes = read(&schema::THEMES)?.map(|f| {
         let cols = ["theme", "label", "period", "share", "share_low", "share_high", "hits", "per_10k", "doc_share"];
-        rows(&f, &cols, |_| true)
+        rows(&f.frame, &cols, |_| true)
     });
-    let theme_stats = read(&schema::THEME_STATS)?.map(|f| rows(&f, &column_names(&f), |_| true));
+    let theme_stats = read(&schema::THEME_STATS)?.map(|f| rows(&f.frame, &column_names(&f.frame), |_| true));
 
     let stats = read(&schema::TERM_TREND_STATS)?;
     let listed = stats.as_ref().map(listed_terms).transpose()?.unwrap_or_default();
     let listed_set: BTreeSet<&str> = listed.iter().flat_map(|(_, terms)| terms.iter().map(String::as_str)).collect();
     let term_stats = match &stats {
         Some(f) => {
-            let terms = strings(f, "term")?;
-            rows(f, &column_names(f), |i| terms[i].as_deref().is_some_and(|t| listed_set.contains(t)))
+            let terms = f.strings("term")?;
+            rows(&f.frame, &column_names(&f.frame), |i| terms[i].as_deref().is_some_and(|t| listed_set.contains(t)))
         }
         None => Value::Null,
     };
@@ -85,14 +85,14 @@ fn report_data(dir: &Path) -> Result<Value> {
     };
     let evidence = read(&schema::EVIDENCE)?
         .map(|f| {
-            let (kinds, keys, ranks) = (strings(&f, "kind")?, strings(&f, "key")?, u64s(&f, "rank")?);
+            let (kinds, keys, ranks) = (f.strings("kind")?, f.strings("key")?, f.numbers::<UInt64Type>("rank")?);
             let keep = |i: usize| {
                 ranks[i] <= 2
                     && (kinds[i].as_deref() == Some("theme")
                         || keys[i].as_deref().is_some_and(|k| listed_set.contains(k)))
             };
             Ok::<_, Error>(rows(
-                &f,
+                &f.frame,
                 &["kind", "key", "period", "rank", "doc_id", "date", "sentence", "start", "end"],
                 keep,
             ))
@@ -126,14 +126,13 @@ fn report_data(dir: &Path) -> Result<Value> {
         "topics": groups(
             read(&schema::TOPICS)?, read(&schema::TOPIC_TRENDS)?, read(&schema::TOPIC_REPRESENTATIVES)?, "topic", "prevalence"
         )?,
-        "coherence": read(&schema::COHERENCE)?.map(|f| rows(&f, &column_names(&f), |_| true)),
+        "coherence": read(&schema::COHERENCE)?.map(|f| rows(&f.frame, &column_names(&f.frame), |_| true)),
     }))
 }
 
 /// The emerging and fading terms the report lists: significant trends by |Sen slope|.
-fn listed_terms(stats: &DataFrame) -> Result<Vec<(&'static str, Vec<String>)>> {
-    let (terms, directions, slopes) =
-        (strings(stats, "term")?, strings(stats, "direction")?, f64s(stats, "sen_slope")?);
+fn listed_terms(stats: &ReadTable) -> Result<Vec<(&'static str, Vec<String>)>> {
+    let (terms, directions, slopes) = (stats.strings("term")?, stats.strings("direction")?, stats.floats("sen_slope")?);
     let mut lists = Vec::new();
     for direction in ["rising", "falling"] {
         let mut chosen: Vec<usize> =
@@ -147,13 +146,13 @@ fn listed_terms(stats: &DataFrame) -> Result<Vec<(&'static str, Vec<String>)>> {
 
 /// The per-10k series (with intervals) of the listed terms, and a term × period count matrix of
 /// the most frequent terms for the keyness explorer (with each period's token total).
-fn term_tables(trends: &DataFrame, listed: &BTreeSet<&str>, vocabulary: Option<&DataFrame>) -> Result<(Value, Value)> {
-    let (terms, periods) = (strings(trends, "term")?, strings(trends, "period")?);
-    let (counts, n_tokens) = (u64s(trends, "count")?, u64s(trends, "n_tokens")?);
-    let (rate, low, high) = (f64s(trends, "per_10k")?, f64s(trends, "per_10k_low")?, f64s(trends, "per_10k_high")?);
+fn term_tables(trends: &ReadTable, listed: &BTreeSet<&str>, vocabulary: Option<&ReadTable>) -> Result<(Value, Value)> {
+    let (terms, periods) = (trends.strings("term")?, trends.strings("period")?);
+    let (counts, n_tokens) = (trends.numbers::<UInt64Type>("count")?, trends.numbers::<UInt64Type>("n_tokens")?);
+    let (rate, low, high) = (trends.floats("per_10k")?, trends.floats("per_10k_low")?, trends.floats("per_10k_high")?);
     let mut explored: BTreeSet<String> = listed.iter().map(|t| t.to_string()).collect();
     if let Some(v) = vocabulary {
-        let (names, cf) = (strings(v, "term")?, u64s(v, "cf")?);
+        let (names, cf) = (v.strings("term")?, v.numbers::<UInt64Type>("cf")?);
         let mut order: Vec<usize> = (0..names.len()).collect();
         order.sort_by(|&a, &b| cf[b].cmp(&cf[a]).then(a.cmp(&b)));
         explored.extend(order.into_iter().take(EXPLORER_TERMS).filter_map(|i| names[i].clone()));
@@ -197,23 +196,23 @@ fn term_tables(trends: &DataFrame, listed: &BTreeSet<&str>, vocabulary: Option<&
 /// Clusters or the first topic model: per group its size, top terms, share per period and
 /// representative titles.
 fn groups(
-    terms: Option<DataFrame>,
-    trends: Option<DataFrame>,
-    representatives: Option<DataFrame>,
+    terms: Option<ReadTable>,
+    trends: Option<ReadTable>,
+    representatives: Option<ReadTable>,
     key: &str,
     measure: &str,
 ) -> Result<Value> {
     let Some(terms) = terms else { return Ok(Value::Null) };
     // Topics tables hold every model and k; the page shows the first model's first k.
-    let first_model = |f: &DataFrame| -> Result<Vec<bool>> {
-        if f.column("model").is_err() {
-            return Ok(vec![true; f.height()]);
+    let first_model = |f: &ReadTable| -> Result<Vec<bool>> {
+        if f.frame.column("model").is_err() {
+            return Ok(vec![true; f.frame.height()]);
         }
-        let (models, ks) = (strings(f, "model")?, u64s(f, "k")?);
-        Ok((0..f.height()).map(|i| models[i] == models[0] && ks[i] == ks[0]).collect())
+        let (models, ks) = (f.strings("model")?, f.numbers::<UInt64Type>("k")?);
+        Ok((0..f.frame.height()).map(|i| models[i] == models[0] && ks[i] == ks[0]).collect())
     };
-    let model = if terms.column("model").is_ok() {
-        json!({"model": strings(&terms, "model")?.first().cloned().flatten(), "k": u64s(&terms, "k")?.first()})
+    let model = if terms.frame.column("model").is_ok() {
+        json!({"model": terms.strings("model")?.first().cloned().flatten(), "k": terms.numbers::<UInt64Type>("k")?.first()})
     } else {
         Value::Null
     };
@@ -231,9 +230,10 @@ fn groups(
         g
     };
     let keep = first_model(&terms)?;
-    let (ids, ranks, words) = (u64s(&terms, key)?, u64s(&terms, "rank")?, strings(&terms, "term")?);
-    let sizes = if terms.column("size").is_ok() { Some(u64s(&terms, "size")?) } else { None };
-    for i in (0..terms.height()).filter(|&i| keep[i] && ranks[i] <= GROUP_TERMS as u64) {
+    let (ids, ranks, words) =
+        (terms.numbers::<UInt64Type>(key)?, terms.numbers::<UInt64Type>("rank")?, terms.strings("term")?);
+    let sizes = if terms.frame.column("size").is_ok() { Some(terms.numbers::<UInt64Type>("size")?) } else { None };
+    for i in (0..terms.frame.height()).filter(|&i| keep[i] && ranks[i] <= GROUP_TERMS as u64) {
         let g = group_of(&mut out, ids[i]);
         push(&mut out[g], "terms", json!(words[i]));
         if let Some(sizes) = &sizes {
@@ -242,17 +242,22 @@ fn groups(
     }
     if let Some(trends) = trends {
         let keep = first_model(&trends)?;
-        let (ids, periods, values, docs) =
-            (u64s(&trends, key)?, strings(&trends, "period")?, f64s(&trends, measure)?, u64s(&trends, "n_docs")?);
-        for i in (0..trends.height()).filter(|&i| keep[i]) {
+        let (ids, periods, values, docs) = (
+            trends.numbers::<UInt64Type>(key)?,
+            trends.strings("period")?,
+            trends.floats(measure)?,
+            trends.numbers::<UInt64Type>("n_docs")?,
+        );
+        for i in (0..trends.frame.height()).filter(|&i| keep[i]) {
             let g = group_of(&mut out, ids[i]);
             push(&mut out[g], "series", json!([periods[i], finite(values[i]), docs[i]]));
         }
     }
     if let Some(reps) = representatives {
         let keep = first_model(&reps)?;
-        let (ids, ranks, titles) = (u64s(&reps, key)?, u64s(&reps, "rank")?, strings(&reps, "title")?);
-        for i in (0..reps.height()).filter(|&i| keep[i] && ranks[i] <= GROUP_TITLES as u64) {
+        let (ids, ranks, titles) =
+            (reps.numbers::<UInt64Type>(key)?, reps.numbers::<UInt64Type>("rank")?, reps.strings("title")?);
+        for i in (0..reps.frame.height()).filter(|&i| keep[i] && ranks[i] <= GROUP_TITLES as u64) {
             let g = group_of(&mut out, ids[i]);
             push(&mut out[g], "titles", json!(titles[i]));
         }
@@ -322,23 +327,4 @@ fn finite(v: f64) -> Value {
     } else {
         Value::Null
     }
-}
-
-fn column_error(column: &str, e: PolarsError) -> Error {
-    Error::write("report.html", format!("column {column}: {e}"))
-}
-
-fn strings(frame: &DataFrame, column: &str) -> Result<Vec<Option<String>>> {
-    let c = frame.column(column).and_then(|c| c.str().cloned()).map_err(|e| column_error(column, e))?;
-    Ok(c.iter().map(|s| s.map(str::to_string)).collect())
-}
-
-fn u64s(frame: &DataFrame, column: &str) -> Result<Vec<u64>> {
-    let c = frame.column(column).and_then(|c| c.cast(&DataType::UInt64)).map_err(|e| column_error(column, e))?;
-    Ok(c.u64().map_err(|e| column_error(column, e))?.iter().map(|v| v.unwrap_or(0)).collect())
-}
-
-fn f64s(frame: &DataFrame, column: &str) -> Result<Vec<f64>> {
-    let c = frame.column(column).and_then(|c| c.cast(&DataType::Float64)).map_err(|e| column_error(column, e))?;
-    Ok(c.f64().map_err(|e| column_error(column, e))?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
 }

@@ -46,7 +46,6 @@ impl Staging {
             Error::Io { error, .. } => unwritable(error),
             other => other,
         })?;
-        let staging = |pid: u32| parent.join(format!(".{name}.staging-{pid}"));
         if let Ok(entries) = std::fs::read_dir(&parent) {
             let prefix = format!(".{name}.staging-");
             for entry in entries.flatten() {
@@ -55,7 +54,7 @@ impl Staging {
                 }
             }
         }
-        let dir = staging(std::process::id());
+        let dir = parent.join(format!(".{name}.staging-{}", std::process::id()));
         if let Err(e) = std::fs::create_dir(&dir) {
             let _ = std::fs::remove_file(&lock);
             return Err(unwritable(e));
@@ -180,12 +179,21 @@ fn alive(pid: u32) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_committed_run_replaces_the_previous_one_whole() {
+    /// A temporary folder holding a previous run `run/` with `files` (path, content).
+    fn previous_run(files: &[(&str, &[u8])]) -> (tempfile::TempDir, PathBuf) {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("run");
-        std::fs::create_dir(&out).unwrap();
-        std::fs::write(out.join("stale.parquet"), b"old").unwrap();
+        for (file, content) in files {
+            let path = out.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
+        }
+        (tmp, out)
+    }
+
+    #[test]
+    fn a_committed_run_replaces_the_previous_one_whole() {
+        let (tmp, out) = previous_run(&[("stale.parquet", b"old")]);
         let staging = Staging::begin(&out).unwrap();
         std::fs::write(staging.dir.join("new.parquet"), b"new").unwrap();
         staging.commit().unwrap();
@@ -198,10 +206,7 @@ mod tests {
 
     #[test]
     fn an_abandoned_run_leaves_the_previous_one_untouched() {
-        let tmp = tempfile::tempdir().unwrap();
-        let out = tmp.path().join("run");
-        std::fs::create_dir(&out).unwrap();
-        std::fs::write(out.join("kept.parquet"), b"old").unwrap();
+        let (tmp, out) = previous_run(&[("kept.parquet", b"old")]);
         let staging = Staging::begin(&out).unwrap();
         std::fs::write(staging.dir.join("half.parquet"), b"half").unwrap();
         drop(staging);
@@ -211,12 +216,11 @@ mod tests {
 
     #[test]
     fn a_partial_rewrite_keeps_the_other_files_and_never_touches_the_originals_before_commit() {
-        let tmp = tempfile::tempdir().unwrap();
-        let out = tmp.path().join("run");
-        std::fs::create_dir_all(out.join("charts")).unwrap();
-        std::fs::write(out.join("documents.parquet"), b"documents").unwrap();
-        std::fs::write(out.join("topics.parquet"), b"old topics").unwrap();
-        std::fs::write(out.join("charts/topics.png"), b"old chart").unwrap();
+        let (_tmp, out) = previous_run(&[
+            ("documents.parquet", b"documents"),
+            ("topics.parquet", b"old topics"),
+            ("charts/topics.png", b"old chart"),
+        ]);
         let staging = Staging::begin(&out).unwrap();
         staging.carry_over().unwrap();
         crate::write::atomic::write_bytes(&staging.dir.join("topics.parquet"), b"new topics").unwrap();

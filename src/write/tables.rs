@@ -1,6 +1,6 @@
 //! Results → polars frames (one builder per table of [`schema`](super::schema)) → Parquet.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use polars::io::parquet::write::KeyValueMetadata;
@@ -63,6 +63,46 @@ pub fn run_id_of(path: &Path) -> Result<Option<String>> {
     let metadata =
         reader.get_metadata().map_err(|e| Error::input(Origin::file(path), format!("unreadable Parquet: {e}")))?;
     Ok(metadata.key_value_metadata().iter().flatten().find(|kv| kv.key == RUN_ID_KEY).and_then(|kv| kv.value.clone()))
+}
+
+/// One of a run's tables read back, with its file, so that a missing or mistyped column is an
+/// error naming the file (the readers of `rerun` and `html` share these).
+pub struct ReadTable {
+    pub frame: DataFrame,
+    pub path: PathBuf,
+}
+
+impl ReadTable {
+    pub fn read(dir: &Path, table: &Table) -> Result<ReadTable> {
+        Ok(ReadTable { frame: read_parquet(dir, table)?, path: dir.join(table.file) })
+    }
+
+    /// A column error, naming the file and what to do about it.
+    pub fn error(&self, e: PolarsError) -> Error {
+        Error::input(
+            Origin::file(&self.path),
+            format!("{e}; this table was not written by this version of `themeshift run` — run it again"),
+        )
+    }
+
+    pub fn strings(&self, name: &str) -> Result<Vec<Option<String>>> {
+        let column = self.frame.column(name).and_then(|c| c.str().cloned()).map_err(|e| self.error(e))?;
+        Ok(column.iter().map(|v| v.map(str::to_string)).collect())
+    }
+
+    /// The column as `T` (cast from narrower types), nulls as zero.
+    pub fn numbers<T: PolarsNumericType>(&self, name: &str) -> Result<Vec<T::Native>> {
+        let column = self.frame.column(name).and_then(|c| c.cast(&T::get_static_dtype())).map_err(|e| self.error(e))?;
+        let values = column.as_materialized_series().unpack::<T>().map_err(|e| self.error(e))?;
+        Ok(values.iter().map(Option::unwrap_or_default).collect())
+    }
+
+    /// The column as f64, nulls as NaN.
+    pub fn floats(&self, name: &str) -> Result<Vec<f64>> {
+        let column = self.frame.column(name).and_then(|c| c.cast(&DataType::Float64)).map_err(|e| self.error(e))?;
+        let values = column.f64().map_err(|e| self.error(e))?;
+        Ok(values.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+    }
 }
 
 /// Read one of a run's tables.

@@ -12,7 +12,7 @@ fn fixtures() -> PathBuf {
 }
 
 /// The binary, drawing its charts with our tiny fixture font so the tests need no system font.
-fn themeshift(args: &[&str]) -> Output {
+fn themeshift<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_themeshift"))
         .args(args)
         .env("THEMESHIFT_FONT", fixtures().join("fonts/tiny_sc.ttf"))
@@ -20,7 +20,7 @@ fn themeshift(args: &[&str]) -> Output {
         .expect("binary runs")
 }
 
-fn run_ok(args: &[&str]) -> Output {
+fn run_ok<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
     let out = themeshift(args);
     assert!(
         out.status.success(),
@@ -530,9 +530,9 @@ fn a_run_replaces_its_folder_whole_refuses_a_second_writer_and_survives_a_kill()
     let out = tmp.path().join("run");
     let o = out.to_str().unwrap();
     // A first run, then a rerun without topics: no topic table of the first run is left beside the new ones.
-    run_ok(&news_run(&out, &["--charts", "none"]).iter().map(String::as_str).collect::<Vec<_>>());
+    run_ok(&news_run(&out, &["--charts", "none"]));
     assert!(out.join("topics.parquet").is_file());
-    run_ok(&news_run(&out, &["--charts", "none", "--topics", "none"]).iter().map(String::as_str).collect::<Vec<_>>());
+    run_ok(&news_run(&out, &["--charts", "none", "--topics", "none"]));
     assert!(!out.join("topics.parquet").exists(), "a table of the previous run was left beside the new ones");
     let before = std::fs::read(out.join("manifest.json")).unwrap();
 
@@ -544,7 +544,7 @@ fn a_run_replaces_its_folder_whole_refuses_a_second_writer_and_survives_a_kill()
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    let second = themeshift(&news_run(&out, &["--charts", "none"]).iter().map(String::as_str).collect::<Vec<_>>());
+    let second = themeshift(&news_run(&out, &["--charts", "none"]));
     assert_eq!(second.status.code(), Some(2));
     let message = text(&second.stderr);
     assert!(message.contains(&format!("pid {}", long.id())) && message.contains("choose another --out"), "{message}");
@@ -553,7 +553,7 @@ fn a_run_replaces_its_folder_whole_refuses_a_second_writer_and_survives_a_kill()
     long.kill().unwrap();
     long.wait().unwrap();
     assert_eq!(std::fs::read(out.join("manifest.json")).unwrap(), before);
-    let next = run_ok(&news_run(&out, &["--charts", "none"]).iter().map(String::as_str).collect::<Vec<_>>());
+    let next = run_ok(&news_run(&out, &["--charts", "none"]));
     assert!(text(&next.stdout).contains("took over the lock"), "{}", text(&next.stdout));
     let left: Vec<String> =
         std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
@@ -564,7 +564,7 @@ fn a_run_replaces_its_folder_whole_refuses_a_second_writer_and_survives_a_kill()
 fn every_table_carries_the_run_id_of_its_manifest_and_a_refit_in_place_keeps_it() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("run");
-    run_ok(&news_run(&out, &["--charts", "none", "--keep-tokens"]).iter().map(String::as_str).collect::<Vec<_>>());
+    run_ok(&news_run(&out, &["--charts", "none", "--keep-tokens"]));
     let id = manifest(&out)["run_id"].as_str().unwrap().to_string();
     let ids_of_tables = |dir: &Path| -> Vec<(String, Option<String>)> {
         let mut ids: Vec<_> = std::fs::read_dir(dir)
@@ -587,6 +587,6 @@ fn every_table_carries_the_run_id_of_its_manifest_and_a_refit_in_place_keeps_it(
     let after = ids_of_tables(&out);
     assert!(after.iter().all(|(_, t)| t.as_deref() == Some(id.as_str())), "{after:?}");
     // Another run into the same folder is another run.
-    run_ok(&news_run(&out, &["--charts", "none"]).iter().map(String::as_str).collect::<Vec<_>>());
+    run_ok(&news_run(&out, &["--charts", "none"]));
     assert_ne!(manifest(&out)["run_id"].as_str().unwrap(), id);
 }
