@@ -16,6 +16,7 @@
 //! dates_file = "dates.csv"            # document,date rows
 //! boilerplate = ["my_patterns.txt"]
 //! skip_bad = false
+//! max_document_mb = 256               # longer documents are skipped (counted, with the reason)
 //!
 //! [cluster]                           # or method = "none"
 //! method = "lsa-kmeans"
@@ -197,6 +198,7 @@ pub struct InputSection {
     pub dates_file: Option<PathBuf>,
     pub boilerplate: Vec<PathBuf>,
     pub skip_bad: bool,
+    pub max_document_mb: Option<u64>,
 }
 
 impl Study {
@@ -241,6 +243,7 @@ impl Study {
         config.ingest.dates_file = i.dates_file.clone().or(config.ingest.dates_file.take());
         config.boilerplate.extend(i.boilerplate.iter().cloned());
         config.ingest.skip_bad |= i.skip_bad;
+        config.ingest.max_document_mb = i.max_document_mb.or(config.ingest.max_document_mb);
         if !self.periods.is_empty() {
             config.periods = self.period_spec()?;
         }

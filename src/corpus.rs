@@ -101,7 +101,45 @@ pub struct InputFile {
 #[derive(Debug, Clone, Serialize)]
 pub struct Skipped {
     pub origin: String,
+    pub kind: SkipKind,
     pub reason: String,
+}
+
+impl Skipped {
+    pub fn new(kind: SkipKind, origin: impl ToString, reason: impl Into<String>) -> Skipped {
+        Skipped { origin: origin.to_string(), kind, reason: reason.into() }
+    }
+}
+
+/// The kinds of skip the manifest counts (`counts.skipped_by_kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipKind {
+    /// An empty file, or an empty or null text field.
+    Empty,
+    /// A record that does not parse: invalid JSON, a CSV row that does not fit its header.
+    Malformed,
+    /// A record without a usable text field (missing, or not a string).
+    NoText,
+    /// A file that does not decode, skipped under `--skip-bad`.
+    Undecodable,
+    /// A file or folder that cannot be read (permissions, a broken link, not a regular file).
+    Unreadable,
+    /// A document over `--max-document-mb`.
+    TooLong,
+}
+
+impl SkipKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipKind::Empty => "empty",
+            SkipKind::Malformed => "malformed",
+            SkipKind::NoText => "no_text",
+            SkipKind::Undecodable => "undecodable",
+            SkipKind::Unreadable => "unreadable",
+            SkipKind::TooLong => "too_long",
+        }
+    }
 }
 
 /// A document that was kept but cannot be placed in a period.

@@ -261,6 +261,11 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         records_read: corpus.report.records_read,
         documents_kept: docs.len(),
         documents_skipped: corpus.report.skipped.len(),
+        skipped_by_kind: corpus.report.skipped.iter().fold(Default::default(), |mut by_kind, s| {
+            *by_kind.entry(s.kind.as_str()).or_default() += 1;
+            by_kind
+        }),
+        documents_set_aside: docs.len() - vectorized.rows.len(),
         documents_undated: docs.iter().filter(|d| d.date.is_none()).count(),
         duplicate_groups,
         documents_duplicate: docs.iter().filter(|d| d.duplicate_of.is_some()).count(),

@@ -10,6 +10,7 @@ pub mod run;
 mod topics;
 
 use std::ffi::OsString;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use clap::{Parser, Subcommand};
 
@@ -55,12 +56,42 @@ where
             return if error.use_stderr() { 2 } else { 0 };
         }
     };
-    match dispatch(cli.command) {
-        Ok(code) => code,
-        Err(error) => {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dispatch(cli.command)));
+    match outcome {
+        Ok(Ok(code)) => code,
+        Ok(Err(error)) => {
             eprintln!("error: {error:#}");
             2
         }
+        // Unwinding dropped the run's staging folder and lock: the previous output is as it was.
+        Err(payload) if payload.downcast_ref::<crate::progress::Cancelled>().is_some() => {
+            let signal = STOPPED_BY.load(Ordering::Relaxed);
+            let name = if signal == libc::SIGTERM { "SIGTERM" } else { "interrupt" };
+            eprintln!("themeshift: stopped by {name}; nothing was written (a previous run in the output folder is untouched)");
+            128 + if signal == 0 { libc::SIGINT } else { signal } as u8
+        }
+        Err(payload) => std::panic::resume_unwind(payload),
+    }
+}
+
+static STOPPED_BY: AtomicI32 = AtomicI32::new(0);
+
+/// Make Ctrl-C (SIGINT) and SIGTERM stop a command cleanly: the running stages unwind at their next
+/// step ([`crate::progress::check`]), the staging folder is removed and the exit status is 128 + the
+/// signal, as a shell expects. A second signal while stopping ends the process at once (the next
+/// run removes what it left). For the binary only: a host program keeps its own handlers.
+pub fn stop_on_signals() {
+    extern "C" fn on_signal(signal: libc::c_int) {
+        // Only async-signal-safe work here: atomics and _exit.
+        if STOPPED_BY.swap(signal, Ordering::Relaxed) != 0 {
+            unsafe { libc::_exit(128 + signal) };
+        }
+        crate::progress::cancel();
+    }
+    let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only touches atomics and calls _exit, both async-signal-safe.
+        unsafe { libc::signal(signal, handler) };
     }
 }
 

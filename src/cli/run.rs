@@ -96,6 +96,9 @@ pub struct RunArgs {
     /// Skip (and count) files that do not decode instead of stopping.
     #[arg(long)]
     skip_bad: bool,
+    /// Skip (and count) documents longer than this many MB; a run needs ~10× its largest document in memory [default: 256].
+    #[arg(long, value_name = "MB")]
+    max_document_mb: Option<u64>,
     /// Date for documents that no field, header, file name or text dates.
     #[arg(long, value_parser = parse_date)]
     default_date: Option<chrono::NaiveDate>,
@@ -194,6 +197,7 @@ pub fn resolve(args: RunArgs) -> anyhow::Result<RunConfig> {
     fields.extra.extend(args.extra_fields);
     config.ingest.encoding = args.encoding.or(config.ingest.encoding.take());
     config.ingest.skip_bad |= args.skip_bad;
+    config.ingest.max_document_mb = args.max_document_mb.or(config.ingest.max_document_mb);
     config.ingest.default_date = args.default_date.or(config.ingest.default_date);
     config.ingest.dates_file = args.dates.or(config.ingest.dates_file.take());
     config.boilerplate.extend(args.boilerplate);

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::record::{to_document, Value};
 use super::{FieldMap, FileDocuments};
-use crate::corpus::{Origin, Skipped};
+use crate::corpus::{Origin, SkipKind, Skipped};
 use crate::error::{Error, Result};
 
 pub fn read(path: &Path, text: &str, fields: &FieldMap, delimiter: u8) -> Result<FileDocuments> {
@@ -35,7 +35,7 @@ pub fn read(path: &Path, text: &str, fields: &FieldMap, delimiter: u8) -> Result
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line() as usize);
                 let origin = Origin::line(path, line);
-                results.push(Err(Skipped { origin: origin.to_string(), reason: format!("unreadable row: {e}") }));
+                results.push(Err(Skipped::new(SkipKind::Malformed, origin, format!("unreadable row: {e}"))));
                 continue;
             }
         };
@@ -43,7 +43,7 @@ pub fn read(path: &Path, text: &str, fields: &FieldMap, delimiter: u8) -> Result
         let origin = Origin::line(path, line);
         if row.len() != header.len() {
             let reason = format!("row has {} fields, the header has {}", row.len(), header.len());
-            results.push(Err(Skipped { origin: origin.to_string(), reason }));
+            results.push(Err(Skipped::new(SkipKind::Malformed, origin, reason)));
             continue;
         }
         let field = |name: &str| match header.iter().position(|h| h == name) {

@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 
 use super::record::{to_document, Value};
 use super::{FieldMap, FileDocuments};
-use crate::corpus::{Origin, Skipped};
+use crate::corpus::{Origin, SkipKind, Skipped};
 
 pub fn read(path: &Path, text: &str, fields: &FieldMap) -> FileDocuments {
     let stem = super::stem(path);
@@ -18,7 +18,7 @@ pub fn read(path: &Path, text: &str, fields: &FieldMap) -> FileDocuments {
         .par_iter()
         .map(|&(index, line)| {
             let origin = Origin::line(path, index + 1);
-            let skip = |reason: String| Skipped { origin: origin.to_string(), reason };
+            let skip = |reason: String| Skipped::new(SkipKind::Malformed, &origin, reason);
             match serde_json::from_str::<Json>(line) {
                 Ok(Json::Object(object)) => {
                     let field = |name: &str| object.get(name).map_or(Value::Missing, value);

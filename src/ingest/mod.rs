@@ -30,7 +30,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::corpus::{Corpus, DateSource, Document, InputFile, Skipped, Undated};
+use crate::corpus::{Corpus, DateSource, Document, InputFile, SkipKind, Skipped, Undated};
 use crate::error::{Error, Origin, Result};
 use date::{date_in_text, parse_date, TextDate};
 
@@ -73,7 +73,14 @@ pub struct IngestOptions {
     pub default_date: Option<NaiveDate>,
     /// CSV of `document,date` rows; the document is an id, a file name or a path.
     pub dates_file: Option<PathBuf>,
+    /// Documents whose text is longer than this many MB (10⁶ bytes of UTF-8) are skipped, counted,
+    /// with the reason [default: [`DEFAULT_MAX_DOCUMENT_MB`]].
+    pub max_document_mb: Option<u64>,
 }
+
+/// A run needs about ten bytes of memory per byte of its largest document (segmenting a 100 MB
+/// document peaks near 1 GB, measured), so the default keeps one document under ~3 GB.
+pub const DEFAULT_MAX_DOCUMENT_MB: u64 = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -142,8 +149,9 @@ pub fn ingest(inputs: &[PathBuf], options: &IngestOptions) -> Result<Corpus> {
     let dates = options.dates_file.as_deref().map(read_dates_file).transpose()?;
     let mut files = Vec::new();
     let mut ignored = Vec::new();
+    let mut unreadable_entries = Vec::new();
     for input in inputs {
-        collect(input, &mut files, &mut ignored)?;
+        collect(input, &mut files, &mut ignored, &mut unreadable_entries)?;
     }
     let sizes: Vec<u64> = files.iter().map(|f| f.path.metadata().map_or(0, |m| m.len())).collect();
     let progress = crate::progress::bar("ingest", sizes.iter().sum(), "bytes");
@@ -159,14 +167,36 @@ pub fn ingest(inputs: &[PathBuf], options: &IngestOptions) -> Result<Corpus> {
 
     let mut corpus = Corpus::default();
     corpus.report.ignored_files = ignored;
+    // An entry that could not be read counts as one record, skipped.
+    corpus.report.records_read += unreadable_entries.len();
+    corpus.report.skipped.extend(unreadable_entries);
+    let limit_mb = options.max_document_mb.unwrap_or(DEFAULT_MAX_DOCUMENT_MB);
     for (file, docs) in read {
         corpus.report.files.push(file);
         corpus.report.records_read += docs.records;
         corpus.report.skipped.extend(docs.skipped);
-        corpus.documents.extend(docs.documents);
+        for doc in docs.documents {
+            match too_long(&doc, limit_mb) {
+                Some(skip) => corpus.report.skipped.push(skip),
+                None => corpus.documents.push(doc),
+            }
+        }
     }
     resolve_dates(&mut corpus, dates.as_ref(), options.default_date);
     Ok(corpus)
+}
+
+/// The skip for a document over the size limit.
+fn too_long(doc: &Document, limit_mb: u64) -> Option<Skipped> {
+    let bytes = doc.text.len() as u64;
+    let reason = || {
+        format!(
+            "document of {:.1} MB is over the {limit_mb} MB limit (a run needs ~10× its largest document in memory); \
+             split it, or raise --max-document-mb",
+            bytes as f64 / 1e6
+        )
+    };
+    (bytes > limit_mb * 1_000_000).then(|| Skipped::new(SkipKind::TooLong, &doc.origin, reason()))
 }
 
 /// Fill in dates from the dates file, the text and the default, and account for the rest.
@@ -223,7 +253,8 @@ fn read_dates_file(path: &Path) -> Result<HashMap<String, NaiveDate>> {
 }
 
 /// Expand one input path into the files to read, each with the folder it was found under.
-fn collect(input: &Path, files: &mut Vec<Found>, ignored: &mut Vec<String>) -> Result<()> {
+/// Entries that cannot be read (a folder without permission) become counted skips.
+fn collect(input: &Path, files: &mut Vec<Found>, ignored: &mut Vec<String>, skipped: &mut Vec<Skipped>) -> Result<()> {
     let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
     if meta.is_file() {
         let (format, gzip) = Format::of(input).ok_or_else(|| {
@@ -236,16 +267,18 @@ fn collect(input: &Path, files: &mut Vec<Found>, ignored: &mut Vec<String>) -> R
         files.push(Found { root, path: input.to_path_buf(), format, gzip });
         return Ok(());
     }
-    let mut found = Vec::new();
-    walk(input, &mut found)?;
-    found.sort();
+    let mut walk = Walk::default();
+    walk.folder(input, true)?;
+    walk.files.sort();
     let before = files.len();
-    for path in found {
+    for path in walk.files {
         match Format::of(&path) {
             Some((format, gzip)) => files.push(Found { root: input.to_path_buf(), path, format, gzip }),
             None => ignored.push(path.display().to_string()),
         }
     }
+    ignored.extend(walk.loops);
+    skipped.extend(walk.unreadable);
     if files.len() == before {
         let message = "no .jsonl, .csv, .tsv, .parquet, .txt or .md files in this folder (searched recursively); point --input at your corpus";
         return Err(Error::input(Origin::file(input), message));
@@ -253,16 +286,61 @@ fn collect(input: &Path, files: &mut Vec<Found>, ignored: &mut Vec<String>) -> R
     Ok(())
 }
 
-fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let path = entry.map_err(|e| Error::io(dir, e))?.path();
-        if path.is_dir() {
-            walk(&path, found)?;
-        } else {
-            found.push(path);
+/// A recursive folder walk that follows symbolic links but never enters a folder twice.
+#[derive(Default)]
+struct Walk {
+    files: Vec<PathBuf>,
+    /// Folders on the current path, by (device, inode): a link back to one of them is a loop.
+    open: Vec<(u64, u64, PathBuf)>,
+    loops: Vec<String>,
+    unreadable: Vec<Skipped>,
+}
+
+impl Walk {
+    fn folder(&mut self, dir: &Path, top: bool) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let entries = match std::fs::read_dir(dir).and_then(|e| Ok((std::fs::metadata(dir)?, e))) {
+            Ok(entries) => entries,
+            Err(e) if top => return Err(Error::io(dir, e)),
+            Err(e) => {
+                let reason = format!("unreadable folder: {e}; fix its permissions or leave it out of the input");
+                self.unreadable.push(Skipped::new(SkipKind::Unreadable, dir.display(), reason));
+                return Ok(());
+            }
+        };
+        let (meta, entries) = entries;
+        let key = (meta.dev(), meta.ino());
+        if let Some((_, _, first)) = self.open.iter().find(|(d, i, _)| (*d, *i) == key) {
+            self.loops.push(format!(
+                "{} (a symbolic link back to {}: not followed again)",
+                dir.display(),
+                first.display()
+            ));
+            return Ok(());
         }
+        self.open.push((key.0, key.1, dir.to_path_buf()));
+        for entry in entries {
+            let path = entry.map_err(|e| Error::io(dir, e))?.path();
+            if path.is_dir() {
+                self.folder(&path, false)?;
+            } else {
+                self.files.push(path);
+            }
+        }
+        self.open.pop();
+        Ok(())
     }
-    Ok(())
+}
+
+/// Why a found file cannot be read as input, if it cannot: missing (a broken link), not a regular
+/// file (a FIFO would block the run forever), or not permitted.
+fn unreadable(path: &Path) -> Option<String> {
+    let advice = "fix it or leave it out of the input";
+    match std::fs::metadata(path) {
+        Err(e) => Some(format!("unreadable file: {e}; {advice}")),
+        Ok(meta) if !meta.is_file() => Some(format!("not a regular file (a pipe, socket or device); {advice}")),
+        Ok(_) => std::fs::File::open(path).err().map(|e| format!("unreadable file: {e}; {advice}")),
+    }
 }
 
 fn read_file(
@@ -271,7 +349,18 @@ fn read_file(
     forced: Option<&'static encoding_rs::Encoding>,
 ) -> Result<(InputFile, FileDocuments)> {
     let path = found.path.as_path();
-    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let skip = |encoding, reason: String| {
+        let skip = Skipped::new(SkipKind::Unreadable, path.display(), reason);
+        let file = InputFile { path: path.display().to_string(), encoding, bytes: 0, sha256: String::new(), documents: 0 };
+        Ok((file, FileDocuments { records: 1, skipped: vec![skip], ..Default::default() }))
+    };
+    if let Some(reason) = unreadable(path) {
+        return skip("unreadable", reason);
+    }
+    let raw = match std::fs::read(path) {
+        Ok(raw) => raw,
+        Err(e) => return skip("unreadable", format!("unreadable file: {e}; fix it or leave it out of the input")),
+    };
     let file = |encoding, documents| InputFile {
         path: path.display().to_string(),
         encoding,
@@ -287,7 +376,7 @@ fn read_file(
     let (text, encoding) = match encoding::decode(&bytes, path, forced) {
         Ok(decoded) => decoded,
         Err(Error::Input { origin, message }) if options.skip_bad => {
-            let skip = Skipped { origin: origin.to_string(), reason: format!("file skipped (--skip-bad): {message}") };
+            let skip = Skipped::new(SkipKind::Undecodable, origin, format!("file skipped (--skip-bad): {message}"));
             return Ok((
                 file("undecodable", 0),
                 FileDocuments { records: 1, skipped: vec![skip], ..Default::default() },

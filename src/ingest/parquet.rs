@@ -12,7 +12,13 @@ use crate::error::{Error, Result};
 
 pub fn read(path: &Path, bytes: &[u8], fields: &FieldMap) -> Result<FileDocuments> {
     let bad = |e: PolarsError| Error::input(Origin::file(path), format!("unreadable Parquet: {e}"));
-    let frame = ParquetReader::new(std::io::Cursor::new(bytes)).finish().map_err(bad)?;
+    // A corrupt file can trip an assertion inside the Parquet reader: that is this file's error,
+    // not the end of the run.
+    let frame = std::panic::catch_unwind(|| {
+        check_pages(bytes).map_err(|why| Error::input(Origin::file(path), format!("unreadable Parquet: {why}")))?;
+        ParquetReader::new(std::io::Cursor::new(bytes)).finish().map_err(bad)
+    })
+    .map_err(|_| Error::input(Origin::file(path), "unreadable Parquet: the file is corrupt (the reader failed on it)"))??;
     if frame.column(&fields.text).is_err() {
         let columns: Vec<String> = frame.get_column_names().iter().map(|c| c.to_string()).collect();
         return Err(Error::input(
@@ -24,6 +30,10 @@ pub fn read(path: &Path, bytes: &[u8], fields: &FieldMap) -> Result<FileDocument
     for column in frame.columns() {
         let is_text = column.dtype() == &DataType::String;
         let as_text = column.cast(&DataType::String).map_err(bad)?;
+        if as_text.len() != frame.height() {
+            let why = format!("column '{}' has {} values for {} rows", column.name(), as_text.len(), frame.height());
+            return Err(Error::input(Origin::file(path), format!("unreadable Parquet: the file is corrupt ({why})")));
+        }
         columns.push((column.name().to_string(), is_text, as_text.str().map_err(bad)?.clone()));
     }
     let stem = super::stem(path);
@@ -43,4 +53,34 @@ pub fn read(path: &Path, bytes: &[u8], fields: &FieldMap) -> Result<FileDocument
         })
         .collect();
     Ok(FileDocuments::from_results(frame.height(), results))
+}
+
+/// Check the page headers against the row groups before the reader trusts them: a page of a flat
+/// column holds at most its row group's rows. A corrupt count (negative, or huge) would otherwise
+/// make the reader ask for exabytes and abort the process — found by fuzzing.
+fn check_pages(bytes: &[u8]) -> std::result::Result<(), String> {
+    use polars_parquet::parquet::page::CompressedPage;
+    use polars_parquet::parquet::read::{get_page_iterator, read_metadata};
+    let metadata = read_metadata(&mut std::io::Cursor::new(bytes)).map_err(|e| e.to_string())?;
+    let buffer = polars_buffer::Buffer::from(bytes.to_vec());
+    for (g, group) in metadata.row_groups.iter().enumerate() {
+        let rows = group.num_rows();
+        for column in group.parquet_columns() {
+            let flat = column.descriptor().descriptor.max_rep_level == 0;
+            let pages = get_page_iterator(column, std::io::Cursor::new(buffer.clone()), Vec::new(), bytes.len())
+                .map_err(|e| e.to_string())?;
+            for page in pages {
+                if let CompressedPage::Data(page) = page.map_err(|e| e.to_string())? {
+                    if flat && page.num_values() > rows {
+                        return Err(format!(
+                            "a page of column '{}' in row group {g} claims {} values for {rows} rows",
+                            column.descriptor().path_in_schema.join("."),
+                            page.num_values() as isize
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -4,7 +4,7 @@
 
 use super::date::parse_date;
 use super::FieldMap;
-use crate::corpus::{DateSource, Document, Origin, Skipped};
+use crate::corpus::{DateSource, Document, Origin, SkipKind, Skipped};
 
 /// A field's value as a reader found it.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,13 +34,18 @@ pub fn to_document(
     fallback_id: String,
     source: &str,
 ) -> Result<Document, Skipped> {
-    let skip = |reason: String| Skipped { origin: origin.to_string(), reason };
+    let skip = |kind, reason: String| Skipped::new(kind, &origin, reason);
     let text = match field(&fields.text) {
         Value::Text(text) if !text.trim().is_empty() => text,
-        Value::Text(_) => return Err(skip(format!("field '{}' is empty", fields.text))),
-        Value::Null => return Err(skip(format!("field '{}' is null", fields.text))),
-        Value::Other(kind, _) => return Err(skip(format!("field '{}' is {kind}, expected a string", fields.text))),
-        Value::Missing => return Err(skip(format!("no field '{}' (use --text-field to name another)", fields.text))),
+        Value::Text(_) => return Err(skip(SkipKind::Empty, format!("field '{}' is empty", fields.text))),
+        Value::Null => return Err(skip(SkipKind::Empty, format!("field '{}' is null", fields.text))),
+        Value::Other(kind, _) => {
+            return Err(skip(SkipKind::NoText, format!("field '{}' is {kind}, expected a string", fields.text)))
+        }
+        Value::Missing => {
+            let reason = format!("no field '{}' (use --text-field to name another)", fields.text);
+            return Err(skip(SkipKind::NoText, reason));
+        }
     };
     let id = field(&fields.id).text().filter(|id| !id.is_empty()).map_or(fallback_id, str::to_string);
     let (date, date_problem) = match field(&fields.date) {

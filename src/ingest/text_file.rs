@@ -7,14 +7,14 @@ use std::path::Path;
 use super::date::date_in_file_name;
 use super::header::split_header;
 use super::FileDocuments;
-use crate::corpus::{DateSource, Document, Origin, Skipped};
+use crate::corpus::{DateSource, Document, Origin, SkipKind, Skipped};
 
 pub fn read(path: &Path, id: String, text: &str) -> FileDocuments {
     let origin = Origin::file(path);
     let (header, body) = split_header(text);
     if body.trim().is_empty() {
         let reason = if text.trim().is_empty() { "empty file" } else { "no text after the header lines" };
-        let skip = Skipped { origin: origin.to_string(), reason: reason.into() };
+        let skip = Skipped::new(SkipKind::Empty, &origin, reason);
         return FileDocuments { records: 1, skipped: vec![skip], ..FileDocuments::default() };
     }
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

@@ -9,6 +9,9 @@ use crate::error::{Error, Origin, Result};
 
 pub const PATTERNS: &str = include_str!("../../data/boilerplate/zh.txt");
 
+/// Compiled size allowed for one pattern (bytes).
+const PATTERN_SIZE_LIMIT: usize = 1 << 20;
+
 pub struct Boilerplate {
     patterns: Vec<Regex>,
 }
@@ -24,9 +27,15 @@ impl Boilerplate {
                 if line.trim().is_empty() || line.trim_start().starts_with('#') {
                     continue;
                 }
-                let regex = Regex::new(&format!("(?m){line}")).map_err(|e| {
-                    Error::input(Origin::line(name, i + 1), format!("not a valid regular expression: {e}"))
-                })?;
+                // Bounds well above any boilerplate line, far below what would exhaust memory on
+                // a long document (tens of thousands of nested groups do).
+                let regex = regex::RegexBuilder::new(&format!("(?m){line}"))
+                    .size_limit(PATTERN_SIZE_LIMIT)
+                    .nest_limit(64)
+                    .build()
+                    .map_err(|e| {
+                        Error::input(Origin::line(name, i + 1), format!("not a usable regular expression: {e}"))
+                    })?;
                 patterns.push(regex);
             }
         }
@@ -72,6 +81,6 @@ mod tests {
         let b = Boilerplate::new(&[("mine.txt".into(), "# mine\n^本期完$\n".into())]).unwrap();
         assert_eq!(b.strip("正文。\n本期完").0, "正文。\n");
         let err = Boilerplate::new(&[("mine.txt".into(), "\n(unclosed\n".into())]).err().unwrap().to_string();
-        assert!(err.starts_with("mine.txt:2: not a valid regular expression"), "{err}");
+        assert!(err.starts_with("mine.txt:2: not a usable regular expression"), "{err}");
     }
 }

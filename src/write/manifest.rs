@@ -22,6 +22,12 @@ pub struct Counts {
     pub records_read: usize,
     pub documents_kept: usize,
     pub documents_skipped: usize,
+    /// The skips by kind (`empty`, `malformed`, `no_text`, `undecodable`, `unreadable`, `too_long`):
+    /// records_read = documents_analysed + documents_set_aside + the sum of these.
+    pub skipped_by_kind: std::collections::BTreeMap<&'static str, usize>,
+    /// Kept documents left out of the analysis as later members of a near-duplicate group
+    /// (0 with `--keep-duplicates`, which analyses them).
+    pub documents_set_aside: usize,
     pub documents_undated: usize,
     /// Near-duplicate groups with more than one member.
     pub duplicate_groups: usize,

@@ -329,6 +329,9 @@ fn keywords_come_from_title_and_body_not_from_metadata_lines() {
     drop(tmp);
 }
 mod bad_input;
+#[path = "../fuzz/mod.rs"]
+mod fuzz;
+mod fuzzing;
 
 /// The demo corpus plants an energy theme that fades from 2013 to 2023: NMF must find it as one
 /// topic and its prevalence must fall; every model's tables must hang together.
