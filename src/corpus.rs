@@ -156,6 +156,8 @@ pub struct IngestReport {
     pub files: Vec<InputFile>,
     /// Files found in input folders whose extension no reader handles.
     pub ignored_files: Vec<String>,
+    /// Symbolic links to a folder already being read (a loop), not followed again.
+    pub links_not_followed: Vec<String>,
     pub records_read: usize,
     pub skipped: Vec<Skipped>,
     pub undated: Vec<Undated>,

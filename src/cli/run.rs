@@ -300,8 +300,10 @@ pub fn apply_model_flags(config: &mut RunConfig, clusters: &ClusterFlags, flags:
 fn print_summary(s: &RunSummary) {
     let c = &s.counts;
     println!("themeshift run → {}", s.out.display());
+    let kinds: Vec<String> = c.skipped_by_kind.iter().map(|(kind, n)| format!("{kind} {n}")).collect();
+    let kinds = if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) };
     println!(
-        "  documents: {} read, {} kept, {} skipped, {} undated (kept, outside the period tables)",
+        "  documents: {} read, {} kept, {} skipped{kinds}, {} undated (kept, outside the period tables)",
         c.records_read, c.documents_kept, c.documents_skipped, c.documents_undated
     );
     println!(
@@ -345,6 +347,13 @@ fn print_summary(s: &RunSummary) {
     const SHOWN: usize = 10;
     for skip in s.report.skipped.iter().take(SHOWN) {
         println!("  skipped {}: {}", skip.origin, skip.reason);
+    }
+    for link in &s.report.links_not_followed {
+        println!("  not followed (a folder link loop): {link}");
+    }
+    if let Some(first) = s.report.ignored_files.first() {
+        let n = s.report.ignored_files.len();
+        println!("  ignored: {n} file(s) of a type no reader handles, e.g. {first} (listed in manifest.json)");
     }
     for undated in s.report.undated.iter().take(SHOWN) {
         println!("  undated {} ({}): {}", undated.origin, undated.doc_id, undated.reason);

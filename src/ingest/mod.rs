@@ -30,7 +30,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::corpus::{Corpus, DateSource, Document, InputFile, SkipKind, Skipped, Undated};
+use crate::corpus::{Corpus, DateSource, Document, IngestReport, InputFile, SkipKind, Skipped, Undated};
 use crate::error::{Error, Origin, Result};
 use date::{date_in_text, parse_date, TextDate};
 
@@ -147,11 +147,10 @@ struct Found {
 pub fn ingest(inputs: &[PathBuf], options: &IngestOptions) -> Result<Corpus> {
     let forced = options.encoding.as_deref().map(encoding::by_name).transpose()?;
     let dates = options.dates_file.as_deref().map(read_dates_file).transpose()?;
+    let mut corpus = Corpus::default();
     let mut files = Vec::new();
-    let mut ignored = Vec::new();
-    let mut unreadable_entries = Vec::new();
     for input in inputs {
-        collect(input, &mut files, &mut ignored, &mut unreadable_entries)?;
+        collect(input, &mut files, &mut corpus.report)?;
     }
     let sizes: Vec<u64> = files.iter().map(|f| f.path.metadata().map_or(0, |m| m.len())).collect();
     let progress = crate::progress::bar("ingest", sizes.iter().sum(), "bytes");
@@ -165,11 +164,6 @@ pub fn ingest(inputs: &[PathBuf], options: &IngestOptions) -> Result<Corpus> {
         })
         .collect::<Result<_>>()?;
 
-    let mut corpus = Corpus::default();
-    corpus.report.ignored_files = ignored;
-    // An entry that could not be read counts as one record, skipped.
-    corpus.report.records_read += unreadable_entries.len();
-    corpus.report.skipped.extend(unreadable_entries);
     let limit_mb = options.max_document_mb.unwrap_or(DEFAULT_MAX_DOCUMENT_MB);
     for (file, docs) in read {
         corpus.report.files.push(file);
@@ -254,7 +248,7 @@ fn read_dates_file(path: &Path) -> Result<HashMap<String, NaiveDate>> {
 
 /// Expand one input path into the files to read, each with the folder it was found under.
 /// Entries that cannot be read (a folder without permission) become counted skips.
-fn collect(input: &Path, files: &mut Vec<Found>, ignored: &mut Vec<String>, skipped: &mut Vec<Skipped>) -> Result<()> {
+fn collect(input: &Path, files: &mut Vec<Found>, report: &mut IngestReport) -> Result<()> {
     let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
     if meta.is_file() {
         let (format, gzip) = Format::of(input).ok_or_else(|| {
@@ -274,11 +268,13 @@ fn collect(input: &Path, files: &mut Vec<Found>, ignored: &mut Vec<String>, skip
     for path in walk.files {
         match Format::of(&path) {
             Some((format, gzip)) => files.push(Found { root: input.to_path_buf(), path, format, gzip }),
-            None => ignored.push(path.display().to_string()),
+            None => report.ignored_files.push(path.display().to_string()),
         }
     }
-    ignored.extend(walk.loops);
-    skipped.extend(walk.unreadable);
+    report.links_not_followed.extend(walk.loops);
+    // An entry that could not be read counts as one record, skipped.
+    report.records_read += walk.unreadable.len();
+    report.skipped.extend(walk.unreadable);
     if files.len() == before {
         let message = "no .jsonl, .csv, .tsv, .parquet, .txt or .md files in this folder (searched recursively); point --input at your corpus";
         return Err(Error::input(Origin::file(input), message));
@@ -311,11 +307,7 @@ impl Walk {
         let (meta, entries) = entries;
         let key = (meta.dev(), meta.ino());
         if let Some((_, _, first)) = self.open.iter().find(|(d, i, _)| (*d, *i) == key) {
-            self.loops.push(format!(
-                "{} (a symbolic link back to {}: not followed again)",
-                dir.display(),
-                first.display()
-            ));
+            self.loops.push(format!("{} leads back to {}", dir.display(), first.display()));
             return Ok(());
         }
         self.open.push((key.0, key.1, dir.to_path_buf()));

@@ -2,6 +2,8 @@
 //! `2013-03-23`), so any column can serve as id, date, title, source or extra metadata.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Once;
 
 use polars::prelude::*;
 
@@ -14,7 +16,7 @@ pub fn read(path: &Path, bytes: &[u8], fields: &FieldMap) -> Result<FileDocument
     let bad = |e: PolarsError| Error::input(Origin::file(path), format!("unreadable Parquet: {e}"));
     // A corrupt file can trip an assertion inside the Parquet reader: that is this file's error,
     // not the end of the run.
-    let frame = std::panic::catch_unwind(|| {
+    let frame = quietly(|| {
         check_pages(bytes).map_err(|why| Error::input(Origin::file(path), format!("unreadable Parquet: {why}")))?;
         ParquetReader::new(std::io::Cursor::new(bytes)).finish().map_err(bad)
     })
@@ -53,6 +55,29 @@ pub fn read(path: &Path, bytes: &[u8], fields: &FieldMap) -> Result<FileDocument
         })
         .collect();
     Ok(FileDocuments::from_results(frame.height(), results))
+}
+
+/// Readers running [`quietly`] now.
+static READING: AtomicUsize = AtomicUsize::new(0);
+
+/// Run `read` catching a panic of the Parquet reader, which then prints nothing: the caller
+/// turns it into this file's error. Other panics print as before (the hook chains to the one it
+/// replaces).
+fn quietly<T>(read: impl FnOnce() -> T + std::panic::UnwindSafe) -> std::thread::Result<T> {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let in_reader = info.location().is_some_and(|l| l.file().contains("/polars-"));
+            if !(in_reader && READING.load(Ordering::Relaxed) > 0) {
+                previous(info);
+            }
+        }));
+    });
+    READING.fetch_add(1, Ordering::Relaxed);
+    let outcome = std::panic::catch_unwind(read);
+    READING.fetch_sub(1, Ordering::Relaxed);
+    outcome
 }
 
 /// Check the page headers against the row groups before the reader trusts them: a page of a flat
