@@ -7,6 +7,7 @@ use clap::Args;
 use crate::trends::keyness::keyness;
 use crate::trends::stats::Correction;
 use crate::write::manifest::run_id_in;
+use crate::write::staging::Staging;
 use crate::write::{schema, tables};
 
 use super::common::Common;
@@ -37,6 +38,10 @@ pub struct CompareArgs {
 /// `keyness_<a>_vs_<b>.parquet` into the run folder.
 pub fn run(args: CompareArgs) -> anyhow::Result<u8> {
     args.common.start()?;
+    // Like every command that writes into a run: the run's lock held throughout, and the new file
+    // added by swapping in a staging copy of the folder.
+    let staging = Staging::begin(&args.run)?;
+    staging.carry_over()?;
     let frame = tables::read_parquet(&args.run, &schema::TERM_TRENDS)?;
     let (terms, periods, counts) =
         (frame.column("term")?.str()?, frame.column("period")?.str()?, frame.column("count")?.u64()?);
@@ -75,10 +80,11 @@ pub fn run(args: CompareArgs) -> anyhow::Result<u8> {
             );
         }
     }
-    let out = args.run.join(format!("keyness_{}_vs_{}.parquet", args.a, args.b));
-    tables::write_parquet(&out, tables::keyness(&names, &rows), &run_id_in(&args.run))?;
-    println!("wrote {}", out.display());
+    let file = format!("keyness_{}_vs_{}.parquet", args.a, args.b);
+    tables::write_parquet(&staging.dir.join(&file), tables::keyness(&names, &rows), &run_id_in(&args.run))?;
     theme_keyness(&args)?;
+    staging.commit()?;
+    println!("wrote {}", args.run.join(file).display());
     Ok(0)
 }
 

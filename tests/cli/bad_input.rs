@@ -414,7 +414,7 @@ fn edge_cases() -> Vec<Case> {
         },
         Case {
             name: "a Parquet page claiming a negative number of values",
-            files: vec![("good.jsonl", jsonl(&[GOOD])), ("bad.parquet", found("parquet/db29ba752f58998d-input.parquet"))],
+            files: vec![("good.jsonl", jsonl(&[GOOD])), ("bad.parquet", found("parquet/db29ba752f58998d-input.parquet.case"))],
             args: &[],
             exit: 2,
             says: &["bad.parquet: unreadable Parquet: a page of column 'date' in row group 0 claims -54 values for 4 rows"],
@@ -423,7 +423,7 @@ fn edge_cases() -> Vec<Case> {
         },
         Case {
             name: "a Parquet footer the reader panics on",
-            files: vec![("bad.parquet", found("parquet/76f243653ca79c06-input.parquet"))],
+            files: vec![("bad.parquet", found("parquet/76f243653ca79c06-input.parquet.case"))],
             args: &[],
             exit: 2,
             says: &["bad.parquet: unreadable Parquet: the file is corrupt (the reader failed on it)"],
@@ -432,7 +432,7 @@ fn edge_cases() -> Vec<Case> {
         },
         Case {
             name: "a Parquet column shorter than its file",
-            files: vec![("bad.parquet", found("parquet/5119f9b22c69d2c0-input.parquet"))],
+            files: vec![("bad.parquet", found("parquet/5119f9b22c69d2c0-input.parquet.case"))],
             args: &[],
             exit: 2,
             says: &["bad.parquet: unreadable Parquet: the file is corrupt (column 'text' has 0 values for 3 rows)"],

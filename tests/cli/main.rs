@@ -242,7 +242,7 @@ fn a_malformed_jsonl_line_is_skipped_named_and_counted() {
     let result = themeshift(&["run", "--input", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"]);
     assert_eq!(result.status.code(), Some(1), "skips change the exit status");
     let stdout = text(&result.stdout);
-    assert!(stdout.contains("5 read, 3 kept, 2 skipped, 1 undated"), "{stdout}");
+    assert!(stdout.contains("5 read, 3 kept, 2 skipped (malformed 1, no_text 1), 1 undated"), "{stdout}");
     assert!(stdout.contains("bad.jsonl:2: invalid JSON: EOF while parsing an object"), "{stdout}");
     assert!(stdout.contains("bad.jsonl:3: field 'text' is a number, expected a string"), "{stdout}");
     assert!(stdout.contains("bad.jsonl:4 (x4): field 'date': '2014-02-30' is not a calendar date"), "{stdout}");

@@ -166,20 +166,22 @@ pub fn run_case(parser: &str, input: &Input, dir: &Path) -> Verdict {
 pub fn keep_failure(fixtures: &Path, parser: &str, input: &Input) -> PathBuf {
     let dir = fixtures.join(parser);
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{:016x}-{}", fxhash_bytes(&input.bytes), input.name));
+    // `.case`, so that a folder of fixtures given as input never reads these as documents.
+    let path = dir.join(format!("{:016x}-{}.case", fxhash_bytes(&input.bytes), input.name));
     std::fs::write(&path, &input.bytes).unwrap();
     path
 }
 
-/// The inputs kept under `fixtures/<parser>/`, as they were found.
+/// The inputs kept under `fixtures/<parser>/` (`<hash>-<name>.case`), as they were found.
 pub fn kept_failures(fixtures: &Path, parser: &str) -> Vec<Input> {
     let Ok(entries) = std::fs::read_dir(fixtures.join(parser)) else { return Vec::new() };
     let mut inputs: Vec<Input> = entries
         .flatten()
-        .map(|e| {
+        .filter_map(|e| {
             let file = e.file_name().to_string_lossy().into_owned();
-            let name = file.split_once('-').map_or(file.clone(), |(_, n)| n.to_string());
-            Input { name, bytes: std::fs::read(e.path()).unwrap() }
+            let stem = file.strip_suffix(".case")?;
+            let name = stem.split_once('-').map_or(stem.to_string(), |(_, n)| n.to_string());
+            Some(Input { name, bytes: std::fs::read(e.path()).unwrap() })
         })
         .collect();
     inputs.sort_by(|a, b| a.bytes.cmp(&b.bytes));
