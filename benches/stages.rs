@@ -15,6 +15,7 @@ use themeshift::topics::coherence::coherence;
 use themeshift::topics::lda::{lda, LdaParams};
 use themeshift::topics::nmf::{nmf, nndsvda, NmfParams};
 use themeshift::trends::analysis::{analyse, TrendParams};
+use themeshift::trends::bootstrap::document_key;
 use themeshift::trends::themes::{parse_lexicon, CHINA_RUSSIA};
 use themeshift::vectorize::{vectorize, VectorizeParams};
 use themeshift::write::{schema, tables};
@@ -68,12 +69,14 @@ fn stages(c: &mut Criterion) {
     let period_of_row: Vec<Option<usize>> = corpus.iter().map(|(y, _)| periods.iter().position(|p| p == y)).collect();
     let n_tokens: Vec<u64> = (0..texts.len()).map(|d| tokenized.doc(d).len() as u64).collect();
     let text_refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let keys: Vec<u64> = (0..texts.len()).map(|d| document_key(&format!("demo-{d}"))).collect();
     let themes = parse_lexicon(CHINA_RUSSIA, "china_russia.toml").unwrap();
     group.bench_function("trends", |b| {
         b.iter(|| {
             let t = analyse(
                 periods.clone(),
                 &period_of_row,
+                &keys,
                 &n_tokens,
                 &text_refs,
                 &tokenized,

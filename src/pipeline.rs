@@ -15,6 +15,7 @@ use crate::segment::keywords::KeywordExtractor;
 use crate::segment::{build_jieba, FilterChain, Segmenter};
 use crate::topics::{fit_topics, vocabulary_token_ids, TopicInputs, TopicModel, TopicsConfig};
 use crate::trends::analysis::{analyse, TrendResults};
+use crate::trends::bootstrap::document_key;
 use crate::trends::groups::leading_group;
 use crate::trends::term_stats::ranked;
 use crate::trends::themes::{parse_lexicon, Theme, CHINA_RUSSIA};
@@ -183,9 +184,11 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         || {
             timed("trends", || {
                 let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
+                let keys: Vec<u64> = rows.iter().map(|&d| document_key(&docs[d].id)).collect();
                 analyse(
                     periods.clone(),
                     &period_of_row,
+                    &keys,
                     &n_tokens,
                     &texts,
                     &tokenized,

@@ -79,11 +79,13 @@ pub struct TrendResults {
     pub evidence: Vec<Evidence>,
 }
 
-/// `period_of_row[r]`: the period of matrix row r; `tokens_of_doc[d]` and `texts[d]` by document.
+/// `period_of_row[r]`: the period of matrix row r; `keys_of_row[r]` its document's
+/// [`document_key`](super::bootstrap::document_key); `tokens_of_doc[d]` and `texts[d]` by document.
 #[allow(clippy::too_many_arguments)]
 pub fn analyse(
     periods: Vec<String>,
     period_of_row: &[Option<usize>],
+    keys_of_row: &[u64],
     tokens_of_doc: &[u64],
     texts: &[&str],
     tokenized: &Tokenized,
@@ -109,7 +111,7 @@ pub fn analyse(
     by_frequency.truncate(params.bootstrap_terms);
     by_frequency.sort_unstable();
     let intervals =
-        rate_intervals(counts, &rows_by_period, &tokens_of_row, &by_frequency, seed, params.bootstrap_replicates);
+        rate_intervals(counts, &rows_by_period, &tokens_of_row, keys_of_row, &by_frequency, seed, params.bootstrap_replicates);
 
     let stats = term_stats(&terms, params.min_count, params.change_penalty);
     let names: Vec<&str> = terms.periods.iter().map(|p| p.period.as_str()).collect();
@@ -125,7 +127,7 @@ pub fn analyse(
 
     let (hits, unseen_theme_terms) = theme_hits(&themes, tokenized, rows);
     let theme_periods =
-        theme_trends(&hits, &rows_by_period, &tokens_of_row, themes.len(), seed, params.bootstrap_replicates);
+        theme_trends(&hits, &rows_by_period, &tokens_of_row, keys_of_row, themes.len(), seed, params.bootstrap_replicates);
 
     let share_series: Vec<Vec<f64>> =
         (0..themes.len()).map(|k| share_series(&theme_periods, themes.len(), k, rows_by_period.len())).collect();

@@ -12,7 +12,7 @@
 //! ```
 
 pub mod analysis;
-mod bootstrap;
+pub mod bootstrap;
 pub mod evidence;
 pub mod groups;
 pub mod keyness;

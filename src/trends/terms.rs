@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use super::bootstrap::{draw, interval};
+use super::bootstrap::{interval, weight};
 use crate::vectorize::Csr;
 
 /// The denominators of one period.
@@ -101,10 +101,12 @@ pub type RateInterval = ((f64, f64), (f64, f64));
 /// `out[p][i]` is the [`RateInterval`] of `terms[i]`.
 pub type Intervals = Vec<Vec<RateInterval>>;
 
+/// `keys[r]` is row r's [`document_key`]: its bootstrap weights follow from it alone.
 pub fn rate_intervals(
     counts: &Csr<u32>,
     rows_by_period: &[Vec<usize>],
     tokens: &[u64],
+    keys: &[u64],
     terms: &[usize],
     seed: u64,
     replicates: usize,
@@ -128,26 +130,30 @@ pub fn rate_intervals(
     let progress = crate::progress::bar("bootstrap", (replicates * rows_by_period.len()) as u64, "replicates");
     rows_by_period
         .par_iter()
-        .enumerate()
-        .map(|(p, rows)| {
+        .map(|rows| {
             let reps: Vec<(Vec<f64>, Vec<f64>)> = (0..replicates)
                 .into_par_iter()
                 .map(|r| {
                     progress.add(1);
-                    let (mut count, mut docs, mut n_tokens) = (vec![0u64; terms.len()], vec![0u32; terms.len()], 0u64);
-                    for i in draw(rows.len(), seed, p, r) {
-                        let row = rows[i];
-                        n_tokens += tokens[row];
+                    let (mut count, mut docs) = (vec![0u64; terms.len()], vec![0u64; terms.len()]);
+                    let (mut n_tokens, mut n_docs) = (0u64, 0u64);
+                    for &row in rows {
+                        let w = weight(seed, keys[row], r) as u64;
+                        if w == 0 {
+                            continue;
+                        }
+                        n_tokens += w * tokens[row];
+                        n_docs += w;
                         for &(s, v) in &compact[row] {
-                            count[s as usize] += v as u64;
-                            docs[s as usize] += 1;
+                            count[s as usize] += w * v as u64;
+                            docs[s as usize] += w;
                         }
                     }
                     let rate = count
                         .iter()
                         .map(|&c| if n_tokens > 0 { 1e4 * c as f64 / n_tokens as f64 } else { 0.0 })
                         .collect();
-                    let share = docs.iter().map(|&d| d as f64 / rows.len().max(1) as f64).collect();
+                    let share = docs.iter().map(|&d| if n_docs > 0 { d as f64 / n_docs as f64 } else { 0.0 }).collect();
                     (rate, share)
                 })
                 .collect();
@@ -180,5 +186,23 @@ mod tests {
         assert_eq!(trends.doc_share(0, 1), 0.5);
         let rising: Vec<usize> = trends.rising().into_iter().map(|(t, _)| t).collect();
         assert_eq!(rising, [1, 0]);
+    }
+
+    #[test]
+    fn intervals_depend_on_the_documents_not_on_their_order_or_company() {
+        // Period 0 holds rows 0..6; the same documents listed in another order, or with another
+        // period beside them, get the same intervals: weights follow each document's key alone.
+        let rows: Vec<Vec<(u32, u32)>> = (0..8u32).map(|d| vec![(d % 3, 1 + d % 4), (3, 2)]).collect();
+        let counts = Csr::from_rows(4, rows);
+        let tokens: Vec<u64> = (0..8).map(|d| 10 + d).collect();
+        let keys: Vec<u64> = (0..8).map(|d| super::super::bootstrap::document_key(&format!("doc-{d}"))).collect();
+        let terms = [0, 1, 2, 3];
+        let alone = rate_intervals(&counts, &[vec![0, 1, 2, 3, 4, 5]], &tokens, &keys, &terms, 9, 60);
+        let shuffled = rate_intervals(&counts, &[vec![5, 3, 1, 0, 4, 2]], &tokens, &keys, &terms, 9, 60);
+        let with_other = rate_intervals(&counts, &[vec![6, 7], vec![0, 1, 2, 3, 4, 5]], &tokens, &keys, &terms, 9, 60);
+        assert_eq!(alone[0], shuffled[0]);
+        assert_eq!(alone[0], with_other[1]);
+        let ((low, high), _) = alone[0][3];
+        assert!(low < high, "a real interval: {low} .. {high}");
     }
 }

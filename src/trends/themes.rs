@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Deserialize;
 
-use super::bootstrap::{draw, interval};
+use super::bootstrap::{interval, weight};
 use crate::error::{Error, Result};
 use crate::segment::Tokenized;
 
@@ -115,23 +115,32 @@ pub fn theme_hits(themes: &[Theme], tokenized: &Tokenized, rows: &[usize]) -> (V
 }
 
 /// `rows_by_period[p]` are the matrix rows of period p; `tokens[r]` the kept tokens of row r.
+/// `keys[r]` is row r's [`document_key`](super::bootstrap::document_key), which seeds its
+/// bootstrap weights.
 pub fn theme_trends(
     hits: &[Vec<f64>],
     rows_by_period: &[Vec<usize>],
     tokens: &[u64],
+    keys: &[u64],
     n_themes: usize,
     seed: u64,
     replicates: usize,
 ) -> Vec<ThemePeriod> {
-    let stats = |rows: &[usize]| {
+    // Each row counted `weight(row)` times: once for the estimate, Poisson(1) times in a replicate.
+    let stats = |rows: &[usize], weight: &dyn Fn(usize) -> u32| {
         let mut sum = vec![0.0; n_themes];
-        let mut with = vec![0u32; n_themes];
-        let mut n_tokens = 0u64;
+        let mut with = vec![0u64; n_themes];
+        let (mut n_tokens, mut n_docs) = (0u64, 0u64);
         for &r in rows {
-            n_tokens += tokens[r];
+            let w = weight(r);
+            if w == 0 {
+                continue;
+            }
+            n_tokens += w as u64 * tokens[r];
+            n_docs += w as u64;
             for k in 0..n_themes {
-                sum[k] += hits[r][k];
-                with[k] += (hits[r][k] > 0.0) as u32;
+                sum[k] += w as f64 * hits[r][k];
+                with[k] += w as u64 * (hits[r][k] > 0.0) as u64;
             }
         }
         let all: f64 = sum.iter().sum();
@@ -139,7 +148,7 @@ pub fn theme_trends(
             .map(|k| {
                 let share = if all > 0.0 { sum[k] / all } else { 0.0 };
                 let per_10k = if n_tokens > 0 { 1e4 * sum[k] / n_tokens as f64 } else { 0.0 };
-                (sum[k], share, per_10k, with[k] as f64 / rows.len().max(1) as f64)
+                (sum[k], share, per_10k, with[k] as f64 / n_docs.max(1) as f64)
             })
             .collect::<Vec<_>>();
         (per_theme, n_tokens)
@@ -148,10 +157,9 @@ pub fn theme_trends(
         .par_iter()
         .enumerate()
         .flat_map_iter(|(p, rows)| {
-            let (point, n_tokens) = stats(rows);
-            let reps: Vec<Vec<(f64, f64, f64, f64)>> = (0..replicates)
-                .map(|r| stats(&draw(rows.len(), seed, p, r).into_iter().map(|i| rows[i]).collect::<Vec<_>>()).0)
-                .collect();
+            let (point, n_tokens) = stats(rows, &|_| 1);
+            let reps: Vec<Vec<(f64, f64, f64, f64)>> =
+                (0..replicates).map(|r| stats(rows, &|row| weight(seed, keys[row], r)).0).collect();
             (0..n_themes)
                 .map(|k| {
                     let pick = |f: fn(&(f64, f64, f64, f64)) -> f64| {
@@ -208,7 +216,7 @@ mod tests {
         let (hits, unseen) = theme_hits(&themes, &tokenized, &[0, 1, 2]);
         assert_eq!(hits, [vec![2.0, 0.0], vec![0.0, 2.0], vec![0.0, 0.0]]);
         assert_eq!(unseen, ["B: zz"]);
-        let t = theme_trends(&hits, &[vec![0, 1, 2]], &[3, 1, 2], 2, 1, 50);
+        let t = theme_trends(&hits, &[vec![0, 1, 2]], &[3, 1, 2], &[11, 12, 13], 2, 1, 50);
         assert_eq!((t[0].share, t[0].per_10k, t[0].doc_share), (0.5, 1e4 * 2.0 / 6.0, 1.0 / 3.0));
         assert!(t[0].share_ci.0 <= t[0].share && t[0].share <= t[0].share_ci.1);
     }
