@@ -67,7 +67,9 @@ where
         Err(payload) if payload.downcast_ref::<crate::progress::Cancelled>().is_some() => {
             let signal = STOPPED_BY.load(Ordering::Relaxed);
             let name = if signal == libc::SIGTERM { "SIGTERM" } else { "interrupt" };
-            eprintln!("themeshift: stopped by {name}; nothing was written (a previous run in the output folder is untouched)");
+            eprintln!(
+                "themeshift: stopped by {name}; nothing was written (a previous run in the output folder is untouched)"
+            );
             128 + if signal == 0 { libc::SIGINT } else { signal } as u8
         }
         Err(payload) => std::panic::resume_unwind(payload),

@@ -343,7 +343,8 @@ fn read_file(
     let path = found.path.as_path();
     let skip = |encoding, reason: String| {
         let skip = Skipped::new(SkipKind::Unreadable, path.display(), reason);
-        let file = InputFile { path: path.display().to_string(), encoding, bytes: 0, sha256: String::new(), documents: 0 };
+        let file =
+            InputFile { path: path.display().to_string(), encoding, bytes: 0, sha256: String::new(), documents: 0 };
         Ok((file, FileDocuments { records: 1, skipped: vec![skip], ..Default::default() }))
     };
     if let Some(reason) = unreadable(path) {

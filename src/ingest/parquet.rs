@@ -20,7 +20,9 @@ pub fn read(path: &Path, bytes: &[u8], fields: &FieldMap) -> Result<FileDocument
         check_pages(bytes).map_err(|why| Error::input(Origin::file(path), format!("unreadable Parquet: {why}")))?;
         ParquetReader::new(std::io::Cursor::new(bytes)).finish().map_err(bad)
     })
-    .map_err(|_| Error::input(Origin::file(path), "unreadable Parquet: the file is corrupt (the reader failed on it)"))??;
+    .map_err(|_| {
+        Error::input(Origin::file(path), "unreadable Parquet: the file is corrupt (the reader failed on it)")
+    })??;
     if frame.column(&fields.text).is_err() {
         let columns: Vec<String> = frame.get_column_names().iter().map(|c| c.to_string()).collect();
         return Err(Error::input(

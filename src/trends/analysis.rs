@@ -110,8 +110,15 @@ pub fn analyse(
     by_frequency.sort_by(|&a, &b| vectorized.vocabulary.cf[b].cmp(&vectorized.vocabulary.cf[a]).then(a.cmp(&b)));
     by_frequency.truncate(params.bootstrap_terms);
     by_frequency.sort_unstable();
-    let intervals =
-        rate_intervals(counts, &rows_by_period, &tokens_of_row, keys_of_row, &by_frequency, seed, params.bootstrap_replicates);
+    let intervals = rate_intervals(
+        counts,
+        &rows_by_period,
+        &tokens_of_row,
+        keys_of_row,
+        &by_frequency,
+        seed,
+        params.bootstrap_replicates,
+    );
 
     let stats = term_stats(&terms, params.min_count, params.change_penalty);
     let names: Vec<&str> = terms.periods.iter().map(|p| p.period.as_str()).collect();
@@ -126,8 +133,15 @@ pub fn analyse(
         .collect();
 
     let (hits, unseen_theme_terms) = theme_hits(&themes, tokenized, rows);
-    let theme_periods =
-        theme_trends(&hits, &rows_by_period, &tokens_of_row, keys_of_row, themes.len(), seed, params.bootstrap_replicates);
+    let theme_periods = theme_trends(
+        &hits,
+        &rows_by_period,
+        &tokens_of_row,
+        keys_of_row,
+        themes.len(),
+        seed,
+        params.bootstrap_replicates,
+    );
 
     let share_series: Vec<Vec<f64>> =
         (0..themes.len()).map(|k| share_series(&theme_periods, themes.len(), k, rows_by_period.len())).collect();

@@ -8,11 +8,15 @@ use super::fuzz;
 /// Cases per parser: 10,000 in release builds (CI), fewer in debug builds; `THEMESHIFT_FUZZ_CASES`
 /// overrides.
 fn cases() -> u64 {
-    std::env::var("THEMESHIFT_FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(if cfg!(debug_assertions) { 1_000 } else { 10_000 })
+    std::env::var("THEMESHIFT_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(if cfg!(debug_assertions) {
+        1_000
+    } else {
+        10_000
+    })
 }
+
+/// Longer than any case should take (the slowest take milliseconds).
+const SLOW: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn kept() -> PathBuf {
     super::fixtures().join("fuzz")
@@ -33,8 +37,13 @@ fn fuzz_parser(parser: &str) {
         if trace {
             eprintln!("{parser} case {case}");
         }
+        let start = std::time::Instant::now();
         if let Err(why) = fuzz::run_case(parser, &input, dir.path()) {
             failures.push(format!("case {case} ({} bytes): {why}", input.bytes.len()));
+        }
+        // A hang cannot be caught, but a case this slow would be one on a larger input.
+        if start.elapsed() > SLOW {
+            failures.push(format!("case {case} ({} bytes) took {:.1?}", input.bytes.len(), start.elapsed()));
         }
         let _ = std::fs::remove_file(dir.path().join(&input.name));
     }

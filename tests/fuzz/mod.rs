@@ -19,8 +19,20 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use themeshift::ingest::{self, IngestOptions};
 
 /// Every parser we fuzz, by name.
-pub const PARSERS: &[&str] =
-    &["encoding", "jsonl", "csv", "tsv", "text", "parquet", "header", "dates", "dates_file", "study", "lexicon", "boilerplate"];
+pub const PARSERS: &[&str] = &[
+    "encoding",
+    "jsonl",
+    "csv",
+    "tsv",
+    "text",
+    "parquet",
+    "header",
+    "dates",
+    "dates_file",
+    "study",
+    "lexicon",
+    "boilerplate",
+];
 
 /// What one case did wrong, if anything.
 pub type Verdict = Result<(), String>;
@@ -36,12 +48,27 @@ pub fn generate(parser: &str, case: u64) -> Input {
     let mut g = Gen { rng: Xoshiro256PlusPlus::seed_from_u64(case ^ fxhash(parser)) };
     let (name, bytes) = match parser {
         "encoding" => ("input.txt".to_string(), g.encoded_text()),
-        "jsonl" => ("input.jsonl".into(), { let seed = jsonl_seed(&mut g); g.mutated(&seed, JSON_TOKENS) }),
-        "csv" => ("input.csv".into(), { let seed = table_seed(&mut g, ','); g.mutated(&seed, CSV_TOKENS) }),
-        "tsv" => ("input.tsv".into(), { let seed = table_seed(&mut g, '\t'); g.mutated(&seed, CSV_TOKENS) }),
-        "text" => (g.text_file_name(), { let seed = text_seed(&mut g); g.mutated(&seed, TEXT_TOKENS) }),
+        "jsonl" => ("input.jsonl".into(), {
+            let seed = jsonl_seed(&mut g);
+            g.mutated(&seed, JSON_TOKENS)
+        }),
+        "csv" => ("input.csv".into(), {
+            let seed = table_seed(&mut g, ',');
+            g.mutated(&seed, CSV_TOKENS)
+        }),
+        "tsv" => ("input.tsv".into(), {
+            let seed = table_seed(&mut g, '\t');
+            g.mutated(&seed, CSV_TOKENS)
+        }),
+        "text" => (g.text_file_name(), {
+            let seed = text_seed(&mut g);
+            g.mutated(&seed, TEXT_TOKENS)
+        }),
         "parquet" => ("input.parquet".into(), g.parquet()),
-        "header" | "dates" => ("input.txt".into(), { let seed = text_seed(&mut g); g.mutated(&seed, TEXT_TOKENS) }),
+        "header" | "dates" => ("input.txt".into(), {
+            let seed = text_seed(&mut g);
+            g.mutated(&seed, TEXT_TOKENS)
+        }),
         "dates_file" => ("dates.csv".into(), g.mutated(DATES_FILE_SEED.as_bytes(), CSV_TOKENS)),
         "study" => ("study.toml".into(), g.mutated(STUDY_SEED.as_bytes(), TOML_TOKENS)),
         "lexicon" => ("themes.toml".into(), g.mutated(LEXICON_SEED.as_bytes(), TOML_TOKENS)),
@@ -239,25 +266,101 @@ struct Gen {
 
 const BOMS: &[&[u8]] = &[b"\xEF\xBB\xBF", b"\xFF\xFE", b"\xFE\xFF"];
 /// Bytes that break decoders: cut multi-byte sequences, lone continuation bytes, NUL, overlongs.
-const BAD_BYTES: &[&[u8]] = &[b"\xE8\x83", b"\xE8", b"\x80", b"\xFF", b"\x00", b"\xC0\xAF", b"\x81\x30", b"\xA4", b"\xF0\x9F\x98"];
+const BAD_BYTES: &[&[u8]] =
+    &[b"\xE8\x83", b"\xE8", b"\x80", b"\xFF", b"\x00", b"\xC0\xAF", b"\x81\x30", b"\xA4", b"\xF0\x9F\x98"];
 const JSON_TOKENS: &[&[u8]] = &[
-    b"{", b"}", b"[", b"]", b"\"", b"\\", b"\\u", b"\\ud800", b":", b",", b"null", b"1e999", b"-0", b"\n", b"\r\n",
-    b"\"text\":", b"\"date\":", b"\"id\":", b"\"date\":\"2013-13-45\"", b"\"text\":null", b"\"text\":[1,2]", b"true",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"\"",
+    b"\\",
+    b"\\u",
+    b"\\ud800",
+    b":",
+    b",",
+    b"null",
+    b"1e999",
+    b"-0",
+    b"\n",
+    b"\r\n",
+    b"\"text\":",
+    b"\"date\":",
+    b"\"id\":",
+    b"\"date\":\"2013-13-45\"",
+    b"\"text\":null",
+    b"\"text\":[1,2]",
+    b"true",
 ];
-const CSV_TOKENS: &[&[u8]] = &[b"\"", b"\"\"", b",", b"\t", b"\n", b"\r", b"\r\n", b"text", b"date", b"id", b",,,,", b"\"a\nb\""];
+const CSV_TOKENS: &[&[u8]] =
+    &[b"\"", b"\"\"", b",", b"\t", b"\n", b"\r", b"\r\n", b"text", b"date", b"id", b",,,,", b"\"a\nb\""];
 const TEXT_TOKENS: &[&[u8]] = &[
-    "发布时间：".as_bytes(), "发布时间：2013-02-30".as_bytes(), "关键词：".as_bytes(), "来源：".as_bytes(),
-    "标题：".as_bytes(), "2013年3月23日".as_bytes(), "３月２３日".as_bytes(), "二〇一三年".as_bytes(),
-    "99999年1月1日".as_bytes(), "2013年13月45日".as_bytes(), b"\n", b"\n\n", b"# ", b"---\n", b"0000-00-00",
-    "２０１３－０３－２３".as_bytes(), b"20130323", b"2013/2/29",
+    "发布时间：".as_bytes(),
+    "发布时间：2013-02-30".as_bytes(),
+    "关键词：".as_bytes(),
+    "来源：".as_bytes(),
+    "标题：".as_bytes(),
+    "2013年3月23日".as_bytes(),
+    "３月２３日".as_bytes(),
+    "二〇一三年".as_bytes(),
+    "99999年1月1日".as_bytes(),
+    "2013年13月45日".as_bytes(),
+    b"\n",
+    b"\n\n",
+    b"# ",
+    b"---\n",
+    b"0000-00-00",
+    "２０１３－０３－２３".as_bytes(),
+    b"20130323",
+    b"2013/2/29",
 ];
 const TOML_TOKENS: &[&[u8]] = &[
-    b"[", b"]", b"[[", b"]]", b"=", b"\"", b"'''", b"\"\"\"", b"\n", b"#", b"{", b"}", b",", b"terms", b"label",
-    b"weights", b"k = 0", b"k = -1", b"k = 1e400", b"[input]", b"[topics]", b"paths = [\"\"]", b"1979-05-27T07:32:00Z",
+    b"[",
+    b"]",
+    b"[[",
+    b"]]",
+    b"=",
+    b"\"",
+    b"'''",
+    b"\"\"\"",
+    b"\n",
+    b"#",
+    b"{",
+    b"}",
+    b",",
+    b"terms",
+    b"label",
+    b"weights",
+    b"k = 0",
+    b"k = -1",
+    b"k = 1e400",
+    b"[input]",
+    b"[topics]",
+    b"paths = [\"\"]",
+    b"1979-05-27T07:32:00Z",
 ];
 const REGEX_TOKENS: &[&[u8]] = &[
-    b"(", b")", b"[", b"]", b"\\", b"{", b"}", b"*", b"+", b"?", b"|", b"^", b"$", b"{1000000}", b"(a*)*",
-    b"\\p{Han}", b"\\p{Nope}", b"(?P<x>", b"\n", b"#", b"[^\\n]{0,999}",
+    b"(",
+    b")",
+    b"[",
+    b"]",
+    b"\\",
+    b"{",
+    b"}",
+    b"*",
+    b"+",
+    b"?",
+    b"|",
+    b"^",
+    b"$",
+    b"{1000000}",
+    b"(a*)*",
+    b"\\p{Han}",
+    b"\\p{Nope}",
+    b"(?P<x>",
+    b"\n",
+    b"#",
+    b"[^\\n]{0,999}",
 ];
 
 impl Gen {
@@ -344,8 +447,10 @@ impl Gen {
                 8 if self.chance(0.2) => {
                     // A huge run: a 1–3 MB field, or nesting far past any parser's recursion limit.
                     let token = *self.pick(tokens);
-                    let times = if token.len() == 1 { 100_000 + self.below(200_000) } else { 1_000 + self.below(50_000) };
-                    let run: Vec<u8> = if self.chance(0.5) { token.repeat(times) } else { "合".repeat(times).into_bytes() };
+                    let times =
+                        if token.len() == 1 { 100_000 + self.below(200_000) } else { 1_000 + self.below(50_000) };
+                    let run: Vec<u8> =
+                        if self.chance(0.5) { token.repeat(times) } else { "合".repeat(times).into_bytes() };
                     bytes.splice(at..at, run);
                 }
                 9 => {
@@ -354,8 +459,8 @@ impl Gen {
                 }
                 _ => {
                     let end = (at + 1 + self.below(16)).min(bytes.len());
-                    for i in at..end {
-                        bytes[i] = self.rng.gen();
+                    for byte in &mut bytes[at..end] {
+                        *byte = self.rng.gen();
                     }
                 }
             }
@@ -399,7 +504,13 @@ impl Gen {
                 3 => Column::full_null(name.into(), rows, &DataType::String),
                 _ => {
                     let values: Vec<Option<String>> = (0..rows)
-                        .map(|_| if self.chance(0.2) { None } else { Some(if name == "date" { self.date_text() } else { self.chinese(30) }) })
+                        .map(|_| {
+                            if self.chance(0.2) {
+                                None
+                            } else {
+                                Some(if name == "date" { self.date_text() } else { self.chinese(30) })
+                            }
+                        })
                         .collect();
                     Column::new(name.into(), values)
                 }
@@ -416,7 +527,11 @@ impl Gen {
                 if bytes.is_empty() {
                     break;
                 }
-                let i = if self.chance(0.5) { bytes.len() - 1 - self.below(bytes.len().min(64)) } else { self.below(bytes.len()) };
+                let i = if self.chance(0.5) {
+                    bytes.len() - 1 - self.below(bytes.len().min(64))
+                } else {
+                    self.below(bytes.len())
+                };
                 match self.below(3) {
                     0 => bytes.truncate(i),
                     _ => bytes[i] = self.rng.gen(),
