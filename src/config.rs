@@ -165,6 +165,9 @@ pub struct Study {
     pub topics: Option<TopicsConfig>,
     /// `[charts]`: formats and font.
     pub charts: Option<ChartsSection>,
+    /// The file it was read from, named in its errors.
+    #[serde(skip)]
+    pub path: PathBuf,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -207,6 +210,7 @@ impl Study {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let mut study: Study = toml::from_str(&text)
             .map_err(|e| Error::Config(format!("{}: {}", path.display(), e.to_string().trim())))?;
+        study.path = path.to_path_buf();
         let dir = path.parent().unwrap_or(Path::new(""));
         let input = &mut study.input;
         let font = study.charts.as_mut().and_then(|c| c.font.as_mut());
@@ -218,8 +222,15 @@ impl Study {
         Ok(study)
     }
 
-    /// Apply the `[input]` section to `config`.
+    /// Apply the study to `config`; an error names the study file.
     pub fn apply(&self, config: &mut RunConfig) -> Result<()> {
+        self.apply_sections(config).map_err(|e| match e {
+            Error::Config(message) => Error::Config(format!("{}: {message}", self.path.display())),
+            other => other,
+        })
+    }
+
+    fn apply_sections(&self, config: &mut RunConfig) -> Result<()> {
         let i = &self.input;
         let fields = &mut config.ingest.fields;
         for (slot, value) in [

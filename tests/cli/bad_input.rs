@@ -543,7 +543,7 @@ fn edge_cases() -> Vec<Case> {
             ],
             args: &["--config", "DIR/study.toml"],
             exit: 2,
-            says: &["invalid option: [periods] early: '2013-02-30' is not a calendar date; write \"early\" = [\"2013-01-01\", \"2017-12-31\"]"],
+            says: &["study.toml: [periods] early: '2013-02-30' is not a calendar date; write \"early\" = [\"2013-01-01\", \"2017-12-31\"]"],
             counts: None,
             setup: None,
         },

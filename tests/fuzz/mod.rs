@@ -129,9 +129,12 @@ pub fn check(parser: &str, input: &Input, dir: &Path) -> Verdict {
             match themeshift::config::Study::load(&path) {
                 Ok(study) => {
                     let mut config = themeshift::config::RunConfig::new(Vec::new(), dir.join("out"));
-                    match study.apply(&mut config).and_then(|_| config.check()) {
-                        Ok(()) => Ok(()),
-                        Err(e) => not_empty(&e.to_string()),
+                    match study.apply(&mut config) {
+                        Ok(()) => match config.check() {
+                            Ok(()) => Ok(()),
+                            Err(e) => not_empty(&e.to_string()),
+                        },
+                        Err(e) => names_the_file(&e.to_string(), &input.name),
                     }
                 }
                 Err(e) => names_the_file(&e.to_string(), &input.name),
