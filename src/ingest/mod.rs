@@ -282,7 +282,8 @@ fn collect(input: &Path, files: &mut Vec<Found>, report: &mut IngestReport) -> R
     Ok(())
 }
 
-/// A recursive folder walk that follows symbolic links but never enters a folder twice.
+/// A recursive folder walk that follows symbolic links, except one leading back into a folder it
+/// is inside (a loop, which would never end).
 #[derive(Default)]
 struct Walk {
     files: Vec<PathBuf>,
@@ -295,8 +296,9 @@ struct Walk {
 impl Walk {
     fn folder(&mut self, dir: &Path, top: bool) -> Result<()> {
         use std::os::unix::fs::MetadataExt;
-        let entries = match std::fs::read_dir(dir).and_then(|e| Ok((std::fs::metadata(dir)?, e))) {
-            Ok(entries) => entries,
+        let opened = std::fs::read_dir(dir).and_then(|entries| Ok((std::fs::metadata(dir)?, entries)));
+        let (meta, entries) = match opened {
+            Ok(opened) => opened,
             Err(e) if top => return Err(Error::io(dir, e)),
             Err(e) => {
                 let reason = format!("unreadable folder: {e}; fix its permissions or leave it out of the input");
@@ -304,7 +306,6 @@ impl Walk {
                 return Ok(());
             }
         };
-        let (meta, entries) = entries;
         let key = (meta.dev(), meta.ino());
         if let Some((_, _, first)) = self.open.iter().find(|(d, i, _)| (*d, *i) == key) {
             self.loops.push(format!("{} leads back to {}", dir.display(), first.display()));
