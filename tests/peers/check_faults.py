@@ -75,22 +75,42 @@ check("the first run completes", first.returncode in (0, 1) and first_id, f"{ful
 rng = random.Random(20261125)
 seen = {"old": 0, "new": 0}
 bad = []
+
+
+def staged(process, name):
+    """Wait until the run's staging folder holds `name` (or the run ends); whether it does."""
+    folder = out.parent / f".{out.name}.staging-{process.pid}"
+    while process.poll() is None:
+        if (folder / name).exists():
+            return True
+        time.sleep(0.005)
+    return False
+
+
 for kill in range(20):
     # Seeds alternate, so the rerun's run id always differs from the one in place.
     seed = 2 if kill % 2 == 0 else 1
     before, _ = whole_run(out)
-    # Half the moments anywhere in the run, half around its end, where the tables are written and
-    # the folder is swapped.
-    moment = rng.uniform(0.2, full_seconds) if kill % 2 == 0 else rng.uniform(0.8 * full_seconds, 1.1 * full_seconds)
     process = start(out, "--seed", seed)
-    try:
-        process.wait(timeout=moment)
-    except subprocess.TimeoutExpired:
+    # Ten moments anywhere in the run; five while the tables are being written (a random delay
+    # after the first appears); five at the commit (the moment the manifest is in place).
+    if kill < 10:
+        moment = rng.uniform(0.2, full_seconds)
+        try:
+            process.wait(timeout=moment)
+        except subprocess.TimeoutExpired:
+            pass
+    elif kill < 15:
+        staged(process, "documents.parquet")
+        time.sleep(rng.uniform(0, 2.0))
+    else:
+        staged(process, "manifest.json")
+    if process.poll() is None:
         process.send_signal(signal.SIGKILL)
-        process.wait()
+    process.wait()
     after, why = whole_run(out)
     if after is None:
-        bad.append(f"kill {kill} at {moment:.1f} s: {why}")
+        bad.append(f"kill {kill}: {why}")
         continue
     seen["old" if after == before else "new"] += 1
 check("after every kill every table loads and all carry one run id", not bad, "; ".join(bad) or
