@@ -7,8 +7,7 @@
 mod fuzz;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// `cargo test` covers cases from 0; long runs start here so they add new ones.
@@ -21,7 +20,11 @@ fn main() {
     let named: Vec<&str> = args.iter().skip(1).map(String::as_str).collect();
     let parsers: Vec<&str> = fuzz::PARSERS.iter().copied().filter(|p| named.is_empty() || named.contains(p)).collect();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
+    // THEMESHIFT_FUZZ_TRACE=FILE writes each case's number there before running it, so the case
+    // that kills the process (a stack overflow, an abort) is the file's last line.
+    let mut trace = std::env::var_os("THEMESHIFT_FUZZ_TRACE").map(|f| std::fs::File::create(f).unwrap());
     std::panic::set_hook(Box::new(|_| {}));
+    let watchdog = Watchdog::start();
     let mut failed = 0;
     for parser in parsers {
         let dir = tempfile::tempdir().unwrap();
@@ -30,11 +33,13 @@ fn main() {
         while start.elapsed().as_secs_f64() < minutes * 60.0 {
             let case = FIRST_CASE + cases;
             let input = fuzz::generate(parser, case);
-            let done = Arc::new(AtomicBool::new(false));
-            let watchdog = hang_watchdog(parser, case, done.clone());
+            if let Some(file) = trace.as_mut() {
+                use std::io::Write;
+                writeln!(file, "{parser} {case}").unwrap();
+            }
+            watchdog.started(parser, case);
             let verdict = fuzz::run_case(parser, &input, dir.path());
-            done.store(true, Ordering::Relaxed);
-            watchdog.thread().unpark();
+            watchdog.finished();
             if let Err(why) = verdict {
                 failures += 1;
                 let kept = fuzz::keep_failure(&fixtures, parser, &input);
@@ -54,17 +59,34 @@ fn main() {
     std::process::exit(if failed == 0 { 0 } else { 1 });
 }
 
-/// A thread that reports and ends the process if case `case` is still running after [`HANG`]
-/// (a hang cannot be caught, only noticed).
-fn hang_watchdog(parser: &'static str, case: u64, done: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let start = Instant::now();
-        while !done.load(Ordering::Relaxed) {
-            if start.elapsed() > HANG {
-                println!("{parser} case {case}: still running after {} s — a hang", HANG.as_secs());
-                std::process::exit(3);
+/// One thread watching the running case: a case still running after [`HANG`] is reported and
+/// ends the process (a hang cannot be caught, only noticed).
+struct Watchdog {
+    /// (parser, case, start) of the running case, or None between cases.
+    running: Arc<Mutex<Option<(&'static str, u64, Instant)>>>,
+}
+
+impl Watchdog {
+    fn start() -> Watchdog {
+        let running: Arc<Mutex<Option<(&'static str, u64, Instant)>>> = Arc::default();
+        let watched = running.clone();
+        std::thread::spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(500));
+            if let Some((parser, case, start)) = *watched.lock().unwrap() {
+                if start.elapsed() > HANG {
+                    println!("{parser} case {case}: still running after {} s — a hang", HANG.as_secs());
+                    std::process::exit(3);
+                }
             }
-            std::thread::park_timeout(Duration::from_millis(500));
-        }
-    })
+        });
+        Watchdog { running }
+    }
+
+    fn started(&self, parser: &'static str, case: u64) {
+        *self.running.lock().unwrap() = Some((parser, case, Instant::now()));
+    }
+
+    fn finished(&self) {
+        *self.running.lock().unwrap() = None;
+    }
 }
