@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import polars as pl
@@ -179,8 +180,9 @@ finally:
         subprocess.run(["umount", str(disk)])
 
 print("5. unreadable files and folders are counted skips (fatal under --strict)")
-folder = work / "unreadable"
-shutil.rmtree(folder, ignore_errors=True)
+# In a folder of its own under the system's temporary folder: the unprivileged user must be able to
+# reach it, and the work folder (from mktemp -d) is private to root.
+folder = pathlib.Path(tempfile.mkdtemp(prefix="themeshift-unreadable-"))
 (folder / "in/locked").mkdir(parents=True)
 shutil.copy(small, folder / "in/good.jsonl")
 shutil.copy(small, folder / "in/secret.jsonl")
@@ -208,6 +210,8 @@ except Exception as e:  # noqa: BLE001
 check("an unreadable file and folder are skipped with the reason, the account balances", loose.returncode == 1 and balanced and reasons == [
     "unreadable file: Permission denied (os error 13)", "unreadable folder: Permission denied (os error 13)"], f"{reasons}")
 check("--strict stops on them", strict.returncode == 2 and "--strict" in strict.stderr, strict.stderr.strip().splitlines()[-1] if strict.stderr.strip() else "")
+os.chmod(folder / "in/locked", 0o755)
+shutil.rmtree(folder, ignore_errors=True)
 
 print("6. one 100 MB document")
 big_dir = work / "big"
