@@ -62,13 +62,15 @@ fn main() {
 /// One thread watching the running case: a case still running after [`HANG`] is reported and
 /// ends the process (a hang cannot be caught, only noticed).
 struct Watchdog {
-    /// (parser, case, start) of the running case, or None between cases.
-    running: Arc<Mutex<Option<(&'static str, u64, Instant)>>>,
+    running: Arc<Mutex<Option<Running>>>,
 }
+
+/// The parser and number of the running case, and when it started.
+type Running = (&'static str, u64, Instant);
 
 impl Watchdog {
     fn start() -> Watchdog {
-        let running: Arc<Mutex<Option<(&'static str, u64, Instant)>>> = Arc::default();
+        let running: Arc<Mutex<Option<Running>>> = Arc::default();
         let watched = running.clone();
         std::thread::spawn(move || loop {
             std::thread::sleep(Duration::from_millis(500));

@@ -88,7 +88,7 @@ pub struct Document {
 }
 
 /// One input file, for the manifest: enough to tell later whether a rerun saw the same bytes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct InputFile {
     pub path: String,
     pub encoding: &'static str,

@@ -132,10 +132,10 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         normalize(&mut corpus, &normalizer);
         Ok(mark_duplicates(&mut corpus, config.duplicate_threshold, config.duplicate_window_days))
     })?;
-    let tokenized = stages.run("segment", || {
+    let (tokenized, segmenter) = stages.run("segment", || {
         let segmenter = Segmenter::new(build_jieba(&config.user_dicts)?, FilterChain::standard());
         let texts: Vec<&str> = corpus.documents.iter().map(|d| d.text.as_str()).collect();
-        Ok(segmenter.segment_texts(&texts))
+        Ok((segmenter.segment_texts(&texts), segmenter))
     })?;
     let docs = &corpus.documents;
     // Each duplicate group counts once, through its earliest member, unless asked otherwise.
@@ -281,8 +281,12 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         vocabulary: vectorized.vocabulary.len(),
         tfidf_nonzeros: vectorized.tfidf.nnz(),
     };
-    let keywords =
-        if docs.len() <= KEYWORD_DOCUMENTS { document_keywords(docs, &config.user_dicts)? } else { Vec::new() };
+    // The segmenter's dictionary serves the keywords too: built once per run.
+    let keywords = if docs.len() <= KEYWORD_DOCUMENTS {
+        document_keywords(docs, KeywordExtractor::new(segmenter.into_jieba()))
+    } else {
+        Vec::new()
+    };
     let notes = RunNotes { adjustments: &adjustments, undated: &corpus.report.undated, keywords: &keywords };
     write_report(&out.join("report.md"), &counts, &trends, vocabulary, &chart_files, &notes)?;
     outputs.push("report.md".into());
@@ -326,17 +330,15 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
 const KEYWORD_DOCUMENTS: usize = 20;
 
 /// Each document's title (or id) and its ten jieba TF-IDF keywords.
-fn document_keywords(docs: &[crate::corpus::Document], user_dicts: &[PathBuf]) -> Result<Vec<(String, Vec<String>)>> {
-    let extractor = KeywordExtractor::new(build_jieba(user_dicts)?);
-    Ok(docs
-        .iter()
+fn document_keywords(docs: &[crate::corpus::Document], extractor: KeywordExtractor) -> Vec<(String, Vec<String>)> {
+    docs.iter()
         .map(|d| {
             let name = if d.title.is_empty() { d.id.clone() } else { d.title.clone() };
             let words =
                 extractor.extract(&format!("{}\n{}", d.title, d.text), 10).into_iter().map(|k| k.word).collect();
             (name, words)
         })
-        .collect())
+        .collect()
 }
 
 /// The cluster and topic settings with every model the corpus cannot support left out, and why:

@@ -120,6 +120,11 @@ pub(crate) struct FileDocuments {
 }
 
 impl FileDocuments {
+    /// A file that counts as one record, skipped.
+    fn skipped_file(skip: Skipped) -> Self {
+        FileDocuments { records: 1, skipped: vec![skip], ..FileDocuments::default() }
+    }
+
     fn from_results(records: usize, results: Vec<std::result::Result<Document, Skipped>>) -> Self {
         let mut out = FileDocuments { records, ..FileDocuments::default() };
         for result in results {
@@ -325,15 +330,15 @@ impl Walk {
     }
 }
 
-/// Why a found file cannot be read as input, if it cannot: missing (a broken link), not a regular
-/// file (a FIFO would block the run forever), or not permitted.
-fn unreadable(path: &Path) -> Option<String> {
+/// The file's bytes, or why it cannot be input: missing (a broken link), not a regular file (reading
+/// a FIFO would block the run forever), or not permitted.
+fn read_bytes(path: &Path) -> std::result::Result<Vec<u8>, String> {
     let advice = "fix it or leave it out of the input";
-    match std::fs::metadata(path) {
-        Err(e) => Some(format!("unreadable file: {e}; {advice}")),
-        Ok(meta) if !meta.is_file() => Some(format!("not a regular file (a pipe, socket or device); {advice}")),
-        Ok(_) => std::fs::File::open(path).err().map(|e| format!("unreadable file: {e}; {advice}")),
+    let unreadable = |e: std::io::Error| format!("unreadable file: {e}; {advice}");
+    if !std::fs::metadata(path).map_err(unreadable)?.is_file() {
+        return Err(format!("not a regular file (a pipe, socket or device); {advice}"));
     }
+    std::fs::read(path).map_err(unreadable)
 }
 
 fn read_file(
@@ -342,39 +347,32 @@ fn read_file(
     forced: Option<&'static encoding_rs::Encoding>,
 ) -> Result<(InputFile, FileDocuments)> {
     let path = found.path.as_path();
-    let skip = |encoding, reason: String| {
-        let skip = Skipped::new(SkipKind::Unreadable, path.display(), reason);
-        let file =
-            InputFile { path: path.display().to_string(), encoding, bytes: 0, sha256: String::new(), documents: 0 };
-        Ok((file, FileDocuments { records: 1, skipped: vec![skip], ..Default::default() }))
-    };
-    if let Some(reason) = unreadable(path) {
-        return skip("unreadable", reason);
-    }
-    let raw = match std::fs::read(path) {
+    let raw = match read_bytes(path) {
         Ok(raw) => raw,
-        Err(e) => return skip("unreadable", format!("unreadable file: {e}; fix it or leave it out of the input")),
+        Err(reason) => {
+            let file = InputFile { path: path.display().to_string(), encoding: "unreadable", ..InputFile::default() };
+            let skip = Skipped::new(SkipKind::Unreadable, path.display(), reason);
+            return Ok((file, FileDocuments::skipped_file(skip)));
+        }
     };
+    let (size, sha256) = (raw.len() as u64, format!("{:x}", Sha256::digest(&raw)));
     let file = |encoding, documents| InputFile {
         path: path.display().to_string(),
         encoding,
-        bytes: raw.len() as u64,
-        sha256: format!("{:x}", Sha256::digest(&raw)),
+        bytes: size,
+        sha256: sha256.clone(),
         documents,
     };
-    let bytes: std::borrow::Cow<[u8]> = if found.gzip { gunzip(&raw, path)?.into() } else { (&raw[..]).into() };
+    let bytes = if found.gzip { gunzip(&raw, path)? } else { raw };
     if found.format == Format::Parquet {
-        let docs = parquet::read(path, &bytes, &options.fields)?;
+        let docs = parquet::read(path, bytes, &options.fields)?;
         return Ok((file("parquet", docs.documents.len()), docs));
     }
     let (text, encoding) = match encoding::decode(&bytes, path, forced) {
         Ok(decoded) => decoded,
         Err(Error::Input { origin, message }) if options.skip_bad => {
             let skip = Skipped::new(SkipKind::Undecodable, origin, format!("file skipped (--skip-bad): {message}"));
-            return Ok((
-                file("undecodable", 0),
-                FileDocuments { records: 1, skipped: vec![skip], ..Default::default() },
-            ));
+            return Ok((file("undecodable", 0), FileDocuments::skipped_file(skip)));
         }
         Err(e) => return Err(e),
     };

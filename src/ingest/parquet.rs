@@ -12,14 +12,16 @@ use super::{FieldMap, FileDocuments};
 use crate::corpus::Origin;
 use crate::error::{Error, Result};
 
-pub fn read(path: &Path, bytes: &[u8], fields: &FieldMap) -> Result<FileDocuments> {
+pub fn read(path: &Path, bytes: Vec<u8>, fields: &FieldMap) -> Result<FileDocuments> {
     let bad = |e: PolarsError| Error::input(Origin::file(path), format!("unreadable Parquet: {e}"));
+    // One shared buffer for the page check and the reader: the file is not copied.
+    let bytes = polars_buffer::Buffer::from(bytes);
     // A corrupt file can trip an assertion inside the Parquet reader: that is this file's error,
-    // not the end of the run.
-    let frame = quietly(|| {
-        check_pages(bytes).map_err(|why| Error::input(Origin::file(path), format!("unreadable Parquet: {why}")))?;
-        ParquetReader::new(std::io::Cursor::new(bytes)).finish().map_err(bad)
-    })
+    // not the end of the run (the buffer is only read, so nothing is left half-changed).
+    let frame = quietly(std::panic::AssertUnwindSafe(|| {
+        check_pages(&bytes).map_err(|why| Error::input(Origin::file(path), format!("unreadable Parquet: {why}")))?;
+        ParquetReader::new(std::io::Cursor::new(&bytes[..])).finish().map_err(bad)
+    }))
     .map_err(|_| {
         Error::input(Origin::file(path), "unreadable Parquet: the file is corrupt (the reader failed on it)")
     })??;
@@ -85,16 +87,15 @@ fn quietly<T>(read: impl FnOnce() -> T + std::panic::UnwindSafe) -> std::thread:
 /// Check the page headers against the row groups before the reader trusts them: a page of a flat
 /// column holds at most its row group's rows. A corrupt count (negative, or huge) would otherwise
 /// make the reader ask for exabytes and abort the process — found by fuzzing.
-fn check_pages(bytes: &[u8]) -> std::result::Result<(), String> {
+fn check_pages(buffer: &polars_buffer::Buffer<u8>) -> std::result::Result<(), String> {
     use polars_parquet::parquet::page::CompressedPage;
     use polars_parquet::parquet::read::{get_page_iterator, read_metadata};
-    let metadata = read_metadata(&mut std::io::Cursor::new(bytes)).map_err(|e| e.to_string())?;
-    let buffer = polars_buffer::Buffer::from(bytes.to_vec());
+    let metadata = read_metadata(&mut std::io::Cursor::new(&buffer[..])).map_err(|e| e.to_string())?;
     for (g, group) in metadata.row_groups.iter().enumerate() {
         let rows = group.num_rows();
         for column in group.parquet_columns() {
             let flat = column.descriptor().descriptor.max_rep_level == 0;
-            let pages = get_page_iterator(column, std::io::Cursor::new(buffer.clone()), Vec::new(), bytes.len())
+            let pages = get_page_iterator(column, std::io::Cursor::new(buffer.clone()), Vec::new(), buffer.len())
                 .map_err(|e| e.to_string())?;
             for page in pages {
                 if let CompressedPage::Data(page) = page.map_err(|e| e.to_string())? {

@@ -14,8 +14,7 @@ pub fn read(path: &Path, id: String, text: &str) -> FileDocuments {
     let (header, body) = split_header(text);
     if body.trim().is_empty() {
         let reason = if text.trim().is_empty() { "empty file" } else { "no text after the header lines" };
-        let skip = Skipped::new(SkipKind::Empty, &origin, reason);
-        return FileDocuments { records: 1, skipped: vec![skip], ..FileDocuments::default() };
+        return FileDocuments::skipped_file(Skipped::new(SkipKind::Empty, &origin, reason));
     }
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let (date, date_source, date_problem) = match (header.date, date_in_file_name(&name)) {

@@ -83,6 +83,11 @@ impl Segmenter {
         Segmenter { jieba, filters }
     }
 
+    /// The dictionary back, for another use of the same words (keyword extraction).
+    pub fn into_jieba(self) -> Jieba {
+        self.jieba
+    }
+
     /// The kept tokens of one text, in order.
     pub fn tokens<'a>(&self, text: &'a str) -> Vec<&'a str> {
         self.jieba.cut(text, true).into_iter().map(|t| t.word).filter(|w| self.filters.keeps(w)).collect()
