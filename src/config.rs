@@ -44,6 +44,7 @@ use crate::cluster::ClusterConfig;
 use crate::error::{Error, Result};
 use crate::ingest::date::parse_date;
 use crate::ingest::IngestOptions;
+use crate::topics::keyatm::KeyAtmParams;
 use crate::topics::TopicsConfig;
 use crate::trends::analysis::TrendParams;
 use crate::trends::period::NamedRange;
@@ -73,6 +74,8 @@ pub struct RunConfig {
     pub trends: TrendParams,
     pub cluster: ClusterConfig,
     pub topics: TopicsConfig,
+    /// The keyword-assisted theme model (off unless asked for): the themes' seeds as keyword topics.
+    pub theme_model: Option<KeyAtmParams>,
     pub seed: u64,
     /// Worker threads; 0 = one per core.
     pub threads: usize,
@@ -106,6 +109,7 @@ impl RunConfig {
             trends: TrendParams::default(),
             cluster: ClusterConfig::default(),
             topics: TopicsConfig::default(),
+            theme_model: None,
             seed: 42,
             threads: 0,
             keep_tokens: false,
@@ -124,6 +128,14 @@ impl RunConfig {
             params.check().map_err(Error::Config)?;
         }
         self.topics.check().map_err(Error::Config)?;
+        if let Some(params) = &self.theme_model {
+            params.check().map_err(Error::Config)?;
+            if !self.default_themes && self.themes.is_empty() {
+                return Err(Error::Config(
+                    "the theme model needs themes: drop --no-default-themes or give --themes FILE".into(),
+                ));
+            }
+        }
         if self.chart_terms == 0 || self.chart_terms > 10 {
             return Err(Error::Config(format!("chart terms must be 1 to 10, not {}", self.chart_terms)));
         }
@@ -163,6 +175,9 @@ pub struct Study {
     pub cluster: Option<ClusterConfig>,
     /// `[topics]`: k values and `[[topics.models]]`; see [`TopicsConfig`].
     pub topics: Option<TopicsConfig>,
+    /// `[theme_model]`: the keyword-assisted theme model's settings (its presence turns it on);
+    /// see [`KeyAtmParams`].
+    pub theme_model: Option<KeyAtmParams>,
     /// `[charts]`: formats and font.
     pub charts: Option<ChartsSection>,
     /// The file it was read from, named in its errors.
@@ -260,6 +275,9 @@ impl Study {
         }
         if let Some(cluster) = &self.cluster {
             config.cluster = cluster.clone();
+        }
+        if let Some(params) = &self.theme_model {
+            config.theme_model = Some(params.clone());
         }
         if let Some(topics) = &self.topics {
             config.topics = topics.clone();

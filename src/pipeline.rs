@@ -12,7 +12,10 @@ use crate::error::{Error, Result};
 use crate::ingest::ingest;
 use crate::normalize::{mark_duplicates, normalize, Boilerplate, Normalizer, ScriptConverter};
 use crate::segment::keywords::KeywordExtractor;
-use crate::segment::{build_jieba, FilterChain, Segmenter};
+use crate::segment::{add_seed_words, build_jieba, FilterChain, Segmenter};
+use crate::topics::theme_model::{fit_theme_model, match_seeds, SeedTheme, Seeds, ThemeInputs, ThemeModel};
+use crate::trends::term_stats::{series_stats, TermStat};
+use crate::write::theme_model::{report_section as theme_model_report, write_theme_model_outputs};
 use crate::topics::{fit_topics, vocabulary_token_ids, TopicInputs, TopicModel, TopicsConfig};
 use crate::trends::analysis::{analyse, TrendResults};
 use crate::trends::bootstrap::document_key;
@@ -132,8 +135,14 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         normalize(&mut corpus, &normalizer);
         Ok(mark_duplicates(&mut corpus, config.duplicate_threshold, config.duplicate_window_days))
     })?;
+    let themes = load_themes(config)?;
     let (tokenized, segmenter) = stages.run("segment", || {
-        let segmenter = Segmenter::new(build_jieba(&config.user_dicts)?, FilterChain::standard());
+        let mut jieba = build_jieba(&config.user_dicts)?;
+        if config.theme_model.is_some() {
+            // Seeds must survive segmentation to be counted at all.
+            add_seed_words(&mut jieba, themes.iter().flat_map(|t| t.terms.iter().map(|(w, _)| w.as_str())));
+        }
+        let segmenter = Segmenter::new(jieba, FilterChain::standard());
         let texts: Vec<&str> = corpus.documents.iter().map(|d| d.text.as_str()).collect();
         Ok((segmenter.segment_texts(&texts), segmenter))
     })?;
@@ -144,15 +153,35 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     let vectorized = stages.run("vectorize", || vectorize(&tokenized, analysed, &config.vectorize))?;
     let (cluster_config, topics_config, skipped_models) =
         models_the_corpus_supports(config, vectorized.rows.len(), vectorized.vocabulary.len());
-    let adjustments: Vec<String> =
-        staging.note.iter().chain(&vectorized.adjustments).chain(&skipped_models).cloned().collect();
+    let seeds = config.theme_model.as_ref().map(|_| {
+        let seed_themes: Vec<SeedTheme> = themes
+            .iter()
+            .map(|t| SeedTheme {
+                name: t.name.clone(),
+                label: t.label.clone(),
+                seeds: t.terms.iter().map(|(w, _)| w.clone()).collect(),
+            })
+            .collect();
+        let texts: Vec<&str> = vectorized.rows.iter().map(|&d| docs[d].text.as_str()).collect();
+        match_seeds(&seed_themes, &tokenized, &vectorized.vocabulary, &texts)
+    });
+    let dropped_themes = seeds.iter().flat_map(|s| &s.dropped).map(|name| {
+        format!("theme model: theme {name} dropped — none of its seeds is a vocabulary term (see manifest lost_seeds)")
+    });
+    let adjustments: Vec<String> = staging
+        .note
+        .iter()
+        .chain(&vectorized.adjustments)
+        .chain(&skipped_models)
+        .cloned()
+        .chain(dropped_themes)
+        .collect();
     for note in adjustments.iter().filter(|_| !config.quiet) {
         eprintln!("[themeshift] note: {note}");
     }
     let period_labels: Vec<Option<String>> =
         docs.iter().map(|d| d.date.and_then(|date| config.periods.label(date))).collect();
     let n_tokens: Vec<u64> = (0..docs.len()).map(|d| tokenized.doc(d).len() as u64).collect();
-    let themes = load_themes(config)?;
     let rows = &vectorized.rows;
     let periods = config.periods.order(rows.iter().filter_map(|&d| period_labels[d].clone()));
     let period_of_row: Vec<Option<usize>> =
@@ -164,7 +193,26 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         let row_tokens: Vec<&[u32]> = rows.iter().map(|&d| tokenized.doc(d)).collect();
         vocabulary_token_ids(&row_tokens, &to_vocabulary)
     };
-    let ((clustering, topic_models), trends) = rayon::join(
+    let theme_model_stage = || {
+        let (Some(params), Some(seeds)) = (&config.theme_model, &seeds) else { return None };
+        if seeds.themes.is_empty() {
+            return None;
+        }
+        let inputs = ThemeInputs {
+            counts: &vectorized.counts,
+            seeds,
+            period_of_row: &period_of_row,
+            n_periods: periods.len(),
+            top_terms: config.topics.top_terms,
+        };
+        let model = fit_theme_model(&inputs, params, config.seed);
+        let series: Vec<Vec<f64>> = (0..model.names.len()).map(|t| model.series(t, periods.len())).collect();
+        let stats = if periods.is_empty() { Vec::new() } else { series_stats(&series, config.trends.change_penalty) };
+        Some((model, stats))
+    };
+    let (((clustering, topic_models), trends), theme_model) = rayon::join(
+        || {
+            rayon::join(
         || {
             rayon::join(
                 || timed("cluster", || cluster_stage(&vectorized, &cluster_config, config.seed)),
@@ -199,8 +247,12 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
                 )
             })
         },
+            )
+        },
+        || timed("theme model", theme_model_stage),
     );
     let (clustering, topic_models, trends) = (stages.add(clustering), stages.add(topic_models), stages.add(trends));
+    let theme_model = if theme_model.0.is_some() { stages.add(theme_model) } else { None };
     let groups = document_groups(docs.len(), rows, clustering.as_ref(), topic_models.first());
     let names = RowNames {
         doc_ids: rows.iter().map(|&d| docs[d].id.as_str()).collect(),
@@ -252,6 +304,9 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
             terms,
             config.topics.doc_topic_floor,
         )?);
+        if let Some((model, stats)) = &theme_model {
+            model_files.extend(write_theme_model_outputs(&charts, out, &run_id, model, stats, &names, terms)?);
+        }
         let (pictures, tables): (Vec<String>, Vec<String>) =
             model_files.into_iter().partition(|f| f.starts_with("charts/"));
         outputs.extend(tables);
@@ -287,7 +342,15 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     } else {
         Vec::new()
     };
-    let notes = RunNotes { adjustments: &adjustments, undated: &corpus.report.undated, keywords: &keywords };
+    let theme_section = theme_model.as_ref().zip(seeds.as_ref()).map(|((model, stats), seeds)| {
+        theme_model_report(model, stats, &seeds.lost, &seeds.dropped, &periods, &vocabulary.terms)
+    });
+    let notes = RunNotes {
+        adjustments: &adjustments,
+        undated: &corpus.report.undated,
+        keywords: &keywords,
+        theme_model: theme_section,
+    };
     write_report(&out.join("report.md"), &counts, &trends, vocabulary, &chart_files, &notes)?;
     outputs.push("report.md".into());
 
@@ -305,7 +368,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         counts: counts.clone(),
         ingest: &corpus.report,
         trends: trend_summary(&trends, vocabulary),
-        models: models_summary(clustering.as_ref(), &topic_models),
+        models: with_theme_model(models_summary(clustering.as_ref(), &topic_models), &theme_model, seeds.as_ref()),
         adjustments: adjustments.clone(),
         outputs: outputs.clone(),
         stages: &stages.timings,
@@ -378,6 +441,36 @@ fn models_the_corpus_supports(
         }
     }
     (cluster, topics, skipped)
+}
+
+/// The models' summary with the theme model's: its topics, α, keyword shares π, time, and the
+/// seeds it could not use.
+fn with_theme_model(
+    mut summary: serde_json::Value,
+    model: &Option<(ThemeModel, Vec<TermStat>)>,
+    seeds: Option<&Seeds>,
+) -> serde_json::Value {
+    if let Some(seeds) = seeds {
+        let fitted = model.as_ref().map(|(m, _)| {
+            serde_json::json!({
+                "themes": m.names[..m.n_key],
+                "free_topics": m.names.len() - m.n_key,
+                "alpha": m.alpha,
+                "keyword_share_pi": m.pi,
+                "iterations": m.iterations,
+                "draws": m.draws,
+                "tokens": m.tokens,
+                "seconds": m.seconds,
+                "token_iterations_per_second": (m.tokens * m.iterations) as f64 / m.seconds.max(1e-9),
+            })
+        });
+        summary["theme_model"] = serde_json::json!({
+            "fit": fitted,
+            "lost_seeds": seeds.lost,
+            "dropped_themes": seeds.dropped,
+        });
+    }
+    summary
 }
 
 /// What a reader of the manifest wants first from the trends.

@@ -8,6 +8,7 @@ use crate::config::{RunConfig, Study};
 use crate::demo::write_demo_corpus;
 use crate::ingest::date::parse_date;
 use crate::pipeline::{self, demo_input, RunSummary};
+use crate::topics::keyatm::KeyAtmParams;
 use crate::topics::lda::LdaParams;
 use crate::topics::nmf::NmfParams;
 use crate::topics::TopicMethod;
@@ -123,6 +124,15 @@ pub struct RunArgs {
     /// Lines in the term-trend chart (1–10).
     #[arg(long, default_value_t = 8)]
     chart_terms: usize,
+    /// Measure the themes with the keyword-assisted topic model (keyATM) seeded by their lexicons.
+    #[arg(long)]
+    theme_model: bool,
+    /// Free (unseeded) topics beside the seeded themes [default: 5; implies --theme-model].
+    #[arg(long)]
+    free_topics: Option<usize>,
+    /// Gibbs sweeps of the theme model (the second half gives the posterior draws) [default: 300; implies --theme-model].
+    #[arg(long)]
+    theme_model_iterations: Option<usize>,
     #[command(flatten)]
     clusters: ClusterFlags,
     #[command(flatten)]
@@ -226,6 +236,17 @@ pub fn resolve(args: RunArgs) -> anyhow::Result<RunConfig> {
     config.strict = args.strict;
     config.chart_terms = args.chart_terms;
     config.quiet = quiet;
+    if args.theme_model || args.free_topics.is_some() || args.theme_model_iterations.is_some() {
+        let params = config.theme_model.get_or_insert_with(KeyAtmParams::default);
+        if let Some(free) = args.free_topics {
+            params.free_topics = free;
+        }
+        if let Some(iterations) = args.theme_model_iterations {
+            params.iterations = iterations;
+            params.burn_in = iterations / 2;
+            params.thin = (iterations / 100).max(1);
+        }
+    }
     apply_model_flags(&mut config, &args.clusters, &args.models)?;
     Ok(config)
 }

@@ -41,6 +41,20 @@ pub fn build_jieba(user_dicts: &[impl AsRef<Path>]) -> Result<Jieba> {
     Ok(jieba)
 }
 
+/// Add theme seeds the dictionary does not know, with jieba's suggested frequency (so each is cut
+/// whole where its characters appear); words it knows keep their entry, including the compounds
+/// `split.txt` takes out. Returns how many were added.
+pub fn add_seed_words<'a>(jieba: &mut Jieba, words: impl IntoIterator<Item = &'a str>) -> usize {
+    let mut added = 0;
+    for word in words {
+        if !word.is_empty() && !jieba.has_word(word) {
+            jieba.add_word(word, None, None);
+            added += 1;
+        }
+    }
+    added
+}
+
 /// Add `word [freq] [tag]` lines; a missing frequency gets jieba's suggested one, as in jieba's
 /// `load_userdict`.
 fn add_entries(jieba: &mut Jieba, text: &str, origin: &Origin) -> Result<()> {
@@ -70,6 +84,15 @@ pub fn entry_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seed_words_are_cut_whole_once_added() {
+        let mut jieba = build_jieba(&[] as &[&str]).unwrap();
+        let text = "双方讨论了北极航道和冰上丝路带建设";
+        assert!(!jieba.cut(text, true).iter().any(|t| t.word == "冰上丝路带"));
+        assert_eq!(add_seed_words(&mut jieba, ["冰上丝路带", "一带一路"]), 1);
+        assert!(jieba.cut(text, true).iter().any(|t| t.word == "冰上丝路带"));
+    }
 
     fn words(jieba: &Jieba, text: &str) -> Vec<String> {
         jieba.cut(text, true).into_iter().map(|t| t.word.to_string()).collect()

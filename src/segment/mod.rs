@@ -21,7 +21,7 @@ use jieba_rs::Jieba;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-pub use dictionary::{build_jieba, entry_lines, FIXED_EXPRESSIONS};
+pub use dictionary::{add_seed_words, build_jieba, entry_lines, FIXED_EXPRESSIONS};
 pub use filters::{Filter, FilterChain, STOPWORDS};
 
 /// Documents per work item: large enough that interning pays off, small enough to balance.

@@ -4,8 +4,10 @@
 
 pub mod coherence;
 mod lanes;
+pub mod keyatm;
 pub mod lda;
 pub mod nmf;
+pub mod theme_model;
 
 use std::time::Instant;
 

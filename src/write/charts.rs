@@ -198,6 +198,21 @@ pub fn trend_charts(
     Ok(drawn)
 }
 
+/// `charts/<stem>.*`: small multiples with bands, one panel per series; no chart without periods.
+pub fn panel_chart(
+    charts: &Charts,
+    out: &Path,
+    stem: &str,
+    title: &str,
+    periods: &[String],
+    panels: &[Panel],
+) -> Result<Vec<String>> {
+    if periods.is_empty() || charts.formats.is_empty() || panels.is_empty() {
+        return Ok(Vec::new());
+    }
+    charts.render(out, stem, &Panels { title, periods, panels })
+}
+
 /// "g: first three terms" — how a cluster or a topic is named on charts and in reports.
 pub fn group_label(group: usize, list: &[(u32, f64)], terms: &[String]) -> String {
     let words: Vec<&str> = list.iter().take(3).map(|&(t, _)| terms[t as usize].as_str()).collect();

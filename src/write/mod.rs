@@ -11,3 +11,4 @@ pub mod report;
 pub mod schema;
 pub mod staging;
 pub mod tables;
+pub mod theme_model;

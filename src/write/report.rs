@@ -28,6 +28,8 @@ pub struct RunNotes<'a> {
     pub undated: &'a [Undated],
     /// (title, keywords) of each document, for runs of a few documents.
     pub keywords: &'a [(String, Vec<String>)],
+    /// The theme model's section (Markdown), when it ran.
+    pub theme_model: Option<String>,
 }
 
 /// How to date documents that no rule could date.
@@ -133,6 +135,9 @@ pub fn write_report(
                 stat.map(|s| s.change_points.iter().map(|&p| period(p)).collect()).unwrap_or_default();
             let _ = writeln!(md, "| {} | {} | {trend} | {} |", theme.label, shares.join(" | "), changes.join(", "));
         }
+    }
+    if let Some(section) = &notes.theme_model {
+        md.push_str(section);
     }
     // One picture per chart: the PNG where there is one, else the SVG.
     let shown: Vec<&String> =

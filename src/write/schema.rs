@@ -268,3 +268,82 @@ impl Table {
         DataFrame::new_infer_height(named)
     }
 }
+
+/// The keyword-assisted theme model's topics: keyword themes (lexicon order), then `free_N`
+/// topics; each topic's words by weight, `seed` marking the lexicon's seeds (the rest the model found).
+pub const THEME_MODEL: Table = Table {
+    file: "theme_model.parquet",
+    columns: &[
+        ("theme", Str),
+        ("label", Str),
+        ("keyword_topic", Bool),
+        ("rank", U32),
+        ("term", Str),
+        ("weight", F64),
+        ("seed", Bool),
+    ],
+};
+
+/// Each analysed document's share of every theme-model topic (mean over the posterior draws) and
+/// the tokens assigned to it (mean), from which `themeshift effects` draws θ ~ Dirichlet(tokens + α).
+pub const DOC_THEMES: Table = Table {
+    file: "doc_themes.parquet",
+    columns: &[("doc_id", Str), ("theme", Str), ("share", F32), ("tokens", F32), ("alpha", F64)],
+};
+
+/// Mean document share of each theme-model topic per period, with a 95% credible interval over
+/// the posterior draws.
+pub const THEME_PREVALENCE: Table = Table {
+    file: "theme_prevalence.parquet",
+    columns: &[
+        ("theme", Str),
+        ("label", Str),
+        ("period", Str),
+        ("share", F64),
+        ("share_low", F64),
+        ("share_high", F64),
+        ("n_docs", U32),
+    ],
+};
+
+/// Trend tests and change points of each theme-model topic's prevalence series (as theme_stats).
+pub const THEME_PREVALENCE_STATS: Table = Table { file: "theme_prevalence_stats.parquet", columns: THEME_STATS.columns };
+
+/// Each keyword theme's words in each period, from the tokens assigned to it in that period's
+/// documents only; `distinctiveness`: log₂ ratio of the word's share there to its share in the
+/// theme's other periods (0.5 added to counts).
+pub const THEME_WORDS_BY_PERIOD: Table = Table {
+    file: "theme_words_by_period.parquet",
+    columns: &[
+        ("theme", Str),
+        ("label", Str),
+        ("period", Str),
+        ("rank", U32),
+        ("term", Str),
+        ("count", F64),
+        ("share", F64),
+        ("distinctiveness", F64),
+        ("seed", Bool),
+    ],
+};
+
+/// `themeshift effects`: each theme's regression on the formula's terms by the method of
+/// composition (coefficients drawn over posterior draws of θ), tidy.
+pub const THEME_EFFECTS: Table = Table {
+    file: "theme_effects.parquet",
+    columns: &[
+        ("theme", Str),
+        ("label", Str),
+        ("term", Str),
+        ("estimate", F64),
+        ("std_error", F64),
+        ("ci_low", F64),
+        ("ci_high", F64),
+    ],
+};
+
+/// `themeshift effects`: predicted theme share per period (other covariates at their means), with bands.
+pub const THEME_EFFECTS_PREDICTED: Table = Table {
+    file: "theme_effects_predicted.parquet",
+    columns: &[("theme", Str), ("label", Str), ("period", Str), ("estimate", F64), ("ci_low", F64), ("ci_high", F64)],
+};

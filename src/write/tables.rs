@@ -236,7 +236,7 @@ pub fn periods(trends: &TrendResults) -> PolarsResult<DataFrame> {
     ])
 }
 
-fn string_lists<'a>(lists: impl ExactSizeIterator<Item = Vec<&'a str>>) -> Series {
+pub fn string_lists<'a>(lists: impl ExactSizeIterator<Item = Vec<&'a str>>) -> Series {
     let mut builder = ListStringChunkedBuilder::new("".into(), lists.len(), lists.len());
     for list in lists {
         builder.append_values_iter(list.into_iter());

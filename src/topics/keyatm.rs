@@ -1,0 +1,606 @@
+//! Keyword-assisted topics (keyATM "base": Eshima, Imai & Sasaki, AJPS 2024) by collapsed Gibbs
+//! sampling, parallel and deterministic as our LDA (fixed shards, one random stream per shard and
+//! sweep, word–topic changes added together after each sweep).
+//!
+//! Topics `0..K_key` are keyword topics, each with a seed list S_k; the rest are free topics.
+//! A token of word w in topic k comes from the keyword distribution φ̃_k (over S_k, prior β_s) when
+//! its switch s = 1, from the regular distribution φ_k (over the vocabulary, prior β) when s = 0;
+//! s ~ Bernoulli(π_k), π_k ~ Beta(γ₁, γ₂). Free topics have s = 0 always. With the token itself
+//! left out of every count, the conditionals sampled are keyATM's:
+//!
+//! ```text
+//! P(z = k | s = 0) ∝ (n_dk + α_k) · (n⁰_kw + β) / (n⁰_k + Vβ) · (n⁰_k + γ₂) / (n_k + γ₁ + γ₂)
+//! P(z = k | s = 1) ∝ (n_dk + α_k) · (n¹_kw + β_s) / (n¹_k + |S_k|β_s) · (n¹_k + γ₁) / (n_k + γ₁ + γ₂),  w ∈ S_k
+//! P(s = 1 | z = k) ∝ (n¹_kw + β_s) / (n¹_k + |S_k|β_s) · (n¹_k + γ₁)   against   (n⁰_kw + β) / (n⁰_k + Vβ) · (n⁰_k + γ₂)
+//! ```
+//!
+//! (for a free topic the γ factor is 1). α is resampled after every sweep by slice sampling of
+//! each α_k under keyATM's gamma priors (shape 1, scale 1 for keyword topics; shape 2, scale 1
+//! for free topics), on the scale p = α/(1 + α). The document likelihood of α needs only the
+//! histograms of n_dk and of document lengths, so a resample costs O(distinct counts), not O(n).
+//!
+//! Estimates are averaged over the sweeps kept after burn-in; each kept sweep is also a
+//! posterior draw of every group's (period's) mean document share, from which credible intervals
+//! come, and of the tokens each keyword topic holds in each group (its words by period).
+
+use ndarray::Array2;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::vectorize::Csr;
+
+/// Settings of the keyword-assisted model. Defaults: 5 free topics; keyATM's priors (β = 0.01,
+/// β_s = 0.1, γ = (1, 1), α starting at 1/K and estimated); 300 sweeps, every 3rd of the last 150
+/// kept (50 posterior draws).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeyAtmParams {
+    pub free_topics: usize,
+    pub iterations: usize,
+    pub burn_in: usize,
+    pub thin: usize,
+    pub beta: f64,
+    pub beta_s: f64,
+    pub gamma: (f64, f64),
+    pub estimate_alpha: bool,
+}
+
+impl Default for KeyAtmParams {
+    fn default() -> Self {
+        KeyAtmParams {
+            free_topics: 5,
+            iterations: 300,
+            burn_in: 150,
+            thin: 3,
+            beta: 0.01,
+            beta_s: 0.1,
+            gamma: (1.0, 1.0),
+            estimate_alpha: true,
+        }
+    }
+}
+
+impl KeyAtmParams {
+    pub fn check(&self) -> Result<(), String> {
+        if self.beta <= 0.0 || self.beta_s <= 0.0 || self.gamma.0 <= 0.0 || self.gamma.1 <= 0.0 {
+            return Err("[theme_model] beta, beta_s and both gamma values must be positive".into());
+        }
+        if self.iterations == 0 || self.burn_in >= self.iterations || self.thin == 0 {
+            return Err(format!(
+                "[theme_model] needs iterations ({}) > burn_in ({}) and thin ≥ 1",
+                self.iterations, self.burn_in
+            ));
+        }
+        if self.free_topics > 1000 {
+            return Err(format!("[theme_model] free_topics = {}: use at most 1000", self.free_topics));
+        }
+        Ok(())
+    }
+}
+
+/// Shards of documents sampled in parallel: fixed, so results do not depend on the threads.
+const SHARDS: usize = 8;
+
+pub struct KeyAtmFit {
+    /// n × K mean topic shares θ over the kept draws (rows sum to 1).
+    pub theta: Array2<f32>,
+    /// n × K mean tokens assigned to each topic over the kept draws.
+    pub assigned: Array2<f32>,
+    /// K × V topic–word probabilities: (1 − π_k) φ_k + π_k φ̃_k for keyword topics, φ_k for free ones.
+    pub phi: Array2<f32>,
+    /// The last α (one per topic) and each keyword topic's mean keyword share π_k.
+    pub alpha: Vec<f64>,
+    pub pi: Vec<f64>,
+    /// Per kept draw: each group's mean document share of each topic, `[g * K + k]`.
+    pub group_draws: Vec<Vec<f64>>,
+    /// Per keyword topic and group: word → tokens assigned to it there, summed over the draws.
+    pub group_words: Vec<Vec<FxHashMap<u32, u32>>>,
+    pub draws: usize,
+    pub tokens: usize,
+    pub iterations: usize,
+}
+
+/// The word–topic side of the state: what every shard copies and the sweep's merge adds up.
+#[derive(Clone)]
+struct WordCounts {
+    /// `regular[w * K + k]`: tokens of w in topic k with s = 0.
+    regular: Vec<u32>,
+    regular_total: Vec<u32>,
+    /// `keyword[slot]`: tokens with s = 1 of the (topic, seed) pair `slot`.
+    keyword: Vec<u32>,
+    keyword_total: Vec<u32>,
+}
+
+/// Fixed facts the sampler reads.
+struct Model<'a> {
+    k: usize,
+    v: usize,
+    n_key: usize,
+    params: &'a KeyAtmParams,
+    /// `word_slots[word_slot_start[w]..word_slot_start[w + 1]]`: (topic, slot) of each keyword topic seeded with w.
+    word_slot_start: Vec<usize>,
+    word_slots: Vec<(usize, usize)>,
+    seeds_per_topic: Vec<usize>,
+}
+
+impl Model<'_> {
+    fn slots(&self, w: usize) -> &[(usize, usize)] {
+        &self.word_slots[self.word_slot_start[w]..self.word_slot_start[w + 1]]
+    }
+
+    fn slot_of(&self, w: usize, topic: usize) -> Option<usize> {
+        self.slots(w).iter().find(|&&(t, _)| t == topic).map(|&(_, s)| s)
+    }
+
+    fn gamma(&self, topic: usize) -> (f64, f64) {
+        if topic < self.n_key {
+            self.params.gamma
+        } else {
+            (0.0, 0.0)
+        }
+    }
+
+    /// (n⁰_k + γ₂)/(n_k + γ₁ + γ₂) and (n¹_k + γ₁)/(n_k + γ₁ + γ₂): 1 and 0 for a free topic.
+    fn switch_odds(&self, c: &WordCounts, topic: usize) -> (f64, f64) {
+        if topic >= self.n_key {
+            return (1.0, 0.0);
+        }
+        let (g1, g2) = self.gamma(topic);
+        let (n0, n1) = (c.regular_total[topic] as f64, c.keyword_total[topic] as f64);
+        let all = n0 + n1 + g1 + g2;
+        ((n0 + g2) / all, (n1 + g1) / all)
+    }
+}
+
+/// Fit keyword topics seeded by `keywords` (vocabulary ids per keyword topic, each non-empty)
+/// plus `params.free_topics` free topics to the term counts (documents × terms). `groups[r]` is
+/// matrix row r's group (period) among `n_groups`, for the per-group draws.
+pub fn keyatm(
+    counts: &Csr<u32>,
+    keywords: &[Vec<u32>],
+    params: &KeyAtmParams,
+    groups: &[Option<usize>],
+    n_groups: usize,
+    seed: u64,
+) -> KeyAtmFit {
+    let (n, v) = (counts.n_rows(), counts.n_cols);
+    let n_key = keywords.len();
+    let k = n_key + params.free_topics;
+    assert!((1..=u16::MAX as usize).contains(&k), "1 to 65535 topics");
+    assert!(keywords.iter().all(|s| !s.is_empty()), "every keyword topic needs a seed");
+    let mut by_word: Vec<Vec<(usize, usize)>> = vec![Vec::new(); v];
+    let mut seeds_per_topic = Vec::with_capacity(n_key);
+    let mut slot = 0;
+    for (topic, seeds) in keywords.iter().enumerate() {
+        let mut seeds = seeds.clone();
+        seeds.sort_unstable();
+        seeds.dedup();
+        for &w in &seeds {
+            by_word[w as usize].push((topic, slot));
+            slot += 1;
+        }
+        seeds_per_topic.push(seeds.len());
+    }
+    let mut word_slot_start = vec![0];
+    let mut word_slots = Vec::new();
+    for list in &by_word {
+        word_slots.extend_from_slice(list);
+        word_slot_start.push(word_slots.len());
+    }
+    let model = Model { k, v, n_key, params, word_slot_start, word_slots, seeds_per_topic };
+
+    // Tokens grouped by document in term order, as our LDA holds them.
+    let mut words = Vec::with_capacity(counts.values.iter().map(|&c| c as usize).sum());
+    let mut starts = Vec::with_capacity(n + 1);
+    for d in 0..n {
+        starts.push(words.len());
+        let (terms, times) = counts.row(d);
+        for (&t, &c) in terms.iter().zip(times) {
+            words.extend(std::iter::repeat_n(t, c as usize));
+        }
+    }
+    starts.push(words.len());
+    let total = words.len();
+
+    // keyATM's start: a seed token goes to one of its keyword topics, with s = 1 seven times in ten.
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut topics = vec![0u16; total];
+    let mut switch = vec![false; total];
+    for i in 0..total {
+        let slots = model.slots(words[i] as usize);
+        if slots.is_empty() {
+            topics[i] = rng.gen_range(0..k) as u16;
+        } else {
+            topics[i] = slots[rng.gen_range(0..slots.len())].0 as u16;
+            switch[i] = rng.gen::<f64>() >= 0.3;
+        }
+    }
+    let mut doc_topic = vec![0u32; n * k];
+    let mut c = WordCounts {
+        regular: vec![0; v * k],
+        regular_total: vec![0; k],
+        keyword: vec![0; slot],
+        keyword_total: vec![0; k],
+    };
+    for d in 0..n {
+        for i in starts[d]..starts[d + 1] {
+            let (w, z) = (words[i] as usize, topics[i] as usize);
+            doc_topic[d * k + z] += 1;
+            add(&model, &mut c, w, z, switch[i], 1);
+        }
+    }
+    let mut alpha = vec![1.0 / k as f64; k];
+
+    let bounds = shard_bounds(&starts, SHARDS);
+    let lengths: Vec<u32> = (0..n).map(|d| (starts[d + 1] - starts[d]) as u32).collect();
+    let mut theta_sum = vec![0f64; n * k];
+    let mut assigned_sum = vec![0f64; n * k];
+    let mut phi_sum = vec![0f64; k * v];
+    let mut pi_sum = vec![0f64; n_key];
+    let mut group_draws = Vec::new();
+    let mut group_words: Vec<Vec<FxHashMap<u32, u32>>> = vec![vec![FxHashMap::default(); n_groups]; n_key];
+    let progress = crate::progress::bar("theme model", params.iterations as u64, "sweeps");
+    for sweep in 0..params.iterations {
+        progress.add(1);
+        let copies: Vec<WordCounts> = {
+            let mut shards = Vec::new();
+            let (mut t_rest, mut s_rest, mut dt_rest) = (&mut topics[..], &mut switch[..], &mut doc_topic[..]);
+            for pair in bounds.windows(2) {
+                let (a, b) = (pair[0], pair[1]);
+                let (t, tr) = t_rest.split_at_mut(starts[b] - starts[a]);
+                let (s, sr) = s_rest.split_at_mut(starts[b] - starts[a]);
+                let (dt, dtr) = dt_rest.split_at_mut((b - a) * k);
+                shards.push((a..b, t, s, dt));
+                (t_rest, s_rest, dt_rest) = (tr, sr, dtr);
+            }
+            shards
+                .into_par_iter()
+                .enumerate()
+                .map(|(shard, (docs, t, s, dt))| {
+                    let stream = seed ^ 0x6b65_7941_544d_0000 ^ ((sweep as u64 + 1) << 20) ^ (shard as u64 + 1);
+                    let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream);
+                    let mut copy = c.clone();
+                    let base = starts[docs.start];
+                    let local = ShardTokens { words: &words[base..starts[docs.end]], topics: t, switch: s };
+                    sample_shard(&model, &mut copy, local, dt, &starts[docs.start..=docs.end], &alpha, &mut rng);
+                    copy
+                })
+                .collect()
+        };
+        c = WordCounts {
+            regular: merge(&c.regular, copies.iter().map(|x| &x.regular)),
+            regular_total: merge(&c.regular_total, copies.iter().map(|x| &x.regular_total)),
+            keyword: merge(&c.keyword, copies.iter().map(|x| &x.keyword)),
+            keyword_total: merge(&c.keyword_total, copies.iter().map(|x| &x.keyword_total)),
+        };
+        if params.estimate_alpha {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x616c_7068_61 ^ ((sweep as u64 + 1) << 24));
+            resample_alpha(&mut alpha, &doc_topic, &lengths, n_key, &mut rng);
+        }
+        let done = sweep + 1;
+        if done > params.burn_in && (done - params.burn_in).is_multiple_of(params.thin) {
+            let alpha_sum: f64 = alpha.iter().sum();
+            let mut group_sum = vec![0f64; n_groups * k];
+            let mut group_n = vec![0u64; n_groups];
+            for d in 0..n {
+                let denominator = lengths[d] as f64 + alpha_sum;
+                for t in 0..k {
+                    let share = (doc_topic[d * k + t] as f64 + alpha[t]) / denominator;
+                    theta_sum[d * k + t] += share;
+                    assigned_sum[d * k + t] += doc_topic[d * k + t] as f64;
+                    if let Some(g) = groups[d] {
+                        group_sum[g * k + t] += share;
+                    }
+                }
+                if let Some(g) = groups[d] {
+                    group_n[g] += 1;
+                }
+            }
+            for (g, &count) in group_n.iter().enumerate() {
+                group_sum[g * k..(g + 1) * k].iter_mut().for_each(|x| *x /= count.max(1) as f64);
+            }
+            group_draws.push(group_sum);
+            for t in 0..k {
+                let pi = if t < n_key { model.switch_odds(&c, t).1 } else { 0.0 };
+                if t < n_key {
+                    pi_sum[t] += pi;
+                }
+                let regular_denominator = c.regular_total[t] as f64 + v as f64 * params.beta;
+                for w in 0..v {
+                    let regular = (c.regular[w * k + t] as f64 + params.beta) / regular_denominator;
+                    let keyword = model.slot_of(w, t).map_or(0.0, |s| {
+                        (c.keyword[s] as f64 + params.beta_s)
+                            / (c.keyword_total[t] as f64 + model.seeds_per_topic[t] as f64 * params.beta_s)
+                    });
+                    phi_sum[t * v + w] += (1.0 - pi) * regular + pi * keyword;
+                }
+            }
+            for d in 0..n {
+                let Some(g) = groups[d] else { continue };
+                for i in starts[d]..starts[d + 1] {
+                    let z = topics[i] as usize;
+                    if z < n_key {
+                        *group_words[z][g].entry(words[i]).or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
+    let draws = group_draws.len();
+    let mean = |sum: Vec<f64>, rows: usize, cols: usize| {
+        Array2::from_shape_vec((rows, cols), sum.into_iter().map(|x| (x / draws as f64) as f32).collect())
+            .expect("shape")
+    };
+    KeyAtmFit {
+        theta: mean(theta_sum, n, k),
+        assigned: mean(assigned_sum, n, k),
+        phi: mean(phi_sum, k, v),
+        alpha,
+        pi: pi_sum.into_iter().map(|p| p / draws as f64).collect(),
+        group_draws,
+        group_words,
+        draws,
+        tokens: total,
+        iterations: params.iterations,
+    }
+}
+
+/// Add `by` (±1) tokens of word w to topic z with switch s.
+fn add(model: &Model, c: &mut WordCounts, w: usize, z: usize, s: bool, by: i32) {
+    let apply = |x: &mut u32| *x = x.wrapping_add_signed(by);
+    if s {
+        let slot = model.slot_of(w, z).expect("a keyword token's topic is seeded with it");
+        apply(&mut c.keyword[slot]);
+        apply(&mut c.keyword_total[z]);
+    } else {
+        apply(&mut c.regular[w * model.k + z]);
+        apply(&mut c.regular_total[z]);
+    }
+}
+
+struct ShardTokens<'a> {
+    words: &'a [u32],
+    topics: &'a mut [u16],
+    switch: &'a mut [bool],
+}
+
+/// One sweep over a shard's documents: z given s for every token, then s given z for a token of
+/// a seed of its (new) topic.
+fn sample_shard(
+    model: &Model,
+    c: &mut WordCounts,
+    tokens: ShardTokens,
+    doc_topic: &mut [u32],
+    starts: &[usize],
+    alpha: &[f64],
+    rng: &mut Xoshiro256PlusPlus,
+) {
+    let (k, params) = (model.k, model.params);
+    let v_beta = model.v as f64 * params.beta;
+    let mut weights = vec![0f64; k];
+    let base = starts[0];
+    for local_doc in 0..starts.len() - 1 {
+        let dt = &mut doc_topic[local_doc * k..(local_doc + 1) * k];
+        for i in starts[local_doc] - base..starts[local_doc + 1] - base {
+            let w = tokens.words[i] as usize;
+            let (old, s) = (tokens.topics[i] as usize, tokens.switch[i]);
+            dt[old] -= 1;
+            add(model, c, w, old, s, -1);
+            let mut acc = 0.0;
+            if s {
+                weights.iter_mut().for_each(|x| *x = 0.0);
+                for &(t, slot) in model.slots(w) {
+                    let keyword = (c.keyword[slot] as f64 + params.beta_s)
+                        / (c.keyword_total[t] as f64 + model.seeds_per_topic[t] as f64 * params.beta_s);
+                    weights[t] = (dt[t] as f64 + alpha[t]) * keyword * model.switch_odds(c, t).1;
+                }
+            } else {
+                let row = &c.regular[w * k..(w + 1) * k];
+                for t in 0..k {
+                    let regular = (row[t] as f64 + params.beta) / (c.regular_total[t] as f64 + v_beta);
+                    weights[t] = (dt[t] as f64 + alpha[t]) * regular * model.switch_odds(c, t).0;
+                }
+            }
+            weights.iter_mut().for_each(|x| {
+                acc += *x;
+                *x = acc;
+            });
+            let u = rng.gen::<f64>() * acc;
+            let new = weights.iter().position(|&x| x > u).unwrap_or(k - 1);
+            let new = if s && model.slot_of(w, new).is_none() { old } else { new };
+            dt[new] += 1;
+            add(model, c, w, new, s, 1);
+            tokens.topics[i] = new as u16;
+            if let Some(slot) = model.slot_of(w, new) {
+                add(model, c, w, new, s, -1);
+                let (g1, g2) = model.gamma(new);
+                let keyword = (c.keyword[slot] as f64 + params.beta_s) * (c.keyword_total[new] as f64 + g1)
+                    / (c.keyword_total[new] as f64 + model.seeds_per_topic[new] as f64 * params.beta_s);
+                let regular = (c.regular[w * k + new] as f64 + params.beta) * (c.regular_total[new] as f64 + g2)
+                    / (c.regular_total[new] as f64 + v_beta);
+                let on = rng.gen::<f64>() * (keyword + regular) < keyword;
+                add(model, c, w, new, on, 1);
+                tokens.switch[i] = on;
+            }
+        }
+    }
+}
+
+/// Document ranges with about the same number of tokens each.
+fn shard_bounds(starts: &[usize], shards: usize) -> Vec<usize> {
+    let n = starts.len() - 1;
+    let total = starts[n];
+    let mut bounds = vec![0];
+    for s in 1..shards {
+        let d = starts.partition_point(|&x| x < total * s / shards).min(n);
+        bounds.push(d.max(*bounds.last().unwrap()));
+    }
+    bounds.push(n);
+    bounds
+}
+
+/// `global + Σ (copy − global)` over the shards' copies, in shard order.
+fn merge<'a>(global: &[u32], copies: impl Iterator<Item = &'a Vec<u32>>) -> Vec<u32> {
+    let mut sum: Vec<i64> = global.iter().map(|&g| g as i64).collect();
+    for copy in copies {
+        for ((s, &c), &g) in sum.iter_mut().zip(copy).zip(global) {
+            *s += c as i64 - g as i64;
+        }
+    }
+    sum.into_iter().map(|s| u32::try_from(s).expect("counts stay non-negative")).collect()
+}
+
+/// (value, number of documents with it), sorted by value.
+fn histogram(values: impl Iterator<Item = u32>) -> Vec<(f64, f64)> {
+    let mut map: FxHashMap<u32, u32> = FxHashMap::default();
+    values.for_each(|x| *map.entry(x).or_default() += 1);
+    let mut out: Vec<(f64, f64)> = map.into_iter().map(|(x, c)| (x as f64, c as f64)).collect();
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out
+}
+
+/// ln of keyATM's gamma prior density (shape a, scale b).
+fn gamma_log_density(x: f64, a: f64, b: f64) -> f64 {
+    -a * b.ln() - libm::lgamma(a) + (a - 1.0) * x.ln() - x / b
+}
+
+/// One slice-sampling pass over α (topic by topic), under the Dirichlet–multinomial likelihood
+/// of the documents' topic counts.
+fn resample_alpha(alpha: &mut [f64], doc_topic: &[u32], lengths: &[u32], n_key: usize, rng: &mut Xoshiro256PlusPlus) {
+    let k = alpha.len();
+    let n = lengths.len() as f64;
+    let length_histogram = histogram(lengths.iter().copied());
+    let (low, high) = (1e-9 / (1.0 + 1e-9), 100.0 / 101.0);
+    for t in 0..k {
+        let counts = histogram(doc_topic.iter().skip(t).step_by(k).copied());
+        let rest: f64 = alpha.iter().enumerate().filter(|&(j, _)| j != t).map(|(_, a)| a).sum();
+        let (shape, scale) = if t < n_key { (1.0, 1.0) } else { (2.0, 1.0) };
+        let log_target = |a: f64| {
+            let sum = rest + a;
+            let mut l = gamma_log_density(a, shape, scale) + n * (libm::lgamma(sum) - libm::lgamma(a));
+            l += counts.iter().map(|&(x, c)| c * libm::lgamma(x + a)).sum::<f64>();
+            l -= length_histogram.iter().map(|&(x, c)| c * libm::lgamma(x + sum)).sum::<f64>();
+            // On p = α/(1 + α): dα/dp = 1/(1 − p)².
+            let p = a / (1.0 + a);
+            l - 2.0 * (1.0 - p).ln()
+        };
+        let current = alpha[t] / (1.0 + alpha[t]);
+        let level = log_target(alpha[t]) + rng.gen::<f64>().ln();
+        let (mut lo, mut hi) = (low, high);
+        for _ in 0..200 {
+            let p = lo + (hi - lo) * rng.gen::<f64>();
+            let a = p / (1.0 - p);
+            if log_target(a) > level {
+                alpha[t] = a;
+                break;
+            }
+            if p < current {
+                lo = p;
+            } else {
+                hi = p;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 90 documents over three word groups of six (words 0–17) and a shared noise group (18–23);
+    /// each document draws mostly from one group. Seeds: two words of groups 0 and 1.
+    fn planted() -> Csr<u32> {
+        let rows = (0..90u32)
+            .map(|d| {
+                let group = d % 3;
+                let mut row: Vec<(u32, u32)> = (0..6).map(|j| (group * 6 + j, 3 + (d + j) % 4)).collect();
+                row.extend((18..24).map(|w| (w, 1 + (d + w) % 2)));
+                row
+            })
+            .collect();
+        Csr::from_rows(24, rows)
+    }
+
+    fn params() -> KeyAtmParams {
+        KeyAtmParams { free_topics: 1, iterations: 120, burn_in: 60, thin: 2, ..KeyAtmParams::default() }
+    }
+
+    #[test]
+    fn keyword_topics_find_their_groups_and_the_words_beside_the_seeds() {
+        let groups: Vec<Option<usize>> = (0..90).map(|d| Some(d / 45)).collect();
+        let fit = keyatm(&planted(), &[vec![0, 1], vec![6, 7]], &params(), &groups, 2, 3);
+        for (topic, group) in [(0usize, 0u32), (1, 1)] {
+            let row = fit.phi.row(topic);
+            let mass: f32 = (group * 6..group * 6 + 6).map(|w| row[w as usize]).sum();
+            assert!(mass > 0.8, "topic {topic} spreads: {row:?}");
+            // Words 2–5 (or 8–11) were never seeds, yet the topic holds them.
+            let found: f32 = (group * 6 + 2..group * 6 + 6).map(|w| row[w as usize]).sum();
+            assert!(found > 0.3, "topic {topic} found no unseeded words: {row:?}");
+        }
+        for d in (0..90).filter(|d| d % 3 < 2) {
+            let topic = (d % 3) as usize;
+            assert!(fit.theta[[d, topic]] > 0.6, "document {d}: {:?}", fit.theta.row(d));
+        }
+        assert_eq!(fit.draws, 30);
+        let k = 3;
+        for draw in &fit.group_draws {
+            for g in 0..2 {
+                let sum: f64 = draw[g * k..(g + 1) * k].iter().sum();
+                assert!((sum - 1.0).abs() < 1e-9);
+            }
+        }
+        assert!(fit.pi.iter().all(|&p| p > 0.0 && p < 1.0));
+        assert!(fit.alpha.iter().all(|&a| a > 0.0 && a.is_finite()));
+    }
+
+    #[test]
+    fn same_seed_same_fit_at_any_thread_count() {
+        let groups = vec![Some(0); 90];
+        let fit = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| keyatm(&planted(), &[vec![0, 1], vec![6, 7]], &params(), &groups, 1, 11))
+        };
+        let (a, b) = (fit(1), fit(3));
+        assert_eq!(a.theta, b.theta);
+        assert_eq!(a.phi, b.phi);
+        assert_eq!(a.alpha, b.alpha);
+        assert_eq!(a.group_words, b.group_words);
+    }
+
+    #[test]
+    fn group_words_come_only_from_the_groups_documents() {
+        // Word 5 occurs only in the second half's documents (group 1).
+        let rows = (0..60u32)
+            .map(|d| {
+                let mut row = vec![(0, 4), (1, 3), (2, 2)];
+                if d >= 30 {
+                    row.push((5, 3));
+                }
+                row.push((3 + d % 2, 2));
+                row
+            })
+            .collect();
+        let counts = Csr::from_rows(6, rows);
+        let groups: Vec<Option<usize>> = (0..60).map(|d| Some(d / 30)).collect();
+        let fit = keyatm(&counts, &[vec![0, 5]], &params(), &groups, 2, 1);
+        assert!(!fit.group_words[0][0].contains_key(&5));
+        assert!(fit.group_words[0][1].get(&5).copied().unwrap_or(0) > 0);
+    }
+
+    #[test]
+    fn alpha_slice_sampler_moves_toward_sparse_documents() {
+        // Documents with all tokens in one topic call for a small α.
+        let k = 2;
+        let lengths = vec![20u32; 200];
+        let doc_topic: Vec<u32> = (0..200).flat_map(|d| if d % 2 == 0 { [20, 0] } else { [0, 20] }).collect();
+        let mut alpha = vec![1.0; k];
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
+        for _ in 0..50 {
+            resample_alpha(&mut alpha, &doc_topic, &lengths, 0, &mut rng);
+        }
+        assert!(alpha.iter().all(|&a| a < 0.2), "{alpha:?}");
+    }
+}

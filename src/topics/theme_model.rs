@@ -1,0 +1,273 @@
+//! Themes measured by the keyword-assisted model: the lexicon's themes as keyword topics (seeds
+//! that survive segmentation and the vocabulary), the model's fit described as tables — each
+//! theme's words with their seed flag, documents' theme shares, each period's mean share with a
+//! 95% credible interval over the posterior draws, and each theme's words in each period.
+//!
+//! A theme's words in period p come only from tokens the model assigned to the theme in p's
+//! documents, so a word can never show up before it is used. Their distinctiveness is the
+//! log₂ ratio of the word's share of the theme's tokens in p to its share in the theme's other
+//! periods, both with 0.5 added to every count (`log₂((c_pw + ½)/(c_p + ½V_θ) ÷ (c_¬p,w + ½)/(c_¬p + ½V_θ))`,
+//! V_θ the number of words the theme holds anywhere).
+
+use std::time::Instant;
+
+use ndarray::Array2;
+
+use super::keyatm::{keyatm, KeyAtmParams};
+use crate::cluster::top;
+use crate::segment::Tokenized;
+use crate::vectorize::{Csr, Vocabulary};
+
+/// A lexicon theme as the model sees it: its name, display label and seed terms.
+#[derive(Debug, Clone)]
+pub struct SeedTheme {
+    pub name: String,
+    pub label: String,
+    pub seeds: Vec<String>,
+}
+
+/// A seed the model cannot use, and why: `not_a_token` (segmentation never produced it; `raw_count`
+/// says how often its characters occur in the analysed texts) or `not_in_vocabulary` (too rare
+/// or too common for the vocabulary's limits).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LostSeed {
+    pub theme: String,
+    pub term: String,
+    pub reason: &'static str,
+    pub raw_count: u64,
+}
+
+/// The seeds of each theme as vocabulary ids; lost seeds; themes dropped for want of any seed.
+pub struct Seeds {
+    pub themes: Vec<SeedTheme>,
+    pub ids: Vec<Vec<u32>>,
+    pub lost: Vec<LostSeed>,
+    pub dropped: Vec<String>,
+}
+
+/// Match every theme's seeds against the segmented terms and the vocabulary; `texts` are the
+/// analysed documents' texts (for the raw count of a seed segmentation never produced).
+pub fn match_seeds(themes: &[SeedTheme], tokenized: &Tokenized, vocabulary: &Vocabulary, texts: &[&str]) -> Seeds {
+    let mut out = Seeds { themes: Vec::new(), ids: Vec::new(), lost: Vec::new(), dropped: Vec::new() };
+    for theme in themes {
+        let mut ids = Vec::new();
+        for term in &theme.seeds {
+            let lost = |reason| LostSeed { theme: theme.name.clone(), term: term.clone(), reason, raw_count: 0 };
+            if tokenized.terms.binary_search(term).is_err() {
+                let raw_count = texts.iter().map(|t| t.matches(term.as_str()).count() as u64).sum();
+                out.lost.push(LostSeed { raw_count, ..lost("not_a_token") });
+            } else {
+                match vocabulary.terms.binary_search(term) {
+                    Ok(id) => ids.push(id as u32),
+                    Err(_) => out.lost.push(lost("not_in_vocabulary")),
+                }
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            out.dropped.push(theme.name.clone());
+        } else {
+            out.themes.push(theme.clone());
+            out.ids.push(ids);
+        }
+    }
+    out
+}
+
+/// One topic in one period: mean document share and its 95% credible interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prevalence {
+    pub topic: usize,
+    pub period: usize,
+    pub share: f64,
+    pub low: f64,
+    pub high: f64,
+    pub n_docs: u32,
+}
+
+/// A word of a theme in one period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeriodWord {
+    pub topic: usize,
+    pub period: usize,
+    pub rank: u32,
+    pub term: u32,
+    /// Tokens assigned to the theme there, mean per posterior draw.
+    pub count: f64,
+    /// Its part of the theme's tokens in the period.
+    pub share: f64,
+    pub distinctiveness: f64,
+}
+
+pub struct ThemeModel {
+    /// Keyword themes first (lexicon order), then the free topics `free_1`, `free_2`, ….
+    pub names: Vec<String>,
+    pub labels: Vec<String>,
+    pub n_key: usize,
+    pub seeds: Vec<Vec<u32>>,
+    /// Per topic: (term id, weight), best first.
+    pub terms: Vec<Vec<(u32, f64)>>,
+    /// n × K mean shares and mean assigned tokens over the posterior draws.
+    pub shares: Array2<f32>,
+    pub assigned: Array2<f32>,
+    pub alpha: Vec<f64>,
+    pub pi: Vec<f64>,
+    pub prevalence: Vec<Prevalence>,
+    pub words_by_period: Vec<PeriodWord>,
+    pub draws: usize,
+    pub tokens: usize,
+    pub iterations: usize,
+    pub seconds: f64,
+}
+
+impl ThemeModel {
+    /// Topic k's mean share in each of `n_periods` periods.
+    pub fn series(&self, topic: usize, n_periods: usize) -> Vec<f64> {
+        (0..n_periods).map(|p| self.prevalence[p * self.names.len() + topic].share).collect()
+    }
+}
+
+/// What the theme model reads.
+pub struct ThemeInputs<'a> {
+    pub counts: &'a Csr<u32>,
+    pub seeds: &'a Seeds,
+    pub period_of_row: &'a [Option<usize>],
+    pub n_periods: usize,
+    /// Terms listed per topic in theme_model.parquet, and per theme and period.
+    pub top_terms: usize,
+}
+
+pub fn fit_theme_model(inputs: &ThemeInputs, params: &KeyAtmParams, seed: u64) -> ThemeModel {
+    let start = Instant::now();
+    let seeds = inputs.seeds;
+    let fit = keyatm(inputs.counts, &seeds.ids, params, inputs.period_of_row, inputs.n_periods, seed);
+    let n_key = seeds.themes.len();
+    let k = n_key + params.free_topics;
+    let free = |i: usize| format!("free_{}", i + 1);
+    let names: Vec<String> =
+        seeds.themes.iter().map(|t| t.name.clone()).chain((0..params.free_topics).map(free)).collect();
+    let labels: Vec<String> =
+        seeds.themes.iter().map(|t| t.label.clone()).chain((0..params.free_topics).map(free)).collect();
+    let terms = fit
+        .phi
+        .rows()
+        .into_iter()
+        .map(|row| top(row.iter().enumerate().map(|(t, &w)| (t as u32, w as f64)).collect(), inputs.top_terms))
+        .collect();
+    let mut n_docs = vec![0u32; inputs.n_periods];
+    inputs.period_of_row.iter().flatten().for_each(|&p| n_docs[p] += 1);
+    let mut prevalence = Vec::with_capacity(inputs.n_periods * k);
+    for p in 0..inputs.n_periods {
+        for topic in 0..k {
+            let mut draws: Vec<f64> = fit.group_draws.iter().map(|d| d[p * k + topic]).collect();
+            let share = draws.iter().sum::<f64>() / draws.len().max(1) as f64;
+            draws.sort_by(f64::total_cmp);
+            let (low, high) = (quantile(&draws, 0.025), quantile(&draws, 0.975));
+            prevalence.push(Prevalence { topic, period: p, share, low, high, n_docs: n_docs[p] });
+        }
+    }
+    let words_by_period = period_words(&fit.group_words, fit.draws, inputs.top_terms);
+    ThemeModel {
+        names,
+        labels,
+        n_key,
+        seeds: seeds.ids.clone(),
+        terms,
+        shares: fit.theta,
+        assigned: fit.assigned,
+        alpha: fit.alpha,
+        pi: fit.pi,
+        prevalence,
+        words_by_period,
+        draws: fit.draws,
+        tokens: fit.tokens,
+        iterations: fit.iterations,
+        seconds: start.elapsed().as_secs_f64(),
+    }
+}
+
+/// Linear-interpolated quantile of sorted values (NaN when empty).
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+/// Each theme's `n` most assigned words per period, with shares and distinctiveness.
+fn period_words(
+    group_words: &[Vec<rustc_hash::FxHashMap<u32, u32>>],
+    draws: usize,
+    n: usize,
+) -> Vec<PeriodWord> {
+    let mut out = Vec::new();
+    for (topic, periods) in group_words.iter().enumerate() {
+        let mut overall: rustc_hash::FxHashMap<u32, u64> = Default::default();
+        for words in periods {
+            words.iter().for_each(|(&w, &c)| *overall.entry(w).or_default() += c as u64);
+        }
+        let all: u64 = overall.values().sum();
+        let half_v = 0.5 * overall.len() as f64;
+        for (period, words) in periods.iter().enumerate() {
+            let here: u64 = words.values().map(|&c| c as u64).sum();
+            let rest = (all - here) as f64;
+            let counted: Vec<(u32, f64)> = words.iter().map(|(&w, &c)| (w, c as f64)).collect();
+            for (rank, (w, c)) in top(counted, n).into_iter().enumerate() {
+                let elsewhere = (overall[&w] as f64 - c).max(0.0);
+                let inside = (c + 0.5) / (here as f64 + half_v);
+                let outside = (elsewhere + 0.5) / (rest + half_v);
+                out.push(PeriodWord {
+                    topic,
+                    period,
+                    rank: rank as u32 + 1,
+                    term: w,
+                    count: c / draws.max(1) as f64,
+                    share: c / here.max(1) as f64,
+                    distinctiveness: (inside / outside).log2(),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_lost_to_segmentation_are_counted_in_the_raw_text() {
+        let tokenized = Tokenized::from_token_lists(&[vec!["能源", "合作"], vec!["能源", "贸易"]]);
+        let vocabulary =
+            Vocabulary { terms: vec!["合作".into(), "能源".into()], df: vec![1, 2], cf: vec![1, 2] };
+        let themes = vec![
+            SeedTheme { name: "energy".into(), label: "能源".into(), seeds: vec!["能源".into(), "天然气".into()] },
+            SeedTheme { name: "trade".into(), label: "贸易".into(), seeds: vec!["贸易".into()] },
+        ];
+        let seeds = match_seeds(&themes, &tokenized, &vocabulary, &["天然气管道与天然气", "贸易"]);
+        assert_eq!(seeds.ids, [vec![1]]);
+        assert_eq!(seeds.dropped, ["trade"]);
+        assert_eq!((seeds.lost[0].term.as_str(), seeds.lost[0].reason, seeds.lost[0].raw_count), ("天然气", "not_a_token", 2));
+        assert_eq!((seeds.lost[1].term.as_str(), seeds.lost[1].reason), ("贸易", "not_in_vocabulary"));
+    }
+
+    #[test]
+    fn period_words_rank_by_count_and_score_against_other_periods() {
+        let mut p0 = rustc_hash::FxHashMap::default();
+        p0.insert(1u32, 30u32);
+        p0.insert(2, 10);
+        let mut p1 = rustc_hash::FxHashMap::default();
+        p1.insert(1u32, 10u32);
+        p1.insert(3, 30);
+        let words = period_words(&[vec![p0, p1]], 10, 5);
+        let first: Vec<(usize, u32)> = words.iter().filter(|w| w.rank == 1).map(|w| (w.period, w.term)).collect();
+        assert_eq!(first, [(0, 1), (1, 3)]);
+        let w3 = words.iter().find(|w| w.term == 3).unwrap();
+        assert_eq!((w3.count, w3.share), (3.0, 0.75));
+        assert!(w3.distinctiveness > 5.0);
+        assert!(words.iter().all(|w| !(w.period == 0 && w.term == 3)));
+    }
+}

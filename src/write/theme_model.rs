@@ -1,0 +1,221 @@
+//! The theme model's tables, chart and report section: frames built from a fitted
+//! [`ThemeModel`], one builder per table.
+
+use polars::prelude::*;
+
+use super::charts::{self, Charts, Panel};
+use super::models::RowNames;
+use super::schema;
+use super::tables::{string_lists, write_parquet};
+use crate::topics::theme_model::ThemeModel;
+use crate::trends::term_stats::TermStat;
+
+fn series<T>(values: Vec<T>) -> Series
+where
+    Series: NamedFrom<Vec<T>, [T]>,
+{
+    Series::new("".into(), values)
+}
+
+pub fn theme_model(m: &ThemeModel, terms: &[String]) -> PolarsResult<DataFrame> {
+    let rows: Vec<(usize, u32, u32, f64)> = m
+        .terms
+        .iter()
+        .enumerate()
+        .flat_map(|(k, list)| list.iter().enumerate().map(move |(r, &(t, w))| (k, r as u32 + 1, t, w)))
+        .collect();
+    let is_seed = |k: usize, t: u32| k < m.n_key && m.seeds[k].binary_search(&t).is_ok();
+    schema::THEME_MODEL.frame(vec![
+        series(rows.iter().map(|r| m.names[r.0].as_str()).collect()),
+        series(rows.iter().map(|r| m.labels[r.0].as_str()).collect()),
+        series(rows.iter().map(|r| r.0 < m.n_key).collect()),
+        series(rows.iter().map(|r| r.1).collect()),
+        series(rows.iter().map(|r| terms[r.2 as usize].as_str()).collect()),
+        series(rows.iter().map(|r| r.3).collect()),
+        series(rows.iter().map(|r| is_seed(r.0, r.2)).collect()),
+    ])
+}
+
+pub fn doc_themes(m: &ThemeModel, names: &RowNames) -> PolarsResult<DataFrame> {
+    let k = m.names.len();
+    let n = m.shares.nrows();
+    let cells = || (0..n).flat_map(|d| (0..k).map(move |t| (d, t)));
+    schema::DOC_THEMES.frame(vec![
+        series(cells().map(|(d, _)| names.doc_ids[d]).collect()),
+        series(cells().map(|(_, t)| m.names[t].as_str()).collect()),
+        series(cells().map(|(d, t)| m.shares[[d, t]]).collect()),
+        series(cells().map(|(d, t)| m.assigned[[d, t]]).collect()),
+        series(cells().map(|(_, t)| m.alpha[t]).collect()),
+    ])
+}
+
+pub fn theme_prevalence(m: &ThemeModel, periods: &[String]) -> PolarsResult<DataFrame> {
+    let p = &m.prevalence;
+    schema::THEME_PREVALENCE.frame(vec![
+        series(p.iter().map(|x| m.names[x.topic].as_str()).collect()),
+        series(p.iter().map(|x| m.labels[x.topic].as_str()).collect()),
+        series(p.iter().map(|x| periods[x.period].as_str()).collect()),
+        series(p.iter().map(|x| x.share).collect()),
+        series(p.iter().map(|x| x.low).collect()),
+        series(p.iter().map(|x| x.high).collect()),
+        series(p.iter().map(|x| x.n_docs).collect()),
+    ])
+}
+
+pub fn theme_prevalence_stats(m: &ThemeModel, stats: &[TermStat], periods: &[String]) -> PolarsResult<DataFrame> {
+    schema::THEME_PREVALENCE_STATS.frame(vec![
+        series(stats.iter().map(|x| m.names[x.term].as_str()).collect()),
+        series(stats.iter().map(|x| m.labels[x.term].as_str()).collect()),
+        series(stats.iter().map(|x| x.sen_slope).collect()),
+        series(stats.iter().map(|x| x.mk_tau).collect()),
+        series(stats.iter().map(|x| x.mk_p).collect()),
+        series(stats.iter().map(|x| x.direction).collect()),
+        series(stats.iter().map(|x| periods[x.peak_period].as_str()).collect()),
+        string_lists(stats.iter().map(|x| x.change_points.iter().map(|&p| periods[p].as_str()).collect())),
+    ])
+}
+
+pub fn theme_words_by_period(m: &ThemeModel, periods: &[String], terms: &[String]) -> PolarsResult<DataFrame> {
+    let w = &m.words_by_period;
+    schema::THEME_WORDS_BY_PERIOD.frame(vec![
+        series(w.iter().map(|x| m.names[x.topic].as_str()).collect()),
+        series(w.iter().map(|x| m.labels[x.topic].as_str()).collect()),
+        series(w.iter().map(|x| periods[x.period].as_str()).collect()),
+        series(w.iter().map(|x| x.rank).collect()),
+        series(w.iter().map(|x| terms[x.term as usize].as_str()).collect()),
+        series(w.iter().map(|x| x.count).collect()),
+        series(w.iter().map(|x| x.share).collect()),
+        series(w.iter().map(|x| x.distinctiveness).collect()),
+        series(w.iter().map(|x| m.seeds[x.topic].binary_search(&x.term).is_ok()).collect()),
+    ])
+}
+
+/// Every theme-model table and `charts/theme_model.*`; returns the files written.
+pub fn write_theme_model_outputs(
+    charts: &Charts,
+    out: &std::path::Path,
+    run_id: &str,
+    m: &ThemeModel,
+    stats: &[TermStat],
+    names: &RowNames,
+    terms: &[String],
+) -> crate::Result<Vec<String>> {
+    let periods = names.periods;
+    let builds: [(&schema::Table, &dyn Fn() -> PolarsResult<DataFrame>); 5] = [
+        (&schema::THEME_MODEL, &|| theme_model(m, terms)),
+        (&schema::DOC_THEMES, &|| doc_themes(m, names)),
+        (&schema::THEME_PREVALENCE, &|| theme_prevalence(m, periods)),
+        (&schema::THEME_PREVALENCE_STATS, &|| theme_prevalence_stats(m, stats, periods)),
+        (&schema::THEME_WORDS_BY_PERIOD, &|| theme_words_by_period(m, periods, terms)),
+    ];
+    let mut written = Vec::new();
+    for (table, build) in builds {
+        write_parquet(&out.join(table.file), build(), run_id)?;
+        written.push(table.file.to_string());
+    }
+    if !periods.is_empty() && m.n_key > 0 {
+        let k = m.names.len();
+        let panels: Vec<Panel> = (0..m.n_key)
+            .map(|t| {
+                let pick = |f: fn(&crate::topics::theme_model::Prevalence) -> f64| -> Vec<f64> {
+                    (0..periods.len()).map(|p| 100.0 * f(&m.prevalence[p * k + t])).collect()
+                };
+                Panel {
+                    title: m.labels[t].clone(),
+                    values: pick(|x| x.share),
+                    low: pick(|x| x.low),
+                    high: pick(|x| x.high),
+                }
+            })
+            .collect();
+        let title = "主题模型流行度 · keyword-assisted theme prevalence (mean document share, %), 95% credible intervals";
+        written.extend(charts::panel_chart(charts, out, "theme_model", title, periods, &panels)?);
+    }
+    Ok(written)
+}
+
+/// The theme model's part of `report.md`: prevalence first → last with intervals and trend,
+/// the words the model found beside the seeds, each theme's most distinctive words in the first
+/// and last period, and the seeds it could not use.
+pub fn report_section(
+    m: &ThemeModel,
+    stats: &[TermStat],
+    lost: &[crate::topics::theme_model::LostSeed],
+    dropped: &[String],
+    periods: &[String],
+    terms: &[String],
+) -> String {
+    use std::fmt::Write;
+    let mut md = String::new();
+    let k = m.names.len();
+    let _ = writeln!(
+        md,
+        "\n## Theme model\n\nKeyword-assisted topics (keyATM base) seeded by the lexicons: {} themes and {} free topics, \
+         {} sweeps, {} posterior draws. Share: mean document share (%) with its 95% credible interval.\n",
+        m.n_key,
+        k - m.n_key,
+        m.iterations,
+        m.draws
+    );
+    let (first, last) = (0, periods.len().saturating_sub(1));
+    if !periods.is_empty() {
+        let cell = |t: usize, p: usize| {
+            let x = &m.prevalence[p * k + t];
+            format!("{:.1} [{:.1}–{:.1}]", 100.0 * x.share, 100.0 * x.low, 100.0 * x.high)
+        };
+        let _ = writeln!(
+            md,
+            "| theme | {} | {} | trend | change points | found beside the seeds |\n|---|---:|---:|---|---|---|",
+            periods[first], periods[last]
+        );
+        for t in 0..m.n_key {
+            let stat = stats.iter().find(|s| s.term == t);
+            let trend = stat.map_or("—", |s| if s.mk_p < 0.05 { s.direction } else { "—" });
+            let changes: Vec<&str> =
+                stat.map(|s| s.change_points.iter().map(|&p| periods[p].as_str()).collect()).unwrap_or_default();
+            let found: Vec<&str> = m.terms[t]
+                .iter()
+                .filter(|(id, _)| m.seeds[t].binary_search(id).is_err())
+                .take(10)
+                .map(|&(id, _)| terms[id as usize].as_str())
+                .collect();
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {trend} | {} | {} |",
+                m.labels[t],
+                cell(t, first),
+                cell(t, last),
+                changes.join(", "),
+                found.join(" ")
+            );
+        }
+        let _ = writeln!(
+            md,
+            "\nMost distinctive words of each theme in {} and in {} (from that period's tokens only; \
+             `theme_words_by_period.parquet` has every period).\n\n| theme | {} | {} |\n|---|---|---|",
+            periods[first], periods[last], periods[first], periods[last]
+        );
+        for t in 0..m.n_key {
+            let words = |p: usize| {
+                let mut list: Vec<_> = m.words_by_period.iter().filter(|w| w.topic == t && w.period == p).collect();
+                list.sort_by(|a, b| b.distinctiveness.total_cmp(&a.distinctiveness).then(a.rank.cmp(&b.rank)));
+                list.iter().take(8).map(|w| terms[w.term as usize].as_str()).collect::<Vec<_>>().join(" ")
+            };
+            let _ = writeln!(md, "| {} | {} | {} |", m.labels[t], words(first), words(last));
+        }
+    }
+    if !lost.is_empty() || !dropped.is_empty() {
+        let _ = writeln!(md, "\nSeeds the model could not use:\n");
+        for s in lost {
+            let why = match s.reason {
+                "not_a_token" => format!("never a token (its characters occur {} times in the texts)", s.raw_count),
+                _ => "a token, but outside the vocabulary (--min-df / --max-df)".to_string(),
+            };
+            let _ = writeln!(md, "- {}: {} — {why}", s.theme, s.term);
+        }
+        for name in dropped {
+            let _ = writeln!(md, "- theme {name} dropped: none of its seeds is a vocabulary term");
+        }
+    }
+    md
+}
