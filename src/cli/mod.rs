@@ -4,6 +4,7 @@ mod clusters;
 mod common;
 mod compare;
 mod decode;
+mod effects;
 mod keywords;
 mod refit;
 pub mod run;
@@ -37,6 +38,8 @@ enum Command {
     Clusters(clusters::ClustersArgs),
     /// Keyness between two periods of a previous run (G², log ratio).
     Compare(compare::CompareArgs),
+    /// Effects of time and covariates on the theme model's shares (method of composition).
+    Effects(effects::EffectsArgs),
     /// Print a file decoded to UTF-8 (and, on stderr, the encoding detected).
     Decode(decode::DecodeArgs),
 }
@@ -103,6 +106,7 @@ fn dispatch(command: Command) -> anyhow::Result<u8> {
         Command::Keywords(args) => keywords::run(args),
         Command::Decode(args) => decode::run(args),
         Command::Compare(args) => compare::run(args),
+        Command::Effects(args) => effects::run(args),
         Command::Topics(args) => topics::run(args),
         Command::Clusters(args) => clusters::run(args),
     }

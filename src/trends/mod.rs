@@ -13,6 +13,7 @@
 
 pub mod analysis;
 pub mod bootstrap;
+pub mod effects;
 pub mod evidence;
 pub mod groups;
 pub mod keyness;

@@ -1,0 +1,151 @@
+"""Acceptance checks of the keyword-assisted theme model (issue 16).
+
+    python check_theme_model.py THEMESHIFT RUSSIA_JSONL WORK [--planted-seeds N]
+
+1. planted truth (tests/peers/planted_themes.py): three seeded themes whose prevalence rises,
+   falls and steps in a known year, and a source with a known effect on the first theme —
+   prevalence within ±0.03 of the truth in every period, the step's change point within ±1
+   period, the source effect's 95% interval covering the truth (here over N seeds; the peer
+   harness runs 100); a word planted from one year on never appears in earlier periods' words;
+2. agreement with topica's KeyATM on the China–Russia subset (same bag of words, same seeds,
+   same k and sweeps, no token weights): per-theme prevalence correlation over periods ≥ 0.9,
+   cosine of the topic–word distributions (each cut to its top 20 words) ≥ 0.85, our fit ≥ 2×
+   faster (both on 2 threads);
+3. determinism: byte-identical theme-model tables with --threads 1 and 2;
+4. the words found beside the seeds for connectivity and finance are printed.
+"""
+
+import json
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).parent))
+import planted_themes  # noqa: E402
+
+BIN, RUSSIA, WORK = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+PLANTED_SEEDS = int(sys.argv[sys.argv.index("--planted-seeds") + 1]) if "--planted-seeds" in sys.argv else 5
+ROOT = Path(__file__).resolve().parents[2]
+TABLES = ["theme_model", "doc_themes", "theme_prevalence", "theme_prevalence_stats", "theme_words_by_period"]
+failures = []
+passed = []
+
+
+def check(name, ok, detail=""):
+    (passed if ok else []).append(name)
+    print(f"  {'ok  ' if ok else 'FAIL'} {name}" + (f" — {detail}" if detail else ""), flush=True)
+    if not ok:
+        failures.append(name)
+
+
+def run(*args):
+    subprocess.run([BIN, *map(str, args)], check=True, stdout=subprocess.DEVNULL)
+
+
+def bag_of_words(out):
+    """The analysed documents as token lists rebuilt from tfidf.parquet's counts, with their ids and periods."""
+    vocab = pl.read_parquet(out / "vocabulary.parquet")["term"].to_list()
+    tfidf = pl.read_parquet(out / "tfidf.parquet").sort("doc_index", "term_id")
+    doc_ids = pl.read_parquet(out / "doc_themes.parquet")["doc_id"].unique(maintain_order=True).to_list()
+    all_ids = pl.read_parquet(out / "documents.parquet")["doc_id"].to_list()
+    row = {d: i for i, d in enumerate(doc_ids)}
+    docs = [[] for _ in doc_ids]
+    for d, t, c in tfidf.select("doc_index", "term_id", "count").iter_rows():
+        docs[row[all_ids[d]]].extend([vocab[t]] * c)
+    period = dict(pl.read_parquet(out / "documents.parquet").select("doc_id", "period").iter_rows())
+    return docs, doc_ids, [period[d] for d in doc_ids], set(vocab)
+
+
+# 1. planted truth
+print("planted truth")
+misses, steps, covered = [], [], 0
+for seed in range(PLANTED_SEEDS):
+    truth = planted_themes.write(WORK / f"planted-{seed}", seed)
+    out = WORK / f"planted-{seed}-run"
+    run("run", "--input", truth.corpus, "--out", out, "--no-default-themes", "--themes", truth.lexicon,
+        "--theme-model", "--free-topics", "2", "--topics", "none", "--clusters", "0", "--charts", "none",
+        "--min-df", "1", "--source-field", "source", "--quiet", "--seed", seed + 1)
+    run("effects", out, "--formula", "period + source", "--draws", "100", "--seed", seed + 1, "--quiet")
+    prevalence = pl.read_parquet(out / "theme_prevalence.parquet")
+    for theme, curve in truth.prevalence.items():
+        got = prevalence.filter(pl.col("theme") == theme).sort("period")["share"].to_numpy()
+        misses.append(float(np.max(np.abs(got - np.array(curve)))))
+    stats = pl.read_parquet(out / "theme_prevalence_stats.parquet").filter(pl.col("theme") == truth.step_theme)
+    found = [int(p) for p in stats["change_points"][0]]
+    steps.append(min((abs(p - truth.step_year) for p in found), default=99))
+    effect = pl.read_parquet(out / "theme_effects.parquet").filter(
+        (pl.col("theme") == truth.effect_theme) & (pl.col("term") == truth.effect_term)
+    )
+    covered += int(effect["ci_low"][0] <= truth.effect <= effect["ci_high"][0])
+    words = pl.read_parquet(out / "theme_words_by_period.parquet")
+    early = words.filter((pl.col("term") == truth.late_word) & (pl.col("period").cast(int) < truth.late_year))
+    check(f"seed {seed}: the word planted from {truth.late_year} is in no earlier period", early.height == 0,
+          f"{early.height} rows")
+check("prevalence within ±0.03 of the truth in every period", max(misses) <= 0.03,
+      f"worst {max(misses):.4f}, mean of worsts {np.mean(misses):.4f}")
+check("step located within ±1 period", max(steps) <= 1, f"distances {steps}")
+check("source effect's 95% interval covers the truth in ≥ 90% of seeds", covered >= 0.9 * PLANTED_SEEDS,
+      f"{covered}/{PLANTED_SEEDS}")
+
+# 2. topica KeyATM on the China–Russia subset
+print("topica KeyATM on the China–Russia subset")
+ours = WORK / "russia-themes"
+run("run", "--input", RUSSIA, "--out", ours, "--theme-model", "--topics", "none", "--clusters", "0",
+    "--charts", "none", "--quiet", "--threads", "2")
+manifest = json.loads((ours / "manifest.json").read_text())
+fit = manifest["models"]["theme_model"]["fit"]
+docs, doc_ids, periods, vocab = bag_of_words(ours)
+lexicon = tomllib.loads((ROOT / "data/themes/china_russia.toml").read_text())
+seeds = {name: [t for t in lexicon[name]["terms"] if t in vocab] for name in fit["themes"]}
+import topica  # noqa: E402
+
+k = len(seeds) + fit["free_topics"]
+peer = topica.KeyATM(seeds, num_topics=k, seed=1, num_threads=2)
+start = time.perf_counter()
+peer.fit(docs, iters=fit["iterations"], weights="none", keep_theta_draws=False)
+peer_seconds = time.perf_counter() - start
+theta = np.asarray(peer.doc_topic)
+prevalence = pl.read_parquet(ours / "theme_prevalence.parquet")
+model = pl.read_parquet(ours / "theme_model.parquet")
+peer_vocab = list(peer.vocabulary)
+peer_phi = np.asarray(peer.topic_word)
+by_period = pl.DataFrame({"period": periods, **{f"t{j}": theta[:, j] for j in range(k)}}).group_by("period").mean()
+by_period = by_period.sort("period")
+correlations, cosines = [], []
+for j, theme in enumerate(fit["themes"]):
+    mine = prevalence.filter(pl.col("theme") == theme).sort("period")
+    correlations.append(float(np.corrcoef(mine["share"].to_numpy(), by_period[f"t{j}"].to_numpy())[0, 1]))
+    top_mine = dict(model.filter(pl.col("theme") == theme).select("term", "weight").iter_rows())
+    order = np.argsort(-peer_phi[j])[:20]
+    top_peer = {peer_vocab[i]: float(peer_phi[j, i]) for i in order}
+    words = sorted(set(top_mine) | set(top_peer))
+    a = np.array([top_mine.get(w, 0.0) for w in words])
+    b = np.array([top_peer.get(w, 0.0) for w in words])
+    cosines.append(float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)))
+    print(f"    {theme:14} r = {correlations[-1]:.3f}  cosine = {cosines[-1]:.3f}")
+check("prevalence correlation with topica ≥ 0.9 for every theme", min(correlations) >= 0.9,
+      f"min {min(correlations):.3f}, mean {np.mean(correlations):.3f}")
+check("topic–word cosine with topica ≥ 0.85 for every theme", min(cosines) >= 0.85,
+      f"min {min(cosines):.3f}, mean {np.mean(cosines):.3f}")
+check("our fit ≥ 2× faster than topica's", peer_seconds >= 2 * fit["seconds"],
+      f"ours {fit['seconds']:.2f} s, topica {peer_seconds:.2f} s ({peer_seconds / fit['seconds']:.2f}×)")
+
+# 3. determinism across threads
+one = WORK / "russia-themes-1"
+run("run", "--input", RUSSIA, "--out", one, "--theme-model", "--topics", "none", "--clusters", "0",
+    "--charts", "none", "--quiet", "--threads", "1")
+same = [t for t in TABLES if pl.read_parquet(one / f"{t}.parquet").equals(pl.read_parquet(ours / f"{t}.parquet"))]
+check("theme-model tables identical at --threads 1 and 2", len(same) == len(TABLES), f"{len(same)}/{len(TABLES)}")
+
+# 4. words the model found
+for theme in ["connectivity", "finance"]:
+    found = model.filter((pl.col("theme") == theme) & ~pl.col("seed"))["term"].head(10).to_list()
+    print(f"  {theme}: found beside the seeds: {' '.join(found)}")
+
+print(f"theme model: {len(passed)} passed, {len(failures)} failed")
+sys.exit(1 if failures else 0)
