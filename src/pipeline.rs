@@ -14,13 +14,12 @@ use crate::normalize::{mark_duplicates, normalize, Boilerplate, Normalizer, Scri
 use crate::segment::keywords::KeywordExtractor;
 use crate::segment::{add_seed_words, build_jieba, FilterChain, Segmenter};
 use crate::topics::theme_model::{fit_theme_model, match_seeds, SeedTheme, Seeds, ThemeInputs, ThemeModel};
-use crate::trends::term_stats::{series_stats, TermStat};
-use crate::write::theme_model::{report_section as theme_model_report, write_theme_model_outputs};
 use crate::topics::{fit_topics, vocabulary_token_ids, TopicInputs, TopicModel, TopicsConfig};
 use crate::trends::analysis::{analyse, TrendResults};
 use crate::trends::bootstrap::document_key;
 use crate::trends::groups::leading_group;
 use crate::trends::term_stats::ranked;
+use crate::trends::term_stats::{series_stats, TermStat};
 use crate::trends::themes::{parse_lexicon, Theme, CHINA_RUSSIA};
 use crate::vectorize::{vectorize, Vectorized, Vocabulary};
 use crate::write::charts;
@@ -29,6 +28,7 @@ use crate::write::models::{self, RowNames};
 use crate::write::report::{models_summary, write_report, RunNotes};
 use crate::write::staging::Staging;
 use crate::write::tables::DocumentGroups;
+use crate::write::theme_model::{report_section as theme_model_report, write_theme_model_outputs};
 use crate::write::{html, schema, tables};
 
 /// What a finished run reports back.
@@ -213,40 +213,40 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     let (((clustering, topic_models), trends), theme_model) = rayon::join(
         || {
             rayon::join(
-        || {
-            rayon::join(
-                || timed("cluster", || cluster_stage(&vectorized, &cluster_config, config.seed)),
                 || {
-                    timed("topics", || {
-                        let token_ids = (!topics_config.models.is_empty()).then(token_ids);
-                        let inputs = TopicInputs {
-                            tfidf: &vectorized.tfidf,
-                            counts: &vectorized.counts,
-                            token_ids: token_ids.as_deref(),
-                        };
-                        fit_topics(&inputs, &topics_config, config.seed)
+                    rayon::join(
+                        || timed("cluster", || cluster_stage(&vectorized, &cluster_config, config.seed)),
+                        || {
+                            timed("topics", || {
+                                let token_ids = (!topics_config.models.is_empty()).then(token_ids);
+                                let inputs = TopicInputs {
+                                    tfidf: &vectorized.tfidf,
+                                    counts: &vectorized.counts,
+                                    token_ids: token_ids.as_deref(),
+                                };
+                                fit_topics(&inputs, &topics_config, config.seed)
+                            })
+                        },
+                    )
+                },
+                || {
+                    timed("trends", || {
+                        let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
+                        let keys: Vec<u64> = rows.iter().map(|&d| document_key(&docs[d].id)).collect();
+                        analyse(
+                            periods.clone(),
+                            &period_of_row,
+                            &keys,
+                            &n_tokens,
+                            &texts,
+                            &tokenized,
+                            &vectorized,
+                            themes,
+                            &config.trends,
+                            config.seed,
+                        )
                     })
                 },
-            )
-        },
-        || {
-            timed("trends", || {
-                let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
-                let keys: Vec<u64> = rows.iter().map(|&d| document_key(&docs[d].id)).collect();
-                analyse(
-                    periods.clone(),
-                    &period_of_row,
-                    &keys,
-                    &n_tokens,
-                    &texts,
-                    &tokenized,
-                    &vectorized,
-                    themes,
-                    &config.trends,
-                    config.seed,
-                )
-            })
-        },
             )
         },
         || timed("theme model", theme_model_stage),

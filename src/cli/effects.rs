@@ -8,9 +8,9 @@ use polars::prelude::*;
 use crate::trends::effects::{composition, Design, EffectsParams};
 use crate::write::charts::{panel_chart, ChartFormat, Charts, Panel};
 use crate::write::manifest::run_id_in;
+use crate::write::schema;
 use crate::write::staging::Staging;
 use crate::write::tables::{read_parquet, write_parquet};
-use crate::write::schema;
 
 use super::common::{ChartArgs, Common};
 
@@ -80,19 +80,17 @@ pub fn run(args: EffectsArgs) -> anyhow::Result<u8> {
     let k = themes.len();
     let alpha: Vec<f64> = (0..k).map(|t| alphas.get(t).unwrap_or(0.0)).collect();
     let documents = read_parquet(&args.run, &schema::DOCUMENTS)?;
-    let row_of: BTreeMap<&str, usize> = documents
-        .column("doc_id")?
-        .str()?
-        .iter()
-        .enumerate()
-        .filter_map(|(i, id)| id.map(|id| (id, i)))
-        .collect();
+    let row_of: BTreeMap<&str, usize> =
+        documents.column("doc_id")?.str()?.iter().enumerate().filter_map(|(i, id)| id.map(|id| (id, i))).collect();
     let analysed: Vec<(&str, usize)> = ids
         .iter()
         .step_by(k)
         .map(|id| {
             let id = id.unwrap_or_default();
-            row_of.get(id).map(|&r| (id, r)).with_context(|| format!("document {id} of doc_themes.parquet is not in documents.parquet"))
+            row_of
+                .get(id)
+                .map(|&r| (id, r))
+                .with_context(|| format!("document {id} of doc_themes.parquet is not in documents.parquet"))
         })
         .collect::<anyhow::Result<_>>()?;
     let periods = documents.column("period")?.str()?.clone();
@@ -209,9 +207,8 @@ pub fn run(args: EffectsArgs) -> anyhow::Result<u8> {
     let design = Design { terms: names.clone(), x, n, p, clusters };
     let params = EffectsParams { draws: args.draws, ci_level: args.ci_level, seed: args.common.seed };
     let all: Vec<usize> = (0..k).collect();
-    let (effects, predicted) = composition(&design, &token_rows, &alpha, &all, &at, &params).map_err(|e| {
-        anyhow::anyhow!("--formula '{}': {e}", args.formula)
-    })?;
+    let (effects, predicted) = composition(&design, &token_rows, &alpha, &all, &at, &params)
+        .map_err(|e| anyhow::anyhow!("--formula '{}': {e}", args.formula))?;
 
     let labels = theme_labels(&args.run, &themes)?;
     let run_id = run_id_in(&args.run);
@@ -260,7 +257,11 @@ pub fn run(args: EffectsArgs) -> anyhow::Result<u8> {
             "themeshift effects → {} ({n} documents, {p} coefficients, {} draws{})",
             args.run.display(),
             args.draws,
-            if left_out > 0 { format!("; {left_out} documents left out for a missing covariate or period") } else { String::new() }
+            if left_out > 0 {
+                format!("; {left_out} documents left out for a missing covariate or period")
+            } else {
+                String::new()
+            }
         );
         for e in effects.iter().filter(|e| e.term > 0 && !period_columns.contains(&e.term) && labels[e.theme].1) {
             println!(
@@ -319,4 +320,3 @@ fn theme_labels(run: &std::path::Path, themes: &[String]) -> anyhow::Result<Vec<
         })
         .collect())
 }
-

@@ -3,8 +3,8 @@
 //! most representative documents and its coherence (gensim's c_npmi, c_v, u_mass).
 
 pub mod coherence;
-mod lanes;
 pub mod keyatm;
+mod lanes;
 pub mod lda;
 pub mod nmf;
 pub mod theme_model;

@@ -198,11 +198,7 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 }
 
 /// Each theme's `n` most assigned words per period, with shares and distinctiveness.
-fn period_words(
-    group_words: &[Vec<rustc_hash::FxHashMap<u32, u32>>],
-    draws: usize,
-    n: usize,
-) -> Vec<PeriodWord> {
+fn period_words(group_words: &[Vec<rustc_hash::FxHashMap<u32, u32>>], draws: usize, n: usize) -> Vec<PeriodWord> {
     let mut out = Vec::new();
     for (topic, periods) in group_words.iter().enumerate() {
         let mut overall: rustc_hash::FxHashMap<u32, u64> = Default::default();
@@ -241,16 +237,20 @@ mod tests {
     #[test]
     fn seeds_lost_to_segmentation_are_counted_in_the_raw_text() {
         let tokenized = Tokenized::from_token_lists(&[vec!["能源", "合作"], vec!["能源", "贸易"]]);
-        let vocabulary =
-            Vocabulary { terms: vec!["合作".into(), "能源".into()], df: vec![1, 2], cf: vec![1, 2] };
+        let vocabulary = Vocabulary { terms: vec!["合作".into(), "能源".into()], df: vec![1, 2], cf: vec![1, 2] };
         let themes = vec![
-            SeedTheme { name: "energy".into(), label: "能源".into(), seeds: vec!["能源".into(), "天然气".into()] },
+            SeedTheme {
+                name: "energy".into(), label: "能源".into(), seeds: vec!["能源".into(), "天然气".into()]
+            },
             SeedTheme { name: "trade".into(), label: "贸易".into(), seeds: vec!["贸易".into()] },
         ];
         let seeds = match_seeds(&themes, &tokenized, &vocabulary, &["天然气管道与天然气", "贸易"]);
         assert_eq!(seeds.ids, [vec![1]]);
         assert_eq!(seeds.dropped, ["trade"]);
-        assert_eq!((seeds.lost[0].term.as_str(), seeds.lost[0].reason, seeds.lost[0].raw_count), ("天然气", "not_a_token", 2));
+        assert_eq!(
+            (seeds.lost[0].term.as_str(), seeds.lost[0].reason, seeds.lost[0].raw_count),
+            ("天然气", "not_a_token", 2)
+        );
         assert_eq!((seeds.lost[1].term.as_str(), seeds.lost[1].reason), ("贸易", "not_in_vocabulary"));
     }
 

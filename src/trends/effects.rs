@@ -75,7 +75,10 @@ pub fn composition(
         }
     }
     let gram_inverse = invert(&gram, p).ok_or_else(|| {
-        format!("the formula's terms are collinear ({}): drop one of the terms that say the same", design.terms.join(", "))
+        format!(
+            "the formula's terms are collinear ({}): drop one of the terms that say the same",
+            design.terms.join(", ")
+        )
     })?;
     let per_draw: Vec<Vec<Vec<f64>>> = (0..params.draws)
         .into_par_iter()
@@ -124,7 +127,8 @@ fn draw_coefficients(
         row.iter().zip(&mut xty).for_each(|(x, s)| *s += x * y);
     }
     let beta = mat_vec(gram_inverse, &xty, p);
-    let residual = |d: usize| theta[d * k + t] - design.x[d * p..(d + 1) * p].iter().zip(&beta).map(|(x, b)| x * b).sum::<f64>();
+    let residual =
+        |d: usize| theta[d * k + t] - design.x[d * p..(d + 1) * p].iter().zip(&beta).map(|(x, b)| x * b).sum::<f64>();
     let covariance = match &design.clusters {
         None => {
             let sigma2 = (0..n).map(|d| residual(d).powi(2)).sum::<f64>() / (n - p) as f64;
@@ -133,9 +137,8 @@ fn draw_coefficients(
         Some(clusters) => {
             let groups = clusters.iter().max().map_or(0, |&g| g as usize + 1);
             let mut scores = vec![0.0; groups * p];
-            for d in 0..n {
-                let e = residual(d);
-                let g = clusters[d] as usize;
+            for (d, &g) in clusters.iter().enumerate() {
+                let (e, g) = (residual(d), g as usize);
                 for j in 0..p {
                     scores[g * p + j] += design.x[d * p + j] * e;
                 }
@@ -334,7 +337,8 @@ mod tests {
     #[test]
     fn collinear_terms_are_refused() {
         let x = (0..20).flat_map(|d| [1.0, d as f64, 2.0 * d as f64]).collect();
-        let design = Design { terms: vec!["(Intercept)".into(), "a".into(), "b".into()], x, n: 20, p: 3, clusters: None };
+        let design =
+            Design { terms: vec!["(Intercept)".into(), "a".into(), "b".into()], x, n: 20, p: 3, clusters: None };
         let tokens = vec![1.0; 40];
         let params = EffectsParams { draws: 5, ci_level: 0.95, seed: 1 };
         let err = composition(&design, &tokens, &[0.1, 0.1], &[0], &[], &params).unwrap_err();

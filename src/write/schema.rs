@@ -307,7 +307,8 @@ pub const THEME_PREVALENCE: Table = Table {
 };
 
 /// Trend tests and change points of each theme-model topic's prevalence series (as theme_stats).
-pub const THEME_PREVALENCE_STATS: Table = Table { file: "theme_prevalence_stats.parquet", columns: THEME_STATS.columns };
+pub const THEME_PREVALENCE_STATS: Table =
+    Table { file: "theme_prevalence_stats.parquet", columns: THEME_STATS.columns };
 
 /// Each keyword theme's words in each period, from the tokens assigned to it in that period's
 /// documents only; `distinctiveness`: log₂ ratio of the word's share there to its share in the

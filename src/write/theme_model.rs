@@ -128,7 +128,8 @@ pub fn write_theme_model_outputs(
                 }
             })
             .collect();
-        let title = "主题模型流行度 · keyword-assisted theme prevalence (mean document share, %), 95% credible intervals";
+        let title =
+            "主题模型流行度 · keyword-assisted theme prevalence (mean document share, %), 95% credible intervals";
         written.extend(charts::panel_chart(charts, out, "theme_model", title, periods, &panels)?);
     }
     Ok(written)
