@@ -593,3 +593,68 @@ fn every_table_carries_the_run_id_of_its_manifest_and_a_refit_in_place_keeps_it(
     run_ok(&news_run(&out, &["--charts", "none"]));
     assert_ne!(manifest(&out)["run_id"].as_str().unwrap(), id);
 }
+
+#[test]
+fn the_theme_model_measures_the_demos_planted_shifts_and_effects_regress_them_on_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run_with = |name: &str, threads: &str| {
+        let out = tmp.path().join(name);
+        let o = out.to_str().unwrap().to_string();
+        let args = ["run", "--out", &o, "--theme-model", "--theme-model-iterations", "100", "--free-topics", "3"];
+        run_ok(&[&args[..], &["--topics", "none", "--clusters", "0", "--quiet", "--threads", threads]].concat());
+        out
+    };
+    let out = run_with("demo", "2");
+    let prevalence = read(&out, "theme_prevalence.parquet");
+    let share = |theme: &str, period: &str| -> f64 {
+        let rows = prevalence.clone().rows_where(|f| {
+            &f.column("theme").unwrap().str().unwrap().equal(theme)
+                & &f.column("period").unwrap().str().unwrap().equal(period)
+        });
+        rows.column("share").unwrap().f64().unwrap().get(0).unwrap()
+    };
+    // The demo's energy coverage fades and its connectivity coverage grows.
+    assert!(share("energy", "2013") > 1.5 * share("energy", "2024"), "energy does not fade");
+    assert!(share("connectivity", "2024") > 1.5 * share("connectivity", "2013"), "connectivity does not grow");
+    let low = prevalence.column("share_low").unwrap().f64().unwrap();
+    let high = prevalence.column("share_high").unwrap().f64().unwrap();
+    let mid = prevalence.column("share").unwrap().f64().unwrap();
+    for i in 0..prevalence.height() {
+        assert!(low.get(i) <= mid.get(i) && mid.get(i) <= high.get(i), "row {i}: interval misses its estimate");
+    }
+    let fit = &manifest(&out)["models"]["theme_model"]["fit"];
+    let k = fit["themes"].as_array().unwrap().len() + 3;
+    let analysed = manifest(&out)["counts"]["documents_analysed"].as_u64().unwrap() as usize;
+    assert_eq!(read(&out, "doc_themes.parquet").height(), analysed * k);
+    let model = read(&out, "theme_model.parquet");
+    let seeds = model.column("seed").unwrap().bool().unwrap();
+    assert!(seeds.iter().any(|s| s == Some(false)), "the model found no word beside the seeds");
+    assert!(out.join("charts/theme_model.png").is_file());
+    assert!(std::fs::read_to_string(out.join("report.md")).unwrap().contains("## Theme model"));
+
+    let o = out.to_str().unwrap();
+    run_ok(&["effects", o, "--formula", "time", "--draws", "30", "--quiet"]);
+    let effects = read(&out, "theme_effects.parquet");
+    let slope = effects.clone().rows_where(|f| {
+        &f.column("theme").unwrap().str().unwrap().equal("energy")
+            & &f.column("term").unwrap().str().unwrap().equal("time")
+    });
+    let (estimate, high) =
+        (slope.column("estimate").unwrap().f64().unwrap(), slope.column("ci_high").unwrap().f64().unwrap());
+    assert!(estimate.get(0).unwrap() < 0.0 && high.get(0).unwrap() < 0.0, "energy's time effect is not negative");
+    assert_eq!(read(&out, "theme_effects_predicted.parquet").height(), k * 12);
+    let bad = themeshift(&["effects", o, "--formula", "period + outlet", "--quiet"]);
+    assert!(text(&bad.stderr).contains("no column 'outlet' in documents.parquet"), "{}", text(&bad.stderr));
+    let same_source = themeshift(&["effects", o, "--formula", "period + source", "--quiet"]);
+    assert!(text(&same_source.stderr).contains("has one value"), "{}", text(&same_source.stderr));
+
+    let one = run_with("demo-1", "1");
+    for table in ["theme_model", "doc_themes", "theme_prevalence", "theme_prevalence_stats", "theme_words_by_period"] {
+        let file = format!("{table}.parquet");
+        assert_eq!(read(&out, &file), read(&one, &file), "{table} differs between 1 and 2 threads");
+    }
+    let plain = tmp.path().join("plain");
+    run_ok(&["run", "--out", plain.to_str().unwrap(), "--topics", "none", "--clusters", "0", "--quiet"]);
+    let missing = themeshift(&["effects", plain.to_str().unwrap(), "--quiet"]);
+    assert!(text(&missing.stderr).contains("run `themeshift run --theme-model` first"), "{}", text(&missing.stderr));
+}
