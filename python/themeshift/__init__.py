@@ -110,6 +110,23 @@ class Run:
 
         return pd.read_parquet(self.tables.path(name), engine="pyarrow")
 
+    def effects(self, formula: str = "period", *, cluster_by: Optional[str] = None, ci_level: float = 0.95,
+                draws: int = 100, seed: int = 42, charts: Optional[str] = None):
+        """Regress each theme-model share on ``formula`` (``"period + source"``, ``"time"``, any
+        documents column) by the method of composition, as ``themeshift effects``; returns the
+        ``theme_effects`` table (``theme_effects_predicted`` is written beside it). Needs a run
+        made with ``theme_model=True``."""
+        argv = ["themeshift", "effects", str(self.path), "--formula", formula, "--ci-level", str(ci_level),
+                "--draws", str(draws), "--seed", str(seed), "--quiet"]
+        if cluster_by:
+            argv += ["--cluster-by", cluster_by]
+        if charts:
+            argv += ["--charts", charts]
+        if _themeshift.cli(argv) != 0:
+            raise ThemeshiftError(f"themeshift effects {self.path} --formula {formula!r} failed (the reason is above)")
+        self.tables = _Tables(self.path, self.run_id)
+        return self.tables["theme_effects"]
+
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r}, tables={sorted(self.tables)})"
 

@@ -165,3 +165,19 @@ def test_the_command_is_on_the_path_and_help_reads_well():
     done = subprocess.run([sys.executable, "-m", "themeshift", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and "themeshift" in done.stdout
     assert "Run the whole pipeline" in themeshift.run.__doc__
+
+
+def test_theme_model_and_its_effects_from_python(tmp_path):
+    demo = tmp_path / "demo.jsonl"
+    assert cli("run", "--out", tmp_path / "cli-demo", "--quiet", "--charts", "none").returncode == 0
+    demo = tmp_path / "cli-demo-input" / "demo_corpus.jsonl"
+    r = themeshift.run([demo], out=tmp_path / "themes", theme_model=True, theme_model_iterations=60, free_topics=2,
+                       topics=["none"], clusters=0, charts="none", quiet=True)
+    prevalence = r.tables["theme_prevalence"]
+    assert {"theme", "period", "share", "share_low", "share_high"} <= set(prevalence.columns)
+    effects = r.effects("time", draws=20)
+    energy = effects.filter((pl.col("theme") == "energy") & (pl.col("term") == "time"))
+    assert energy["estimate"][0] < 0 and energy["ci_high"][0] < 0
+    assert "theme_effects_predicted" in r.tables
+    with pytest.raises(themeshift.ThemeshiftError):
+        r.effects("period + nowhere")
