@@ -126,7 +126,42 @@ fn report_data(dir: &Path) -> Result<Value> {
         "topics": groups(
             read(&schema::TOPICS)?, read(&schema::TOPIC_TRENDS)?, read(&schema::TOPIC_REPRESENTATIVES)?, "topic", "prevalence"
         )?,
+        "theme_model": theme_model(read(&schema::THEME_MODEL)?, read(&schema::THEME_PREVALENCE)?, read(&schema::THEME_PREVALENCE_STATS)?)?,
         "coherence": read(&schema::COHERENCE)?.map(|f| rows(&f.frame, &column_names(&f.frame), |_| true)),
+    }))
+}
+
+/// The theme model's keyword themes: prevalence rows, trend tests and each theme's top words split into seeds
+/// and words found (null without a theme model).
+fn theme_model(model: Option<ReadTable>, prevalence: Option<ReadTable>, stats: Option<ReadTable>) -> Result<Value> {
+    let (Some(model), Some(prevalence), Some(stats)) = (model, prevalence, stats) else { return Ok(Value::Null) };
+    let (names, labels, terms) = (model.strings("theme")?, model.strings("label")?, model.strings("term")?);
+    let keyword = model.frame.column("keyword_topic").and_then(|c| c.bool().cloned()).map_err(|e| model.error(e))?;
+    let seed = model.frame.column("seed").and_then(|c| c.bool().cloned()).map_err(|e| model.error(e))?;
+    let mut words: Vec<(String, String, Vec<String>, Vec<String>)> = Vec::new();
+    for i in 0..model.frame.height() {
+        if keyword.get(i) != Some(true) {
+            continue;
+        }
+        let name = names[i].clone().unwrap_or_default();
+        if words.last().is_none_or(|w| w.0 != name) {
+            words.push((name, labels[i].clone().unwrap_or_default(), Vec::new(), Vec::new()));
+        }
+        let entry = words.last_mut().expect("pushed");
+        let list = if seed.get(i) == Some(true) { &mut entry.2 } else { &mut entry.3 };
+        if list.len() < 10 {
+            list.push(terms[i].clone().unwrap_or_default());
+        }
+    }
+    let keyword_names: BTreeSet<&str> = words.iter().map(|w| w.0.as_str()).collect();
+    let is_keyword = |table: &ReadTable| -> Result<Vec<bool>> {
+        Ok(table.strings("theme")?.iter().map(|t| t.as_deref().is_some_and(|t| keyword_names.contains(t))).collect())
+    };
+    let (keep_rows, keep_stats) = (is_keyword(&prevalence)?, is_keyword(&stats)?);
+    Ok(json!({
+        "prevalence": rows(&prevalence.frame, &["theme", "label", "period", "share", "share_low", "share_high"], |i| keep_rows[i]),
+        "stats": rows(&stats.frame, &column_names(&stats.frame), |i| keep_stats[i]),
+        "words": words.iter().map(|(_, label, seeds, found)| json!({"label": label, "seeds": seeds, "found": found})).collect::<Vec<_>>(),
     }))
 }
 

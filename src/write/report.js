@@ -70,19 +70,21 @@ function periods() {
 }
 
 // Theme shares over time: one line and band per theme, hover for values and intervals, click the legend to toggle.
-function themes() {
+// A line chart of shares per period with bands, a legend that toggles lines, a hover tooltip and
+// the series' trend tests: the lexicon themes and the theme model share it.
+function shareChart({ id, title, rows, stats, note, axis }) {
   const ps = periodsOf();
   const byTheme = new Map();
-  for (const r of D.themes || []) {
+  for (const r of rows || []) {
     if (!byTheme.has(r.theme)) byTheme.set(r.theme, { label: r.label, cells: {} });
     byTheme.get(r.theme).cells[r.period] = r;
   }
   const list = [...byTheme.entries()].map(([theme, t], i) => ({ theme, label: t.label, colour: COLOURS[i % COLOURS.length], on: true,
     cells: ps.map((p) => t.cells[p] || { share: null, share_low: null, share_high: null }) }));
-  if (!list.length || !ps.length) return section("themes", "Theme shares over time", el("p", { class: "muted" }, "No themes or no dated periods in this run."));
+  if (!list.length || !ps.length) return section(id, title, el("p", { class: "muted" }, "No themes or no dated periods in this run."));
   const W = 1100, H = 380, L = 56, R = 16, T = 14, B = 40;
   const x = (i) => L + (ps.length > 1 ? (i * (W - L - R)) / (ps.length - 1) : (W - L - R) / 2);
-  const svg = sv("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "theme shares over time" });
+  const svg = sv("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title });
   const layer = sv("g"), guide = sv("line", { y1: T, y2: H - B, stroke: "#888", "stroke-dasharray": "3 3", visibility: "hidden" });
   const tip = el("div", { class: "tooltip" });
   function draw() {
@@ -95,7 +97,7 @@ function themes() {
     }
     const every = Math.max(1, Math.ceil(ps.length / 14));
     ps.forEach((p, i) => { if (i % every === 0 || i === ps.length - 1) layer.append(sv("text", { x: x(i), y: H - B + 18, "text-anchor": "middle", "font-size": 12, fill: "#555" }, p)); });
-    layer.append(sv("text", { x: 14, y: T + (H - T - B) / 2, transform: `rotate(-90 14 ${T + (H - T - B) / 2})`, "text-anchor": "middle", "font-size": 12, fill: "#555" }, "主题份额 share of theme hits"));
+    layer.append(sv("text", { x: 14, y: T + (H - T - B) / 2, transform: `rotate(-90 14 ${T + (H - T - B) / 2})`, "text-anchor": "middle", "font-size": 12, fill: "#555" }, axis));
     for (const t of visible) {
       const ok = t.cells.map((c, i) => [i, c]).filter(([, c]) => c.share !== null);
       if (ok.every(([, c]) => c.share_low !== null && c.share_high !== null) && ok.length > 1) {
@@ -131,11 +133,26 @@ function themes() {
     item.addEventListener("click", () => { t.on = !t.on; item.classList.toggle("off", !t.on); draw(); });
     return item;
   }));
-  const stats = (D.theme_stats || []).map((s) => [s.label || s.theme, s.direction, num(s.sen_slope, 4), num(s.mk_p, 3), s.peak_period || "", (s.change_points || []).join(", ")]);
-  return section("themes", "Theme shares over time",
-    el("p", { class: "muted" }, "Each theme's share of all theme-term hits per period, with 95% bootstrap intervals. Hover for values; click a theme to hide or show it."),
-    legend, el("div", { class: "chart" }, svg, tip),
-    el("h3", {}, "Trend tests"), table(["theme", "direction", "Sen slope", "Mann–Kendall p", "peak", "change points"], stats, [2, 3]));
+  const tests = (stats || []).map((s) => [s.label || s.theme, s.direction, num(s.sen_slope, 4), num(s.mk_p, 3), s.peak_period || "", (s.change_points || []).join(", ")]);
+  return section(id, title, el("p", { class: "muted" }, note), legend, el("div", { class: "chart" }, svg, tip),
+    el("h3", {}, "Trend tests"), table(["theme", "direction", "Sen slope", "Mann–Kendall p", "peak", "change points"], tests, [2, 3]));
+}
+
+function themes() {
+  return shareChart({ id: "themes", title: "Theme shares over time", rows: D.themes, stats: D.theme_stats, axis: "主题份额 share of theme hits",
+    note: "Each theme's share of all theme-term hits per period, with 95% bootstrap intervals. Hover for values; click a theme to hide or show it." });
+}
+
+// The keyword-assisted theme model: prevalence with credible bands, and the words it found beside the seeds.
+function themeModel() {
+  const M = D.theme_model;
+  if (!M) return null;
+  const chart = shareChart({ id: "theme-model", title: "Themes measured by the model", rows: M.prevalence, stats: M.stats, axis: "平均文档份额 mean document share",
+    note: "Keyword-assisted topics (keyATM) seeded by the lexicons: each theme's mean share of the period's documents, with 95% credible intervals over the posterior draws. Hover for values; click a theme to hide or show it." });
+  const words = M.words.map((w) => [w.label, w.seeds.join(" "), w.found.join(" ")]);
+  chart.append(el("h3", {}, "Words of each theme"), table(["theme", "seeds among its top words", "found beside the seeds"], words, []),
+    el("p", { class: "muted" }, "Each theme's words per period, from that period's tokens only, are in theme_words_by_period.parquet; themeshift effects RUN --formula \"period + source\" regresses the shares on time and covariates."));
+  return chart;
 }
 
 // Sentences with the term highlighted by the stored character offsets.
@@ -230,13 +247,13 @@ function footer() {
 
 const root = document.getElementById("report");
 const c = D.manifest.counts || {};
-const sections = [overview, periods, themes, terms, keyness, () => groups("clusters", "Clusters", "share of documents"),
+const sections = [overview, periods, themes, themeModel, terms, keyness, () => groups("clusters", "Clusters", "share of documents"),
   () => groups("topics", "Topics", "mean topic share"), coherence, footer];
 root.replaceChildren(el("h1", {}, "themeshift report"),
   el("p", { class: "lead" }, `${num(c.documents_analysed)} documents analysed over ${num(c.periods)} periods; ${num(c.tokens)} tokens.`),
-  el("nav", {}, [["overview", "Overview"], ["periods", "Periods"], ["themes", "Themes"], ["terms", "Terms"], ["keyness", "Keyness"], ["clusters", "Clusters"], ["topics", "Topics"], ["coherence", "Coherence"]].map(([id, t]) => el("a", { href: "#" + id }, t))));
+  el("nav", {}, [["overview", "Overview"], ["periods", "Periods"], ["themes", "Themes"], ...(D.theme_model ? [["theme-model", "Theme model"]] : []), ["terms", "Terms"], ["keyness", "Keyness"], ["clusters", "Clusters"], ["topics", "Topics"], ["coherence", "Coherence"]].map(([id, t]) => el("a", { href: "#" + id }, t))));
 for (const make of sections) {
-  try { root.append(make()); } catch (e) { errors.push(`${make.name || "section"}: ${e}`); document.body.dataset.errors = errors.join(" | "); }
+  try { const made = make(); if (made) root.append(made); } catch (e) { errors.push(`${make.name || "section"}: ${e}`); document.body.dataset.errors = errors.join(" | "); }
 }
 
 // report.html#selftest: hover the theme chart at its last period and record what the tooltip says
