@@ -30,6 +30,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use super::lda::{shard_bounds, tokens_by_document};
 use crate::vectorize::Csr;
 
 /// Settings of the keyword-assisted model. Defaults: 5 free topics; keyATM's priors (β = 0.01,
@@ -195,17 +196,7 @@ pub fn keyatm(
     }
     let model = Model { k, v, n_key, params, word_slot_start, word_slots, seeds_per_topic };
 
-    // Tokens grouped by document in term order, as our LDA holds them.
-    let mut words = Vec::with_capacity(counts.values.iter().map(|&c| c as usize).sum());
-    let mut starts = Vec::with_capacity(n + 1);
-    for d in 0..n {
-        starts.push(words.len());
-        let (terms, times) = counts.row(d);
-        for (&t, &c) in terms.iter().zip(times) {
-            words.extend(std::iter::repeat_n(t, c as usize));
-        }
-    }
-    starts.push(words.len());
+    let (words, starts) = tokens_by_document(counts);
     let total = words.len();
 
     // keyATM's start: a seed token goes to one of its keyword topics, with s = 1 seven times in ten.
@@ -447,19 +438,6 @@ fn sample_shard(
             refresh(c, new, &mut regular_factor, &mut keyword_factor);
         }
     }
-}
-
-/// Document ranges with about the same number of tokens each.
-fn shard_bounds(starts: &[usize], shards: usize) -> Vec<usize> {
-    let n = starts.len() - 1;
-    let total = starts[n];
-    let mut bounds = vec![0];
-    for s in 1..shards {
-        let d = starts.partition_point(|&x| x < total * s / shards).min(n);
-        bounds.push(d.max(*bounds.last().unwrap()));
-    }
-    bounds.push(n);
-    bounds
 }
 
 /// `global + Σ (copy − global)` over the shards' copies, in shard order.

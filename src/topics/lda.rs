@@ -61,17 +61,7 @@ struct Shard<'a> {
 pub fn lda(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64) -> LdaFit {
     assert!((1..=u16::MAX as usize).contains(&k), "k must be 1 to 65535");
     let (n, v) = (counts.n_rows(), counts.n_cols);
-    // Tokens, grouped by document in term order (order inside a document does not matter).
-    let mut words = Vec::with_capacity(counts.values.iter().map(|&c| c as usize).sum());
-    let mut starts = Vec::with_capacity(n + 1);
-    for d in 0..n {
-        starts.push(words.len());
-        let (terms, times) = counts.row(d);
-        for (&t, &c) in terms.iter().zip(times) {
-            words.extend(std::iter::repeat_n(t, c as usize));
-        }
-    }
-    starts.push(words.len());
+    let (words, starts) = tokens_by_document(counts);
     let total = words.len();
 
     let mut topics = vec![0u16; total];
@@ -136,8 +126,25 @@ pub fn lda(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64) -> LdaFit
     }
 }
 
+/// Every token's word id, grouped by document in term order (order inside a document does not
+/// matter to a Gibbs sampler), and each document's first token (`starts[n]` = all tokens).
+pub(super) fn tokens_by_document(counts: &Csr<u32>) -> (Vec<u32>, Vec<usize>) {
+    let n = counts.n_rows();
+    let mut words = Vec::with_capacity(counts.values.iter().map(|&c| c as usize).sum());
+    let mut starts = Vec::with_capacity(n + 1);
+    for d in 0..n {
+        starts.push(words.len());
+        let (terms, times) = counts.row(d);
+        for (&t, &c) in terms.iter().zip(times) {
+            words.extend(std::iter::repeat_n(t, c as usize));
+        }
+    }
+    starts.push(words.len());
+    (words, starts)
+}
+
 /// Document ranges with about the same number of tokens each.
-fn shard_bounds(starts: &[usize], shards: usize) -> Vec<usize> {
+pub(super) fn shard_bounds(starts: &[usize], shards: usize) -> Vec<usize> {
     let n = starts.len() - 1;
     let total = starts[n];
     let mut bounds = vec![0];

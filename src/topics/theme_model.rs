@@ -108,6 +108,10 @@ pub struct ThemeModel {
     pub seeds: Vec<Vec<u32>>,
     /// Per topic: (term id, weight), best first.
     pub terms: Vec<Vec<(u32, f64)>>,
+    /// Per keyword theme: the words it holds beside its seeds, by relevance (below), best first.
+    pub found: Vec<Vec<(u32, f64)>>,
+    /// K × V topic–word probabilities.
+    pub phi: Array2<f32>,
     /// n × K mean shares and mean assigned tokens over the posterior draws.
     pub shares: Array2<f32>,
     pub assigned: Array2<f32>,
@@ -122,6 +126,11 @@ pub struct ThemeModel {
 }
 
 impl ThemeModel {
+    /// φ of word `term` in topic `topic`.
+    pub fn weight(&self, topic: usize, term: u32) -> f64 {
+        self.phi[[topic, term as usize]] as f64
+    }
+
     /// Topic k's mean share in each of `n_periods` periods.
     pub fn series(&self, topic: usize, n_periods: usize) -> Vec<f64> {
         (0..n_periods).map(|p| self.prevalence[p * self.names.len() + topic].share).collect()
@@ -155,6 +164,7 @@ pub fn fit_theme_model(inputs: &ThemeInputs, params: &KeyAtmParams, seed: u64) -
         .into_iter()
         .map(|row| top(row.iter().enumerate().map(|(t, &w)| (t as u32, w as f64)).collect(), inputs.top_terms))
         .collect();
+    let found = found_words(&fit.phi, inputs.counts, &seeds.ids, inputs.top_terms);
     let mut n_docs = vec![0u32; inputs.n_periods];
     inputs.period_of_row.iter().flatten().for_each(|&p| n_docs[p] += 1);
     let mut prevalence = Vec::with_capacity(inputs.n_periods * k);
@@ -174,6 +184,8 @@ pub fn fit_theme_model(inputs: &ThemeInputs, params: &KeyAtmParams, seed: u64) -
         n_key,
         seeds: seeds.ids.clone(),
         terms,
+        found,
+        phi: fit.phi,
         shares: fit.theta,
         assigned: fit.assigned,
         alpha: fit.alpha,
@@ -185,6 +197,39 @@ pub fn fit_theme_model(inputs: &ThemeInputs, params: &KeyAtmParams, seed: u64) -
         iterations: fit.iterations,
         seconds: start.elapsed().as_secs_f64(),
     }
+}
+
+/// The share of the topic's weight a word must hold to be listed as found (one in a thousand):
+/// relevance favours rare words, and this keeps a word the theme barely uses off the list.
+const FOUND_FLOOR: f64 = 1e-3;
+
+/// Each keyword theme's non-seed words ranked by relevance (Sievert & Shirley 2014, λ = 0.6):
+/// λ·ln φ_kw + (1 − λ)·ln(φ_kw / p_w), p_w the word's share of the corpus's tokens — so words the
+/// theme holds *more than the corpus does* come before merely frequent ones.
+fn found_words(phi: &Array2<f32>, counts: &Csr<u32>, seeds: &[Vec<u32>], n: usize) -> Vec<Vec<(u32, f64)>> {
+    const LAMBDA: f64 = 0.6;
+    let mut frequency = vec![0u64; counts.n_cols];
+    counts.indices.iter().zip(&counts.values).for_each(|(&t, &c)| frequency[t as usize] += c as u64);
+    let total = frequency.iter().sum::<u64>().max(1) as f64;
+    seeds
+        .iter()
+        .enumerate()
+        .map(|(k, seeds)| {
+            let scored = phi
+                .row(k)
+                .iter()
+                .enumerate()
+                .filter(|&(w, &p)| {
+                    p as f64 >= FOUND_FLOOR && frequency[w] > 0 && seeds.binary_search(&(w as u32)).is_err()
+                })
+                .map(|(w, &p)| {
+                    let p = p as f64;
+                    (w as u32, LAMBDA * p.ln() + (1.0 - LAMBDA) * (p / (frequency[w] as f64 / total)).ln())
+                })
+                .collect();
+            top(scored, n)
+        })
+        .collect()
 }
 
 /// Linear-interpolated quantile of sorted values (NaN when empty).

@@ -136,6 +136,7 @@ fn report_data(dir: &Path) -> Result<Value> {
 fn theme_model(model: Option<ReadTable>, prevalence: Option<ReadTable>, stats: Option<ReadTable>) -> Result<Value> {
     let (Some(model), Some(prevalence), Some(stats)) = (model, prevalence, stats) else { return Ok(Value::Null) };
     let (names, labels, terms) = (model.strings("theme")?, model.strings("label")?, model.strings("term")?);
+    let kinds = model.strings("list")?;
     let keyword = model.frame.column("keyword_topic").and_then(|c| c.bool().cloned()).map_err(|e| model.error(e))?;
     let seed = model.frame.column("seed").and_then(|c| c.bool().cloned()).map_err(|e| model.error(e))?;
     let mut words: Vec<(String, String, Vec<String>, Vec<String>)> = Vec::new();
@@ -148,7 +149,11 @@ fn theme_model(model: Option<ReadTable>, prevalence: Option<ReadTable>, stats: O
             words.push((name, labels[i].clone().unwrap_or_default(), Vec::new(), Vec::new()));
         }
         let entry = words.last_mut().expect("pushed");
-        let list = if seed.get(i) == Some(true) { &mut entry.2 } else { &mut entry.3 };
+        let list = match (kinds[i].as_deref(), seed.get(i)) {
+            (Some("top"), Some(true)) => &mut entry.2,
+            (Some("found"), _) => &mut entry.3,
+            _ => continue,
+        };
         if list.len() < 10 {
             list.push(terms[i].clone().unwrap_or_default());
         }

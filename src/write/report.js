@@ -150,7 +150,7 @@ function themeModel() {
   const chart = shareChart({ id: "theme-model", title: "Themes measured by the model", rows: M.prevalence, stats: M.stats, axis: "平均文档份额 mean document share",
     note: "Keyword-assisted topics (keyATM) seeded by the lexicons: each theme's mean share of the period's documents, with 95% credible intervals over the posterior draws. Hover for values; click a theme to hide or show it." });
   const words = M.words.map((w) => [w.label, w.seeds.join(" "), w.found.join(" ")]);
-  chart.append(el("h3", {}, "Words of each theme"), table(["theme", "seeds among its top words", "found beside the seeds"], words, []),
+  chart.append(el("h3", {}, "Words of each theme"), table(["theme", "seeds among its top words", "found beside the seeds (by relevance)"], words, []),
     el("p", { class: "muted" }, "Each theme's words per period, from that period's tokens only, are in theme_words_by_period.parquet; themeshift effects RUN --formula \"period + source\" regresses the shares on time and covariates."));
   return chart;
 }

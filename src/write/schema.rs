@@ -270,16 +270,19 @@ impl Table {
 }
 
 /// The keyword-assisted theme model's topics: keyword themes (lexicon order), then `free_N`
-/// topics; each topic's words by weight, `seed` marking the lexicon's seeds (the rest the model found).
+/// topics. `list` "top": each topic's words by weight (φ), `seed` marking the lexicon's seeds;
+/// "found": each keyword theme's non-seed words by relevance (null for "top" rows).
 pub const THEME_MODEL: Table = Table {
     file: "theme_model.parquet",
     columns: &[
         ("theme", Str),
         ("label", Str),
         ("keyword_topic", Bool),
+        ("list", Str),
         ("rank", U32),
         ("term", Str),
         ("weight", F64),
+        ("relevance", F64),
         ("seed", Bool),
     ],
 };

@@ -18,21 +18,29 @@ where
 }
 
 pub fn theme_model(m: &ThemeModel, terms: &[String]) -> PolarsResult<DataFrame> {
-    let rows: Vec<(usize, u32, u32, f64)> = m
-        .terms
-        .iter()
-        .enumerate()
-        .flat_map(|(k, list)| list.iter().enumerate().map(move |(r, &(t, w))| (k, r as u32 + 1, t, w)))
-        .collect();
+    // (topic, list, rank, term, weight, relevance)
+    let mut rows: Vec<(usize, &str, u32, u32, f64, Option<f64>)> = Vec::new();
+    for (k, list) in m.terms.iter().enumerate() {
+        rows.extend(list.iter().enumerate().map(|(r, &(t, w))| (k, "top", r as u32 + 1, t, w, None)));
+    }
+    for (k, list) in m.found.iter().enumerate() {
+        rows.extend(
+            list.iter()
+                .enumerate()
+                .map(|(r, &(t, relevance))| (k, "found", r as u32 + 1, t, m.weight(k, t), Some(relevance))),
+        );
+    }
     let is_seed = |k: usize, t: u32| k < m.n_key && m.seeds[k].binary_search(&t).is_ok();
     schema::THEME_MODEL.frame(vec![
         series(rows.iter().map(|r| m.names[r.0].as_str()).collect()),
         series(rows.iter().map(|r| m.labels[r.0].as_str()).collect()),
         series(rows.iter().map(|r| r.0 < m.n_key).collect()),
         series(rows.iter().map(|r| r.1).collect()),
-        series(rows.iter().map(|r| terms[r.2 as usize].as_str()).collect()),
-        series(rows.iter().map(|r| r.3).collect()),
-        series(rows.iter().map(|r| is_seed(r.0, r.2)).collect()),
+        series(rows.iter().map(|r| r.2).collect()),
+        series(rows.iter().map(|r| terms[r.3 as usize].as_str()).collect()),
+        series(rows.iter().map(|r| r.4).collect()),
+        series(rows.iter().map(|r| r.5).collect()),
+        series(rows.iter().map(|r| is_seed(r.0, r.3)).collect()),
     ])
 }
 
@@ -166,7 +174,7 @@ pub fn report_section(
         };
         let _ = writeln!(
             md,
-            "| theme | {} | {} | trend | change points | found beside the seeds |\n|---|---:|---:|---|---|---|",
+            "| theme | {} | {} | trend | change points | found beside the seeds (by relevance) |\n|---|---:|---:|---|---|---|",
             periods[first], periods[last]
         );
         for t in 0..m.n_key {
@@ -174,12 +182,7 @@ pub fn report_section(
             let trend = stat.map_or("—", |s| if s.mk_p < 0.05 { s.direction } else { "—" });
             let changes: Vec<&str> =
                 stat.map(|s| s.change_points.iter().map(|&p| periods[p].as_str()).collect()).unwrap_or_default();
-            let found: Vec<&str> = m.terms[t]
-                .iter()
-                .filter(|(id, _)| m.seeds[t].binary_search(id).is_err())
-                .take(10)
-                .map(|&(id, _)| terms[id as usize].as_str())
-                .collect();
+            let found: Vec<&str> = m.found[t].iter().take(10).map(|&(id, _)| terms[id as usize].as_str()).collect();
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {trend} | {} | {} |",

@@ -119,7 +119,8 @@ peer.fit(docs, iters=fit["iterations"], weights="none", keep_theta_draws=False)
 peer_seconds = time.perf_counter() - start
 theta = np.asarray(peer.doc_topic)
 prevalence = pl.read_parquet(ours / "theme_prevalence.parquet")
-model = pl.read_parquet(ours / "theme_model.parquet")
+model = pl.read_parquet(ours / "theme_model.parquet").filter(pl.col("list") == "top")
+found_words = pl.read_parquet(ours / "theme_model.parquet").filter(pl.col("list") == "found")
 peer_vocab = list(peer.vocabulary)
 peer_phi = np.asarray(peer.topic_word)
 by_period = pl.DataFrame({"period": periods, **{f"t{j}": theta[:, j] for j in range(k)}}).group_by("period").mean()
@@ -152,7 +153,7 @@ check("theme-model tables identical at --threads 1 and 2", len(same) == len(TABL
 
 # 4. words the model found
 for theme in ["connectivity", "finance"]:
-    found = model.filter((pl.col("theme") == theme) & ~pl.col("seed"))["term"].head(10).to_list()
+    found = found_words.filter(pl.col("theme") == theme).sort("rank")["term"].head(10).to_list()
     print(f"  {theme}: found beside the seeds: {' '.join(found)}")
 
 # 5. labelled stories
