@@ -168,6 +168,10 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     let dropped_themes = seeds.iter().flat_map(|s| &s.dropped).map(|name| {
         format!("theme model: theme {name} dropped — none of its seeds is a vocabulary term (see manifest lost_seeds)")
     });
+    let no_theme_left = seeds
+        .iter()
+        .filter(|s| s.themes.is_empty())
+        .map(|_| "theme model not fitted: no theme has a seed among the vocabulary's terms".to_string());
     let adjustments: Vec<String> = staging
         .note
         .iter()
@@ -175,6 +179,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         .chain(&skipped_models)
         .cloned()
         .chain(dropped_themes)
+        .chain(no_theme_left)
         .collect();
     for note in adjustments.iter().filter(|_| !config.quiet) {
         eprintln!("[themeshift] note: {note}");

@@ -166,16 +166,23 @@ pub fn report_section(
         m.iterations,
         m.draws
     );
-    let (first, last) = (0, periods.len().saturating_sub(1));
-    if !periods.is_empty() {
+    // The first and the last period (one column when there is one period).
+    let shown: Vec<usize> = match periods.len() {
+        0 => Vec::new(),
+        1 => vec![0],
+        n => vec![0, n - 1],
+    };
+    if !shown.is_empty() {
+        let names: Vec<&str> = shown.iter().map(|&p| periods[p].as_str()).collect();
         let cell = |t: usize, p: usize| {
             let x = &m.prevalence[p * k + t];
             format!("{:.1} [{:.1}–{:.1}]", 100.0 * x.share, 100.0 * x.low, 100.0 * x.high)
         };
         let _ = writeln!(
             md,
-            "| theme | {} | {} | trend | change points | found beside the seeds (by relevance) |\n|---|---:|---:|---|---|---|",
-            periods[first], periods[last]
+            "| theme | {} | trend | change points | found beside the seeds (by relevance) |\n|---|{}---|---|---|",
+            names.join(" | "),
+            "---:|".repeat(shown.len())
         );
         for t in 0..m.n_key {
             let stat = stats.iter().find(|s| s.term == t);
@@ -183,21 +190,23 @@ pub fn report_section(
             let changes: Vec<&str> =
                 stat.map(|s| s.change_points.iter().map(|&p| periods[p].as_str()).collect()).unwrap_or_default();
             let found: Vec<&str> = m.found[t].iter().take(10).map(|&(id, _)| terms[id as usize].as_str()).collect();
+            let cells: Vec<String> = shown.iter().map(|&p| cell(t, p)).collect();
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {trend} | {} | {} |",
+                "| {} | {} | {trend} | {} | {} |",
                 m.labels[t],
-                cell(t, first),
-                cell(t, last),
+                cells.join(" | "),
                 changes.join(", "),
                 found.join(" ")
             );
         }
         let _ = writeln!(
             md,
-            "\nMost distinctive words of each theme in {} and in {} (from that period's tokens only; \
-             `theme_words_by_period.parquet` has every period).\n\n| theme | {} | {} |\n|---|---|---|",
-            periods[first], periods[last], periods[first], periods[last]
+            "\nMost distinctive words of each theme in {} (from that period's tokens only; \
+             `theme_words_by_period.parquet` has every period).\n\n| theme | {} |\n|---|{}",
+            names.join(" and in "),
+            names.join(" | "),
+            "---|".repeat(shown.len())
         );
         for t in 0..m.n_key {
             let words = |p: usize| {
@@ -205,7 +214,8 @@ pub fn report_section(
                 list.sort_by(|a, b| b.distinctiveness.total_cmp(&a.distinctiveness).then(a.rank.cmp(&b.rank)));
                 list.iter().take(8).map(|w| terms[w.term as usize].as_str()).collect::<Vec<_>>().join(" ")
             };
-            let _ = writeln!(md, "| {} | {} | {} |", m.labels[t], words(first), words(last));
+            let cells: Vec<String> = shown.iter().map(|&p| words(p)).collect();
+            let _ = writeln!(md, "| {} | {} |", m.labels[t], cells.join(" | "));
         }
     }
     if !lost.is_empty() || !dropped.is_empty() {
