@@ -17,9 +17,11 @@ where
     Series::new("".into(), values)
 }
 
+/// One row of theme_model.parquet: topic, list, rank, term id, weight, relevance.
+type ModelRow = (usize, &'static str, u32, u32, f64, Option<f64>);
+
 pub fn theme_model(m: &ThemeModel, terms: &[String]) -> PolarsResult<DataFrame> {
-    // (topic, list, rank, term, weight, relevance)
-    let mut rows: Vec<(usize, &str, u32, u32, f64, Option<f64>)> = Vec::new();
+    let mut rows: Vec<ModelRow> = Vec::new();
     for (k, list) in m.terms.iter().enumerate() {
         rows.extend(list.iter().enumerate().map(|(r, &(t, w))| (k, "top", r as u32 + 1, t, w, None)));
     }
