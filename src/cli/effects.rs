@@ -5,7 +5,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use polars::prelude::*;
 
-use crate::trends::effects::{composition, Design, EffectsParams};
+use crate::trends::effects::{bspline_basis, composition, Design, EffectsParams};
 use crate::write::charts::{panel_chart, ChartFormat, Charts, Panel};
 use crate::write::manifest::run_id_in;
 use crate::write::schema;
@@ -19,7 +19,7 @@ pub struct EffectsArgs {
     /// Output folder of a `themeshift run --theme-model`.
     run: PathBuf,
     /// Terms joined by +: `period` (categories, the first period the reference), `time` (years,
-    /// linear), or any column of documents.parquet (`source`, an --extra-fields column; text
+    /// linear), `s(time)` / `s(time, DF)` (a cubic B-spline of the date, 5 columns by default), or any column of documents.parquet (`source`, an --extra-fields column; text
     /// columns are categories, number columns linear).
     #[arg(long, default_value = "period")]
     formula: String,
@@ -102,7 +102,21 @@ pub fn run(args: EffectsArgs) -> anyhow::Result<u8> {
     }
     let mut columns = Vec::new();
     for term in &terms {
-        columns.push((term.clone(), covariate(&documents, term, &analysed)?));
+        match spline_of_time(term)? {
+            Some(df) => {
+                let Column::Numbers(time) = covariate(&documents, "time", &analysed)? else { unreachable!() };
+                let known: Vec<f64> = time.iter().flatten().copied().collect();
+                if known.is_empty() {
+                    bail!("--formula: {term} needs dated documents");
+                }
+                let basis = bspline_basis(&time.iter().map(|v| v.unwrap_or(f64::NAN)).collect::<Vec<_>>(), df);
+                for j in 0..df {
+                    let values = time.iter().zip(&basis).map(|(v, b)| v.map(|_| b[j])).collect();
+                    columns.push((format!("s(time){}", j + 1), Column::Numbers(values)));
+                }
+            }
+            None => columns.push((term.clone(), covariate(&documents, term, &analysed)?)),
+        }
     }
     let cluster = match &args.cluster_by {
         Some(name) => Some(match covariate(&documents, name, &analysed)? {
@@ -148,7 +162,7 @@ pub fn run(args: EffectsArgs) -> anyhow::Result<u8> {
                 }
             }
             Column::Numbers(values) => {
-                if term == "time" {
+                if term == "time" || term.starts_with("s(time)") {
                     period_columns.push(names.len());
                 }
                 names.push(term.clone());
@@ -273,6 +287,22 @@ pub fn run(args: EffectsArgs) -> anyhow::Result<u8> {
         println!("  wrote: {}", files.iter().map(|f| f.to_string()).chain(drawn).collect::<Vec<_>>().join(", "));
     }
     Ok(0)
+}
+
+/// `s(time)` or `s(time, DF)`: a cubic B-spline of the date with DF columns (default 5).
+fn spline_of_time(term: &str) -> anyhow::Result<Option<usize>> {
+    let Some(inner) = term.strip_prefix("s(").and_then(|t| t.strip_suffix(')')) else { return Ok(None) };
+    let mut parts = inner.split(',').map(str::trim);
+    if parts.next() != Some("time") {
+        bail!("--formula: {term}: splines are of time only, e.g. s(time) or s(time, 5)");
+    }
+    match parts.next() {
+        None => Ok(Some(5)),
+        Some(df) => match df.parse::<usize>() {
+            Ok(df) if (3..=20).contains(&df) => Ok(Some(df)),
+            _ => bail!("--formula: {term}: the spline's degrees of freedom must be a whole number from 3 to 20"),
+        },
+    }
 }
 
 /// A formula term's values for the analysed documents.

@@ -204,6 +204,52 @@ fn standard_normal(rng: &mut Xoshiro256PlusPlus) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
+/// Cubic B-spline basis of `x` with `df` columns, as R's `splines::bs(x, df)` (no intercept
+/// column): boundary knots at the range of `x`, `df − 3` interior knots at its quantiles; the
+/// first of the `df + 1` B-splines is left out, since the intercept spans it with the rest.
+pub fn bspline_basis(x: &[f64], df: usize) -> Vec<Vec<f64>> {
+    const DEGREE: usize = 3;
+    let df = df.max(DEGREE);
+    let mut sorted: Vec<f64> = x.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let (low, high) = (sorted[0], sorted[sorted.len() - 1]);
+    let interior = df - DEGREE;
+    let mut knots = vec![low; DEGREE + 1];
+    knots.extend((1..=interior).map(|i| quantile(&sorted, i as f64 / (interior + 1) as f64)));
+    knots.extend(std::iter::repeat_n(high, DEGREE + 1));
+    let n_basis = knots.len() - DEGREE - 1;
+    x.iter()
+        .map(|&v| {
+            // Cox–de Boor from degree 0 up; the right end belongs to the last interval.
+            let v = v.clamp(low, high);
+            let mut b: Vec<f64> = (0..knots.len() - 1)
+                .map(|i| {
+                    let last = knots[i + 1] == high && knots[i] < high;
+                    f64::from((knots[i] <= v && v < knots[i + 1]) || (last && v == high))
+                })
+                .collect();
+            for d in 1..=DEGREE {
+                b = (0..knots.len() - 1 - d)
+                    .map(|i| {
+                        let left = if knots[i + d] > knots[i] {
+                            (v - knots[i]) / (knots[i + d] - knots[i]) * b[i]
+                        } else {
+                            0.0
+                        };
+                        let right = if knots[i + d + 1] > knots[i + 1] {
+                            (knots[i + d + 1] - v) / (knots[i + d + 1] - knots[i + 1]) * b[i + 1]
+                        } else {
+                            0.0
+                        };
+                        left + right
+                    })
+                    .collect();
+            }
+            b[1..n_basis].to_vec()
+        })
+        .collect()
+}
+
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     let pos = q * (sorted.len() - 1) as f64;
     let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
@@ -332,6 +378,35 @@ mod tests {
         };
         let clustered = se(Some((0..300).map(|d| (d / 30) as u32).collect()));
         assert!(clustered > 2.0 * se(None), "{clustered} vs {}", se(None));
+    }
+
+    #[test]
+    fn spline_basis_is_a_partition_of_unity_and_fits_a_curve() {
+        let x: Vec<f64> = (0..200).map(|i| i as f64 / 20.0).collect();
+        let basis = bspline_basis(&x, 5);
+        assert!(basis.iter().all(|row| row.len() == 5 && row.iter().all(|&b| b >= -1e-12)));
+        // The B-splines sum to one; the dropped first one is zero past the first interior knot (≈ 3.3).
+        assert!(basis.iter().all(|row| row.iter().sum::<f64>() <= 1.0 + 1e-9));
+        for (v, row) in x.iter().zip(&basis).filter(|(v, _)| **v >= 3.5) {
+            assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-9, "at {v}");
+        }
+        // A smooth prevalence curve is recovered by the spline regression.
+        let truth = |v: f64| 0.2 + 0.05 * (v / 2.0).sin();
+        let n = x.len();
+        let mut design = Vec::new();
+        for row in &basis {
+            design.push(1.0);
+            design.extend(row);
+        }
+        let tokens: Vec<f64> = x.iter().flat_map(|&v| [2000.0 * truth(v), 2000.0 * (1.0 - truth(v))]).collect();
+        let terms = (0..6).map(|i| format!("b{i}")).collect();
+        let design = Design { terms, x: design, n, p: 6, clusters: None };
+        let at: Vec<Vec<f64>> = [0usize, 100, 199].iter().map(|&i| [vec![1.0], basis[i].clone()].concat()).collect();
+        let params = EffectsParams { draws: 50, ci_level: 0.95, seed: 4 };
+        let (_, predicted) = composition(&design, &tokens, &[0.5, 0.5], &[0], &at, &params).unwrap();
+        for (p, &i) in predicted.iter().zip(&[0usize, 100, 199]) {
+            assert!((p.estimate - truth(x[i])).abs() < 0.01, "at {}: {} vs {}", x[i], p.estimate, truth(x[i]));
+        }
     }
 
     #[test]

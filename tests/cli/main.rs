@@ -643,6 +643,14 @@ fn the_theme_model_measures_the_demos_planted_shifts_and_effects_regress_them_on
         (slope.column("estimate").unwrap().f64().unwrap(), slope.column("ci_high").unwrap().f64().unwrap());
     assert!(estimate.get(0).unwrap() < 0.0 && high.get(0).unwrap() < 0.0, "energy's time effect is not negative");
     assert_eq!(read(&out, "theme_effects_predicted.parquet").height(), k * 12);
+    // A spline of the date: energy's predicted share falls from the first year to the last.
+    run_ok(&["effects", o, "--formula", "s(time, 4)", "--draws", "30", "--quiet"]);
+    let predicted = read(&out, "theme_effects_predicted.parquet")
+        .rows_where(|f| f.column("theme").unwrap().str().unwrap().equal("energy"));
+    let curve: Vec<f64> = predicted.column("estimate").unwrap().f64().unwrap().into_no_null_iter().collect();
+    assert!(curve.len() == 12 && curve[0] > 1.5 * curve[11], "energy's spline curve {curve:?}");
+    let bad_spline = themeshift(&["effects", o, "--formula", "s(source)", "--quiet"]);
+    assert!(text(&bad_spline.stderr).contains("splines are of time only"), "{}", text(&bad_spline.stderr));
     let bad = themeshift(&["effects", o, "--formula", "period + outlet", "--quiet"]);
     assert!(text(&bad.stderr).contains("no column 'outlet' in documents.parquet"), "{}", text(&bad.stderr));
     let same_source = themeshift(&["effects", o, "--formula", "period + source", "--quiet"]);
