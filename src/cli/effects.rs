@@ -62,21 +62,14 @@ pub fn run(args: EffectsArgs) -> anyhow::Result<u8> {
     let doc_themes = read_parquet(&args.run, &schema::DOC_THEMES).with_context(|| {
         format!("{} has no theme model: run `themeshift run --theme-model` first", args.run.display())
     })?;
-    let (ids, names, tokens, alphas) = (
+    let (ids, tokens, alphas) = (
         doc_themes.column("doc_id")?.str()?.clone(),
-        doc_themes.column("theme")?.str()?.clone(),
         doc_themes.column("tokens")?.f32()?.clone(),
         doc_themes.column("alpha")?.f64()?.clone(),
     );
-    let mut themes: Vec<String> = Vec::new();
-    for name in names.iter().flatten() {
-        if themes.last().map(String::as_str) != Some(name) {
-            if themes.iter().any(|t| t == name) {
-                break;
-            }
-            themes.push(name.to_string());
-        }
-    }
+    // doc_themes holds each document's topics in the model's order.
+    let topics = model_topics(&args.run)?;
+    let themes: Vec<&str> = topics.iter().map(|t| t.name.as_str()).collect();
     let k = themes.len();
     let alpha: Vec<f64> = (0..k).map(|t| alphas.get(t).unwrap_or(0.0)).collect();
     let documents = read_parquet(&args.run, &schema::DOCUMENTS)?;
@@ -224,11 +217,10 @@ pub fn run(args: EffectsArgs) -> anyhow::Result<u8> {
     let (effects, predicted) = composition(&design, &token_rows, &alpha, &all, &at, &params)
         .map_err(|e| anyhow::anyhow!("--formula '{}': {e}", args.formula))?;
 
-    let labels = theme_labels(&args.run, &themes)?;
     let run_id = run_id_in(&args.run);
     let frame = schema::THEME_EFFECTS.frame(vec![
-        Series::new("".into(), effects.iter().map(|e| themes[e.theme].as_str()).collect::<Vec<_>>()),
-        Series::new("".into(), effects.iter().map(|e| labels[e.theme].0.as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), effects.iter().map(|e| themes[e.theme]).collect::<Vec<_>>()),
+        Series::new("".into(), effects.iter().map(|e| topics[e.theme].label.as_str()).collect::<Vec<_>>()),
         Series::new("".into(), effects.iter().map(|e| names[e.term].as_str()).collect::<Vec<_>>()),
         Series::new("".into(), effects.iter().map(|e| e.estimate).collect::<Vec<_>>()),
         Series::new("".into(), effects.iter().map(|e| e.std_error).collect::<Vec<_>>()),
@@ -237,8 +229,8 @@ pub fn run(args: EffectsArgs) -> anyhow::Result<u8> {
     ]);
     write_parquet(&staging.dir.join(schema::THEME_EFFECTS.file), frame, &run_id)?;
     let frame = schema::THEME_EFFECTS_PREDICTED.frame(vec![
-        Series::new("".into(), predicted.iter().map(|e| themes[e.theme].as_str()).collect::<Vec<_>>()),
-        Series::new("".into(), predicted.iter().map(|e| labels[e.theme].0.as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), predicted.iter().map(|e| themes[e.theme]).collect::<Vec<_>>()),
+        Series::new("".into(), predicted.iter().map(|e| topics[e.theme].label.as_str()).collect::<Vec<_>>()),
         Series::new("".into(), predicted.iter().map(|e| period_names[e.at]).collect::<Vec<_>>()),
         Series::new("".into(), predicted.iter().map(|e| e.estimate).collect::<Vec<_>>()),
         Series::new("".into(), predicted.iter().map(|e| e.low).collect::<Vec<_>>()),
@@ -247,11 +239,11 @@ pub fn run(args: EffectsArgs) -> anyhow::Result<u8> {
     write_parquet(&staging.dir.join(schema::THEME_EFFECTS_PREDICTED.file), frame, &run_id)?;
     let period_list: Vec<String> = period_names.iter().map(|s| s.to_string()).collect();
     let panels: Vec<Panel> = (0..k)
-        .filter(|&t| labels[t].1)
+        .filter(|&t| topics[t].keyword)
         .map(|t| {
             let rows: Vec<_> = predicted.iter().filter(|e| e.theme == t).collect();
             Panel {
-                title: labels[t].0.clone(),
+                title: topics[t].label.clone(),
                 values: rows.iter().map(|e| 100.0 * e.estimate).collect(),
                 low: rows.iter().map(|e| 100.0 * e.low).collect(),
                 high: rows.iter().map(|e| 100.0 * e.high).collect(),
@@ -277,10 +269,10 @@ pub fn run(args: EffectsArgs) -> anyhow::Result<u8> {
                 String::new()
             }
         );
-        for e in effects.iter().filter(|e| e.term > 0 && !period_columns.contains(&e.term) && labels[e.theme].1) {
+        for e in effects.iter().filter(|e| e.term > 0 && !period_columns.contains(&e.term) && topics[e.theme].keyword) {
             println!(
                 "  {:<16} {:<24} {:>8.4} [{:.4}, {:.4}]",
-                labels[e.theme].0, names[e.term], e.estimate, e.low, e.high
+                topics[e.theme].label, names[e.term], e.estimate, e.low, e.high
             );
         }
         let files = [schema::THEME_EFFECTS.file, schema::THEME_EFFECTS_PREDICTED.file];
@@ -336,17 +328,25 @@ fn covariate(documents: &DataFrame, term: &str, analysed: &[(&str, usize)]) -> a
     })
 }
 
-/// Each theme's label and whether it is a keyword theme, from theme_model.parquet.
-fn theme_labels(run: &std::path::Path, themes: &[String]) -> anyhow::Result<Vec<(String, bool)>> {
+/// A theme-model topic as theme_model.parquet names it.
+struct Topic {
+    name: String,
+    label: String,
+    keyword: bool,
+}
+
+/// The model's topics in its order (the order of their first rows in theme_model.parquet).
+fn model_topics(run: &std::path::Path) -> anyhow::Result<Vec<Topic>> {
     let model = read_parquet(run, &schema::THEME_MODEL)?;
     let (names, labels, keyword) =
         (model.column("theme")?.str()?, model.column("label")?.str()?, model.column("keyword_topic")?.bool()?);
-    Ok(themes
-        .iter()
-        .map(|t| {
-            let i = names.iter().position(|n| n == Some(t.as_str()));
-            let label = i.and_then(|i| labels.get(i)).unwrap_or(t).to_string();
-            (label, i.and_then(|i| keyword.get(i)).unwrap_or(false))
-        })
-        .collect())
+    let mut topics: Vec<Topic> = Vec::new();
+    for i in 0..model.height() {
+        let name = names.get(i).unwrap_or_default();
+        if !topics.iter().any(|t| t.name == name) {
+            let label = labels.get(i).unwrap_or(name).to_string();
+            topics.push(Topic { name: name.to_string(), label, keyword: keyword.get(i).unwrap_or(false) });
+        }
+    }
+    Ok(topics)
 }

@@ -30,7 +30,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use super::lda::{shard_bounds, tokens_by_document};
+use super::lda::{merge, shard_bounds, tokens_by_document};
 use crate::vectorize::Csr;
 
 /// Settings of the keyword-assisted model. Defaults: 5 free topics; keyATM's priors (β = 0.01,
@@ -264,12 +264,10 @@ pub fn keyatm(
                 })
                 .collect()
         };
-        c = WordCounts {
-            regular: merge(&c.regular, copies.iter().map(|x| &x.regular)),
-            regular_total: merge(&c.regular_total, copies.iter().map(|x| &x.regular_total)),
-            keyword: merge(&c.keyword, copies.iter().map(|x| &x.keyword)),
-            keyword_total: merge(&c.keyword_total, copies.iter().map(|x| &x.keyword_total)),
-        };
+        merge(&mut c.regular, copies.iter().map(|x| &x.regular));
+        merge(&mut c.regular_total, copies.iter().map(|x| &x.regular_total));
+        merge(&mut c.keyword, copies.iter().map(|x| &x.keyword));
+        merge(&mut c.keyword_total, copies.iter().map(|x| &x.keyword_total));
         if params.estimate_alpha {
             let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x0061_6c70_6861 ^ ((sweep as u64 + 1) << 24));
             resample_alpha(&mut alpha, &doc_topic, &lengths, n_key, &mut rng);
@@ -438,17 +436,6 @@ fn sample_shard(
             refresh(c, new, &mut regular_factor, &mut keyword_factor);
         }
     }
-}
-
-/// `global + Σ (copy − global)` over the shards' copies, in shard order.
-fn merge<'a>(global: &[u32], copies: impl Iterator<Item = &'a Vec<u32>>) -> Vec<u32> {
-    let mut sum: Vec<i64> = global.iter().map(|&g| g as i64).collect();
-    for copy in copies {
-        for ((s, &c), &g) in sum.iter_mut().zip(copy).zip(global) {
-            *s += c as i64 - g as i64;
-        }
-    }
-    sum.into_iter().map(|s| u32::try_from(s).expect("counts stay non-negative")).collect()
 }
 
 /// (value, number of documents with it), sorted by value.

@@ -219,7 +219,7 @@ fn sample_shard(
 }
 
 /// `global += Σ (copy − global)` over the shards' copies.
-fn merge<'a>(global: &mut [u32], copies: impl Iterator<Item = &'a Vec<u32>>) {
+pub(super) fn merge<'a>(global: &mut [u32], copies: impl Iterator<Item = &'a Vec<u32>>) {
     let mut sum: Vec<i64> = global.iter().map(|&g| g as i64).collect();
     for copy in copies {
         for ((s, &c), &g) in sum.iter_mut().zip(copy).zip(global.iter()) {

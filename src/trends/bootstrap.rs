@@ -51,7 +51,8 @@ pub fn interval(values: &mut [f64]) -> (f64, f64) {
     (percentile(values, 2.5), percentile(values, 97.5))
 }
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
+/// The q-th percentile (0–100) of sorted values, interpolated linearly.
+pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
     let pos = q / 100.0 * (sorted.len() - 1) as f64;
     let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)

@@ -15,6 +15,8 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
+use super::bootstrap::percentile;
+
 /// The regression's design: `x` is n × p, row-major, its first column the intercept.
 pub struct Design {
     pub terms: Vec<String>,
@@ -93,7 +95,7 @@ pub fn composition(
         let mean = values.iter().sum::<f64>() / values.len() as f64;
         let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (values.len().max(2) - 1) as f64;
         values.sort_by(f64::total_cmp);
-        (mean, var.sqrt(), quantile(&values, tail), quantile(&values, 1.0 - tail))
+        (mean, var.sqrt(), percentile(&values, 100.0 * tail), percentile(&values, 100.0 * (1.0 - tail)))
     };
     let mut effects = Vec::new();
     let mut predictions = Vec::new();
@@ -215,7 +217,7 @@ pub fn bspline_basis(x: &[f64], df: usize) -> Vec<Vec<f64>> {
     let (low, high) = (sorted[0], sorted[sorted.len() - 1]);
     let interior = df - DEGREE;
     let mut knots = vec![low; DEGREE + 1];
-    knots.extend((1..=interior).map(|i| quantile(&sorted, i as f64 / (interior + 1) as f64)));
+    knots.extend((1..=interior).map(|i| percentile(&sorted, 100.0 * i as f64 / (interior + 1) as f64)));
     knots.extend(std::iter::repeat_n(high, DEGREE + 1));
     let n_basis = knots.len() - DEGREE - 1;
     x.iter()
@@ -248,12 +250,6 @@ pub fn bspline_basis(x: &[f64], df: usize) -> Vec<Vec<f64>> {
             b[1..n_basis].to_vec()
         })
         .collect()
-}
-
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
 fn mat_vec(a: &[f64], x: &[f64], p: usize) -> Vec<f64> {
