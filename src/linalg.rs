@@ -428,6 +428,7 @@ pub fn randomized_svd(
     // the final basis is made orthonormal to working precision.
     let mut q = orthonormalize(sparse_dense(x, omega.view()), 1);
     for i in 0..power_iters {
+        crate::progress::check();
         let z = orthonormalize(scatter.product(x, q.view()), 1);
         q = orthonormalize(sparse_dense(x, z.view()), if i + 1 == power_iters { 2 } else { 1 });
     }

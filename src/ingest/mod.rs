@@ -163,6 +163,7 @@ pub fn ingest(inputs: &[PathBuf], options: &IngestOptions) -> Result<Corpus> {
         .par_iter()
         .zip(&sizes)
         .map(|(found, &size)| {
+            crate::progress::check();
             let file = read_file(found, options, forced);
             progress.add(size);
             file

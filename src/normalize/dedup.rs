@@ -38,26 +38,42 @@ pub fn duplicate_groups(
         (Some(x), Some(y)) => (x - y).num_days().abs() <= window_days,
         _ => false,
     };
-    let sketches: Vec<Option<Sketch>> = texts.par_iter().map(|t| sketch(t)).collect();
+    // Ctrl-C is honoured between documents and between the phases (see `progress::check`).
+    let sketches: Vec<Option<Sketch>> = texts
+        .par_iter()
+        .map(|t| {
+            crate::progress::check();
+            sketch(t)
+        })
+        .collect();
+    crate::progress::check();
     let mut groups = UnionFind::new(texts.len());
     // Identical texts always group, whatever their dates and however crowded their LSH buckets.
     let mut first_with_text: FxHashMap<&str, usize> = FxHashMap::default();
     for (doc, text) in texts.iter().enumerate() {
+        if doc % 4096 == 0 {
+            crate::progress::check();
+        }
         let first = *first_with_text.entry(text).or_insert(doc);
         groups.union(first, doc);
     }
     let mut buckets: FxHashMap<(usize, u64), Vec<u32>> = FxHashMap::default();
     for (doc, sketch) in sketches.iter().enumerate() {
+        if doc % 4096 == 0 {
+            crate::progress::check();
+        }
         let Some(sketch) = sketch else { continue };
         for band in 0..BANDS {
             let key = FxBuildHasher.hash_one(&sketch[band * ROWS..(band + 1) * ROWS]);
             buckets.entry((band, key)).or_default().push(doc as u32);
         }
     }
+    crate::progress::check();
     let bucket_list: Vec<&Vec<u32>> = buckets.values().filter(|b| b.len() > 1).collect();
     let pairs: Vec<(u32, u32, f64)> = bucket_list
         .par_iter()
         .flat_map_iter(|members| {
+            crate::progress::check();
             let heads = &members[..members.len().min(BUCKET_CAP)];
             let sketches = &sketches;
             members.iter().enumerate().flat_map(move |(i, &b)| {

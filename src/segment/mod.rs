@@ -98,6 +98,7 @@ impl Segmenter {
         let chunks: Vec<Chunk> = texts
             .par_chunks(CHUNK)
             .map(|chunk| {
+                crate::progress::check();
                 let interned = self.intern_chunk(chunk);
                 progress.add(chunk.len() as u64);
                 interned
