@@ -162,12 +162,7 @@ pub fn ingest(inputs: &[PathBuf], options: &IngestOptions) -> Result<Corpus> {
     let read: Vec<(InputFile, FileDocuments)> = files
         .par_iter()
         .zip(&sizes)
-        .map(|(found, &size)| {
-            crate::progress::check();
-            let file = read_file(found, options, forced);
-            progress.add(size);
-            file
-        })
+        .map(|(found, &size)| progress.step(size, || read_file(found, options, forced)))
         .collect::<Result<_>>()?;
 
     let limit_mb = options.max_document_mb.unwrap_or(DEFAULT_MAX_DOCUMENT_MB);

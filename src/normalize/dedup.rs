@@ -38,7 +38,7 @@ pub fn duplicate_groups(
         (Some(x), Some(y)) => (x - y).num_days().abs() <= window_days,
         _ => false,
     };
-    // Ctrl-C is honoured between documents and between the phases (see `progress::check`).
+    // Ctrl-C is honoured between documents in every phase (see `progress::check`).
     let sketches: Vec<Option<Sketch>> = texts
         .par_iter()
         .map(|t| {
@@ -46,29 +46,23 @@ pub fn duplicate_groups(
             sketch(t)
         })
         .collect();
-    crate::progress::check();
     let mut groups = UnionFind::new(texts.len());
     // Identical texts always group, whatever their dates and however crowded their LSH buckets.
     let mut first_with_text: FxHashMap<&str, usize> = FxHashMap::default();
     for (doc, text) in texts.iter().enumerate() {
-        if doc % 4096 == 0 {
-            crate::progress::check();
-        }
+        crate::progress::check_every(doc, 4096);
         let first = *first_with_text.entry(text).or_insert(doc);
         groups.union(first, doc);
     }
     let mut buckets: FxHashMap<(usize, u64), Vec<u32>> = FxHashMap::default();
     for (doc, sketch) in sketches.iter().enumerate() {
-        if doc % 4096 == 0 {
-            crate::progress::check();
-        }
+        crate::progress::check_every(doc, 4096);
         let Some(sketch) = sketch else { continue };
         for band in 0..BANDS {
             let key = FxBuildHasher.hash_one(&sketch[band * ROWS..(band + 1) * ROWS]);
             buckets.entry((band, key)).or_default().push(doc as u32);
         }
     }
-    crate::progress::check();
     let bucket_list: Vec<&Vec<u32>> = buckets.values().filter(|b| b.len() > 1).collect();
     let pairs: Vec<(u32, u32, f64)> = bucket_list
         .par_iter()

@@ -44,10 +44,11 @@ impl Normalizer {
 pub fn normalize(corpus: &mut Corpus, normalizer: &Normalizer) {
     let progress = crate::progress::bar("normalize", corpus.documents.len() as u64, "documents");
     corpus.documents.par_iter_mut().for_each(|doc| {
-        progress.add(1);
-        doc.script = normalizer.converter.detect(&doc.text);
-        (doc.text, doc.boilerplate_chars, doc.repeated_chars) = normalizer.clean(&doc.text);
-        doc.title = clean_whitespace_and_width(&normalizer.converter.to_simplified(&doc.title));
+        progress.step(1, || {
+            doc.script = normalizer.converter.detect(&doc.text);
+            (doc.text, doc.boilerplate_chars, doc.repeated_chars) = normalizer.clean(&doc.text);
+            doc.title = clean_whitespace_and_width(&normalizer.converter.to_simplified(&doc.title));
+        })
     });
 }
 

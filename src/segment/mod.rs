@@ -97,12 +97,7 @@ impl Segmenter {
         let progress = crate::progress::bar("segment", texts.len() as u64, "documents");
         let chunks: Vec<Chunk> = texts
             .par_chunks(CHUNK)
-            .map(|chunk| {
-                crate::progress::check();
-                let interned = self.intern_chunk(chunk);
-                progress.add(chunk.len() as u64);
-                interned
-            })
+            .map(|chunk| progress.step(chunk.len() as u64, || self.intern_chunk(chunk)))
             .collect();
         merge(chunks)
     }
