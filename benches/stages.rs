@@ -130,6 +130,13 @@ fn stages(c: &mut Criterion) {
             assert_eq!(fit.assigned.sum() as usize, fit.tokens);
         })
     });
+    // k = 50 is past the switch to SparseLDA's buckets.
+    models.bench_function("topics: LDA k=50 (sparse sampler), 50 sweeps", |b| {
+        b.iter(|| {
+            let fit = lda(&vectorized.counts, 50, &params, 1);
+            assert_eq!(fit.assigned.sum() as usize, fit.tokens);
+        })
+    });
     let docs: Vec<&[u32]> = (0..texts.len()).map(|d| tokenized.doc(d)).collect();
     // Term ids are given in order of first appearance, so ids 0..50 all occur.
     let topics: Vec<Vec<u32>> = (0..5u32).map(|t| (t * 10..t * 10 + 10).collect()).collect();

@@ -196,6 +196,9 @@ if scaling:
     exponent = math.log(last["seconds"] / base["seconds"]) / math.log(last["factor"])
     mem_exponent = math.log(last["peak_rss_mib"] / base["peak_rss_mib"]) / math.log(last["factor"])
     md += ["", f"Growth exponent from 1× to {last['factor']}×: time {exponent:.2f}, peak memory {mem_exponent:.2f} (1.0 = linear)."]
-pathlib.Path(args.out).write_text("\n".join(md) + "\n", encoding="utf-8")
+# The LDA sweep (benches/peers/lda_sweep.py) has its own section, which a regeneration keeps.
+previous = pathlib.Path(args.out).read_text(encoding="utf-8") if pathlib.Path(args.out).exists() else ""
+sweep = re.search(r"\n## LDA sweep\n.*?(?=\n## |\Z)", previous, flags=re.S)
+pathlib.Path(args.out).write_text("\n".join(md) + "\n" + (sweep.group(0) if sweep else ""), encoding="utf-8")
 pathlib.Path(args.out).with_suffix(".json").write_text(json.dumps({"corpus": args.corpus, "runs": rows, "scaling": scaling}, indent=1))
 print("\n".join(md))

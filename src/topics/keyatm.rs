@@ -30,7 +30,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use super::lda::{merge, shard_bounds, tokens_by_document};
+use super::lda::{histogram, merge, shard_bounds, tokens_by_document};
 use crate::vectorize::Csr;
 
 /// Settings of the keyword-assisted model. Defaults: 5 free topics; keyATM's priors (β = 0.01,
@@ -436,15 +436,6 @@ fn sample_shard(
             refresh(c, new, &mut regular_factor, &mut keyword_factor);
         }
     }
-}
-
-/// (value, number of documents with it), sorted by value.
-fn histogram(values: impl Iterator<Item = u32>) -> Vec<(f64, f64)> {
-    let mut map: FxHashMap<u32, u32> = FxHashMap::default();
-    values.for_each(|x| *map.entry(x).or_default() += 1);
-    let mut out: Vec<(f64, f64)> = map.into_iter().map(|(x, c)| (x as f64, c as f64)).collect();
-    out.sort_by(|a, b| a.0.total_cmp(&b.0));
-    out
 }
 
 /// ln of keyATM's gamma prior density (shape a, scale b).

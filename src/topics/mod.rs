@@ -176,7 +176,9 @@ fn fit_one(inputs: &TopicInputs, method: &TopicMethod, k: usize, config: &Topics
             let fit = lda(inputs.counts, k, params, seed);
             let seconds = start.elapsed().as_secs_f64();
             let rate = fit.tokens as f64 * fit.iterations as f64 / seconds.max(1e-9);
-            let diagnostics = vec![("tokens", fit.tokens as f64), ("token_iterations_per_second", rate)];
+            let alpha_sum = fit.alpha.iter().sum::<f64>();
+            let diagnostics =
+                vec![("tokens", fit.tokens as f64), ("token_iterations_per_second", rate), ("alpha_sum", alpha_sum)];
             (fit.phi, fit.assigned.mapv(|c| c as f32), fit.theta, fit.iterations, diagnostics)
         }
     };

@@ -1,0 +1,132 @@
+"""LDA at several k, ours against topica and tomotopy, in one invocation on the same tokens; writes
+the "LDA sweep" section of BENCHMARKS.md (the rest of the file is left as it is).
+
+usage: lda_sweep.py BINARY SHARED_DIR [--corpus full|russia] [--k 20,50,100,200] [--iterations 300]
+
+Every model sees the same documents and vocabulary: themeshift's run with --keep-tokens, its
+vocabulary filter applied to the token lists the peers get. Threads: 2 on every side. Each side
+keeps its own defaults for the prior (ours: α = 0.1 fixed; tomotopy:
+α = 0.1, η = 0.01, optim_interval 10; topica: MALLET's defaults, α re-estimated every 50 sweeps
+after 200), as a researcher runs them. Speed is token-iterations per second of the fit alone
+(corpus set-up excluded on every side); quality is gensim's c_npmi of the top 10 words.
+"""
+import argparse
+import json
+import pathlib
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import polars as pl
+
+ap = argparse.ArgumentParser()
+ap.add_argument("binary")
+ap.add_argument("shared")
+ap.add_argument("--corpus", choices=["russia", "full"], default="full")
+ap.add_argument("--k", default="20,50,100,200")
+ap.add_argument("--iterations", type=int, default=300)
+ap.add_argument("--out", default=str(pathlib.Path(__file__).resolve().parents[2] / "BENCHMARKS.md"))
+args = ap.parse_args()
+ks = [int(k) for k in args.k.split(",")]
+work = pathlib.Path(tempfile.mkdtemp(prefix="themeshift-lda-"))
+xwlb = pathlib.Path(args.shared) / "corpus/xwlb"
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+corpus = work / f"{args.corpus}.jsonl"
+with open(corpus, "w", encoding="utf-8") as out:
+    for f in sorted(xwlb.glob("*.jsonl")):
+        for line in open(f, encoding="utf-8"):
+            if args.corpus == "full" or "俄罗斯" in line or "普京" in line:
+                out.write(line)
+run_dir = work / "run"
+subprocess.run([args.binary, "run", "--input", corpus, "--out", run_dir, "--topics", "none", "--clusters", "0",
+                "--charts", "none", "--keep-tokens", "--quiet"], check=True)
+tokens = pl.read_parquet(run_dir / "tokens.parquet")
+documents = pl.read_parquet(run_dir / "documents.parquet").filter(pl.col("duplicate_of").is_null())
+vocabulary = set(pl.read_parquet(run_dir / "vocabulary.parquet")["term"].to_list())
+by_id = dict(zip(tokens["doc_id"], tokens["tokens"].to_list()))
+texts = [by_id[i] for i in documents["doc_id"]]
+bags = [[w for w in d if w in vocabulary] for d in texts]
+bags = [b for b in bags if b]
+n_tokens = sum(map(len, bags))
+log(f"{len(bags)} documents, {n_tokens} tokens, {len(vocabulary)} terms")
+
+
+def ours(k):
+    out = work / f"ours{k}"
+    subprocess.run([args.binary, "topics", run_dir, "--out", out, "--topics", "lda", "--k", str(k), "--threads", "2",
+                    "--lda-iterations", str(args.iterations)], check=True, capture_output=True)
+    model = json.load(open(out / "topics_manifest.json"))["models"]["topics"][0]
+    rows = pl.read_parquet(out / "topics.parquet").filter(pl.col("rank") <= 10).sort("topic", "rank")
+    lists = [g["term"].to_list() for _, g in rows.group_by("topic", maintain_order=True)]
+    return model["seconds"], lists
+
+
+def topica_lda(k):
+    import topica
+    model = topica.LDA(k, seed=0, num_threads=2)
+    start = time.perf_counter()
+    model.fit(bags, iters=args.iterations, keep_theta_draws=False, num_threads=2)
+    seconds = time.perf_counter() - start
+    phi, words = np.asarray(model.topic_word), list(model.vocabulary)
+    return seconds, [[words[j] for j in np.argsort(-row)[:10]] for row in phi]
+
+
+def tomotopy_lda(k):
+    import tomotopy as tp
+    model = tp.LDAModel(k=k, alpha=0.1, eta=0.01, seed=0)
+    for b in bags:
+        model.add_doc(b)
+    start = time.perf_counter()
+    model.train(args.iterations, workers=2)
+    seconds = time.perf_counter() - start
+    return seconds, [[w for w, _ in model.get_topic_words(t, 10)] for t in range(k)]
+
+
+fits = {}
+for k in ks:
+    for name, fit in [("themeshift", ours), ("topica", topica_lda), ("tomotopy", tomotopy_lda)]:
+        seconds, lists = fit(k)
+        fits[(name, k)] = {"seconds": seconds, "lists": lists}
+        log(f"k = {k:3d} {name:<10} {seconds:7.1f} s  {n_tokens * args.iterations / seconds / 1e6:5.1f} M token-iterations/s")
+
+from gensim.corpora import Dictionary  # noqa: E402
+from gensim.models.coherencemodel import CoherenceModel  # noqa: E402
+
+keys = list(fits)
+lists = [t for key in keys for t in fits[key]["lists"]]
+scores = iter(CoherenceModel(topics=lists, texts=texts, dictionary=Dictionary(texts), coherence="c_npmi",
+                             processes=1, topn=10).get_coherence_per_topic())
+for key in keys:
+    fits[key]["c_npmi"] = float(np.mean([next(scores) for _ in fits[key]["lists"]]))
+
+rate = lambda key: n_tokens * args.iterations / fits[key]["seconds"]
+md = ["## LDA sweep", "",
+      f"Generated by `benches/peers/lda_sweep.py --corpus {args.corpus} --k {args.k} --iterations {args.iterations}`: "
+      f"{len(bags)} documents, {n_tokens / 1e6:.2f} M tokens, {len(vocabulary)} terms; {args.iterations} sweeps, 2 threads "
+      "on every side, fit time only. Each side keeps its own prior defaults (ours: α = 0.1 fixed; "
+      "tomotopy: optim_interval 10; topica: MALLET's, every 50 after 200). c_npmi: gensim, top 10 words.", "",
+      "| k | themeshift (s) | topica (s) | tomotopy (s) | M token-iterations/s: ours / topica / tomotopy | ours ÷ topica | ours ÷ tomotopy "
+      "| c_npmi: ours / topica / tomotopy |",
+      "|---:|---:|---:|---:|---|---:|---:|---|"]
+for k in ks:
+    o, a, b = ("themeshift", k), ("topica", k), ("tomotopy", k)
+    md.append(f"| {k} | {fits[o]['seconds']:.1f} | {fits[a]['seconds']:.1f} | {fits[b]['seconds']:.1f} | "
+              f"{rate(o) / 1e6:.1f} / {rate(a) / 1e6:.1f} / {rate(b) / 1e6:.1f} | {rate(o) / rate(a):.2f}× | {rate(o) / rate(b):.2f}× | "
+              f"{fits[o]['c_npmi']:.4f} / {fits[a]['c_npmi']:.4f} / {fits[b]['c_npmi']:.4f} |")
+section = "\n".join(md) + "\n"
+path = pathlib.Path(args.out)
+text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+text = re.sub(r"\n## LDA sweep\n.*?(?=\n## |\Z)", "", text, flags=re.S).rstrip("\n") + "\n\n" + section
+path.write_text(text, encoding="utf-8")
+path.with_name("BENCHMARKS-lda.json").write_text(json.dumps(
+    {"corpus": args.corpus, "tokens": n_tokens, "iterations": args.iterations,
+     "fits": [{"side": s, "k": k, "seconds": f["seconds"], "c_npmi": f["c_npmi"]} for (s, k), f in fits.items()]}, indent=1))
+print(section)
