@@ -12,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 
+from xwlb_corpus import write_corpus
+
 ap = argparse.ArgumentParser()
 ap.add_argument("binary")
 ap.add_argument("python")
@@ -24,16 +26,6 @@ args = ap.parse_args()
 here = pathlib.Path(__file__).resolve().parent
 work = pathlib.Path(tempfile.mkdtemp(prefix="themeshift-bench-"))
 xwlb = pathlib.Path(args.shared) / "corpus/xwlb"
-
-
-def corpus_file():
-    path = work / f"{args.corpus}.jsonl"
-    with open(path, "w", encoding="utf-8") as out:
-        for f in sorted(xwlb.glob("*.jsonl")):
-            for line in open(f, encoding="utf-8"):
-                if args.corpus == "full" or "俄罗斯" in line or "普京" in line:
-                    out.write(line)
-    return path
 
 
 def timed(cmd):
@@ -91,7 +83,7 @@ def labelled_nmi():
     return sum(ours) / 3, sum(theirs) / 3
 
 
-corpus = corpus_file()
+corpus = write_corpus(xwlb, work / f"{args.corpus}.jsonl", args.corpus)
 size_mb = corpus.stat().st_size / 1e6
 rows = []
 for rep in range(args.repeat):

@@ -22,6 +22,8 @@ import time
 import numpy as np
 import polars as pl
 
+from xwlb_corpus import write_corpus
+
 ap = argparse.ArgumentParser()
 ap.add_argument("binary")
 ap.add_argument("shared")
@@ -39,12 +41,7 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-corpus = work / f"{args.corpus}.jsonl"
-with open(corpus, "w", encoding="utf-8") as out:
-    for f in sorted(xwlb.glob("*.jsonl")):
-        for line in open(f, encoding="utf-8"):
-            if args.corpus == "full" or "俄罗斯" in line or "普京" in line:
-                out.write(line)
+corpus = write_corpus(xwlb, work / f"{args.corpus}.jsonl", args.corpus)
 run_dir = work / "run"
 subprocess.run([args.binary, "run", "--input", corpus, "--out", run_dir, "--topics", "none", "--clusters", "0",
                 "--charts", "none", "--keep-tokens", "--quiet"], check=True)

@@ -109,7 +109,8 @@ fn lda_with(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64, sparse: 
             topic_total[z] += 1;
         }
     }
-    let lengths: Vec<u32> = starts.windows(2).map(|p| (p[1] - p[0]) as u32).collect();
+    // Document lengths do not change: α's estimate reads their histogram, made once.
+    let length_histogram = histogram(starts.windows(2).map(|p| (p[1] - p[0]) as u32).filter(|&x| x > 0));
 
     let mut alpha = vec![params.alpha; k];
     let bounds = shard_bounds(&starts, SHARDS);
@@ -131,7 +132,7 @@ fn lda_with(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64, sparse: 
                 let mut table = own.rows_of(&word_topic, k);
                 let mut tt = topic_total.clone();
                 if sparse {
-                    let mut lists = WordTopicLists::new(&table, k, &own.tokens);
+                    let mut lists = WordTopicLists::new(&table, k, &own.occurrences);
                     sample_sparse(shard, &mut table, &mut tt, &mut lists, &alpha, params.beta, v, &mut rng);
                 } else {
                     sample_dense(shard, &mut table, &mut tt, &alpha, params.beta, v, &mut rng);
@@ -147,7 +148,7 @@ fn lda_with(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64, sparse: 
         merge(&mut topic_total, deltas.iter().map(|d| &d.1));
         let done = sweep + 1;
         if params.optimize_interval > 0 && done.is_multiple_of(params.optimize_interval) && done < params.iterations {
-            optimize_alpha(&mut alpha, &doc_topic, &lengths);
+            optimize_alpha(&mut alpha, &doc_topic, &length_histogram);
         }
         let sampled = done > params.burn_in && (done - params.burn_in).is_multiple_of(params.thin.max(1));
         if sampled || done == params.iterations {
@@ -214,6 +215,8 @@ struct ShardWords {
     vocabulary: Vec<u32>,
     /// The shard's tokens as rows of its table.
     tokens: Vec<u32>,
+    /// How many of the shard's tokens each row has (what bounds its SparseLDA list's growth).
+    occurrences: Vec<u32>,
 }
 
 impl ShardWords {
@@ -221,8 +224,10 @@ impl ShardWords {
         let mut vocabulary = words.to_vec();
         vocabulary.sort_unstable();
         vocabulary.dedup();
-        let tokens = words.iter().map(|w| vocabulary.binary_search(w).expect("listed") as u32).collect();
-        ShardWords { vocabulary, tokens }
+        let tokens: Vec<u32> = words.iter().map(|w| vocabulary.binary_search(w).expect("listed") as u32).collect();
+        let mut occurrences = vec![0u32; vocabulary.len()];
+        tokens.iter().for_each(|&w| occurrences[w as usize] += 1);
+        ShardWords { vocabulary, tokens, occurrences }
     }
 
     /// The shard's rows of the word–topic counts.
@@ -332,12 +337,10 @@ struct WordTopicLists {
 }
 
 impl WordTopicLists {
-    /// Lists from the counts (`k` per word, topics in increasing order) for a shard whose tokens
-    /// are `tokens` (rows of the counts).
-    fn new(word_topic: &[u32], k: usize, tokens: &[u32]) -> Self {
+    /// Lists from the counts (`k` per word, topics in increasing order) for a shard holding
+    /// `occurrences[w]` tokens of word w.
+    fn new(word_topic: &[u32], k: usize, occurrences: &[u32]) -> Self {
         let v = word_topic.len() / k;
-        let mut in_shard = vec![0usize; v];
-        tokens.iter().for_each(|&w| in_shard[w as usize] += 1);
         let words_per_row = k.div_ceil(64);
         let mut lists = WordTopicLists {
             offsets: Vec::with_capacity(v + 1),
@@ -355,7 +358,7 @@ impl WordTopicLists {
             }
             let held = lists.topics.len() - before;
             lists.len[w] = held as u32;
-            lists.topics.resize(before + (held + in_shard[w]).min(k), 0);
+            lists.topics.resize(before + (held + occurrences[w] as usize).min(k), 0);
             lists.offsets.push(lists.topics.len());
         }
         lists
@@ -531,10 +534,10 @@ fn sample_sparse(
 /// Minka's fixed-point estimate of an asymmetric Dirichlet prior from the documents' topic
 /// counts: α_t ← α_t · Σ_d [ψ(n_dt + α_t) − ψ(α_t)] / Σ_d [ψ(n_d + Σα) − ψ(Σα)], iterated to
 /// convergence. The sums need only how many documents hold each count, so a step costs
-/// O(distinct counts), not O(documents).
-fn optimize_alpha(alpha: &mut [f64], doc_topic: &[u32], lengths: &[u32]) {
+/// O(distinct counts), not O(documents). `lengths`: the [`histogram`] of the non-empty
+/// documents' lengths.
+fn optimize_alpha(alpha: &mut [f64], doc_topic: &[u32], lengths: &[(f64, f64)]) {
     let k = alpha.len();
-    let lengths = histogram(lengths.iter().copied().filter(|&x| x > 0));
     let mut per_topic: Vec<FxHashMap<u32, u32>> = vec![FxHashMap::default(); k];
     for row in doc_topic.chunks_exact(k) {
         for (map, &c) in per_topic.iter_mut().zip(row).filter(|(_, &c)| c > 0) {
@@ -576,7 +579,7 @@ fn sorted(map: FxHashMap<u32, u32>) -> Vec<(f64, f64)> {
 
 /// ψ(x) for x > 0: the recurrence ψ(x) = ψ(x + 1) − 1/x up to x ≥ 10, then the asymptotic series
 /// (its first omitted term is below 1e-13 there).
-pub(super) fn digamma(mut x: f64) -> f64 {
+fn digamma(mut x: f64) -> f64 {
     let mut result = 0.0;
     while x < 10.0 {
         result -= 1.0 / x;
@@ -696,7 +699,7 @@ mod tests {
         let mut topic_total: Vec<u32> =
             (0..k).map(|t| (0..v).map(|w| word_topic[w * k + t]).sum::<u32>() + 10).collect();
         // Capacity for every topic: the test redraws one token far more than once a sweep.
-        let mut lists = WordTopicLists::new(&word_topic, k, &[0; 6]);
+        let mut lists = WordTopicLists::new(&word_topic, k, &[6, 0, 0, 0]);
         let (start_row, start_dt) = (word_topic[..k].to_vec(), dt.clone());
         let mut state = SparseState::new(&alpha, beta, v, &topic_total);
         state.start_document(&dt);
@@ -751,7 +754,7 @@ mod tests {
             let rare = if d % 10 == 0 { 20 } else { 0 };
             doc_topic.extend_from_slice(&[30 + d % 7, rare, if d % 50 == 0 { 25 } else { 0 }]);
         }
-        let lengths: Vec<u32> = doc_topic.chunks(k).map(|r| r.iter().sum()).collect();
+        let lengths = histogram(doc_topic.chunks(k).map(|r| r.iter().sum::<u32>()).filter(|&x| x > 0));
         let mut alpha = vec![0.1; k];
         // Each call takes up to 100 fixed-point steps (as in a fit, where calls repeat every few
         // sweeps); a few calls reach the fixed point.
