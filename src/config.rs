@@ -80,6 +80,9 @@ pub struct RunConfig {
     /// Worker threads; 0 = one per core.
     pub threads: usize,
     pub keep_tokens: bool,
+    /// Megabytes of input per shard: the unit of work of a sharded (Ray) run, and of reading in
+    /// every run. It does not change any table or the run id.
+    pub shard_mb: f64,
     pub user_dicts: Vec<PathBuf>,
     pub font: Option<PathBuf>,
     /// Chart files to draw; empty: none (and no font needed).
@@ -113,6 +116,7 @@ impl RunConfig {
             seed: 42,
             threads: 0,
             keep_tokens: false,
+            shard_mb: crate::ingest::DEFAULT_SHARD_MB,
             user_dicts: Vec::new(),
             font: None,
             charts: vec![ChartFormat::Png],

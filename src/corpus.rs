@@ -2,12 +2,12 @@
 //! read and what was skipped.
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::error::Origin;
 
 /// Where a document's date came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DateSource {
     /// The user's dates file (`--dates`), which overrides every other source.
@@ -42,7 +42,7 @@ impl DateSource {
 }
 
 /// The writing system a document was in before normalization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Script {
     #[default]
@@ -61,7 +61,7 @@ impl Script {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Document {
     pub id: String,
     pub date: Option<NaiveDate>,
@@ -88,17 +88,17 @@ pub struct Document {
 }
 
 /// One input file, for the manifest: enough to tell later whether a rerun saw the same bytes.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct InputFile {
     pub path: String,
-    pub encoding: &'static str,
+    pub encoding: String,
     pub bytes: u64,
     pub sha256: String,
     pub documents: usize,
 }
 
 /// A document that did not make it into the corpus, and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Skipped {
     pub origin: String,
     pub kind: SkipKind,
@@ -112,7 +112,7 @@ impl Skipped {
 }
 
 /// The kinds of skip the manifest counts (`counts.skipped_by_kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SkipKind {
     /// An empty file, or an empty or null text field.
@@ -143,7 +143,7 @@ impl SkipKind {
 }
 
 /// A document that was kept but cannot be placed in a period.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Undated {
     pub doc_id: String,
     pub origin: String,
@@ -151,7 +151,7 @@ pub struct Undated {
 }
 
 /// The account of ingestion: every record read is either a document or a skip.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct IngestReport {
     pub files: Vec<InputFile>,
     /// Files found in input folders whose extension no reader handles.
@@ -162,10 +162,10 @@ pub struct IngestReport {
     pub skipped: Vec<Skipped>,
     pub undated: Vec<Undated>,
     /// Documents whose date was taken from each source (field, header, file_name, …).
-    pub date_sources: std::collections::BTreeMap<&'static str, usize>,
+    pub date_sources: std::collections::BTreeMap<String, usize>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Corpus {
     pub documents: Vec<Document>,
     pub report: IngestReport,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 /// Where a piece of input came from: a file and, inside it, a line (JSONL) when known.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Origin {
     pub path: PathBuf,
     /// 1-based line number for line-oriented formats.

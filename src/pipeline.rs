@@ -127,7 +127,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         .collect::<Result<_>>()?;
     let boilerplate = Boilerplate::new(&boilerplate_files)?;
 
-    let mut corpus = stages.run("ingest", || ingest(&config.inputs, &config.ingest))?;
+    let mut corpus = stages.run("ingest", || ingest(&config.inputs, &config.ingest, config.shard_mb))?;
     let run_id = manifest::run_id(config, &corpus.report);
     check_skips(&corpus, config.strict)?;
     let duplicate_groups = stages.run("normalize", || {

@@ -100,6 +100,9 @@ pub struct RunArgs {
     /// Skip (and count) documents longer than this many MB; a run needs ~10× its largest document in memory [default: 256].
     #[arg(long, value_name = "MB")]
     max_document_mb: Option<u64>,
+    /// Megabytes of input per shard (the unit of a sharded run on Ray; tables do not depend on it) [default: 64].
+    #[arg(long, value_name = "MB")]
+    shard_mb: Option<f64>,
     /// Date for documents that no field, header, file name or text dates.
     #[arg(long, value_parser = parse_date)]
     default_date: Option<chrono::NaiveDate>,
@@ -227,6 +230,7 @@ pub fn resolve(args: RunArgs) -> anyhow::Result<RunConfig> {
     config.seed = seed;
     config.threads = args.common.threads.unwrap_or(0);
     config.keep_tokens = args.keep_tokens;
+    config.shard_mb = args.shard_mb.unwrap_or(config.shard_mb);
     config.user_dicts = args.user_dict;
     args.chart.apply(&mut config)?;
     config.vectorize.vocabulary.min_df = args.min_df;

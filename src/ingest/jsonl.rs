@@ -10,19 +10,21 @@ use super::record::{to_document, Value};
 use super::{FieldMap, FileDocuments};
 use crate::corpus::{Origin, SkipKind, Skipped};
 
-pub fn read(path: &Path, text: &str, fields: &FieldMap) -> FileDocuments {
+/// `text` begins at line `first_line` of the file (1 unless it is a piece of a cut file).
+pub fn read(path: &Path, text: &str, fields: &FieldMap, first_line: usize) -> FileDocuments {
     let stem = super::stem(path);
     let source = path.display().to_string();
     let lines: Vec<(usize, &str)> = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
     let results: Vec<_> = lines
         .par_iter()
         .map(|&(index, line)| {
-            let origin = Origin::line(path, index + 1);
+            let number = index + first_line;
+            let origin = Origin::line(path, number);
             let skip = |reason: String| Skipped::new(SkipKind::Malformed, &origin, reason);
             match serde_json::from_str::<Json>(line) {
                 Ok(Json::Object(object)) => {
                     let field = |name: &str| object.get(name).map_or(Value::Missing, value);
-                    to_document(field, origin.clone(), fields, format!("{stem}:{}", index + 1), &source)
+                    to_document(field, origin.clone(), fields, format!("{stem}:{number}"), &source)
                 }
                 Ok(other) => Err(skip(format!("expected a JSON object, found {}", kind(&other)))),
                 Err(e) => Err(skip(format!("invalid JSON: {e}"))),

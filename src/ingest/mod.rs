@@ -18,6 +18,7 @@ pub mod encoding;
 pub mod header;
 mod jsonl;
 mod parquet;
+pub mod plan;
 mod record;
 mod text_file;
 
@@ -33,6 +34,7 @@ use sha2::{Digest, Sha256};
 use crate::corpus::{Corpus, DateSource, Document, IngestReport, InputFile, SkipKind, Skipped, Undated};
 use crate::error::{Error, Origin, Result};
 use date::{date_in_text, parse_date, TextDate};
+pub use plan::{ShardPlan, DEFAULT_SHARD_MB};
 
 /// Names of the fields (JSONL) or columns (CSV, Parquet) that hold each part of a document.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,7 +84,7 @@ pub struct IngestOptions {
 /// document peaks near 1 GB, measured), so the default keeps one document under ~3 GB.
 pub const DEFAULT_MAX_DOCUMENT_MB: u64 = 256;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum Format {
     JsonLines,
     Csv,
@@ -148,24 +150,47 @@ struct Found {
     gzip: bool,
 }
 
-/// Read every input into one corpus, files in the order given (folders sorted).
-pub fn ingest(inputs: &[PathBuf], options: &IngestOptions) -> Result<Corpus> {
-    let forced = options.encoding.as_deref().map(encoding::by_name).transpose()?;
+/// Read every input into one corpus, files in the order given (folders sorted): the shards of
+/// one plan, read side by side and joined in shard order.
+pub fn ingest(inputs: &[PathBuf], options: &IngestOptions, shard_mb: f64) -> Result<Corpus> {
+    let plan = plan::plan(inputs, options, shard_mb)?;
     let dates = options.dates_file.as_deref().map(read_dates_file).transpose()?;
-    let mut corpus = Corpus::default();
-    let mut files = Vec::new();
-    for input in inputs {
-        collect(input, &mut files, &mut corpus.report)?;
-    }
-    let sizes: Vec<u64> = files.iter().map(|f| f.path.metadata().map_or(0, |m| m.len())).collect();
-    let progress = crate::progress::bar("ingest", sizes.iter().sum(), "bytes");
-    let read: Vec<(InputFile, FileDocuments)> = files
-        .par_iter()
-        .zip(&sizes)
-        .map(|(found, &size)| progress.step(size, || read_file(found, options, forced)))
+    let bytes: u64 = plan.shards.iter().map(|s| s.bytes(&plan)).sum();
+    let progress = crate::progress::bar("ingest", bytes, "bytes");
+    let shards: Vec<Corpus> = (0..plan.shards.len())
+        .into_par_iter()
+        .map(|id| read_shard(&plan, id, options, dates.as_ref(), &progress))
         .collect::<Result<_>>()?;
+    Ok(join_shards(&plan, shards))
+}
 
+/// One shard of the plan as a corpus of its own (its report counts only its own records).
+pub fn ingest_shard(plan: &ShardPlan, id: usize, options: &IngestOptions) -> Result<Corpus> {
+    let dates = options.dates_file.as_deref().map(read_dates_file).transpose()?;
+    read_shard(plan, id, options, dates.as_ref(), &crate::progress::bar("ingest", 0, "bytes"))
+}
+
+fn read_shard(
+    plan: &ShardPlan,
+    id: usize,
+    options: &IngestOptions,
+    dates: Option<&HashMap<String, NaiveDate>>,
+    progress: &crate::progress::Bar,
+) -> Result<Corpus> {
+    let shard = plan.shards.get(id).ok_or_else(|| {
+        Error::Config(format!("shard {id} is not in the plan, which has {} shards", plan.shards.len()))
+    })?;
+    let forced = options.encoding.as_deref().map(encoding::by_name).transpose()?;
+    let read: Vec<(InputFile, FileDocuments)> = shard
+        .pieces
+        .par_iter()
+        .map(|piece| {
+            let bytes = piece.range.map_or(plan.files[piece.file].bytes, |(a, b)| b - a);
+            progress.step(bytes, || read_piece(plan, piece, options, forced))
+        })
+        .collect::<Result<_>>()?;
     let limit_mb = options.max_document_mb.unwrap_or(DEFAULT_MAX_DOCUMENT_MB);
+    let mut corpus = Corpus::default();
     for (file, docs) in read {
         corpus.report.files.push(file);
         corpus.report.records_read += docs.records;
@@ -177,8 +202,66 @@ pub fn ingest(inputs: &[PathBuf], options: &IngestOptions) -> Result<Corpus> {
             }
         }
     }
-    resolve_dates(&mut corpus, dates.as_ref(), options.default_date);
+    resolve_dates(&mut corpus, dates, options.default_date);
     Ok(corpus)
+}
+
+/// The shards' corpora, in shard order, as the one corpus of the plan: the walk's account first,
+/// then each shard's; the pieces of a cut file become one file again.
+pub fn join_shards(plan: &ShardPlan, shards: Vec<Corpus>) -> Corpus {
+    let mut corpus = Corpus { documents: Vec::new(), report: plan.walk.clone() };
+    corpus.documents.reserve(shards.iter().map(|s| s.documents.len()).sum());
+    let report = &mut corpus.report;
+    for shard in shards {
+        for file in shard.report.files {
+            match report.files.last_mut() {
+                Some(last) if last.path == file.path => last.documents += file.documents,
+                _ => report.files.push(file),
+            }
+        }
+        report.records_read += shard.report.records_read;
+        report.skipped.extend(shard.report.skipped);
+        report.undated.extend(shard.report.undated);
+        for (source, n) in shard.report.date_sources {
+            *report.date_sources.entry(source).or_default() += n;
+        }
+        corpus.documents.extend(shard.documents);
+    }
+    corpus
+}
+
+/// A whole file as [`read_file`] reads it, or one cut piece of a plain UTF-8 JSONL file.
+fn read_piece(
+    plan: &ShardPlan,
+    piece: &plan::Piece,
+    options: &IngestOptions,
+    forced: Option<&'static encoding_rs::Encoding>,
+) -> Result<(InputFile, FileDocuments)> {
+    let planned = &plan.files[piece.file];
+    let Some((start, end)) = piece.range else { return read_file(&planned.found(), options, forced) };
+    let path = planned.path.as_path();
+    let mut bytes = vec![0u8; (end - start) as usize];
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(start)).map_err(|e| Error::io(path, e))?;
+    file.read_exact(&mut bytes).map_err(|e| Error::io(path, e))?;
+    let text = match std::str::from_utf8(&bytes) {
+        // The plan saw a UTF-8 BOM at most at the very start.
+        Ok(text) => text.strip_prefix('\u{feff}').filter(|_| start == 0).unwrap_or(text),
+        Err(e) => {
+            let at = start + e.valid_up_to() as u64;
+            let message = format!("byte {at} is no longer valid UTF-8: the file changed during the run; run again");
+            return Err(Error::input(Origin::file(path), message));
+        }
+    };
+    let docs = jsonl::read(path, text, &options.fields, piece.first_line);
+    let file = InputFile {
+        path: path.display().to_string(),
+        encoding: "UTF-8".into(),
+        bytes: planned.bytes,
+        sha256: planned.sha256.clone().unwrap_or_default(),
+        documents: docs.documents.len(),
+    };
+    Ok((file, docs))
 }
 
 /// The skip for a document over the size limit.
@@ -221,7 +304,7 @@ fn resolve_dates(corpus: &mut Corpus, dates: Option<&HashMap<String, NaiveDate>>
         }
     });
     for doc in &mut corpus.documents {
-        *corpus.report.date_sources.entry(doc.date_source.as_str()).or_default() += 1;
+        *corpus.report.date_sources.entry(doc.date_source.as_str().to_string()).or_default() += 1;
         if doc.date.is_none() {
             let reason = doc.date_problem.clone().unwrap_or_default();
             corpus.report.undated.push(Undated { doc_id: doc.id.clone(), origin: doc.origin.to_string(), reason });
@@ -346,15 +429,16 @@ fn read_file(
     let raw = match read_bytes(path) {
         Ok(raw) => raw,
         Err(reason) => {
-            let file = InputFile { path: path.display().to_string(), encoding: "unreadable", ..InputFile::default() };
+            let file =
+                InputFile { path: path.display().to_string(), encoding: "unreadable".into(), ..InputFile::default() };
             let skip = Skipped::new(SkipKind::Unreadable, path.display(), reason);
             return Ok((file, FileDocuments::skipped_file(skip)));
         }
     };
     let (size, sha256) = (raw.len() as u64, format!("{:x}", Sha256::digest(&raw)));
-    let file = |encoding, documents| InputFile {
+    let file = |encoding: &str, documents| InputFile {
         path: path.display().to_string(),
-        encoding,
+        encoding: encoding.to_string(),
         bytes: size,
         sha256: sha256.clone(),
         documents,
@@ -374,7 +458,7 @@ fn read_file(
     };
     let fields = &options.fields;
     let docs = match found.format {
-        Format::JsonLines => jsonl::read(path, &text, fields),
+        Format::JsonLines => jsonl::read(path, &text, fields, 1),
         Format::Csv => csv::read(path, &text, fields, b',')?,
         Format::Tsv => csv::read(path, &text, fields, b'\t')?,
         Format::Text => {

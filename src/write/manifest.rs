@@ -80,7 +80,7 @@ pub fn run_id<O: Serialize>(options: &O, inputs: &IngestReport) -> String {
     use sha2::{Digest, Sha256};
     let mut options = serde_json::to_value(options).unwrap_or_default();
     if let Some(map) = options.as_object_mut() {
-        for key in ["out", "threads", "inputs"] {
+        for key in ["out", "threads", "inputs", "shard_mb"] {
             map.remove(key);
         }
     }

@@ -1,0 +1,184 @@
+//! The shard plan: which bytes of which input files each shard reads.
+//!
+//! It depends on the inputs and the shard size only — never on threads or workers — so a run on
+//! Ray and a run in one process read the same documents into the same shards. Files are taken in
+//! input order (folders sorted). Small files are packed together until a shard holds `shard_bytes`;
+//! a larger plain UTF-8 JSONL file is cut at line starts into pieces of about `shard_bytes`, each
+//! its own shard. Every other large file (gzip, CSV, Parquet, other encodings) is one shard, read
+//! whole as before. A cut file's digest is taken here, over the whole file, so the manifest and
+//! the run id are the same whatever the plan.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{collect, Format, Found, IngestOptions};
+use crate::corpus::IngestReport;
+use crate::error::{Error, Result};
+
+/// Bytes per shard when the user does not say (`--shard-mb`).
+pub const DEFAULT_SHARD_MB: f64 = 64.0;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShardPlan {
+    pub shard_bytes: u64,
+    pub files: Vec<PlannedFile>,
+    pub shards: Vec<Shard>,
+    /// What the folder walk found besides input files: ignored files, link loops, unreadable entries.
+    pub walk: IngestReport,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlannedFile {
+    pub path: PathBuf,
+    /// The folder the file was found under (text files' ids are relative to it).
+    pub root: PathBuf,
+    pub(super) format: Format,
+    pub(super) gzip: bool,
+    pub bytes: u64,
+    /// The whole file's SHA-256 when the file is cut (its pieces never see all of it).
+    pub sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Shard {
+    pub pieces: Vec<Piece>,
+}
+
+impl Shard {
+    pub fn bytes(&self, plan: &ShardPlan) -> u64 {
+        self.pieces.iter().map(|p| p.range.map_or(plan.files[p.file].bytes, |(a, b)| b - a)).sum()
+    }
+}
+
+/// A whole file, or the byte range `[start, end)` of a cut one, which begins at line `first_line`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Piece {
+    pub file: usize,
+    pub range: Option<(u64, u64)>,
+    pub first_line: usize,
+}
+
+impl PlannedFile {
+    pub(super) fn found(&self) -> Found {
+        Found { root: self.root.clone(), path: self.path.clone(), format: self.format, gzip: self.gzip }
+    }
+}
+
+/// The plan for these inputs at `shard_mb` megabytes (10⁶ bytes) per shard.
+pub fn plan(inputs: &[PathBuf], options: &IngestOptions, shard_mb: f64) -> Result<ShardPlan> {
+    if !(shard_mb.is_finite() && shard_mb > 0.0) {
+        return Err(Error::Config(format!("--shard-mb must be a positive number of megabytes, not {shard_mb}")));
+    }
+    let shard_bytes = ((shard_mb * 1e6) as u64).max(1);
+    let mut walk = IngestReport::default();
+    let mut found = Vec::new();
+    for input in inputs {
+        collect(input, &mut found, &mut walk)?;
+    }
+    let utf8_only = match options.encoding.as_deref() {
+        None => true,
+        Some(name) => super::encoding::by_name(name)? == encoding_rs::UTF_8,
+    };
+    let mut plan = ShardPlan { shard_bytes, files: Vec::new(), shards: Vec::new(), walk };
+    let mut open = Shard::default();
+    let mut open_bytes = 0;
+    for f in found {
+        let bytes = f.path.metadata().map_or(0, |m| m.len());
+        let cut = if utf8_only && f.format == Format::JsonLines && !f.gzip && bytes > shard_bytes {
+            line_cuts(&f.path, shard_bytes)?
+        } else {
+            None
+        };
+        let file = plan.files.len();
+        plan.files.push(PlannedFile {
+            path: f.path,
+            root: f.root,
+            format: f.format,
+            gzip: f.gzip,
+            bytes,
+            sha256: cut.as_ref().map(|c| c.sha256.clone()),
+        });
+        let whole = Piece { file, range: None, first_line: 1 };
+        if open_bytes > 0 && (open_bytes + bytes > shard_bytes || cut.is_some()) {
+            plan.shards.push(std::mem::take(&mut open));
+            open_bytes = 0;
+        }
+        match cut {
+            Some(cut) => plan.shards.extend(cut.pieces(file, bytes).map(|piece| Shard { pieces: vec![piece] })),
+            None => {
+                open.pieces.push(whole);
+                open_bytes += bytes.max(1);
+            }
+        }
+    }
+    if !open.pieces.is_empty() {
+        plan.shards.push(open);
+    }
+    Ok(plan)
+}
+
+/// Where a file is cut, with its digest.
+struct Cuts {
+    sha256: String,
+    /// (byte offset of a line start, that line's 1-based number).
+    at: Vec<(u64, usize)>,
+}
+
+impl Cuts {
+    fn pieces(&self, file: usize, bytes: u64) -> impl Iterator<Item = Piece> + '_ {
+        let starts = std::iter::once((0, 1)).chain(self.at.iter().copied());
+        let ends = self.at.iter().map(|&(at, _)| at).chain(std::iter::once(bytes));
+        starts.zip(ends).map(move |((start, first_line), end)| Piece { file, range: Some((start, end)), first_line })
+    }
+}
+
+/// Line starts about every `shard_bytes`, found in one streaming pass (the file is never held
+/// whole). `None` when the file is not plain UTF-8 text (a NUL byte, invalid UTF-8, a UTF-16
+/// BOM): such a file is read whole, so its error or encoding guess is exactly the uncut one's.
+fn line_cuts(path: &Path, shard_bytes: u64) -> Result<Option<Cuts>> {
+    const BLOCK: usize = 8 << 20;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut digest = Sha256::new();
+    let mut block = vec![0u8; BLOCK];
+    let mut unchecked: Vec<u8> = Vec::new();
+    let (mut at, mut lines, mut target) = (Vec::new(), 0usize, shard_bytes);
+    let mut offset = 0u64;
+    loop {
+        let n = file.read(&mut block).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        let bytes = &block[..n];
+        if bytes.contains(&0) {
+            return Ok(None);
+        }
+        digest.update(bytes);
+        // UTF-8 checked across block ends: a sequence cut by the block waits for the next.
+        unchecked.extend_from_slice(bytes);
+        match std::str::from_utf8(&unchecked) {
+            Ok(_) => unchecked.clear(),
+            Err(e) if e.error_len().is_none() => drop(unchecked.drain(..e.valid_up_to())),
+            Err(_) => return Ok(None),
+        }
+        let mut counted = 0;
+        for i in (0..bytes.len()).filter(|&i| bytes[i] == b'\n') {
+            if offset + i as u64 >= target {
+                lines += bytes[counted..=i].iter().filter(|&&b| b == b'\n').count();
+                counted = i + 1;
+                let cut = offset + i as u64 + 1;
+                at.push((cut, lines + 1));
+                target = cut + shard_bytes;
+            }
+        }
+        lines += bytes[counted..].iter().filter(|&&b| b == b'\n').count();
+        offset += n as u64;
+    }
+    if !unchecked.is_empty() {
+        return Ok(None);
+    }
+    at.retain(|&(cut, _)| cut < offset);
+    Ok(Some(Cuts { sha256: format!("{:x}", digest.finalize()), at }))
+}
