@@ -26,6 +26,7 @@ pub mod pipeline;
 pub mod progress;
 pub mod rerun;
 pub mod segment;
+pub mod shards;
 pub mod topics;
 pub mod trends;
 pub mod vectorize;

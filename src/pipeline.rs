@@ -9,10 +9,11 @@ use crate::cluster::{cluster, ClusterConfig, Clustering};
 use crate::config::RunConfig;
 use crate::corpus::{Corpus, IngestReport};
 use crate::error::{Error, Result};
-use crate::ingest::ingest;
+use crate::ingest::{ingest_plan, join_shards, ShardPlan};
 use crate::normalize::{mark_duplicates, normalize, Boilerplate, Normalizer, ScriptConverter};
 use crate::segment::keywords::KeywordExtractor;
 use crate::segment::{add_seed_words, build_jieba, FilterChain, Segmenter};
+use crate::shards::ShardPartial;
 use crate::topics::theme_model::{fit_theme_model, match_seeds, SeedTheme, Seeds, ThemeInputs, ThemeModel};
 use crate::topics::{fit_topics, vocabulary_token_ids, TopicInputs, TopicModel, TopicsConfig};
 use crate::trends::analysis::{analyse, TrendResults};
@@ -109,43 +110,157 @@ fn document_groups(n_docs: usize, rows: &[usize], c: Option<&Clustering>, m: Opt
     groups
 }
 
-pub fn run(config: &RunConfig) -> Result<RunSummary> {
-    config.check()?;
-    // Cheap checks first: a missing font or an unwritable folder must not cost a full run.
-    let charts = charts::Charts::prepare(&config.charts, config.font.as_deref())?;
-    // Everything is written into a staging folder and swapped into place at the end: a failed or
-    // interrupted run leaves the previous one whole.
-    let staging = Staging::begin(&config.out)?;
-    let out = staging.dir.as_path();
-    charts.make_folder(out)?;
-    let mut stages = Stages { timings: Vec::new(), quiet: config.quiet };
+/// What a run has set up before it reads anything: the cheap checks passed, a staging folder.
+struct Begun {
+    charts: charts::Charts,
+    staging: Staging,
+    stages: Stages,
+    themes: Vec<Theme>,
+}
 
+impl Begun {
+    fn start(config: &RunConfig) -> Result<Begun> {
+        config.check()?;
+        // Cheap checks first: a missing font or an unwritable folder must not cost a full run.
+        let charts = charts::Charts::prepare(&config.charts, config.font.as_deref())?;
+        let themes = load_themes(config)?;
+        // Everything is written into a staging folder and swapped into place at the end: a failed or
+        // interrupted run leaves the previous one whole.
+        let staging = Staging::begin(&config.out)?;
+        charts.make_folder(&staging.dir)?;
+        Ok(Begun { charts, staging, stages: Stages { timings: Vec::new(), quiet: config.quiet }, themes })
+    }
+}
+
+/// How the reading stages ran, for the manifest: in this process, or as a map over shards on
+/// workers (with each shard's timing and peak memory).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Sharding {
+    pub engine: String,
+    pub shard_mb: f64,
+    pub shards: usize,
+    /// Per shard, for a sharded run: id, input bytes, documents, seconds, peak RSS, worker.
+    pub workers: Vec<serde_json::Value>,
+    /// Wall time of the map over all shards, as the driver saw it.
+    pub map_seconds: Option<f64>,
+}
+
+impl Sharding {
+    fn in_process(config: &RunConfig, plan: &ShardPlan) -> Sharding {
+        Sharding {
+            engine: "in-process".into(),
+            shard_mb: config.shard_mb,
+            shards: plan.shards.len(),
+            ..Sharding::default()
+        }
+    }
+}
+
+/// The run's shard plan: from its inputs and shard size only.
+pub fn shard_plan(config: &RunConfig) -> Result<ShardPlan> {
+    crate::ingest::plan::plan(&config.inputs, &config.ingest, config.shard_mb)
+}
+
+pub fn run(config: &RunConfig) -> Result<RunSummary> {
+    let mut begun = Begun::start(config)?;
+    let stages = &mut begun.stages;
+    let normalizer = normalizer(config)?;
+    let (plan, mut corpus) = stages.run("ingest", || {
+        let plan = shard_plan(config)?;
+        let corpus = ingest_plan(&plan, &config.ingest)?;
+        Ok((plan, corpus))
+    })?;
+    check_skips(&corpus, config.strict)?;
+    stages.run("normalize", || {
+        normalize(&mut corpus, &normalizer);
+        Ok(())
+    })?;
+    let themes = &begun.themes;
+    let (tokenized, segmenter) = stages.run("segment", || {
+        let segmenter = segmenter(config, themes)?;
+        let texts: Vec<&str> = corpus.documents.iter().map(|d| d.text.as_str()).collect();
+        Ok((segmenter.segment_texts(&texts), segmenter))
+    })?;
+    let sharding = Sharding::in_process(config, &plan);
+    finish(config, begun, corpus, tokenized, Some(segmenter), sharding)
+}
+
+/// The map of a sharded run, for one shard of the plan: read, normalize and segment its documents.
+pub fn map_shard(config: &RunConfig, plan: &ShardPlan, id: usize) -> Result<ShardPartial> {
+    let start = Instant::now();
+    let mut corpus = crate::ingest::ingest_shard(plan, id, &config.ingest)?;
+    normalize(&mut corpus, &normalizer(config)?);
+    let segmenter = segmenter(config, &load_themes(config)?)?;
+    let texts: Vec<&str> = corpus.documents.iter().map(|d| d.text.as_str()).collect();
+    let tokenized = segmenter.segment_texts(&texts);
+    let bytes = plan.shards[id].bytes(plan);
+    Ok(ShardPartial::new(id, bytes, corpus, tokenized, start.elapsed().as_secs_f64()))
+}
+
+/// The finish of a sharded run: the shards' partials joined in shard order, then every stage
+/// after segmentation exactly as in [`run`].
+pub fn run_sharded(
+    config: &RunConfig,
+    plan: &ShardPlan,
+    partials: Vec<ShardPartial>,
+    mut sharding: Sharding,
+) -> Result<RunSummary> {
+    let mut begun = Begun::start(config)?;
+    let (corpus, tokenized) = begun.stages.run("join shards", || {
+        let mut partials = partials;
+        partials.sort_by_key(|p| p.id);
+        let ids: Vec<usize> = partials.iter().map(|p| p.id).collect();
+        if ids != (0..plan.shards.len()).collect::<Vec<_>>() {
+            return Err(Error::Config(format!(
+                "a sharded run needs one partial per shard of the plan (0..{}), got {ids:?}",
+                plan.shards.len()
+            )));
+        }
+        sharding.workers = partials.iter().map(ShardPartial::stats).collect();
+        let tokenized = crate::segment::Tokenized::concat(&partials.iter().map(|p| &p.tokenized).collect::<Vec<_>>());
+        let corpus = join_shards(plan, partials.into_iter().map(|p| p.corpus).collect());
+        Ok((corpus, tokenized))
+    })?;
+    check_skips(&corpus, config.strict)?;
+    sharding.shards = plan.shards.len();
+    finish(config, begun, corpus, tokenized, None, sharding)
+}
+
+fn normalizer(config: &RunConfig) -> Result<Normalizer> {
     let boilerplate_files: Vec<(String, String)> = config
         .boilerplate
         .iter()
         .map(|p| Ok((p.display().to_string(), std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?)))
         .collect::<Result<_>>()?;
-    let boilerplate = Boilerplate::new(&boilerplate_files)?;
+    Ok(Normalizer { converter: ScriptConverter::new()?, boilerplate: Boilerplate::new(&boilerplate_files)? })
+}
 
-    let mut corpus = stages.run("ingest", || ingest(&config.inputs, &config.ingest, config.shard_mb))?;
+fn segmenter(config: &RunConfig, themes: &[Theme]) -> Result<Segmenter> {
+    let mut jieba = build_jieba(&config.user_dicts)?;
+    if config.theme_model.is_some() {
+        // Seeds must survive segmentation to be counted at all.
+        add_seed_words(&mut jieba, themes.iter().flat_map(|t| t.terms.iter().map(|(w, _)| w.as_str())));
+    }
+    Ok(Segmenter::new(jieba, FilterChain::standard()))
+}
+
+/// Every stage after segmentation: duplicates, vectorize, the models and trends side by side,
+/// the tables, charts, reports and manifest.
+fn finish(
+    config: &RunConfig,
+    begun: Begun,
+    mut corpus: Corpus,
+    tokenized: crate::segment::Tokenized,
+    segmenter: Option<Segmenter>,
+    sharding: Sharding,
+) -> Result<RunSummary> {
+    let Begun { charts, staging, mut stages, themes } = begun;
+    let out = staging.dir.as_path();
     let run_id = manifest::run_id(config, &corpus.report);
-    check_skips(&corpus, config.strict)?;
-    let duplicate_groups = stages.run("normalize", || {
-        let normalizer = Normalizer { converter: ScriptConverter::new()?, boilerplate };
-        normalize(&mut corpus, &normalizer);
+    let duplicate_groups = stages.run("duplicates", || {
         Ok(mark_duplicates(&mut corpus, config.duplicate_threshold, config.duplicate_window_days))
     })?;
-    let themes = load_themes(config)?;
-    let (tokenized, segmenter) = stages.run("segment", || {
-        let mut jieba = build_jieba(&config.user_dicts)?;
-        if config.theme_model.is_some() {
-            // Seeds must survive segmentation to be counted at all.
-            add_seed_words(&mut jieba, themes.iter().flat_map(|t| t.terms.iter().map(|(w, _)| w.as_str())));
-        }
-        let segmenter = Segmenter::new(jieba, FilterChain::standard());
-        let texts: Vec<&str> = corpus.documents.iter().map(|d| d.text.as_str()).collect();
-        Ok((segmenter.segment_texts(&texts), segmenter))
-    })?;
+    let themes = &themes;
     let docs = &corpus.documents;
     // Each duplicate group counts once, through its earliest member, unless asked otherwise.
     let analysed: Vec<usize> =
@@ -246,7 +361,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
                             &texts,
                             &tokenized,
                             &vectorized,
-                            themes,
+                            themes.clone(),
                             &config.trends,
                             config.seed,
                         )
@@ -343,6 +458,10 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     };
     // The segmenter's dictionary serves the keywords too: built once per run.
     let keywords = if docs.len() <= KEYWORD_DOCUMENTS {
+        let segmenter = match segmenter {
+            Some(segmenter) => segmenter,
+            None => self::segmenter(config, themes)?,
+        };
         document_keywords(docs, KeywordExtractor::new(segmenter.into_jieba()))
     } else {
         Vec::new()
@@ -377,6 +496,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         adjustments: adjustments.clone(),
         outputs: outputs.clone(),
         stages: &stages.timings,
+        sharding: &sharding,
     };
     write_manifest(&out.join("manifest.json"), &manifest)?;
     // Built from the tables and manifest just written, so it shows exactly what they hold.

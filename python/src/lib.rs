@@ -18,10 +18,13 @@ use pyo3::types::{PyBytes, PyList, PyString};
 use themeshift::cli::run::{resolve, RunCommand};
 use themeshift::ingest::date::{date_in_text, TextDate};
 use themeshift::ingest::header::split_header;
+use themeshift::ingest::ShardPlan;
 use themeshift::normalize::{Boilerplate, Normalizer, ScriptConverter};
+use themeshift::pipeline::{RunSummary, Sharding};
 use themeshift::progress;
 use themeshift::segment::keywords::KeywordExtractor;
 use themeshift::segment::{build_jieba, FilterChain, Segmenter, Tokenized};
+use themeshift::shards::ShardPartial;
 use themeshift::vectorize::{vectorize, DocFreq, VectorizeParams};
 use themeshift::Error;
 
@@ -119,25 +122,103 @@ fn panic_text(payload: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "a worker stopped".into())
 }
 
+fn parse_run(args: &[String]) -> PyResult<RunCommand> {
+    RunCommand::try_parse_from(args).map_err(|e| ConfigError::new_err(e.render().to_string()))
+}
+
+fn summary_json(summary: &RunSummary) -> String {
+    serde_json::json!({
+        "out": summary.out,
+        "counts": summary.counts,
+        "trends": summary.trends,
+        "models": summary.models,
+        "outputs": summary.outputs,
+        "adjustments": summary.adjustments,
+        "stages": summary.stages,
+    })
+    .to_string()
+}
+
+fn plan_from_json(plan: &str) -> PyResult<ShardPlan> {
+    serde_json::from_str(plan).map_err(|e| ConfigError::new_err(format!("not a themeshift shard plan: {e}")))
+}
+
 /// Run the pipeline as `themeshift run ARGS` does (ARGS without the program and subcommand
 /// names); returns the run summary as JSON. Unknown options are refused by the caller before.
 #[pyfunction]
 fn run(py: Python<'_>, args: Vec<String>) -> PyResult<String> {
-    let parsed = RunCommand::try_parse_from(&args).map_err(|e| ConfigError::new_err(e.render().to_string()))?;
+    let parsed = parse_run(&args)?;
     let threads = parsed.args.threads();
     interruptible(py, threads, move || {
         let config = resolve(parsed.args).map_err(raise_any)?;
         let summary = themeshift::pipeline::run(&config).map_err(|e| raise(&e))?;
-        Ok(serde_json::json!({
-            "out": summary.out,
-            "counts": summary.counts,
-            "trends": summary.trends,
-            "models": summary.models,
-            "outputs": summary.outputs,
-            "adjustments": summary.adjustments,
-            "stages": summary.stages,
-        })
-        .to_string())
+        Ok(summary_json(&summary))
+    })
+}
+
+/// The shard plan of `themeshift run ARGS` as JSON (the driver of a sharded run sends it to every
+/// worker). The cheap checks of a run (options, font) come first, before any shard is read.
+#[pyfunction]
+fn shard_plan(py: Python<'_>, args: Vec<String>) -> PyResult<String> {
+    let parsed = parse_run(&args)?;
+    interruptible(py, 1, move || {
+        let config = resolve(parsed.args).map_err(raise_any)?;
+        config.check().map_err(|e| raise(&e))?;
+        themeshift::write::charts::Charts::prepare(&config.charts, config.font.as_deref()).map_err(|e| raise(&e))?;
+        let plan = themeshift::pipeline::shard_plan(&config).map_err(|e| raise(&e))?;
+        serde_json::to_string(&plan).map_err(|e| ThemeshiftError::new_err(format!("internal error: {e}")))
+    })
+}
+
+/// The map of one shard (read, normalize, segment) on `threads` threads: its partial, as bytes.
+#[pyfunction]
+fn map_shard<'py>(
+    py: Python<'py>,
+    args: Vec<String>,
+    plan: String,
+    shard: usize,
+    threads: usize,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let parsed = parse_run(&args)?;
+    let bytes = interruptible(py, threads, move || {
+        let config = resolve(parsed.args).map_err(raise_any)?;
+        let plan = plan_from_json(&plan)?;
+        let partial = themeshift::pipeline::map_shard(&config, &plan, shard).map_err(|e| raise(&e))?;
+        partial.encode().map_err(|e| raise(&e))
+    })?;
+    Ok(PyBytes::new(py, &bytes))
+}
+
+/// The finish of a sharded run from every shard's partial (any order); `sharding` is the driver's
+/// account for the manifest (engine, map time). Returns the run summary as JSON.
+#[pyfunction]
+fn run_sharded(
+    py: Python<'_>,
+    args: Vec<String>,
+    plan: String,
+    partials: Vec<Vec<u8>>,
+    sharding: String,
+) -> PyResult<String> {
+    let parsed = parse_run(&args)?;
+    let threads = parsed.args.threads();
+    interruptible(py, threads, move || {
+        let config = resolve(parsed.args).map_err(raise_any)?;
+        let plan = plan_from_json(&plan)?;
+        let account: serde_json::Value = serde_json::from_str(&sharding)
+            .map_err(|e| ConfigError::new_err(format!("sharding account is not JSON: {e}")))?;
+        let partials = partials
+            .iter()
+            .map(|bytes| ShardPartial::decode(bytes))
+            .collect::<themeshift::Result<Vec<_>>>()
+            .map_err(|e| raise(&e))?;
+        let sharding = Sharding {
+            engine: account["engine"].as_str().unwrap_or("ray").to_string(),
+            shard_mb: config.shard_mb,
+            map_seconds: account["map_seconds"].as_f64(),
+            ..Sharding::default()
+        };
+        let summary = themeshift::pipeline::run_sharded(&config, &plan, partials, sharding).map_err(|e| raise(&e))?;
+        Ok(summary_json(&summary))
     })
 }
 
@@ -327,6 +408,9 @@ fn _themeshift(m: &Bound<'_, PyModule>) -> PyResult<()> {
     for f in [
         wrap_pyfunction!(run, m)?,
         wrap_pyfunction!(run_options, m)?,
+        wrap_pyfunction!(shard_plan, m)?,
+        wrap_pyfunction!(map_shard, m)?,
+        wrap_pyfunction!(run_sharded, m)?,
         wrap_pyfunction!(cli, m)?,
         wrap_pyfunction!(normalize, m)?,
         wrap_pyfunction!(segment, m)?,

@@ -153,15 +153,19 @@ struct Found {
 /// Read every input into one corpus, files in the order given (folders sorted): the shards of
 /// one plan, read side by side and joined in shard order.
 pub fn ingest(inputs: &[PathBuf], options: &IngestOptions, shard_mb: f64) -> Result<Corpus> {
-    let plan = plan::plan(inputs, options, shard_mb)?;
+    ingest_plan(&plan::plan(inputs, options, shard_mb)?, options)
+}
+
+/// Every shard of the plan, read side by side, joined in shard order.
+pub fn ingest_plan(plan: &ShardPlan, options: &IngestOptions) -> Result<Corpus> {
     let dates = options.dates_file.as_deref().map(read_dates_file).transpose()?;
     let bytes: u64 = plan.shards.iter().map(|s| s.bytes(&plan)).sum();
     let progress = crate::progress::bar("ingest", bytes, "bytes");
     let shards: Vec<Corpus> = (0..plan.shards.len())
         .into_par_iter()
-        .map(|id| read_shard(&plan, id, options, dates.as_ref(), &progress))
+        .map(|id| read_shard(plan, id, options, dates.as_ref(), &progress))
         .collect::<Result<_>>()?;
-    Ok(join_shards(&plan, shards))
+    Ok(join_shards(plan, shards))
 }
 
 /// One shard of the plan as a corpus of its own (its report counts only its own records).

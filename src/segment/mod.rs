@@ -33,7 +33,7 @@ pub struct Segmenter {
 }
 
 /// Every document's kept tokens, as ids into `terms` (sorted, unique).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Tokenized {
     pub terms: Vec<String>,
     /// `ids[offsets[d]..offsets[d + 1]]` are document `d`'s tokens, in text order.
@@ -56,6 +56,20 @@ impl Tokenized {
             offsets.push(ids.len());
         }
         Tokenized { terms: terms.into_iter().map(str::to_string).collect(), offsets, ids }
+    }
+
+    /// Several tokenizations (shards, in order) as one: the same terms and ids as segmenting all
+    /// their documents at once.
+    pub fn concat(parts: &[&Tokenized]) -> Tokenized {
+        let chunks = parts
+            .iter()
+            .map(|part| Chunk {
+                terms: part.terms.iter().map(String::as_str).collect(),
+                lengths: part.offsets.windows(2).map(|w| w[1] - w[0]).collect(),
+                ids: part.ids.clone(),
+            })
+            .collect();
+        merge(chunks)
     }
 
     pub fn n_docs(&self) -> usize {

@@ -65,6 +65,8 @@ pub struct Manifest<'a, O: Serialize> {
     pub adjustments: Vec<String>,
     pub outputs: Vec<String>,
     pub stages: &'a [StageTiming],
+    /// In this process or on shards (engine, shard size, each shard's time and memory).
+    pub sharding: &'a crate::pipeline::Sharding,
 }
 
 pub fn write_manifest<O: Serialize>(path: &Path, manifest: &Manifest<O>) -> Result<()> {

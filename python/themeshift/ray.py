@@ -1,0 +1,82 @@
+"""Sharded runs on Ray: the reading stages as a map over shards on workers, the rest on the driver.
+
+>>> import themeshift.ray
+>>> r = themeshift.ray.run(["archive/"], out="reports/archive", shard_mb=64)   # doctest: +SKIP
+
+The shard plan comes from the inputs and ``shard_mb`` only (never from the number of workers), so
+a run on any number of workers, and the in-process run (``themeshift.run`` or the CLI with the same
+``shard_mb``), read the same shards. Each shard is read, normalized and segmented by a Ray task,
+which returns a compact partial (its documents, ingest account and tokens); the driver joins the
+partials in shard order and finishes the run — duplicates, vocabulary, TF-IDF, models, trends,
+tables, charts, report, manifest — exactly as the in-process run does, so every table is the same.
+A worker that dies is replaced and its shard read again (``max_retries``); a shard with bad input
+fails the run with the same error as the CLI (or is skipped and counted under ``skip_bad``).
+
+What is not sharded yet: everything after segmentation runs on the driver, which therefore holds
+the whole corpus (see README, "Sharded runs").
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Optional, Sequence, Union
+
+from . import Run, ThemeshiftError, _as_argv, _themeshift
+
+PathLike = Union[str, os.PathLike]
+
+
+def _map_shard(argv, plan, shard, threads):
+    return _themeshift.map_shard(argv, plan, shard, threads)
+
+
+def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb: Optional[float] = None,
+        address: Optional[str] = None, num_cpus: Optional[int] = None, cpus_per_shard: int = 1,
+        max_retries: int = 3, **options: Any) -> Run:
+    """Run the pipeline on ``inputs`` with the map over shards on Ray; returns a :class:`Run`.
+
+    ``shard_mb``: megabytes of input per shard (default 64, as the CLI's ``--shard-mb``).
+    ``address``: a running Ray cluster (``"auto"``, ``"ray://head:10001"``); without it, and
+    without a Ray already initialised in this process, a local Ray is started with ``num_cpus``
+    and shut down afterwards. ``cpus_per_shard``: CPUs (and threads) each map task uses.
+    ``max_retries``: times a shard is read again when its worker dies. Every other keyword is an
+    option of ``themeshift.run``.
+    """
+    import ray
+
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    options = dict(options)
+    options.setdefault("quiet", True)
+    if shard_mb is not None:
+        options["shard_mb"] = shard_mb
+    out = Path(out)
+    argv = _as_argv(list(inputs), out, options)
+    plan = _themeshift.shard_plan(argv)
+    n_shards = len(json.loads(plan)["shards"])
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=address, num_cpus=num_cpus if address is None else None,
+                 include_dashboard=False, log_to_driver=False, logging_level="warning")
+    try:
+        task = ray.remote(num_cpus=cpus_per_shard, max_retries=max_retries)(_map_shard)
+        start = time.perf_counter()
+        plan_ref = ray.put(plan)
+        refs = [task.remote(argv, plan_ref, shard, cpus_per_shard) for shard in range(n_shards)]
+        try:
+            partials = ray.get(refs)
+        except ray.exceptions.RayTaskError as error:
+            # The shard's own error (an unreadable file, a strict skip), as the CLI reports it.
+            if isinstance(error.cause, ThemeshiftError):
+                raise error.cause from None
+            raise
+        map_seconds = time.perf_counter() - start
+    finally:
+        if started_here:
+            ray.shutdown()
+    account = json.dumps({"engine": "ray", "map_seconds": map_seconds})
+    summary = json.loads(_themeshift.run_sharded(argv, plan, partials, account))
+    summary["out"] = str(out)
+    return Run(out, summary)
