@@ -189,37 +189,51 @@ fn map_shard<'py>(
     Ok(PyBytes::new(py, &bytes))
 }
 
-/// The finish of a sharded run from every shard's partial (any order); `sharding` is the driver's
-/// account for the manifest (engine, map time). Returns the run summary as JSON.
-#[pyfunction]
-fn run_sharded(
-    py: Python<'_>,
+/// The driver's side of a sharded run: partials are added as they arrive (each decoded at once,
+/// so the driver never holds more than one partial's bytes), then `finish` joins them in shard
+/// order and runs every stage after segmentation. Returns the run summary as JSON.
+#[pyclass]
+struct ShardJoin {
     args: Vec<String>,
-    plan: String,
-    partials: Vec<Vec<u8>>,
-    sharding: String,
-) -> PyResult<String> {
-    let parsed = parse_run(&args)?;
-    let threads = parsed.args.threads();
-    interruptible(py, threads, move || {
-        let config = resolve(parsed.args).map_err(raise_any)?;
-        let plan = plan_from_json(&plan)?;
-        let account: serde_json::Value = serde_json::from_str(&sharding)
-            .map_err(|e| ConfigError::new_err(format!("sharding account is not JSON: {e}")))?;
-        let partials = partials
-            .iter()
-            .map(|bytes| ShardPartial::decode(bytes))
-            .collect::<themeshift::Result<Vec<_>>>()
-            .map_err(|e| raise(&e))?;
-        let sharding = Sharding {
-            engine: account["engine"].as_str().unwrap_or("ray").to_string(),
-            shard_mb: config.shard_mb,
-            map_seconds: account["map_seconds"].as_f64(),
-            ..Sharding::default()
-        };
-        let summary = themeshift::pipeline::run_sharded(&config, &plan, partials, sharding).map_err(|e| raise(&e))?;
-        Ok(summary_json(&summary))
-    })
+    plan: ShardPlan,
+    partials: Vec<ShardPartial>,
+}
+
+#[pymethods]
+impl ShardJoin {
+    #[new]
+    fn new(args: Vec<String>, plan: String) -> PyResult<Self> {
+        parse_run(&args)?;
+        Ok(ShardJoin { args, plan: plan_from_json(&plan)?, partials: Vec::new() })
+    }
+
+    fn add(&mut self, py: Python<'_>, partial: &Bound<'_, PyBytes>) -> PyResult<usize> {
+        let bytes = partial.as_bytes();
+        let partial = py.detach(|| ShardPartial::decode(bytes)).map_err(|e| raise(&e))?;
+        self.partials.push(partial);
+        Ok(self.partials.len())
+    }
+
+    /// `sharding`: the driver's account for the manifest, as JSON (`engine`, `map_seconds`).
+    fn finish(&mut self, py: Python<'_>, sharding: String) -> PyResult<String> {
+        let parsed = parse_run(&self.args)?;
+        let threads = parsed.args.threads();
+        let (plan, partials) = (self.plan.clone(), std::mem::take(&mut self.partials));
+        interruptible(py, threads, move || {
+            let config = resolve(parsed.args).map_err(raise_any)?;
+            let account: serde_json::Value = serde_json::from_str(&sharding)
+                .map_err(|e| ConfigError::new_err(format!("sharding account is not JSON: {e}")))?;
+            let sharding = Sharding {
+                engine: account["engine"].as_str().unwrap_or("ray").to_string(),
+                shard_mb: config.shard_mb,
+                map_seconds: account["map_seconds"].as_f64(),
+                ..Sharding::default()
+            };
+            let summary =
+                themeshift::pipeline::run_sharded(&config, &plan, partials, sharding).map_err(|e| raise(&e))?;
+            Ok(summary_json(&summary))
+        })
+    }
 }
 
 /// `themeshift run`'s options: (flag, how it takes values, help). The ways, read from the
@@ -405,12 +419,12 @@ fn _themeshift(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("FontError", py.get_type::<FontError>())?;
     m.add("WriteError", py.get_type::<WriteError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<ShardJoin>()?;
     for f in [
         wrap_pyfunction!(run, m)?,
         wrap_pyfunction!(run_options, m)?,
         wrap_pyfunction!(shard_plan, m)?,
         wrap_pyfunction!(map_shard, m)?,
-        wrap_pyfunction!(run_sharded, m)?,
         wrap_pyfunction!(cli, m)?,
         wrap_pyfunction!(normalize, m)?,
         wrap_pyfunction!(segment, m)?,

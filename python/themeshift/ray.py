@@ -64,19 +64,25 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
         task = ray.remote(num_cpus=cpus_per_shard, max_retries=max_retries)(_map_shard)
         start = time.perf_counter()
         plan_ref = ray.put(plan)
-        refs = [task.remote(argv, plan_ref, shard, cpus_per_shard) for shard in range(n_shards)]
+        pending = [task.remote(argv, plan_ref, shard, cpus_per_shard) for shard in range(n_shards)]
+        join = _themeshift.ShardJoin(argv, plan)
         try:
-            partials = ray.get(refs)
+            # Each partial is decoded as it arrives and its bytes let go.
+            while pending:
+                done, pending = ray.wait(pending, num_returns=1)
+                join.add(ray.get(done[0]))
         except ray.exceptions.RayTaskError as error:
-            # The shard's own error (an unreadable file, a strict skip), as the CLI reports it.
-            if isinstance(error.cause, ThemeshiftError):
-                raise error.cause from None
+            # The shard's own error (an unreadable file), raised as the CLI reports it. The worker's
+            # exception class arrives as a copy, so it is matched by name.
+            ours = getattr(_themeshift, type(error.cause).__name__, None)
+            if isinstance(ours, type) and issubclass(ours, ThemeshiftError):
+                raise ours(str(error.cause)) from None
             raise
         map_seconds = time.perf_counter() - start
     finally:
         if started_here:
             ray.shutdown()
     account = json.dumps({"engine": "ray", "map_seconds": map_seconds})
-    summary = json.loads(_themeshift.run_sharded(argv, plan, partials, account))
+    summary = json.loads(join.finish(account))
     summary["out"] = str(out)
     return Run(out, summary)

@@ -1,4 +1,4 @@
-//! Ingest: input paths → [`Corpus`] with an [`IngestReport`](crate::corpus::IngestReport).
+//! Ingest: input paths (read by a shard plan, [`plan`]) → [`Corpus`] with an [`IngestReport`](crate::corpus::IngestReport).
 //!
 //! A path is a file or a folder searched recursively in sorted order. Formats by extension:
 //! `.jsonl`/`.ndjson`, `.csv`, `.tsv`, `.parquet`, `.txt`/`.md`, each also gzipped (`.jsonl.gz`).
@@ -8,7 +8,7 @@
 //!
 //! ```no_run
 //! use themeshift::ingest::{ingest, IngestOptions};
-//! let corpus = ingest(&["corpus/".into()], &IngestOptions::default()).unwrap();
+//! let corpus = ingest(&["corpus/".into()], &IngestOptions::default(), 64.0).unwrap();
 //! println!("{} documents, {} skipped", corpus.documents.len(), corpus.report.skipped.len());
 //! ```
 
@@ -159,7 +159,7 @@ pub fn ingest(inputs: &[PathBuf], options: &IngestOptions, shard_mb: f64) -> Res
 /// Every shard of the plan, read side by side, joined in shard order.
 pub fn ingest_plan(plan: &ShardPlan, options: &IngestOptions) -> Result<Corpus> {
     let dates = options.dates_file.as_deref().map(read_dates_file).transpose()?;
-    let bytes: u64 = plan.shards.iter().map(|s| s.bytes(&plan)).sum();
+    let bytes: u64 = plan.shards.iter().map(|s| s.bytes(plan)).sum();
     let progress = crate::progress::bar("ingest", bytes, "bytes");
     let shards: Vec<Corpus> = (0..plan.shards.len())
         .into_par_iter()

@@ -182,3 +182,98 @@ fn line_cuts(path: &Path, shard_bytes: u64) -> Result<Option<Cuts>> {
     at.retain(|&(cut, _)| cut < offset);
     Ok(Some(Cuts { sha256: format!("{:x}", digest.finalize()), at }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::{ingest_plan, IngestOptions};
+
+    /// 120 records, with a malformed line, a blank line and a record without text among them.
+    fn jsonl(dir: &Path) -> PathBuf {
+        let mut text = String::from("\u{feff}");
+        for i in 0..120 {
+            match i {
+                17 => text.push_str("{not json\n"),
+                40 => text.push('\n'),
+                77 => text.push_str("{\"id\": \"n77\", \"date\": \"2013-03-22\"}\n"),
+                _ => text.push_str(&format!(
+                    "{{\"id\": \"d{i}\", \"date\": \"2013-03-{:02}\", \"title\": \"第{i}条\", \"text\": \"中俄能源合作第{i}次会谈。\"}}\r\n",
+                    1 + i % 28
+                )),
+            }
+        }
+        let path = dir.join("news.jsonl");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn cut_files_read_as_the_uncut_file_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let inputs = vec![jsonl(dir.path())];
+        std::fs::write(dir.path().join("a.txt"), "2013年3月22日\n短文。").unwrap();
+        let inputs = [inputs, vec![dir.path().join("a.txt")]].concat();
+        let options = IngestOptions::default();
+        let whole_plan = plan(&inputs, &options, 64.0).unwrap();
+        assert_eq!(whole_plan.shards.len(), 1);
+        let cut_plan = plan(&inputs, &options, 0.001).unwrap();
+        assert!(cut_plan.shards.len() >= 8, "{} shards", cut_plan.shards.len());
+        // Every piece but the first starts a line; together they cover the file once.
+        let pieces: Vec<(u64, u64)> = cut_plan.shards.iter().flat_map(|s| &s.pieces).filter_map(|p| p.range).collect();
+        assert_eq!(pieces[0].0, 0);
+        assert!(pieces.windows(2).all(|w| w[0].1 == w[1].0));
+        let bytes = std::fs::read(&inputs[0]).unwrap();
+        assert_eq!(pieces.last().unwrap().1, bytes.len() as u64);
+        assert!(pieces[1..].iter().all(|&(start, _)| bytes[start as usize - 1] == b'\n'));
+
+        let (whole, cut) = (ingest_plan(&whole_plan, &options).unwrap(), ingest_plan(&cut_plan, &options).unwrap());
+        let show = |c: &crate::corpus::Corpus| {
+            let docs: Vec<String> = c
+                .documents
+                .iter()
+                .map(|d| format!("{} {} {:?} {} {}", d.id, d.origin, d.date, d.title, d.text))
+                .collect();
+            let skips: Vec<String> = c.report.skipped.iter().map(|s| format!("{} {}", s.origin, s.reason)).collect();
+            let files: Vec<String> = c
+                .report
+                .files
+                .iter()
+                .map(|f| format!("{} {} {} {} {}", f.path, f.encoding, f.bytes, f.sha256, f.documents))
+                .collect();
+            (docs, skips, files, c.report.records_read, c.report.date_sources.clone(), c.report.undated.len())
+        };
+        assert_eq!(show(&whole), show(&cut));
+        assert_eq!(whole.documents.len(), 118);
+        assert!(show(&cut).1.iter().any(|s| s.contains("news.jsonl:18 ")), "{:?}", show(&cut).1);
+        assert!(cut.documents[0].id == "d0" && cut.documents[0].origin.line == Some(1));
+    }
+
+    #[test]
+    fn files_that_cannot_be_cut_are_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let lines = "{\"id\": \"g\", \"text\": \"中俄贸易\"}\n".repeat(200);
+        let (gbk, _, _) = encoding_rs::GB18030.encode(&lines);
+        std::fs::write(dir.path().join("gbk.jsonl"), &gbk).unwrap();
+        let csv = "id,date,text\n".to_string() + &"c,2013-01-01,中俄合作\n".repeat(200);
+        std::fs::write(dir.path().join("rows.csv"), csv).unwrap();
+        let plan = plan(&[dir.path().to_path_buf()], &IngestOptions::default(), 0.001).unwrap();
+        assert_eq!(plan.shards.len(), 2);
+        assert!(plan.shards.iter().flat_map(|s| &s.pieces).all(|p| p.range.is_none()));
+        assert!(plan.files.iter().all(|f| f.sha256.is_none()));
+    }
+
+    #[test]
+    fn small_files_share_a_shard_and_the_plan_depends_on_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..10 {
+            std::fs::write(dir.path().join(format!("{i}.txt")), "中俄能源合作。".repeat(20)).unwrap();
+        }
+        let inputs = [dir.path().to_path_buf()];
+        let small = plan(&inputs, &IngestOptions::default(), 0.001).unwrap();
+        assert_eq!(small.shards.len(), 5, "two 420-byte files to a 1000-byte shard");
+        let threads = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let again = threads.install(|| plan(&inputs, &IngestOptions::default(), 0.001).unwrap());
+        assert_eq!(serde_json::to_string(&small).unwrap(), serde_json::to_string(&again).unwrap());
+        assert!(plan(&inputs, &IngestOptions::default(), 0.0).is_err());
+    }
+}

@@ -190,6 +190,16 @@ mod tests {
     }
 
     #[test]
+    fn shards_joined_equal_one_segmentation() {
+        let texts: Vec<String> =
+            (0..50).map(|i| format!("第{i}次会谈：能源合作、数字经济{}。", "和贸易".repeat(i % 3))).collect();
+        let all = segmenter().segment_texts(&texts);
+        let parts: Vec<Tokenized> = texts.chunks(7).map(|c| segmenter().segment_texts(c)).collect();
+        let joined = Tokenized::concat(&parts.iter().collect::<Vec<_>>());
+        assert_eq!((all.terms, all.offsets, all.ids), (joined.terms, joined.offsets, joined.ids));
+    }
+
+    #[test]
     fn empty_documents_keep_their_place() {
         let tokenized = segmenter().segment_texts(&["，。", "能源合作", ""]);
         assert_eq!(tokenized.n_docs(), 3);

@@ -238,9 +238,24 @@ fn not_empty(message: &str) -> Verdict {
     }
 }
 
-/// Ingest and check the account: every record read is a document or a skip that names the file.
+/// Ingest and check the account: every record read is a document or a skip that names the file;
+/// and reading by 200-byte shards (large JSONL cut at line starts) gives the same outcome.
 fn ingested(paths: &[PathBuf], options: &IngestOptions, name: &str) -> Verdict {
-    match ingest::ingest(paths, options) {
+    let whole = ingest::ingest(paths, options, 64.0);
+    let show = |r: &themeshift::Result<themeshift::corpus::Corpus>| match r {
+        Ok(c) => {
+            let docs = c.documents.iter().map(|d| format!("{} {} {:?} {}", d.id, d.origin, d.date, d.text));
+            let skips = c.report.skipped.iter().map(|s| format!("{} {}", s.origin, s.reason));
+            let files =
+                c.report.files.iter().map(|f| format!("{} {} {} {}", f.path, f.encoding, f.sha256, f.documents));
+            docs.chain(skips).chain(files).collect::<Vec<_>>().join("\n")
+        }
+        Err(e) => e.to_string(),
+    };
+    if show(&whole) != show(&ingest::ingest(paths, options, 0.0002)) {
+        return Err("reading by small shards changed the documents, skips or error".into());
+    }
+    match whole {
         Ok(corpus) => {
             let report = &corpus.report;
             if report.records_read != corpus.documents.len() + report.skipped.len() {

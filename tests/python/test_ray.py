@@ -1,0 +1,105 @@
+"""Sharded runs on local Ray against the in-process run with the same shard plan.
+
+A generated corpus of 3,000 dated stories in ≥ 8 shards (one JSONL file cut at line starts, plus
+small files packed together). Needs `ray` (CI installs it); skipped without it.
+"""
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+import themeshift
+
+ray = pytest.importorskip("ray")
+import themeshift.ray  # noqa: E402
+
+OPTIONS = dict(min_df=2, k=5, clusters=4, topics=["nmf", "lda"], lda_iterations=40, keep_tokens=True,
+               charts="none", seed=3, shard_mb=0.05)
+WORDS = ["能源合作", "天然气", "石油", "贸易", "投资", "一带一路", "互联互通", "金融", "本币结算", "铁路",
+         "港口", "会谈", "总统", "联合声明", "战略伙伴", "安全", "地区", "发展", "科技", "农业"]
+
+
+def corpus(folder: Path) -> Path:
+    rng = random.Random(11)
+    lines = []
+    for i in range(3000):
+        year = 2013 + i % 11
+        # Each year leans to its own words, so the trends and models have something to find.
+        words = [WORDS[(year + rng.randrange(6)) % len(WORDS)] for _ in range(rng.randrange(8, 30))]
+        text = "，".join(words) + "。"
+        lines.append(json.dumps({"id": f"s{i}", "date": f"{year}-{1 + i % 12:02d}-{1 + i % 28:02d}",
+                                 "title": f"第{i}条", "text": text}, ensure_ascii=False))
+    lines.insert(1234, "{broken")
+    folder.mkdir()
+    (folder / "stories.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for i in range(5):
+        (folder / f"note{i}.txt").write_text(f"2019年5月{i + 1}日\n中俄{WORDS[i]}与{WORDS[i + 5]}。", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ray")
+    inputs = corpus(tmp / "in")
+    local = themeshift.run([inputs], out=tmp / "local", **OPTIONS)
+    two = themeshift.ray.run([inputs], out=tmp / "ray2", num_cpus=2, **OPTIONS)
+    one = themeshift.ray.run([inputs], out=tmp / "ray1", num_cpus=1, **OPTIONS)
+    return inputs, local, two, one
+
+
+def untimed(value):
+    """A manifest part without its timings, which differ between any two runs."""
+    if isinstance(value, dict):
+        return {k: untimed(v) for k, v in value.items() if "second" not in k}
+    if isinstance(value, list):
+        return [untimed(v) for v in value]
+    return value
+
+
+def tables(run):
+    return {p.name: p.read_bytes() for p in sorted(run.path.glob("*.parquet"))}
+
+
+def test_ray_tables_are_the_in_process_tables_byte_for_byte(runs):
+    _, local, two, one = runs
+    assert two.manifest["sharding"]["shards"] >= 8
+    assert len(tables(local)) >= 15
+    assert tables(two) == tables(local)
+    assert tables(one) == tables(local), "the number of workers changed a table"
+    for key in ("counts", "ingest", "models", "trends", "run_id", "outputs"):
+        assert untimed(two.manifest[key]) == untimed(local.manifest[key]), key
+    assert local.manifest["counts"]["documents_skipped"] == 1
+
+
+def test_the_manifest_accounts_for_every_shard(runs):
+    _, local, two, _ = runs
+    sharding = two.manifest["sharding"]
+    assert sharding["engine"] == "ray" and local.manifest["sharding"]["engine"] == "in-process"
+    assert sharding["shards"] == local.manifest["sharding"]["shards"] == len(sharding["workers"])
+    assert [w["shard"] for w in sharding["workers"]] == list(range(sharding["shards"]))
+    assert sum(w["documents"] for w in sharding["workers"]) == two.manifest["counts"]["documents_kept"]
+    assert all(w["peak_rss_mib"] > 0 and w["seconds"] > 0 for w in sharding["workers"])
+    assert sharding["map_seconds"] > 0
+
+
+def test_strict_fails_with_the_in_process_error(runs, tmp_path):
+    inputs = runs[0]
+    options = dict(OPTIONS, strict=True)
+    with pytest.raises(themeshift.InputError) as local:
+        themeshift.run([inputs], out=tmp_path / "a", **options)
+    with pytest.raises(themeshift.InputError) as sharded:
+        themeshift.ray.run([inputs], out=tmp_path / "b", num_cpus=2, **options)
+    assert str(sharded.value) == str(local.value) and "stories.jsonl:1235" in str(local.value)
+    assert not (tmp_path / "b").exists()
+
+
+def test_an_unreadable_input_fails_in_the_shard_with_the_cli_message(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "bad.jsonl").write_bytes(b'{"id": "a", "text": "\xff\xfe\x00"}\n')
+    with pytest.raises(themeshift.InputError) as local:
+        themeshift.run([folder], out=tmp_path / "a", charts="none")
+    with pytest.raises(themeshift.InputError) as sharded:
+        themeshift.ray.run([folder], out=tmp_path / "b", num_cpus=1, charts="none")
+    assert str(sharded.value) == str(local.value) and "bad.jsonl" in str(local.value)
