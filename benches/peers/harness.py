@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 
+from sections import kept_sections
 from xwlb_corpus import write_corpus
 
 ap = argparse.ArgumentParser()
@@ -188,9 +189,8 @@ if scaling:
     exponent = math.log(last["seconds"] / base["seconds"]) / math.log(last["factor"])
     mem_exponent = math.log(last["peak_rss_mib"] / base["peak_rss_mib"]) / math.log(last["factor"])
     md += ["", f"Growth exponent from 1× to {last['factor']}×: time {exponent:.2f}, peak memory {mem_exponent:.2f} (1.0 = linear)."]
-# The LDA sweep (benches/peers/lda_sweep.py) has its own section, which a regeneration keeps.
+# The side studies (LDA sweep, NMF over seeds, sharded runs) have their own sections, which a regeneration keeps.
 previous = pathlib.Path(args.out).read_text(encoding="utf-8") if pathlib.Path(args.out).exists() else ""
-sweep = re.search(r"\n## LDA sweep\n.*?(?=\n## |\Z)", previous, flags=re.S)
-pathlib.Path(args.out).write_text("\n".join(md) + "\n" + (sweep.group(0) if sweep else ""), encoding="utf-8")
+pathlib.Path(args.out).write_text("\n".join(md) + "\n" + kept_sections(previous), encoding="utf-8")
 pathlib.Path(args.out).with_suffix(".json").write_text(json.dumps({"corpus": args.corpus, "runs": rows, "scaling": scaling}, indent=1))
 print("\n".join(md))

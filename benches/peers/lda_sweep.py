@@ -13,7 +13,6 @@ after 200), as a researcher runs them. Speed is token-iterations per second of t
 import argparse
 import json
 import pathlib
-import re
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ import time
 import numpy as np
 import polars as pl
 
+from sections import replace_section
 from xwlb_corpus import write_corpus
 
 ap = argparse.ArgumentParser()
@@ -120,9 +120,7 @@ for k in ks:
               f"{fits[o]['c_npmi']:.4f} / {fits[a]['c_npmi']:.4f} / {fits[b]['c_npmi']:.4f} |")
 section = "\n".join(md) + "\n"
 path = pathlib.Path(args.out)
-text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-text = re.sub(r"\n## LDA sweep\n.*?(?=\n## |\Z)", "", text, flags=re.S).rstrip("\n") + "\n\n" + section
-path.write_text(text, encoding="utf-8")
+replace_section(path, "LDA sweep", section)
 path.with_name("BENCHMARKS-lda.json").write_text(json.dumps(
     {"corpus": args.corpus, "tokens": n_tokens, "iterations": args.iterations,
      "fits": [{"side": s, "k": k, "seconds": f["seconds"], "c_npmi": f["c_npmi"]} for (s, k), f in fits.items()]}, indent=1))

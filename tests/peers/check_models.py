@@ -25,7 +25,9 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import scipy.sparse as sp
+
+sys.path.insert(0, str(Path(__file__).parent))
+from topic_peers import analysed_texts, gensim_coherence, matrices, our_coherence, our_topics  # noqa: E402
 
 BIN, SHARED, RUSSIA, FULL, WORK = sys.argv[1], Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4]), Path(sys.argv[5])
 K = 20
@@ -45,47 +47,11 @@ def run(*args):
     return out
 
 
-def matrices(run_dir):
-    """Our TF-IDF and count matrices (analysed rows only), vocabulary and row doc ids."""
-    t = pl.read_parquet(run_dir / "tfidf.parquet")
-    terms = pl.read_parquet(run_dir / "vocabulary.parquet")["term"].to_list()
-    docs = pl.read_parquet(run_dir / "documents.parquet")
-    rows = np.unique(t["doc_index"].to_numpy())
-    index = {d: i for i, d in enumerate(rows)}
-    r = np.array([index[d] for d in t["doc_index"].to_numpy()])
-    shape = (len(rows), len(terms))
-    tfidf = sp.csr_matrix((t["weight"].to_numpy().astype(np.float64), (r, t["term_id"].to_numpy())), shape=shape)
-    counts = sp.csr_matrix((t["count"].to_numpy(), (r, t["term_id"].to_numpy())), shape=shape)
-    return tfidf, counts, terms, docs["doc_id"].to_numpy()[rows], rows
-
-
-def our_topics(run_dir, model, k=K):
-    t = pl.read_parquet(run_dir / "topics.parquet").filter((pl.col("model") == model) & (pl.col("k") == k) & (pl.col("rank") <= 10))
-    return [g.sort("rank")["term"].to_list() for _, g in t.group_by("topic", maintain_order=True)]
-
-
-def our_coherence(run_dir, model, k=K):
-    c = pl.read_parquet(run_dir / "coherence.parquet").filter((pl.col("model") == model) & (pl.col("k") == k))
-    return c.filter(pl.col("topic").is_not_null()).sort("topic"), c.filter(pl.col("topic").is_null()).row(0, named=True)
-
-
-def gensim_coherence(topic_lists, texts, measure):
-    from gensim.corpora import Dictionary
-    from gensim.models.coherencemodel import CoherenceModel
-
-    dictionary = Dictionary(texts)
-    cm = CoherenceModel(topics=topic_lists, texts=texts, dictionary=dictionary, coherence=measure, processes=1, topn=10)
-    return cm.get_coherence_per_topic()
-
-
 print("1. coherence agrees with gensim (China–Russia subset, NMF and LDA, k = 20)", flush=True)
 sub = WORK / "models_russia"
 run("run", "--input", RUSSIA, "--out", sub, "--topics", "nmf,lda", "--k", K, "--keep-tokens", "--quiet", "--seed", 0)
 tfidf, counts, terms, row_ids, rows = matrices(sub)
-tokens = pl.read_parquet(sub / "tokens.parquet")["tokens"].to_list()
-# Coherence is counted over every analysed document (duplicates left out), as themeshift does.
-analysed = pl.read_parquet(sub / "documents.parquet")["duplicate_of"].is_null().to_list()
-texts = [t for t, keep in zip(tokens, analysed) if keep]
+texts = analysed_texts(sub)
 ours = {m: our_topics(sub, m) for m in ["nmf", "lda"]}
 lists = ours["nmf"] + ours["lda"]
 for measure in ["c_npmi", "c_v", "u_mass"]:
