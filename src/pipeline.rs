@@ -187,14 +187,14 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
 
 /// The map of a sharded run, for one shard of the plan: read, normalize and segment its documents.
 pub fn map_shard(config: &RunConfig, plan: &ShardPlan, id: usize) -> Result<ShardPartial> {
-    let start = Instant::now();
+    let (start, start_rss_mib) = (Instant::now(), crate::shards::begin_shard());
     let mut corpus = crate::ingest::ingest_shard(plan, id, &config.ingest)?;
     normalize(&mut corpus, &normalizer(config)?);
     let segmenter = segmenter(config, &load_themes(config)?)?;
     let texts: Vec<&str> = corpus.documents.iter().map(|d| d.text.as_str()).collect();
     let tokenized = segmenter.segment_texts(&texts);
     let bytes = plan.shards[id].bytes(plan);
-    Ok(ShardPartial::new(id, bytes, corpus, tokenized, start.elapsed().as_secs_f64()))
+    Ok(ShardPartial::new(id, bytes, corpus, tokenized, start.elapsed().as_secs_f64(), start_rss_mib))
 }
 
 /// The finish of a sharded run: the shards' partials joined in shard order, then every stage

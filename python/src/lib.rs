@@ -184,7 +184,10 @@ fn map_shard<'py>(
         let config = resolve(parsed.args).map_err(raise_any)?;
         let plan = plan_from_json(&plan)?;
         let partial = themeshift::pipeline::map_shard(&config, &plan, shard).map_err(|e| raise(&e))?;
-        partial.encode().map_err(|e| raise(&e))
+        let bytes = partial.encode().map_err(|e| raise(&e));
+        drop(partial);
+        themeshift::shards::release_memory();
+        bytes
     })?;
     Ok(PyBytes::new(py, &bytes))
 }

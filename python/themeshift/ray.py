@@ -34,15 +34,17 @@ def _map_shard(argv, plan, shard, threads):
 
 def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb: Optional[float] = None,
         address: Optional[str] = None, num_cpus: Optional[int] = None, cpus_per_shard: int = 1,
-        max_retries: int = 3, **options: Any) -> Run:
+        max_retries: int = 3, shards_per_worker: int = 0, **options: Any) -> Run:
     """Run the pipeline on ``inputs`` with the map over shards on Ray; returns a :class:`Run`.
 
     ``shard_mb``: megabytes of input per shard (default 64, as the CLI's ``--shard-mb``).
     ``address``: a running Ray cluster (``"auto"``, ``"ray://head:10001"``); without it, and
     without a Ray already initialised in this process, a local Ray is started with ``num_cpus``
     and shut down afterwards. ``cpus_per_shard``: CPUs (and threads) each map task uses.
-    ``max_retries``: times a shard is read again when its worker dies. Every other keyword is an
-    option of ``themeshift.run``.
+    ``max_retries``: times a shard is read again when its worker dies. ``shards_per_worker``: a
+    worker process is replaced after this many shards (0: never), which bounds its memory by one
+    shard's at ~1 s of start-up per replacement (a reused worker keeps a little of each shard:
+    ~5 MB each, measured). Every other keyword is an option of ``themeshift.run``.
     """
     import ray
 
@@ -61,7 +63,7 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
         ray.init(address=address, num_cpus=num_cpus if address is None else None,
                  include_dashboard=False, log_to_driver=False, logging_level="warning")
     try:
-        task = ray.remote(num_cpus=cpus_per_shard, max_retries=max_retries)(_map_shard)
+        task = ray.remote(num_cpus=cpus_per_shard, max_retries=max_retries, max_calls=shards_per_worker)(_map_shard)
         start = time.perf_counter()
         plan_ref = ray.put(plan)
         pending = [task.remote(argv, plan_ref, shard, cpus_per_shard) for shard in range(n_shards)]

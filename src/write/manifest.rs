@@ -112,10 +112,21 @@ pub fn run_id_in(dir: &Path) -> String {
 
 /// Peak resident set size of this process in MiB, from `/proc/self/status` (`VmHWM`).
 pub fn peak_rss_mib() -> f64 {
+    process_status_mib("VmHWM:")
+}
+
+/// A memory line of `/proc/self/status` (`VmRSS:`, `RssShmem:`, …) in MiB; 0 where there is none.
+pub fn process_status_mib(key: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            s.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
         .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// Start a new peak: a long-lived worker measures each task's own (Linux ≥ 4.0; elsewhere the
+/// peak stays the process's).
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
