@@ -189,8 +189,9 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
 pub fn map_shard(config: &RunConfig, plan: &ShardPlan, id: usize) -> Result<ShardPartial> {
     let (start, start_rss_mib) = (Instant::now(), crate::shards::begin_shard());
     let mut corpus = crate::ingest::ingest_shard(plan, id, &config.ingest)?;
-    normalize(&mut corpus, &normalizer(config)?);
-    let segmenter = segmenter(config, &load_themes(config)?)?;
+    let tools = reading_tools(config)?;
+    normalize(&mut corpus, &tools.0);
+    let segmenter = &tools.1;
     let texts: Vec<&str> = corpus.documents.iter().map(|d| d.text.as_str()).collect();
     let tokenized = segmenter.segment_texts(&texts);
     let bytes = plan.shards[id].bytes(plan);
@@ -217,13 +218,36 @@ pub fn run_sharded(
             )));
         }
         sharding.workers = partials.iter().map(ShardPartial::stats).collect();
-        let tokenized = crate::segment::Tokenized::concat(&partials.iter().map(|p| &p.tokenized).collect::<Vec<_>>());
-        let corpus = join_shards(plan, partials.into_iter().map(|p| p.corpus).collect());
+        let (corpora, tokens): (Vec<Corpus>, Vec<_>) = partials.into_iter().map(|p| (p.corpus, p.tokenized)).unzip();
+        let tokenized = crate::segment::Tokenized::concat(tokens);
+        let corpus = join_shards(plan, corpora);
         Ok((corpus, tokenized))
     })?;
     check_skips(&corpus, config.strict)?;
     sharding.shards = plan.shards.len();
     finish(config, begun, corpus, tokenized, None, sharding)
+}
+
+/// The normalizer and segmenter of a worker's runs, built once per process for the options they
+/// depend on: OpenCC tables and the jieba dictionary cost ~0.3 s, which every shard would repeat.
+fn reading_tools(config: &RunConfig) -> Result<std::sync::Arc<(Normalizer, Segmenter)>> {
+    type Tools = Option<(String, std::sync::Arc<(Normalizer, Segmenter)>)>;
+    static BUILT: std::sync::Mutex<Tools> = std::sync::Mutex::new(None);
+    let key = serde_json::json!([
+        config.boilerplate,
+        config.user_dicts,
+        config.theme_model.is_some(),
+        config.default_themes,
+        config.themes
+    ])
+    .to_string();
+    let mut built = BUILT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, tools)) = built.as_ref().filter(|(built_for, _)| *built_for == key) {
+        return Ok(tools.clone());
+    }
+    let tools = std::sync::Arc::new((normalizer(config)?, segmenter(config, &load_themes(config)?)?));
+    *built = Some((key, tools.clone()));
+    Ok(tools)
 }
 
 fn normalizer(config: &RunConfig) -> Result<Normalizer> {

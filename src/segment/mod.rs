@@ -59,14 +59,16 @@ impl Tokenized {
     }
 
     /// Several tokenizations (shards, in order) as one: the same terms and ids as segmenting all
-    /// their documents at once.
-    pub fn concat(parts: &[&Tokenized]) -> Tokenized {
-        let chunks = parts
+    /// their documents at once. The parts' token ids are reused, not copied.
+    pub fn concat(parts: Vec<Tokenized>) -> Tokenized {
+        let (terms, tokens): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.terms, (p.offsets, p.ids))).unzip();
+        let chunks = terms
             .iter()
-            .map(|part| Chunk {
-                terms: part.terms.iter().map(String::as_str).collect(),
-                lengths: part.offsets.windows(2).map(|w| w[1] - w[0]).collect(),
-                ids: part.ids.clone(),
+            .zip(tokens)
+            .map(|(terms, (offsets, ids)): (&Vec<String>, (Vec<usize>, Vec<u32>))| Chunk {
+                terms: terms.iter().map(String::as_str).collect(),
+                lengths: offsets.windows(2).map(|w| w[1] - w[0]).collect(),
+                ids,
             })
             .collect();
         merge(chunks)
@@ -195,7 +197,7 @@ mod tests {
             (0..50).map(|i| format!("第{i}次会谈：能源合作、数字经济{}。", "和贸易".repeat(i % 3))).collect();
         let all = segmenter().segment_texts(&texts);
         let parts: Vec<Tokenized> = texts.chunks(7).map(|c| segmenter().segment_texts(c)).collect();
-        let joined = Tokenized::concat(&parts.iter().collect::<Vec<_>>());
+        let joined = Tokenized::concat(parts);
         assert_eq!((all.terms, all.offsets, all.ids), (joined.terms, joined.offsets, joined.ids));
     }
 
