@@ -68,7 +68,7 @@ fn stages(c: &mut Criterion) {
     let periods: Vec<String> = (demo::FIRST_YEAR..=demo::LAST_YEAR).map(|y| y.to_string()).collect();
     let period_of_row: Vec<Option<usize>> = corpus.iter().map(|(y, _)| periods.iter().position(|p| p == y)).collect();
     let n_tokens: Vec<u64> = (0..texts.len()).map(|d| tokenized.doc(d).len() as u64).collect();
-    let text_refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let held_texts = themeshift::shards::ShardTexts::here(texts.clone());
     let keys: Vec<u64> = (0..texts.len()).map(|d| document_key(&format!("demo-{d}"))).collect();
     let themes = parse_lexicon(CHINA_RUSSIA, "china_russia.toml").unwrap();
     group.bench_function("trends", |b| {
@@ -78,13 +78,14 @@ fn stages(c: &mut Criterion) {
                 &period_of_row,
                 &keys,
                 &n_tokens,
-                &text_refs,
+                &held_texts,
                 &tokenized,
                 &vectorized,
                 themes.clone(),
                 &TrendParams::default(),
                 1,
-            );
+            )
+            .unwrap();
             assert_eq!(t.terms.periods.len(), periods.len());
         })
     });
@@ -93,12 +94,9 @@ fn stages(c: &mut Criterion) {
     group.bench_function("write tfidf.parquet", |b| {
         b.iter(|| {
             let path = dir.path().join(schema::TFIDF.file);
-            tables::write_parquet(
-                &path,
-                tables::tfidf(&vectorized.tfidf, &vectorized.counts, &vectorized.rows),
-                "bench",
-            )
-            .unwrap();
+            let v = &vectorized;
+            let build = |entries| tables::tfidf(&v.tfidf, &v.counts, &v.rows, entries);
+            tables::write_parquet_in_groups(&path, v.tfidf.nnz(), build, "bench").unwrap();
             assert!(path.metadata().unwrap().len() > 0);
         })
     });

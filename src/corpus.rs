@@ -75,7 +75,10 @@ pub struct Document {
     pub keywords: Vec<String>,
     /// Values of the user's extra metadata columns, in the order they were named.
     pub extra: Vec<Option<String>>,
+    /// Empty once the run holds the texts apart from the documents ([`Corpus::take_texts`]).
     pub text: String,
+    /// The text's length in characters, kept when the text is taken.
+    pub chars: u32,
     pub origin: Origin,
     /// Set by normalize; `Simplified` until then.
     pub script: Script,
@@ -169,4 +172,17 @@ pub struct IngestReport {
 pub struct Corpus {
     pub documents: Vec<Document>,
     pub report: IngestReport,
+}
+
+impl Corpus {
+    /// The documents' texts, moved out (in document order); each document keeps its length.
+    pub fn take_texts(&mut self) -> Vec<String> {
+        self.documents
+            .iter_mut()
+            .map(|d| {
+                d.chars = d.text.chars().count() as u32;
+                std::mem::take(&mut d.text)
+            })
+            .collect()
+    }
 }

@@ -10,11 +10,13 @@ use crate::config::RunConfig;
 use crate::corpus::{Corpus, IngestReport};
 use crate::error::{Error, Result};
 use crate::ingest::{ingest_plan, join_shards, ShardPlan};
-use crate::normalize::{mark_duplicates, normalize, Boilerplate, Normalizer, ScriptConverter};
+use crate::normalize::{mark_duplicates, normalize, Boilerplate, Fingerprints, Normalizer, ScriptConverter};
 use crate::segment::keywords::KeywordExtractor;
 use crate::segment::{add_seed_words, build_jieba, FilterChain, Segmenter};
-use crate::shards::ShardPartial;
-use crate::topics::theme_model::{fit_theme_model, match_seeds, SeedTheme, Seeds, ThemeInputs, ThemeModel};
+use crate::shards::{FetchTexts, ShardPartial, ShardTexts};
+use crate::topics::theme_model::{
+    fit_theme_model, match_seeds, substring_counts, SeedTheme, Seeds, ThemeInputs, ThemeModel,
+};
 use crate::topics::{fit_topics, vocabulary_token_ids, TopicInputs, TopicModel, TopicsConfig};
 use crate::trends::analysis::{analyse, TrendResults};
 use crate::trends::bootstrap::document_key;
@@ -59,6 +61,9 @@ impl Stages {
         }
         let start = Instant::now();
         let out = work()?;
+        // What the stage freed goes back to the system before the next one grows: peaks of
+        // successive stages do not stack up in the allocator's free lists.
+        crate::shards::release_memory();
         let timing = StageTiming { stage, seconds: start.elapsed().as_secs_f64(), peak_rss_mib: peak_rss_mib() };
         if !self.quiet {
             eprintln!("[themeshift] {stage} done in {:.2} s (peak RSS {:.0} MiB)", timing.seconds, timing.peak_rss_mib);
@@ -171,9 +176,9 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         Ok((plan, corpus))
     })?;
     check_skips(&corpus, config.strict)?;
-    stages.run("normalize", || {
+    let fingerprints = stages.run("normalize", || {
         normalize(&mut corpus, &normalizer);
-        Ok(())
+        Ok(fingerprints_of(&corpus))
     })?;
     let themes = &begun.themes;
     let (tokenized, segmenter) = stages.run("segment", || {
@@ -181,33 +186,51 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         let texts: Vec<&str> = corpus.documents.iter().map(|d| d.text.as_str()).collect();
         Ok((segmenter.segment_texts(&texts), segmenter))
     })?;
-    let sharding = Sharding::in_process(config, &plan);
-    finish(config, begun, corpus, tokenized, Some(segmenter), sharding)
+    let texts = ShardTexts::here(corpus.take_texts());
+    let read = Read { corpus, fingerprints, tokenized, texts };
+    finish(config, begun, read, Some(segmenter), Sharding::in_process(config, &plan))
+}
+
+fn fingerprints_of(corpus: &Corpus) -> Fingerprints {
+    Fingerprints::of(&corpus.documents.iter().map(|d| d.text.as_str()).collect::<Vec<_>>())
+}
+
+/// What the reading stages hand to the rest: the documents (their texts held apart), the texts'
+/// duplicate fingerprints and tokens.
+struct Read {
+    corpus: Corpus,
+    fingerprints: Fingerprints,
+    tokenized: crate::segment::Tokenized,
+    texts: ShardTexts,
 }
 
 /// The map of a sharded run, for one shard of the plan: read, normalize and segment its documents.
-pub fn map_shard(config: &RunConfig, plan: &ShardPlan, id: usize) -> Result<ShardPartial> {
+/// The partial goes to the driver; the texts stay with the shard until the driver asks for them.
+pub fn map_shard(config: &RunConfig, plan: &ShardPlan, id: usize) -> Result<(ShardPartial, Vec<String>)> {
     let (start, start_rss_mib) = (Instant::now(), crate::shards::begin_shard());
     let mut corpus = crate::ingest::ingest_shard(plan, id, &config.ingest)?;
     let tools = reading_tools(config)?;
     normalize(&mut corpus, &tools.0);
-    let segmenter = &tools.1;
+    let fingerprints = fingerprints_of(&corpus);
     let texts: Vec<&str> = corpus.documents.iter().map(|d| d.text.as_str()).collect();
-    let tokenized = segmenter.segment_texts(&texts);
+    let tokenized = tools.1.segment_texts(&texts);
+    let texts = corpus.take_texts();
     let bytes = plan.shards[id].bytes(plan);
-    Ok(ShardPartial::new(id, bytes, corpus, tokenized, start.elapsed().as_secs_f64(), start_rss_mib))
+    let seconds = start.elapsed().as_secs_f64();
+    Ok((ShardPartial::new(id, bytes, (corpus, fingerprints, tokenized), seconds, start_rss_mib), texts))
 }
 
 /// The finish of a sharded run: the shards' partials joined in shard order, then every stage
-/// after segmentation exactly as in [`run`].
+/// after segmentation exactly as in [`run`]; `fetch` brings a shard's texts when one is needed.
 pub fn run_sharded(
     config: &RunConfig,
     plan: &ShardPlan,
     partials: Vec<ShardPartial>,
+    fetch: FetchTexts,
     mut sharding: Sharding,
 ) -> Result<RunSummary> {
     let mut begun = Begun::start(config)?;
-    let (corpus, tokenized) = begun.stages.run("join shards", || {
+    let read = begun.stages.run("join shards", || {
         let mut partials = partials;
         partials.sort_by_key(|p| p.id);
         let ids: Vec<usize> = partials.iter().map(|p| p.id).collect();
@@ -218,14 +241,23 @@ pub fn run_sharded(
             )));
         }
         sharding.workers = partials.iter().map(ShardPartial::stats).collect();
-        let (corpora, tokens): (Vec<Corpus>, Vec<_>) = partials.into_iter().map(|p| (p.corpus, p.tokenized)).unzip();
-        let tokenized = crate::segment::Tokenized::concat(tokens);
-        let corpus = join_shards(plan, corpora);
-        Ok((corpus, tokenized))
+        let documents: Vec<usize> = partials.iter().map(|p| p.corpus.documents.len()).collect();
+        let (mut corpora, mut prints, mut tokens) = (Vec::new(), Vec::new(), Vec::new());
+        for p in partials {
+            corpora.push(p.corpus);
+            prints.push(p.fingerprints);
+            tokens.push(p.tokenized);
+        }
+        Ok(Read {
+            corpus: join_shards(plan, corpora),
+            fingerprints: Fingerprints::concat(prints),
+            tokenized: crate::segment::Tokenized::concat(tokens),
+            texts: ShardTexts::fetched(&documents, fetch),
+        })
     })?;
-    check_skips(&corpus, config.strict)?;
+    check_skips(&read.corpus, config.strict)?;
     sharding.shards = plan.shards.len();
-    finish(config, begun, corpus, tokenized, None, sharding)
+    finish(config, begun, read, None, sharding)
 }
 
 /// The normalizer and segmenter of a worker's runs, built once per process for the options they
@@ -273,17 +305,18 @@ fn segmenter(config: &RunConfig, themes: &[Theme]) -> Result<Segmenter> {
 fn finish(
     config: &RunConfig,
     begun: Begun,
-    mut corpus: Corpus,
-    tokenized: crate::segment::Tokenized,
+    read: Read,
     segmenter: Option<Segmenter>,
     sharding: Sharding,
 ) -> Result<RunSummary> {
+    let Read { mut corpus, fingerprints, tokenized, texts } = read;
     let Begun { charts, staging, mut stages, themes } = begun;
     let out = staging.dir.as_path();
     let run_id = manifest::run_id(config, &corpus.report);
     let duplicate_groups = stages.run("duplicates", || {
-        Ok(mark_duplicates(&mut corpus, config.duplicate_threshold, config.duplicate_window_days))
+        Ok(mark_duplicates(&mut corpus, &fingerprints, config.duplicate_threshold, config.duplicate_window_days))
     })?;
+    drop(fingerprints);
     let themes = &themes;
     let docs = &corpus.documents;
     // Each duplicate group counts once, through its earliest member, unless asked otherwise.
@@ -301,9 +334,20 @@ fn finish(
                 seeds: t.terms.iter().map(|(w, _)| w.clone()).collect(),
             })
             .collect();
-        let texts: Vec<&str> = vectorized.rows.iter().map(|&d| docs[d].text.as_str()).collect();
-        match_seeds(&seed_themes, &tokenized, &vectorized.vocabulary, &texts)
+        let raw_counts = |needles: &[&str]| {
+            let mut analysed = vec![false; docs.len()];
+            vectorized.rows.iter().for_each(|&d| analysed[d] = true);
+            let mut counts = vec![0; needles.len()];
+            texts.for_each_shard(|first, shard| {
+                let kept: Vec<&String> =
+                    shard.iter().enumerate().filter(|(i, _)| analysed[first + i]).map(|(_, t)| t).collect();
+                counts.iter_mut().zip(substring_counts(&kept, needles)).for_each(|(all, n)| *all += n);
+            })?;
+            Ok(counts)
+        };
+        match_seeds(&seed_themes, &tokenized, &vectorized.vocabulary, raw_counts)
     });
+    let seeds = seeds.transpose()?;
     let dropped_themes = seeds.iter().flat_map(|s| &s.dropped).map(|name| {
         format!("theme model: theme {name} dropped — none of its seeds is a vocabulary term (see manifest lost_seeds)")
     });
@@ -375,7 +419,6 @@ fn finish(
                 },
                 || {
                     timed("trends", || {
-                        let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
                         let keys: Vec<u64> = rows.iter().map(|&d| document_key(&docs[d].id)).collect();
                         analyse(
                             periods.clone(),
@@ -395,7 +438,7 @@ fn finish(
         },
         || timed("theme model", theme_model_stage),
     );
-    let (clustering, topic_models, trends) = (stages.add(clustering), stages.add(topic_models), stages.add(trends));
+    let (clustering, topic_models, trends) = (stages.add(clustering), stages.add(topic_models), stages.add(trends)?);
     let theme_model = if theme_model.0.is_some() { stages.add(theme_model) } else { None };
     let groups = document_groups(docs.len(), rows, clustering.as_ref(), topic_models.first());
     let names = RowNames {
@@ -409,29 +452,46 @@ fn finish(
     let mut chart_files = Vec::new();
     let vocabulary = &vectorized.vocabulary;
     stages.run("write", || {
-        // Each frame is built just before it is written, so only one is in memory at a time.
-        type Build<'a> = Box<dyn Fn() -> polars::prelude::PolarsResult<polars::prelude::DataFrame> + 'a>;
-        let mut builds: Vec<(&schema::Table, Build)> = vec![
+        // Each table is built just before it is written, so only one is in memory at a time (and
+        // the largest, TF-IDF, only one row group at a time).
+        // Only --keep-tokens brings every text to this process, for the one table that holds them.
+        let all_texts =
+            if config.keep_tokens { texts.texts_of(&(0..docs.len()).collect::<Vec<_>>())? } else { Vec::new() };
+        let v = &vectorized;
+        let mut writes: Vec<(&schema::Table, TableBuild)> = vec![
             (
                 &schema::DOCUMENTS,
-                Box::new(|| tables::documents(docs, &period_labels, &n_tokens, &groups, &config.ingest.fields.extra)),
+                TableBuild::Whole(Box::new(|| {
+                    tables::documents(docs, &period_labels, &n_tokens, &groups, &config.ingest.fields.extra)
+                })),
             ),
-            (&schema::VOCABULARY, Box::new(|| tables::vocabulary(vocabulary, &vectorized.idf))),
-            (&schema::TFIDF, Box::new(|| tables::tfidf(&vectorized.tfidf, &vectorized.counts, &vectorized.rows))),
-            (&schema::TERM_TRENDS, Box::new(|| tables::term_trends(vocabulary, &trends))),
-            (&schema::PERIODS, Box::new(|| tables::periods(&trends))),
-            (&schema::TERM_TREND_STATS, Box::new(|| tables::term_trend_stats(vocabulary, &trends))),
-            (&schema::KEYNESS, Box::new(|| tables::keyness(&vocabulary.terms, &trends.keyness))),
-            (&schema::THEMES, Box::new(|| tables::themes(&trends))),
-            (&schema::THEME_STATS, Box::new(|| tables::theme_stats(&trends))),
-            (&schema::EVIDENCE, Box::new(|| tables::evidence(docs, &trends))),
+            (&schema::VOCABULARY, TableBuild::Whole(Box::new(|| tables::vocabulary(vocabulary, &v.idf)))),
+            (
+                &schema::TFIDF,
+                TableBuild::InGroups(
+                    v.tfidf.nnz(),
+                    Box::new(|entries| tables::tfidf(&v.tfidf, &v.counts, &v.rows, entries)),
+                ),
+            ),
+            (&schema::TERM_TRENDS, TableBuild::Whole(Box::new(|| tables::term_trends(vocabulary, &trends)))),
+            (&schema::PERIODS, TableBuild::Whole(Box::new(|| tables::periods(&trends)))),
+            (&schema::TERM_TREND_STATS, TableBuild::Whole(Box::new(|| tables::term_trend_stats(vocabulary, &trends)))),
+            (&schema::KEYNESS, TableBuild::Whole(Box::new(|| tables::keyness(&vocabulary.terms, &trends.keyness)))),
+            (&schema::THEMES, TableBuild::Whole(Box::new(|| tables::themes(&trends)))),
+            (&schema::THEME_STATS, TableBuild::Whole(Box::new(|| tables::theme_stats(&trends)))),
+            (&schema::EVIDENCE, TableBuild::Whole(Box::new(|| tables::evidence(docs, &trends)))),
         ];
         let terms = &vocabulary.terms;
         if config.keep_tokens {
-            builds.push((&schema::TOKENS, Box::new(|| tables::tokens(docs, &tokenized))));
+            writes
+                .push((&schema::TOKENS, TableBuild::Whole(Box::new(|| tables::tokens(docs, &all_texts, &tokenized)))));
         }
-        for (table, build) in builds {
-            tables::write_parquet(&out.join(table.file), build(), &run_id)?;
+        for (table, build) in writes {
+            let path = out.join(table.file);
+            match build {
+                TableBuild::Whole(build) => tables::write_parquet(&path, build(), &run_id)?,
+                TableBuild::InGroups(rows, build) => tables::write_parquet_in_groups(&path, rows, build, &run_id)?,
+            }
             outputs.push(table.file.to_string());
         }
         chart_files.extend(charts::trend_charts(&charts, out, &trends, vocabulary, config.chart_terms)?);
@@ -480,13 +540,22 @@ fn finish(
         vocabulary: vectorized.vocabulary.len(),
         tfidf_nonzeros: vectorized.tfidf.nnz(),
     };
+    let models = with_theme_model(models_summary(clustering.as_ref(), &topic_models), &theme_model, seeds.as_ref());
+    // Tokens, matrices and fitted models are all written now; the report and manifest need none of
+    // them, so they go before the HTML report reads tables back.
+    // (`{ vectorized }` moves the whole value, so its other fields drop here, not at the end.)
+    let Vectorized { vocabulary, .. } = { vectorized };
+    drop((tokenized, clustering, topic_models));
+    crate::shards::release_memory();
+    let vocabulary = &vocabulary;
     // The segmenter's dictionary serves the keywords too: built once per run.
     let keywords = if docs.len() <= KEYWORD_DOCUMENTS {
         let segmenter = match segmenter {
             Some(segmenter) => segmenter,
             None => self::segmenter(config, themes)?,
         };
-        document_keywords(docs, KeywordExtractor::new(segmenter.into_jieba()))
+        let all_texts = texts.texts_of(&(0..docs.len()).collect::<Vec<_>>())?;
+        document_keywords(docs, &all_texts, KeywordExtractor::new(segmenter.into_jieba()))
     } else {
         Vec::new()
     };
@@ -516,7 +585,7 @@ fn finish(
         counts: counts.clone(),
         ingest: &corpus.report,
         trends: trend_summary(&trends, vocabulary),
-        models: with_theme_model(models_summary(clustering.as_ref(), &topic_models), &theme_model, seeds.as_ref()),
+        models,
         adjustments: adjustments.clone(),
         outputs: outputs.clone(),
         stages: &stages.timings,
@@ -538,16 +607,29 @@ fn finish(
     })
 }
 
+/// How a table's frame is made: whole, or (for a table of `rows` rows) one row range at a time.
+enum TableBuild<'a> {
+    Whole(Box<dyn Fn() -> polars::prelude::PolarsResult<polars::prelude::DataFrame> + 'a>),
+    InGroups(
+        usize,
+        Box<dyn Fn(std::ops::Range<usize>) -> polars::prelude::PolarsResult<polars::prelude::DataFrame> + 'a>,
+    ),
+}
+
 /// Runs of at most this many documents list each document's keywords in the report.
 const KEYWORD_DOCUMENTS: usize = 20;
 
 /// Each document's title (or id) and its ten jieba TF-IDF keywords.
-fn document_keywords(docs: &[crate::corpus::Document], extractor: KeywordExtractor) -> Vec<(String, Vec<String>)> {
+fn document_keywords(
+    docs: &[crate::corpus::Document],
+    texts: &[String],
+    extractor: KeywordExtractor,
+) -> Vec<(String, Vec<String>)> {
     docs.iter()
-        .map(|d| {
+        .zip(texts)
+        .map(|(d, text)| {
             let name = if d.title.is_empty() { d.id.clone() } else { d.title.clone() };
-            let words =
-                extractor.extract(&format!("{}\n{}", d.title, d.text), 10).into_iter().map(|k| k.word).collect();
+            let words = extractor.extract(&format!("{}\n{}", d.title, text), 10).into_iter().map(|k| k.word).collect();
             (name, words)
         })
         .collect()

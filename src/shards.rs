@@ -1,14 +1,20 @@
 //! What one shard's map hands back to the driver of a sharded run, and how it travels: the
-//! shard's documents (read and normalized) with their ingest account, and its tokens. The driver
-//! joins partials in shard-id order (`pipeline::run_sharded`), which gives exactly the corpus and
-//! tokens one process makes from the same plan.
+//! shard's documents (read and normalized, without their texts) with their ingest account, their
+//! duplicate fingerprints, and its tokens. The driver joins partials in shard-id order
+//! (`pipeline::run_sharded`), which gives exactly the corpus and tokens one process makes from
+//! the same plan.
 //!
-//! Partials travel as MessagePack (compact, and readable from Python with `msgpack`).
+//! The texts stay where the shard was read ([`ShardTexts`]): the driver fetches one shard's texts
+//! at a time, only for what needs words on a page (evidence sentences, raw counts of lost seeds,
+//! `--keep-tokens`, the keywords of a tiny run). The in-process run holds them the same way.
+//!
+//! Partials and texts travel as MessagePack (compact, and readable from Python with `msgpack`).
 
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::Corpus;
 use crate::error::{Error, Result};
+use crate::normalize::Fingerprints;
 use crate::segment::Tokenized;
 use crate::write::manifest::peak_rss_mib;
 
@@ -26,7 +32,9 @@ pub fn release_memory() {
 pub struct ShardPartial {
     pub id: usize,
     pub bytes: u64,
+    /// Its documents, their texts taken out.
     pub corpus: Corpus,
+    pub fingerprints: Fingerprints,
     pub tokenized: Tokenized,
     pub seconds: f64,
     /// The worker's resident memory when the shard began (the process, and what earlier tasks
@@ -45,17 +53,18 @@ pub fn begin_shard() -> f64 {
 }
 
 impl ShardPartial {
+    /// `corpus` must have had its texts taken.
     pub fn new(
         id: usize,
         bytes: u64,
-        corpus: Corpus,
-        tokenized: Tokenized,
+        (corpus, fingerprints, tokenized): (Corpus, Fingerprints, Tokenized),
         seconds: f64,
         start_rss_mib: f64,
     ) -> ShardPartial {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
         let worker = format!("{}:{}", host.trim(), std::process::id());
-        ShardPartial { id, bytes, corpus, tokenized, seconds, start_rss_mib, peak_rss_mib: peak_rss_mib(), worker }
+        let peak_rss_mib = peak_rss_mib();
+        ShardPartial { id, bytes, corpus, fingerprints, tokenized, seconds, start_rss_mib, peak_rss_mib, worker }
     }
 
     pub fn encode(&self) -> Result<Vec<u8>> {
@@ -81,5 +90,140 @@ impl ShardPartial {
             "peak_rss_mib": self.peak_rss_mib,
             "worker": self.worker,
         })
+    }
+}
+
+/// One shard's texts as they travel: MessagePack of the list, in document order.
+pub fn encode_texts(texts: &[String]) -> Result<Vec<u8>> {
+    rmp_serde::to_vec(texts).map_err(|e| Error::Config(format!("cannot encode a shard's texts: {e}")))
+}
+
+pub fn decode_texts(bytes: &[u8]) -> Result<Vec<String>> {
+    rmp_serde::from_slice(bytes).map_err(|e| Error::Config(format!("a shard's texts do not decode ({e})")))
+}
+
+/// Fetches one shard's texts (by shard id) from wherever the shard was read.
+pub type FetchTexts = Box<dyn Fn(usize) -> Result<Vec<String>> + Send + Sync>;
+
+/// The texts of a run's documents, held apart from the documents: in this process, or with the
+/// shards that read them, fetched one shard at a time when asked for.
+pub struct ShardTexts {
+    /// The first document of each shard in the joined corpus, then the number of documents.
+    starts: Vec<usize>,
+    source: TextSource,
+}
+
+enum TextSource {
+    Here(Vec<String>),
+    Fetched(FetchTexts),
+}
+
+impl ShardTexts {
+    /// Texts held in this process, in document order.
+    pub fn here(texts: Vec<String>) -> ShardTexts {
+        ShardTexts { starts: vec![0, texts.len()], source: TextSource::Here(texts) }
+    }
+
+    /// Texts of shards with `documents[s]` documents each, fetched by shard id.
+    pub fn fetched(documents: &[usize], fetch: FetchTexts) -> ShardTexts {
+        let starts = std::iter::once(0)
+            .chain(documents.iter().scan(0, |at, n| {
+                *at += n;
+                Some(*at)
+            }))
+            .collect();
+        ShardTexts { starts, source: TextSource::Fetched(fetch) }
+    }
+
+    /// One fetched shard's texts, checked against the number of its documents.
+    fn fetch(&self, fetch: &FetchTexts, shard: usize) -> Result<Vec<String>> {
+        let texts = fetch(shard)?;
+        let expected = self.starts[shard + 1] - self.starts[shard];
+        if texts.len() != expected {
+            return Err(Error::Config(format!(
+                "shard {shard} sent {} texts for its {expected} documents",
+                texts.len()
+            )));
+        }
+        Ok(texts)
+    }
+
+    /// Visit each shard's texts in order, with the index of its first document; a fetched
+    /// shard's texts are let go before the next is fetched.
+    pub fn for_each_shard(&self, mut visit: impl FnMut(usize, &[String])) -> Result<()> {
+        match &self.source {
+            TextSource::Here(texts) => visit(0, texts),
+            TextSource::Fetched(fetch) => {
+                for shard in 0..self.starts.len() - 1 {
+                    visit(self.starts[shard], &self.fetch(fetch, shard)?);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The texts of `docs` (indices into the joined corpus), in the order asked; only the shards
+    /// that hold one of them are fetched.
+    pub fn texts_of(&self, docs: &[usize]) -> Result<Vec<String>> {
+        let fetch = match &self.source {
+            TextSource::Here(texts) => return Ok(docs.iter().map(|&d| texts[d].clone()).collect()),
+            TextSource::Fetched(fetch) => fetch,
+        };
+        let shard_of = |d: usize| self.starts.partition_point(|&start| start <= d) - 1;
+        let shards: std::collections::BTreeSet<usize> = docs.iter().map(|&d| shard_of(d)).collect();
+        let asked: rustc_hash::FxHashSet<usize> = docs.iter().copied().collect();
+        let mut found: rustc_hash::FxHashMap<usize, String> = Default::default();
+        for shard in shards {
+            let first = self.starts[shard];
+            let texts = self.fetch(fetch, shard)?.into_iter().enumerate();
+            found.extend(texts.map(|(i, text)| (first + i, text)).filter(|(d, _)| asked.contains(d)));
+        }
+        Ok(docs.iter().map(|d| found[d].clone()).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shards() -> (Vec<Vec<String>>, Vec<usize>) {
+        let texts: Vec<Vec<String>> =
+            vec![vec!["甲".into(), "乙".into()], vec![], vec!["丙".into(), "丁".into(), "戊".into()]];
+        let counts = texts.iter().map(Vec::len).collect();
+        (texts, counts)
+    }
+
+    #[test]
+    fn fetched_texts_are_the_texts_held_here() {
+        let (texts, counts) = shards();
+        let all: Vec<String> = texts.concat();
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = asked.clone();
+        let fetched = ShardTexts::fetched(
+            &counts,
+            Box::new(move |s| {
+                log.lock().unwrap().push(s);
+                decode_texts(&encode_texts(&texts[s])?)
+            }),
+        );
+        let here = ShardTexts::here(all.clone());
+        let docs = [4, 0, 3, 0];
+        assert_eq!(fetched.texts_of(&docs).unwrap(), here.texts_of(&docs).unwrap());
+        assert_eq!(fetched.texts_of(&docs).unwrap(), ["戊", "甲", "丁", "甲"]);
+        // Only the shards holding an asked document were fetched, each once.
+        assert_eq!(*asked.lock().unwrap(), [0, 2, 0, 2]);
+        let mut seen = Vec::new();
+        fetched
+            .for_each_shard(|first, t| seen.extend(t.iter().enumerate().map(|(i, x)| (first + i, x.clone()))))
+            .unwrap();
+        assert_eq!(seen, all.into_iter().enumerate().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_shard_sending_the_wrong_number_of_texts_is_an_error() {
+        let (_, counts) = shards();
+        let short = ShardTexts::fetched(&counts, Box::new(|_| Ok(vec!["甲".into()])));
+        let error = short.texts_of(&[0]).unwrap_err().to_string();
+        assert!(error.contains("shard 0 sent 1 texts for its 2 documents"), "{error}");
     }
 }

@@ -170,7 +170,8 @@ fn shard_plan(py: Python<'_>, args: Vec<String>) -> PyResult<String> {
     })
 }
 
-/// The map of one shard (read, normalize, segment) on `threads` threads: its partial, as bytes.
+/// The map of one shard (read, normalize, segment) on `threads` threads: its partial (for the
+/// driver) and its texts (kept where the shard was read until the driver asks), as bytes.
 #[pyfunction]
 fn map_shard<'py>(
     py: Python<'py>,
@@ -178,18 +179,18 @@ fn map_shard<'py>(
     plan: String,
     shard: usize,
     threads: usize,
-) -> PyResult<Bound<'py, PyBytes>> {
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
     let parsed = parse_run(&args)?;
-    let bytes = interruptible(py, threads, move || {
+    let (partial, texts) = interruptible(py, threads, move || {
         let config = resolve(parsed.args).map_err(raise_any)?;
         let plan = plan_from_json(&plan)?;
-        let partial = themeshift::pipeline::map_shard(&config, &plan, shard).map_err(|e| raise(&e))?;
-        let bytes = partial.encode().map_err(|e| raise(&e));
-        drop(partial);
+        let (partial, texts) = themeshift::pipeline::map_shard(&config, &plan, shard).map_err(|e| raise(&e))?;
+        let encoded = partial.encode().and_then(|p| Ok((p, themeshift::shards::encode_texts(&texts)?)));
+        drop((partial, texts));
         themeshift::shards::release_memory();
-        bytes
+        encoded.map_err(|e| raise(&e))
     })?;
-    Ok(PyBytes::new(py, &bytes))
+    Ok((PyBytes::new(py, &partial), PyBytes::new(py, &texts)))
 }
 
 /// The driver's side of a sharded run: partials are added as they arrive (each decoded at once,
@@ -218,7 +219,8 @@ impl ShardJoin {
     }
 
     /// `sharding`: the driver's account for the manifest, as JSON (`engine`, `map_seconds`).
-    fn finish(&mut self, py: Python<'_>, sharding: String) -> PyResult<String> {
+    /// `fetch_texts(shard)`: the bytes of that shard's texts, as `map_shard` made them.
+    fn finish(&mut self, py: Python<'_>, sharding: String, fetch_texts: Py<PyAny>) -> PyResult<String> {
         let parsed = parse_run(&self.args)?;
         let threads = parsed.args.threads();
         let (plan, partials) = (self.plan.clone(), std::mem::take(&mut self.partials));
@@ -232,8 +234,15 @@ impl ShardJoin {
                 map_seconds: account["map_seconds"].as_f64(),
                 ..Sharding::default()
             };
+            let fetch: themeshift::shards::FetchTexts = Box::new(move |shard| {
+                Python::attach(|py| -> PyResult<_> {
+                    let texts = fetch_texts.call1(py, (shard,))?;
+                    Ok(themeshift::shards::decode_texts(texts.bind(py).cast::<PyBytes>()?.as_bytes()))
+                })
+                .map_err(|e| themeshift::Error::Config(format!("fetching the texts of shard {shard}: {e}")))?
+            });
             let summary =
-                themeshift::pipeline::run_sharded(&config, &plan, partials, sharding).map_err(|e| raise(&e))?;
+                themeshift::pipeline::run_sharded(&config, &plan, partials, fetch, sharding).map_err(|e| raise(&e))?;
             Ok(summary_json(&summary))
         })
     }

@@ -1,5 +1,5 @@
 """Type stub of the compiled extension (python/src/lib.rs). Use the wrappers in `themeshift`."""
-from typing import List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 __version__: str
 
@@ -34,11 +34,11 @@ def dates(texts: List[str]) -> List[Tuple[Optional[str], str, Optional[str]]]: .
 def shard_plan(args: List[str]) -> str:
     """The shard plan of `themeshift run ARGS` as JSON, after the run's cheap checks."""
 
-def map_shard(args: List[str], plan: str, shard: int, threads: int) -> bytes:
-    """One shard read, normalized and segmented: its partial (MessagePack)."""
+def map_shard(args: List[str], plan: str, shard: int, threads: int) -> Tuple[bytes, bytes]:
+    """One shard read, normalized and segmented: its partial and its texts (MessagePack each)."""
 
 class ShardJoin:
     """The driver of a sharded run: add each shard's partial, then finish the run."""
     def __init__(self, args: List[str], plan: str) -> None: ...
     def add(self, partial: bytes) -> int: ...
-    def finish(self, sharding: str) -> str: ...
+    def finish(self, sharding: str, fetch_texts: Callable[[int], bytes]) -> str: ...

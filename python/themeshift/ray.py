@@ -12,8 +12,10 @@ tables, charts, report, manifest — exactly as the in-process run does, so ever
 A worker that dies is replaced and its shard read again (``max_retries``); a shard with bad input
 fails the run with the same error as the CLI (or is skipped and counted under ``skip_bad``).
 
-What is not sharded yet: everything after segmentation runs on the driver, which therefore holds
-the whole corpus (see README, "Sharded runs").
+The driver fetches one shard's texts at a time, and only for what needs words on a page: the
+evidence sentences, raw counts of seeds lost to segmentation, ``keep_tokens``. What is not sharded
+yet: everything after segmentation runs on the driver, which therefore holds every document's
+metadata and tokens and the TF-IDF matrix (see README, "Sharded runs").
 """
 from __future__ import annotations
 
@@ -63,10 +65,13 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
         ray.init(address=address, num_cpus=num_cpus if address is None else None,
                  include_dashboard=False, log_to_driver=False, logging_level="warning")
     try:
-        task = ray.remote(num_cpus=cpus_per_shard, max_retries=max_retries, max_calls=shards_per_worker)(_map_shard)
+        task = ray.remote(num_cpus=cpus_per_shard, max_retries=max_retries, max_calls=shards_per_worker,
+                          num_returns=2)(_map_shard)
         start = time.perf_counter()
         plan_ref = ray.put(plan)
-        pending = [task.remote(argv, plan_ref, shard, cpus_per_shard) for shard in range(n_shards)]
+        refs = [task.remote(argv, plan_ref, shard, cpus_per_shard) for shard in range(n_shards)]
+        texts = [text for _, text in refs]
+        pending = [partial for partial, _ in refs]
         join = _themeshift.ShardJoin(argv, plan)
         try:
             # Each partial is decoded as it arrives and its bytes let go.
@@ -81,10 +86,10 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
                 raise ours(str(error.cause)) from None
             raise
         map_seconds = time.perf_counter() - start
+        account = json.dumps({"engine": "ray", "map_seconds": map_seconds})
+        summary = json.loads(join.finish(account, lambda shard: ray.get(texts[shard])))
     finally:
         if started_here:
             ray.shutdown()
-    account = json.dumps({"engine": "ray", "map_seconds": map_seconds})
-    summary = json.loads(join.finish(account))
     summary["out"] = str(out)
     return Run(out, summary)

@@ -10,12 +10,18 @@
 //! repeats last year's wording with new numbers is news of its own year. Identical texts group
 //! whatever their dates: a verbatim repeat is a rerun. Groups are closed under union; the earliest member (by date, then input
 //! order) is the one the others point to.
+//!
+//! Grouping reads no text: each document's [`Fingerprints`] (a 128-bit xxh3 digest of its text,
+//! for verbatim repeats, and its sketch) are made where the text is — by each shard's map in a
+//! sharded run — and joined in shard order. Two different texts share a digest with a chance of
+//! about n²/2¹²⁹ (below 10⁻²⁷ for a million documents).
 
 use std::hash::{BuildHasher, Hash};
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
 use rustc_hash::{FxBuildHasher, FxHashMap};
+use serde::{Deserialize, Serialize};
 
 const BINS: usize = 64;
 const BANDS: usize = 16;
@@ -27,37 +33,90 @@ const BUCKET_CAP: usize = 64;
 
 type Sketch = [u64; BINS];
 
+/// What duplicate grouping needs of each document, in document order.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Fingerprints {
+    /// xxh3-128 of each text, as (high, low) halves.
+    digests: Vec<(u64, u64)>,
+    /// `BINS` values per document; meaningful only where `shingled`.
+    sketches: Vec<u64>,
+    /// Whether the text has any shingle at all (an empty text has no sketch).
+    shingled: Vec<bool>,
+}
+
+impl Fingerprints {
+    pub fn of<S: AsRef<str> + Sync>(texts: &[S]) -> Fingerprints {
+        // Ctrl-C is honoured between documents (see `progress::check`).
+        let each: Vec<((u64, u64), Option<Sketch>)> = texts
+            .par_iter()
+            .map(|t| {
+                crate::progress::check();
+                let digest = xxhash_rust::xxh3::xxh3_128(t.as_ref().as_bytes());
+                (((digest >> 64) as u64, digest as u64), sketch(t.as_ref()))
+            })
+            .collect();
+        let mut out = Fingerprints {
+            digests: Vec::with_capacity(each.len()),
+            sketches: Vec::with_capacity(each.len() * BINS),
+            shingled: Vec::with_capacity(each.len()),
+        };
+        for (digest, sketch) in each {
+            out.digests.push(digest);
+            out.shingled.push(sketch.is_some());
+            out.sketches.extend_from_slice(&sketch.unwrap_or([0; BINS]));
+        }
+        out
+    }
+
+    /// The fingerprints of consecutive shards as one, in the order given.
+    pub fn concat(parts: Vec<Fingerprints>) -> Fingerprints {
+        let mut out = Fingerprints::default();
+        for part in parts {
+            out.digests.extend(part.digests);
+            out.sketches.extend(part.sketches);
+            out.shingled.extend(part.shingled);
+        }
+        out
+    }
+
+    pub fn len(&self) -> usize {
+        self.digests.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.digests.is_empty()
+    }
+
+    fn sketch(&self, doc: usize) -> Option<&[u64]> {
+        self.shingled[doc].then(|| &self.sketches[doc * BINS..(doc + 1) * BINS])
+    }
+}
+
 /// For each document, the index of the earliest member of its group when it is not that member.
 pub fn duplicate_groups(
-    texts: &[&str],
+    prints: &Fingerprints,
     dates: &[Option<NaiveDate>],
     threshold: f64,
     window_days: i64,
 ) -> Vec<Option<usize>> {
+    assert_eq!(prints.len(), dates.len(), "one fingerprint and one date per document");
+    let n_docs = prints.len();
     let near_in_time = |a: usize, b: usize| match (dates[a], dates[b]) {
         (Some(x), Some(y)) => (x - y).num_days().abs() <= window_days,
         _ => false,
     };
-    // Ctrl-C is honoured between documents in every phase (see `progress::check`).
-    let sketches: Vec<Option<Sketch>> = texts
-        .par_iter()
-        .map(|t| {
-            crate::progress::check();
-            sketch(t)
-        })
-        .collect();
-    let mut groups = UnionFind::new(texts.len());
+    let mut groups = UnionFind::new(n_docs);
     // Identical texts always group, whatever their dates and however crowded their LSH buckets.
-    let mut first_with_text: FxHashMap<&str, usize> = FxHashMap::default();
-    for (doc, text) in texts.iter().enumerate() {
+    let mut first_with_text: FxHashMap<(u64, u64), usize> = FxHashMap::default();
+    for (doc, digest) in prints.digests.iter().enumerate() {
         crate::progress::check_every(doc, 4096);
-        let first = *first_with_text.entry(text).or_insert(doc);
+        let first = *first_with_text.entry(*digest).or_insert(doc);
         groups.union(first, doc);
     }
     let mut buckets: FxHashMap<(usize, u64), Vec<u32>> = FxHashMap::default();
-    for (doc, sketch) in sketches.iter().enumerate() {
+    for doc in 0..n_docs {
         crate::progress::check_every(doc, 4096);
-        let Some(sketch) = sketch else { continue };
+        let Some(sketch) = prints.sketch(doc) else { continue };
         for band in 0..BANDS {
             let key = FxBuildHasher.hash_one(&sketch[band * ROWS..(band + 1) * ROWS]);
             buckets.entry((band, key)).or_default().push(doc as u32);
@@ -69,12 +128,11 @@ pub fn duplicate_groups(
         .flat_map_iter(|members| {
             crate::progress::check();
             let heads = &members[..members.len().min(BUCKET_CAP)];
-            let sketches = &sketches;
             members.iter().enumerate().flat_map(move |(i, &b)| {
                 // Every earlier member up to the cap, and always the one just before.
                 let previous = (i >= heads.len()).then(|| members[i - 1]);
                 heads[..i.min(heads.len())].iter().copied().chain(previous).filter_map(move |a| {
-                    let (sa, sb) = (sketches[a as usize].as_ref()?, sketches[b as usize].as_ref()?);
+                    let (sa, sb) = (prints.sketch(a as usize)?, prints.sketch(b as usize)?);
                     let s = similarity(sa, sb);
                     (s >= threshold).then_some((a, b, s))
                 })
@@ -84,7 +142,7 @@ pub fn duplicate_groups(
     // Dated pairs join within the window. An undated document joins only its most similar dated
     // partner, so that it never bridges two groups the window keeps apart; undated documents with
     // no dated partner group among themselves.
-    let mut best_dated: Vec<Option<(f64, usize)>> = vec![None; texts.len()];
+    let mut best_dated: Vec<Option<(f64, usize)>> = vec![None; n_docs];
     let mut undated_pairs = Vec::new();
     for &(a, b, s) in &pairs {
         let (a, b) = (a as usize, b as usize);
@@ -114,14 +172,14 @@ pub fn duplicate_groups(
     // The earliest member of each group: dated before undated, then by input order.
     let key = |d: usize| (dates[d].is_none(), dates[d], d);
     let mut earliest: FxHashMap<usize, usize> = FxHashMap::default();
-    for d in 0..texts.len() {
+    for d in 0..n_docs {
         let root = groups.find(d);
         let best = earliest.entry(root).or_insert(d);
         if key(d) < key(*best) {
             *best = d;
         }
     }
-    (0..texts.len())
+    (0..n_docs)
         .map(|d| {
             let first = earliest[&groups.find(d)];
             (first != d).then_some(first)
@@ -130,7 +188,7 @@ pub fn duplicate_groups(
 }
 
 /// Share of equal bins: an estimate of the Jaccard similarity of the two shingle sets.
-fn similarity(a: &Sketch, b: &Sketch) -> f64 {
+fn similarity(a: &[u64], b: &[u64]) -> f64 {
     a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / BINS as f64
 }
 
@@ -205,7 +263,18 @@ mod tests {
         let dates = [d(2020, 3), d(2020, 1), d(2020, 2), None, None, d(2021, 3), d(2022, 1)];
         // The copy from February is the earliest: the March copy, the undated edit and the verbatim
         // rerun two years later point to it; the edited copy a year later is news of its own year.
-        assert_eq!(duplicate_groups(&texts, &dates, 0.8, 90), [Some(2), None, None, Some(2), None, None, Some(2)]);
+        assert_eq!(
+            duplicate_groups(&Fingerprints::of(&texts), &dates, 0.8, 90),
+            [Some(2), None, None, Some(2), None, None, Some(2)]
+        );
+    }
+
+    #[test]
+    fn fingerprints_of_shards_joined_are_the_fingerprints_of_the_whole() {
+        let texts = [STORY, "", "气象部门发布寒潮预警。", STORY];
+        let joined = Fingerprints::concat(vec![Fingerprints::of(&texts[..1]), Fingerprints::of(&texts[1..])]);
+        let whole = Fingerprints::of(&texts);
+        assert_eq!((joined.digests, joined.sketches, joined.shingled), (whole.digests, whole.sketches, whole.shingled));
     }
 
     #[test]

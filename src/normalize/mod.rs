@@ -18,7 +18,7 @@ mod width;
 use rayon::prelude::*;
 
 pub use boilerplate::Boilerplate;
-pub use dedup::duplicate_groups;
+pub use dedup::{duplicate_groups, Fingerprints};
 pub use paragraphs::drop_repeated_paragraphs;
 pub use script::ScriptConverter;
 pub use width::{clean_whitespace_and_width, half_width};
@@ -54,10 +54,9 @@ pub fn normalize(corpus: &mut Corpus, normalizer: &Normalizer) {
 
 /// Mark near-duplicates (estimated Jaccard similarity of character shingles ≥ `threshold`, dated
 /// at most `window_days` apart); returns the number of groups with more than one member.
-pub fn mark_duplicates(corpus: &mut Corpus, threshold: f64, window_days: i64) -> usize {
-    let texts: Vec<&str> = corpus.documents.iter().map(|d| d.text.as_str()).collect();
+pub fn mark_duplicates(corpus: &mut Corpus, prints: &Fingerprints, threshold: f64, window_days: i64) -> usize {
     let dates: Vec<_> = corpus.documents.iter().map(|d| d.date).collect();
-    let first_of = duplicate_groups(&texts, &dates, threshold, window_days);
+    let first_of = duplicate_groups(prints, &dates, threshold, window_days);
     let ids: Vec<String> =
         first_of.iter().map(|f| f.map(|f| corpus.documents[f].id.clone()).unwrap_or_default()).collect();
     let mut heads = rustc_hash::FxHashSet::default();

@@ -15,6 +15,7 @@ use ndarray::Array2;
 
 use super::keyatm::{keyatm, KeyAtmParams};
 use crate::cluster::top;
+use crate::error::Result;
 use crate::segment::Tokenized;
 use crate::vectorize::{Csr, Vocabulary};
 
@@ -45,17 +46,21 @@ pub struct Seeds {
     pub dropped: Vec<String>,
 }
 
-/// Match every theme's seeds against the segmented terms and the vocabulary; `texts` are the
-/// analysed documents' texts (for the raw count of a seed segmentation never produced).
-pub fn match_seeds(themes: &[SeedTheme], tokenized: &Tokenized, vocabulary: &Vocabulary, texts: &[&str]) -> Seeds {
+/// Match every theme's seeds against the segmented terms and the vocabulary. `raw_counts` gives,
+/// for seeds segmentation never produced, their occurrences in the analysed documents' texts.
+pub fn match_seeds(
+    themes: &[SeedTheme],
+    tokenized: &Tokenized,
+    vocabulary: &Vocabulary,
+    raw_counts: impl FnOnce(&[&str]) -> Result<Vec<u64>>,
+) -> Result<Seeds> {
     let mut out = Seeds { themes: Vec::new(), ids: Vec::new(), lost: Vec::new(), dropped: Vec::new() };
     for theme in themes {
         let mut ids = Vec::new();
         for term in &theme.seeds {
             let lost = |reason| LostSeed { theme: theme.name.clone(), term: term.clone(), reason, raw_count: 0 };
             if tokenized.terms.binary_search(term).is_err() {
-                let raw_count = texts.iter().map(|t| t.matches(term.as_str()).count() as u64).sum();
-                out.lost.push(LostSeed { raw_count, ..lost("not_a_token") });
+                out.lost.push(lost("not_a_token"));
             } else {
                 match vocabulary.terms.binary_search(term) {
                     Ok(id) => ids.push(id as u32),
@@ -72,7 +77,21 @@ pub fn match_seeds(themes: &[SeedTheme], tokenized: &Tokenized, vocabulary: &Voc
             out.ids.push(ids);
         }
     }
-    out
+    // One pass over the texts for all of them.
+    let mut not_tokens: Vec<&mut LostSeed> = out.lost.iter_mut().filter(|l| l.reason == "not_a_token").collect();
+    let needles: Vec<String> = not_tokens.iter().map(|l| l.term.clone()).collect();
+    let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+    if !needles.is_empty() {
+        for (lost, n) in not_tokens.iter_mut().zip(raw_counts(&needles)?) {
+            lost.raw_count = n;
+        }
+    }
+    Ok(out)
+}
+
+/// Occurrences of each needle in the texts (non-overlapping, as `str::matches` counts).
+pub fn substring_counts<S: AsRef<str>>(texts: &[S], needles: &[&str]) -> Vec<u64> {
+    needles.iter().map(|n| texts.iter().map(|t| t.as_ref().matches(n).count() as u64).sum()).collect()
 }
 
 /// One topic in one period: mean document share and its 95% credible interval.
@@ -289,7 +308,9 @@ mod tests {
             },
             SeedTheme { name: "trade".into(), label: "贸易".into(), seeds: vec!["贸易".into()] },
         ];
-        let seeds = match_seeds(&themes, &tokenized, &vocabulary, &["天然气管道与天然气", "贸易"]);
+        let texts = ["天然气管道与天然气", "贸易"];
+        let seeds =
+            match_seeds(&themes, &tokenized, &vocabulary, |needles| Ok(substring_counts(&texts, needles))).unwrap();
         assert_eq!(seeds.ids, [vec![1]]);
         assert_eq!(seeds.dropped, ["trade"]);
         assert_eq!(

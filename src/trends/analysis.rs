@@ -8,7 +8,9 @@ use super::stats::Correction;
 use super::term_stats::{ranked, series_stats, term_stats, TermStat};
 use super::themes::{share_series, theme_hits, theme_trends, Theme, ThemePeriod};
 use super::{rate_intervals, term_trends, Intervals, TermTrends};
+use crate::error::Result;
 use crate::segment::Tokenized;
+use crate::shards::ShardTexts;
 use crate::vectorize::Vectorized;
 
 /// Settings of the trend statistics; defaults in [`TrendParams::default`].
@@ -80,20 +82,21 @@ pub struct TrendResults {
 }
 
 /// `period_of_row[r]`: the period of matrix row r; `keys_of_row[r]` its document's
-/// [`document_key`](super::bootstrap::document_key); `tokens_of_doc[d]` and `texts[d]` by document.
+/// [`document_key`](super::bootstrap::document_key); `tokens_of_doc[d]` by document; `texts` are
+/// asked only for the evidence documents' texts.
 #[allow(clippy::too_many_arguments)]
 pub fn analyse(
     periods: Vec<String>,
     period_of_row: &[Option<usize>],
     keys_of_row: &[u64],
     tokens_of_doc: &[u64],
-    texts: &[&str],
+    texts: &ShardTexts,
     tokenized: &Tokenized,
     vectorized: &Vectorized,
     themes: Vec<Theme>,
     params: &TrendParams,
     seed: u64,
-) -> TrendResults {
+) -> Result<TrendResults> {
     let rows = &vectorized.rows;
     let counts = &vectorized.counts;
     let tokens_of_row: Vec<u64> = rows.iter().map(|&d| tokens_of_doc[d]).collect();
@@ -149,7 +152,22 @@ pub fn analyse(
     let theme_stats =
         if rows_by_period.is_empty() { Vec::new() } else { series_stats(&share_series, params.change_penalty) };
 
-    let mut evidence = Vec::new();
+    // Evidence: the documents first (from counts alone), then their sentences (from their texts).
+    // (kind, key, period, rank, document, the words its sentence must hold)
+    type Wanted = (&'static str, String, usize, u32, usize, Vec<String>);
+    let mut wanted: Vec<Wanted> = Vec::new();
+    let mut want = |kind, key: &str, period, ranked: Vec<usize>, words: &[&str]| {
+        for (rank, r) in ranked.into_iter().enumerate() {
+            wanted.push((
+                kind,
+                key.to_string(),
+                period,
+                rank as u32 + 1,
+                rows[r],
+                words.iter().map(|w| w.to_string()).collect(),
+            ));
+        }
+    };
     for direction in ["rising", "falling"] {
         for stat in ranked(&stats, direction).into_iter().take(params.evidence_terms) {
             let t = stat.term;
@@ -159,18 +177,7 @@ pub fn analyse(
                 cols.binary_search(&(t as u32)).map_or(0.0, |i| vals[i] as f64)
             };
             let p = stat.peak_period;
-            for (rank, r) in top_rows(&rows_by_period[p], count_in, params.evidence_per_item).into_iter().enumerate() {
-                if let Some(sentence) = first_sentence_with(texts[rows[r]], &[term]) {
-                    evidence.push(Evidence {
-                        kind: "term",
-                        key: term.to_string(),
-                        period: p,
-                        rank: rank as u32 + 1,
-                        doc: rows[r],
-                        sentence,
-                    });
-                }
-            }
+            want("term", term, p, top_rows(&rows_by_period[p], count_in, params.evidence_per_item), &[term]);
         }
     }
     for (k, theme) in themes.iter().enumerate() {
@@ -178,21 +185,19 @@ pub fn analyse(
         lexicon.sort_by(|a, b| b.1.total_cmp(&a.1));
         let words: Vec<&str> = lexicon.iter().map(|(t, _)| *t).collect();
         for (p, period_rows) in rows_by_period.iter().enumerate() {
-            for (rank, r) in top_rows(period_rows, |r| hits[r][k], params.evidence_per_item).into_iter().enumerate() {
-                if let Some(sentence) = first_sentence_with(texts[rows[r]], &words) {
-                    evidence.push(Evidence {
-                        kind: "theme",
-                        key: theme.name.clone(),
-                        period: p,
-                        rank: rank as u32 + 1,
-                        doc: rows[r],
-                        sentence,
-                    });
-                }
-            }
+            want("theme", &theme.name, p, top_rows(period_rows, |r| hits[r][k], params.evidence_per_item), &words);
         }
     }
-    TrendResults {
+    let docs: Vec<usize> = wanted.iter().map(|w| w.4).collect();
+    let evidence = wanted
+        .into_iter()
+        .zip(texts.texts_of(&docs)?)
+        .filter_map(|((kind, key, period, rank, doc, words), text)| {
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            Some(Evidence { kind, key, period, rank, doc, sentence: first_sentence_with(&text, &words)? })
+        })
+        .collect();
+    Ok(TrendResults {
         terms,
         underpowered,
         interval_terms: by_frequency,
@@ -204,5 +209,5 @@ pub fn analyse(
         theme_stats,
         unseen_theme_terms,
         evidence,
-    }
+    })
 }

@@ -25,11 +25,7 @@ pub const RUN_ID_KEY: &str = "themeshift:run_id";
 pub fn write_parquet(path: &Path, frame: PolarsResult<DataFrame>, run_id: &str) -> Result<()> {
     crate::progress::check();
     let mut frame = frame.map_err(|e| Error::write(path, e))?;
-    let metadata = KeyValueMetadata::from_static(vec![
-        ("ARROW:schema".into(), portable_arrow_schema(&frame)),
-        ("themeshift:version".into(), env!("CARGO_PKG_VERSION").into()),
-        (RUN_ID_KEY.into(), run_id.into()),
-    ]);
+    let metadata = table_metadata(&frame, run_id);
     atomic::write_with(path, |w| {
         ParquetWriter::new(w)
             .with_key_value_metadata(Some(metadata))
@@ -37,6 +33,45 @@ pub fn write_parquet(path: &Path, frame: PolarsResult<DataFrame>, run_id: &str) 
             .map(|_| ())
             .map_err(|e| Error::write(path, e))
     })
+}
+
+/// Rows per row group of a table written in groups (polars' own default row group size).
+pub const ROW_GROUP: usize = 512 * 512;
+
+/// Write a table of `n_rows` rows that is built [`ROW_GROUP`] rows at a time by `build(range)`, so
+/// that a large table (TF-IDF coordinates: tens of millions of rows) never exists whole as a frame
+/// beside the data it is made from. A table of one group is written as [`write_parquet`] writes it.
+pub fn write_parquet_in_groups(
+    path: &Path,
+    n_rows: usize,
+    build: impl Fn(std::ops::Range<usize>) -> PolarsResult<DataFrame>,
+    run_id: &str,
+) -> Result<()> {
+    if n_rows <= ROW_GROUP {
+        return write_parquet(path, build(0..n_rows), run_id);
+    }
+    let fail = |e: PolarsError| Error::write(path, e);
+    let first = build(0..ROW_GROUP).map_err(fail)?;
+    let metadata = table_metadata(&first, run_id);
+    atomic::write_with(path, |w| {
+        let mut writer =
+            ParquetWriter::new(w).with_key_value_metadata(Some(metadata)).batched(first.schema()).map_err(fail)?;
+        writer.write_batch(&first).map_err(fail)?;
+        for start in (ROW_GROUP..n_rows).step_by(ROW_GROUP) {
+            crate::progress::check();
+            let group = build(start..(start + ROW_GROUP).min(n_rows)).map_err(fail)?;
+            writer.write_batch(&group).map_err(fail)?;
+        }
+        writer.finish().map(|_| ()).map_err(fail)
+    })
+}
+
+fn table_metadata(frame: &DataFrame, run_id: &str) -> KeyValueMetadata {
+    KeyValueMetadata::from_static(vec![
+        ("ARROW:schema".into(), portable_arrow_schema(frame)),
+        ("themeshift:version".into(), env!("CARGO_PKG_VERSION").into()),
+        (RUN_ID_KEY.into(), run_id.into()),
+    ])
 }
 
 /// The frame's Arrow schema at polars' oldest compatibility level (`large_string`,
@@ -145,7 +180,7 @@ pub fn documents(
         strings(|d| &d.source),
         strings(|d| d.script.as_str()),
         strings(|d| d.date_source.as_str()),
-        Series::new("".into(), docs.iter().map(|d| d.text.chars().count() as u32).collect::<Vec<_>>()),
+        Series::new("".into(), docs.iter().map(|d| d.chars).collect::<Vec<_>>()),
         Series::new("".into(), n_tokens.iter().map(|&n| n as u32).collect::<Vec<_>>()),
         keywords.finish().into_series(),
         Series::new("".into(), docs.iter().map(|d| d.boilerplate_chars).collect::<Vec<_>>()),
@@ -161,13 +196,13 @@ pub fn documents(
     Ok(frame)
 }
 
-pub fn tokens(docs: &[Document], tokenized: &Tokenized) -> PolarsResult<DataFrame> {
+pub fn tokens(docs: &[Document], texts: &[String], tokenized: &Tokenized) -> PolarsResult<DataFrame> {
     let mut builder = ListStringChunkedBuilder::new("".into(), docs.len(), tokenized.ids.len());
     for d in 0..docs.len() {
         builder.append_values_iter(tokenized.doc_terms(d));
     }
     let ids = Series::new("".into(), docs.iter().map(|d| d.id.as_str()).collect::<Vec<_>>());
-    let texts = Series::new("".into(), docs.iter().map(|d| d.text.as_str()).collect::<Vec<_>>());
+    let texts = Series::new("".into(), texts.iter().map(String::as_str).collect::<Vec<_>>());
     schema::TOKENS.frame(vec![ids, texts, builder.finish().into_series()])
 }
 
@@ -182,14 +217,28 @@ pub fn vocabulary(vocabulary: &Vocabulary, idf: &[f64]) -> PolarsResult<DataFram
 }
 
 /// `doc_of_row[r]` is the row of `documents.parquet` that matrix row `r` belongs to.
-pub fn tfidf(matrix: &Csr<f32>, counts: &Csr<u32>, doc_of_row: &[usize]) -> PolarsResult<DataFrame> {
-    let rows: Vec<u32> =
-        (0..matrix.n_rows()).flat_map(|r| std::iter::repeat_n(doc_of_row[r] as u32, matrix.row(r).0.len())).collect();
+pub fn tfidf(
+    matrix: &Csr<f32>,
+    counts: &Csr<u32>,
+    doc_of_row: &[usize],
+    entries: std::ops::Range<usize>,
+) -> PolarsResult<DataFrame> {
+    // The matrix row of each stored entry in the range, found from the row offsets.
+    let mut row = matrix.indptr.partition_point(|&start| start <= entries.start).saturating_sub(1);
+    let rows: Vec<u32> = entries
+        .clone()
+        .map(|entry| {
+            while matrix.indptr[row + 1] <= entry {
+                row += 1;
+            }
+            doc_of_row[row] as u32
+        })
+        .collect();
     schema::TFIDF.frame(vec![
         Series::new("".into(), rows),
-        Series::new("".into(), matrix.indices.as_slice()),
-        Series::new("".into(), counts.values.as_slice()),
-        Series::new("".into(), matrix.values.as_slice()),
+        Series::new("".into(), &matrix.indices[entries.clone()]),
+        Series::new("".into(), &counts.values[entries.clone()]),
+        Series::new("".into(), &matrix.values[entries]),
     ])
 }
 

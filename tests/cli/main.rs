@@ -667,13 +667,13 @@ fn the_theme_model_measures_the_demos_planted_shifts_and_effects_regress_them_on
     assert!(text(&missing.stderr).contains("run `themeshift run --theme-model` first"), "{}", text(&missing.stderr));
 }
 
-/// A sharded run (each shard mapped on its own, partials joined out of order) writes the
-/// in-process run's tables byte for byte.
+/// A sharded run (each shard mapped on its own, partials joined out of order, texts fetched from
+/// where the shards left them) writes the in-process run's tables byte for byte.
 #[test]
 fn sharded_run_writes_the_in_process_tables() {
     use themeshift::config::RunConfig;
     use themeshift::pipeline::{map_shard, run, run_sharded, shard_plan, Sharding};
-    use themeshift::shards::ShardPartial;
+    use themeshift::shards::{decode_texts, encode_texts, FetchTexts, ShardPartial};
     let tmp = tempfile::tempdir().unwrap();
     let config = |out: &str| {
         let mut c =
@@ -681,6 +681,8 @@ fn sharded_run_writes_the_in_process_tables() {
         c.charts.clear();
         c.quiet = true;
         c.shard_mb = 0.0005;
+        // The tokens table holds every text: all of them come back from the shards.
+        c.keep_tokens = true;
         c.vectorize.vocabulary.min_df = themeshift::vectorize::DocFreq::Count(1);
         c
     };
@@ -689,11 +691,21 @@ fn sharded_run_writes_the_in_process_tables() {
     let plan = shard_plan(&sharded).unwrap();
     assert!(plan.shards.len() >= 4, "{} shards", plan.shards.len());
     // Through the bytes the workers send, last shard first.
-    let partials: Vec<ShardPartial> = (0..plan.shards.len())
-        .rev()
-        .map(|id| ShardPartial::decode(&map_shard(&sharded, &plan, id).unwrap().encode().unwrap()).unwrap())
-        .collect();
-    run_sharded(&sharded, &plan, partials, Sharding::default()).unwrap();
+    let (mut partials, mut texts) = (Vec::new(), std::collections::BTreeMap::new());
+    for id in (0..plan.shards.len()).rev() {
+        let (partial, shard_texts) = map_shard(&sharded, &plan, id).unwrap();
+        assert!(partial.corpus.documents.iter().all(|d| d.text.is_empty()), "texts stay with the shard");
+        partials.push(ShardPartial::decode(&partial.encode().unwrap()).unwrap());
+        texts.insert(id, encode_texts(&shard_texts).unwrap());
+    }
+    let fetched = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = fetched.clone();
+    let fetch: FetchTexts = Box::new(move |shard| {
+        log.lock().unwrap().push(shard);
+        decode_texts(&texts[&shard])
+    });
+    run_sharded(&sharded, &plan, partials, fetch, Sharding::default()).unwrap();
+    assert!(!fetched.lock().unwrap().is_empty(), "evidence and tokens were made from fetched texts");
     let tables: Vec<_> = std::fs::read_dir(tmp.path().join("local"))
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -705,6 +717,7 @@ fn sharded_run_writes_the_in_process_tables() {
         assert!(std::fs::read(a).unwrap() == std::fs::read(b).unwrap(), "{name:?} differs");
     }
     // A missing shard is refused, not silently left out.
-    let one = vec![map_shard(&sharded, &plan, 0).unwrap()];
-    assert!(run_sharded(&config("partial"), &plan, one, Sharding::default()).is_err());
+    let one = vec![map_shard(&sharded, &plan, 0).unwrap().0];
+    let no_texts: FetchTexts = Box::new(|_| Ok(Vec::new()));
+    assert!(run_sharded(&config("partial"), &plan, one, no_texts, Sharding::default()).is_err());
 }
