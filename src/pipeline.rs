@@ -207,7 +207,7 @@ struct Read {
 /// The map of a sharded run, for one shard of the plan: read, normalize and segment its documents.
 /// The partial goes to the driver; the texts stay with the shard until the driver asks for them.
 pub fn map_shard(config: &RunConfig, plan: &ShardPlan, id: usize) -> Result<(ShardPartial, Vec<String>)> {
-    let (start, start_rss_mib) = (Instant::now(), crate::shards::begin_shard());
+    let (start, start_memory) = (Instant::now(), crate::shards::begin_shard());
     let mut corpus = crate::ingest::ingest_shard(plan, id, &config.ingest)?;
     let tools = reading_tools(config)?;
     normalize(&mut corpus, &tools.0);
@@ -217,7 +217,7 @@ pub fn map_shard(config: &RunConfig, plan: &ShardPlan, id: usize) -> Result<(Sha
     let texts = corpus.take_texts();
     let bytes = plan.shards[id].bytes(plan);
     let seconds = start.elapsed().as_secs_f64();
-    Ok((ShardPartial::new(id, bytes, (corpus, fingerprints, tokenized), seconds, start_rss_mib), texts))
+    Ok((ShardPartial::new(id, bytes, (corpus, fingerprints, tokenized), seconds, start_memory), texts))
 }
 
 /// The finish of a sharded run: the shards' partials joined in shard order, then every stage

@@ -42,14 +42,19 @@ pub struct ShardPartial {
     pub start_rss_mib: f64,
     /// The worker's peak RSS during this shard's map.
     pub peak_rss_mib: f64,
+    /// Of the RSS at the start, the pages of Ray's shared object store the worker has mapped: the
+    /// objects it made for earlier shards (their texts stay in the store until the run ends). They
+    /// are the store's memory, not the worker's own; its own peak is `peak_rss_mib - shared_mib`.
+    pub shared_mib: f64,
     pub worker: String,
 }
 
-/// The worker's memory at the start of a shard's map; the peak is reset, so the partial reports
-/// this shard's own.
-pub fn begin_shard() -> f64 {
-    crate::write::manifest::reset_peak_rss();
-    crate::write::manifest::process_status_mib("VmRSS:")
+/// The worker's memory at the start of a shard's map: (RSS, of which shared memory); the peak is
+/// reset, so the partial reports this shard's own.
+pub fn begin_shard() -> (f64, f64) {
+    use crate::write::manifest::{process_status_mib, reset_peak_rss};
+    reset_peak_rss();
+    (process_status_mib("VmRSS:"), process_status_mib("RssShmem:"))
 }
 
 impl ShardPartial {
@@ -59,12 +64,23 @@ impl ShardPartial {
         bytes: u64,
         (corpus, fingerprints, tokenized): (Corpus, Fingerprints, Tokenized),
         seconds: f64,
-        start_rss_mib: f64,
+        (start_rss_mib, shared_mib): (f64, f64),
     ) -> ShardPartial {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
         let worker = format!("{}:{}", host.trim(), std::process::id());
         let peak_rss_mib = peak_rss_mib();
-        ShardPartial { id, bytes, corpus, fingerprints, tokenized, seconds, start_rss_mib, peak_rss_mib, worker }
+        ShardPartial {
+            id,
+            bytes,
+            corpus,
+            fingerprints,
+            tokenized,
+            seconds,
+            start_rss_mib,
+            peak_rss_mib,
+            shared_mib,
+            worker,
+        }
     }
 
     pub fn encode(&self) -> Result<Vec<u8>> {
@@ -88,6 +104,7 @@ impl ShardPartial {
             "seconds": self.seconds,
             "start_rss_mib": self.start_rss_mib,
             "peak_rss_mib": self.peak_rss_mib,
+            "shared_mib": self.shared_mib,
             "worker": self.worker,
         })
     }

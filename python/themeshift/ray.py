@@ -69,15 +69,19 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
                           num_returns=2)(_map_shard)
         start = time.perf_counter()
         plan_ref = ray.put(plan)
-        refs = [task.remote(argv, plan_ref, shard, cpus_per_shard) for shard in range(n_shards)]
-        texts = [text for _, text in refs]
-        pending = [partial for partial, _ in refs]
+        # Only the texts' references are kept: a partial leaves the object store once decoded.
+        pending, texts = [], []
+        for shard in range(n_shards):
+            partial, text = task.remote(argv, plan_ref, shard, cpus_per_shard)
+            pending.append(partial)
+            texts.append(text)
         join = _themeshift.ShardJoin(argv, plan)
         try:
             # Each partial is decoded as it arrives and its bytes let go.
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
                 join.add(ray.get(done[0]))
+                del done
         except ray.exceptions.RayTaskError as error:
             # The shard's own error (an unreadable file), raised as the CLI reports it. The worker's
             # exception class arrives as a copy, so it is matched by name.
