@@ -66,7 +66,11 @@ impl Stages {
         crate::shards::release_memory();
         let timing = StageTiming { stage, seconds: start.elapsed().as_secs_f64(), peak_rss_mib: peak_rss_mib() };
         if !self.quiet {
-            eprintln!("[themeshift] {stage} done in {:.2} s (peak RSS {:.0} MiB)", timing.seconds, timing.peak_rss_mib);
+            let now = crate::write::manifest::process_status_mib("VmRSS:");
+            eprintln!(
+                "[themeshift] {stage} done in {:.2} s (peak RSS {:.0} MiB, now {now:.0})",
+                timing.seconds, timing.peak_rss_mib
+            );
         }
         self.timings.push(timing);
         Ok(out)
@@ -77,7 +81,10 @@ impl Stages {
     /// Record a stage that ran alongside others (see [`timed`]).
     fn add<T>(&mut self, (out, timing): (T, StageTiming)) -> T {
         if !self.quiet {
-            eprintln!("[themeshift] {} done in {:.2} s (alongside others)", timing.stage, timing.seconds);
+            eprintln!(
+                "[themeshift] {} done in {:.2} s (alongside others; peak RSS so far {:.0} MiB)",
+                timing.stage, timing.seconds, timing.peak_rss_mib
+            );
         }
         self.timings.push(timing);
         out
@@ -438,6 +445,7 @@ fn finish(
         },
         || timed("theme model", theme_model_stage),
     );
+    crate::shards::release_memory();
     let (clustering, topic_models, trends) = (stages.add(clustering), stages.add(topic_models), stages.add(trends)?);
     let theme_model = if theme_model.0.is_some() { stages.add(theme_model) } else { None };
     let groups = document_groups(docs.len(), rows, clustering.as_ref(), topic_models.first());

@@ -132,7 +132,14 @@ pub fn duplicate_groups(
                 // Every earlier member up to the cap, and always the one just before.
                 let previous = (i >= heads.len()).then(|| members[i - 1]);
                 heads[..i.min(heads.len())].iter().copied().chain(previous).filter_map(move |a| {
-                    let (sa, sb) = (prints.sketch(a as usize)?, prints.sketch(b as usize)?);
+                    // Identical texts are grouped already; their pair matters below only when
+                    // exactly one of them is undated. Skipping the rest keeps a corpus of many
+                    // reruns (a replica, a feed that repeats) from listing each pair in every band.
+                    let (x, y) = (a as usize, b as usize);
+                    if prints.digests[x] == prints.digests[y] && dates[x].is_some() == dates[y].is_some() {
+                        return None;
+                    }
+                    let (sa, sb) = (prints.sketch(x)?, prints.sketch(y)?);
                     let s = similarity(sa, sb);
                     (s >= threshold).then_some((a, b, s))
                 })
@@ -267,6 +274,21 @@ mod tests {
             duplicate_groups(&Fingerprints::of(&texts), &dates, 0.8, 90),
             [Some(2), None, None, Some(2), None, None, Some(2)]
         );
+    }
+
+    #[test]
+    fn many_reruns_and_an_undated_copy_join_the_earliest_and_an_edit_joins_through_its_neighbour() {
+        // Forty verbatim reruns over three years (more than a bucket holds), an undated copy, and an
+        // edit dated beside the last rerun only: it joins through that rerun.
+        let edited = STORY.replace("多项", "十余项");
+        let mut texts: Vec<&str> = vec![STORY; 40];
+        texts.extend([STORY, edited.as_str()]);
+        let mut dates: Vec<Option<NaiveDate>> =
+            (0..40).map(|i| NaiveDate::from_ymd_opt(2020, 1, 1).map(|d| d + chrono::Days::new(30 * i))).collect();
+        dates.extend([None, dates[39].map(|d| d + chrono::Days::new(10))]);
+        let groups = duplicate_groups(&Fingerprints::of(&texts), &dates, 0.8, 90);
+        assert_eq!(groups[0], None);
+        assert!(groups[1..].iter().all(|g| *g == Some(0)), "{groups:?}");
     }
 
     #[test]

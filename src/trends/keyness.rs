@@ -2,13 +2,17 @@
 //! period, or all other periods together). G² with quanteda's semantics, Hardie's log ratio, and
 //! BH q-values within each comparison — formulas in [`stats`](super::stats).
 
+use std::sync::Arc;
+
 use super::stats::{bh_adjust, chi2_1_sf, g2, log_ratio, Correction};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Keyness {
     pub term: usize,
-    pub target: String,
-    pub reference: String,
+    /// The two sides' names, shared by every row of one comparison (a period against the rest
+    /// has a row per term: a copy of the names in each would cost more than the numbers).
+    pub target: Arc<str>,
+    pub reference: Arc<str>,
     pub g2: f64,
     pub p_value: f64,
     pub q_value: f64,
@@ -28,6 +32,7 @@ pub fn keyness(
     correction: Correction,
     min_count: u64,
 ) -> Vec<Keyness> {
+    let (target_name, reference_name): (Arc<str>, Arc<str>) = (names.0.into(), names.1.into());
     let total_a = target.iter().sum::<u64>() as f64;
     let total_b = reference.iter().sum::<u64>() as f64;
     let mut rows: Vec<Keyness> = (0..target.len())
@@ -37,8 +42,8 @@ pub fn keyness(
             let g = g2(a, b, total_a, total_b, correction);
             Keyness {
                 term: t,
-                target: names.0.to_string(),
-                reference: names.1.to_string(),
+                target: Arc::clone(&target_name),
+                reference: Arc::clone(&reference_name),
                 g2: g,
                 p_value: chi2_1_sf(g.abs()),
                 q_value: 1.0,

@@ -42,6 +42,42 @@ impl<T: Copy> Csr<T> {
         }
         m
     }
+
+    /// Build in place, rows filled in parallel: `row_lens[r]` entries for row `r`, written by
+    /// `fill(r, columns, values)`. Unlike [`Csr::from_rows`] nothing is held twice, so the
+    /// largest matrices of a run (counts and TF-IDF) cost their own size and no more.
+    pub fn fill_rows(n_cols: usize, row_lens: &[usize], fill: impl Fn(usize, &mut [u32], &mut [T]) + Sync) -> Self
+    where
+        T: Default + Send + Sync,
+    {
+        use rayon::prelude::*;
+        let mut indptr = Vec::with_capacity(row_lens.len() + 1);
+        indptr.push(0);
+        for len in row_lens {
+            indptr.push(indptr.last().unwrap() + len);
+        }
+        let nnz = *indptr.last().unwrap();
+        let (mut indices, mut values) = (vec![0u32; nnz], vec![T::default(); nnz]);
+        // One slice pair per block of rows, handed to the threads.
+        const BLOCK: usize = 1024;
+        let mut blocks = Vec::with_capacity(row_lens.len().div_ceil(BLOCK));
+        let (mut rest_c, mut rest_v) = (indices.as_mut_slice(), values.as_mut_slice());
+        for first in (0..row_lens.len()).step_by(BLOCK) {
+            let last = (first + BLOCK).min(row_lens.len());
+            let (c, tail_c) = std::mem::take(&mut rest_c).split_at_mut(indptr[last] - indptr[first]);
+            let (v, tail_v) = std::mem::take(&mut rest_v).split_at_mut(indptr[last] - indptr[first]);
+            (rest_c, rest_v) = (tail_c, tail_v);
+            blocks.push((first..last, c, v));
+        }
+        blocks.into_par_iter().for_each(|(rows, c, v)| {
+            let base = indptr[rows.start];
+            for r in rows {
+                let span = indptr[r] - base..indptr[r + 1] - base;
+                fill(r, &mut c[span.clone()], &mut v[span]);
+            }
+        });
+        Csr { n_cols, indptr, indices, values }
+    }
 }
 
 impl Csr<f32> {

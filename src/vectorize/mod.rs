@@ -43,7 +43,7 @@ pub fn vectorize(tokenized: &Tokenized, rows: Vec<usize>, params: &VectorizePara
     let all_counts = count_matrix(tokenized, &rows);
     crate::progress::check();
     let (limits, adjustments) = fit_to_corpus(&params.vocabulary, rows.len());
-    let (vocabulary, counts) = select(&tokenized.terms, &all_counts, &limits)?;
+    let (vocabulary, counts) = select(&tokenized.terms, all_counts, &limits)?;
     crate::progress::check();
     let idf = idf(&vocabulary.df, counts.n_rows());
     let tfidf = tfidf(&counts, &idf, params.sublinear_tf);

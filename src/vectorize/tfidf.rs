@@ -7,8 +7,6 @@
 //!
 //! Computed in f64, stored as f32 (the weights lie in [0, 1], so the rounding error is below 6e-8).
 
-use rayon::prelude::*;
-
 use super::matrix::Csr;
 
 pub fn idf(df: &[u32], n_docs: usize) -> Vec<f64> {
@@ -16,28 +14,19 @@ pub fn idf(df: &[u32], n_docs: usize) -> Vec<f64> {
 }
 
 pub fn tfidf(counts: &Csr<u32>, idf: &[f64], sublinear_tf: bool) -> Csr<f32> {
-    let values: Vec<Vec<f32>> = (0..counts.n_rows())
-        .into_par_iter()
-        .map(|r| {
-            let (cols, vals) = counts.row(r);
-            let weights: Vec<f64> = cols
-                .iter()
-                .zip(vals)
-                .map(|(&c, &n)| {
-                    let tf = if sublinear_tf { 1.0 + (n as f64).ln() } else { n as f64 };
-                    tf * idf[c as usize]
-                })
-                .collect();
-            let norm = weights.iter().map(|w| w * w).sum::<f64>().sqrt();
-            weights.iter().map(|w| (w / norm) as f32).collect()
-        })
-        .collect();
-    Csr {
-        n_cols: counts.n_cols,
-        indptr: counts.indptr.clone(),
-        indices: counts.indices.clone(),
-        values: values.concat(),
-    }
+    let lens: Vec<usize> = (0..counts.n_rows()).map(|r| counts.indptr[r + 1] - counts.indptr[r]).collect();
+    Csr::fill_rows(counts.n_cols, &lens, |r, columns, weights| {
+        let (cols, vals) = counts.row(r);
+        columns.copy_from_slice(cols);
+        let weight = |(&c, &n): (&u32, &u32)| {
+            let tf = if sublinear_tf { 1.0 + (n as f64).ln() } else { n as f64 };
+            tf * idf[c as usize]
+        };
+        let norm = cols.iter().zip(vals).map(weight).map(|w| w * w).sum::<f64>().sqrt();
+        for (out, w) in weights.iter_mut().zip(cols.iter().zip(vals).map(weight)) {
+            *out = (w / norm) as f32;
+        }
+    })
 }
 
 #[cfg(test)]

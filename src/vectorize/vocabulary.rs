@@ -81,26 +81,34 @@ impl Vocabulary {
 
 /// Term counts of the documents `rows` over all terms of `tokenized`, a matrix row each.
 pub fn count_matrix(tokenized: &Tokenized, rows: &[usize]) -> Csr<u32> {
-    let rows: Vec<Vec<(u32, u32)>> = rows
+    let sorted_ids = |d: usize| {
+        let mut ids = tokenized.doc(d).to_vec();
+        ids.sort_unstable();
+        ids
+    };
+    // Two passes (sorting each document twice) so that the matrix is built once, in place.
+    let lens: Vec<usize> = rows
         .par_iter()
         .map(|&d| {
-            let mut ids = tokenized.doc(d).to_vec();
-            ids.sort_unstable();
-            let mut row: Vec<(u32, u32)> = Vec::new();
-            for id in ids {
-                match row.last_mut() {
-                    Some((last, n)) if *last == id => *n += 1,
-                    _ => row.push((id, 1)),
-                }
-            }
-            row
+            let ids = sorted_ids(d);
+            ids.windows(2).filter(|w| w[0] != w[1]).count() + usize::from(!ids.is_empty())
         })
         .collect();
-    Csr::from_rows(tokenized.terms.len(), rows)
+    Csr::fill_rows(tokenized.terms.len(), &lens, |r, columns, counts| {
+        let mut at = 0;
+        for (i, id) in sorted_ids(rows[r]).into_iter().enumerate() {
+            if i > 0 && columns[at] == id {
+                counts[at] += 1;
+            } else {
+                at += usize::from(i > 0);
+                (columns[at], counts[at]) = (id, 1);
+            }
+        }
+    })
 }
 
 /// Select the vocabulary and return it with the counts restricted to it.
-pub fn select(terms: &[String], counts: &Csr<u32>, params: &VocabularyParams) -> Result<(Vocabulary, Csr<u32>)> {
+pub fn select(terms: &[String], mut counts: Csr<u32>, params: &VocabularyParams) -> Result<(Vocabulary, Csr<u32>)> {
     let n_docs = counts.n_rows();
     let (low, high) = (params.min_df.resolve(n_docs), params.max_df.resolve(n_docs));
     if high < low {
@@ -128,27 +136,37 @@ pub fn select(terms: &[String], counts: &Csr<u32>, params: &VocabularyParams) ->
             terms.len()
         )));
     }
-    let mut new_id = vec![u32::MAX; terms.len()];
-    for (new, &old) in kept.iter().enumerate() {
-        new_id[old] = new as u32;
-    }
-    let rows: Vec<Vec<(u32, u32)>> = (0..n_docs)
-        .into_par_iter()
-        .map(|r| {
-            let (cols, vals) = counts.row(r);
-            cols.iter()
-                .zip(vals)
-                .filter(|(c, _)| new_id[**c as usize] != u32::MAX)
-                .map(|(c, v)| (new_id[*c as usize], *v))
-                .collect()
-        })
-        .collect();
     let vocabulary = Vocabulary {
         terms: kept.iter().map(|&t| terms[t].clone()).collect(),
         df: kept.iter().map(|&t| df[t]).collect(),
         cf: kept.iter().map(|&t| cf[t]).collect(),
     };
-    Ok((vocabulary, Csr::from_rows(kept.len(), rows)))
+    if kept.len() == terms.len() {
+        return Ok((vocabulary, counts));
+    }
+    let mut new_id = vec![u32::MAX; terms.len()];
+    for (new, &old) in kept.iter().enumerate() {
+        new_id[old] = new as u32;
+    }
+    // Compacted in place: kept terms keep their order, so every row stays sorted.
+    let mut at = 0;
+    let mut indptr = Vec::with_capacity(counts.indptr.len());
+    indptr.push(0);
+    for r in 0..n_docs {
+        for i in counts.indptr[r]..counts.indptr[r + 1] {
+            let new = new_id[counts.indices[i] as usize];
+            if new != u32::MAX {
+                (counts.indices[at], counts.values[at]) = (new, counts.values[i]);
+                at += 1;
+            }
+        }
+        indptr.push(at);
+    }
+    counts.indices.truncate(at);
+    counts.values.truncate(at);
+    counts.indices.shrink_to_fit();
+    counts.values.shrink_to_fit();
+    Ok((vocabulary, Csr { n_cols: kept.len(), indptr, indices: counts.indices, values: counts.values }))
 }
 
 #[cfg(test)]
@@ -173,21 +191,44 @@ mod tests {
     }
 
     #[test]
+    fn counts_built_in_blocks_match_counting_row_by_row() {
+        // More rows than one block of `Csr::fill_rows`, empty rows among them.
+        let docs: Vec<Vec<u32>> = (0..3000u32).map(|d| (0..d % 17).map(|i| (d * 7 + i * i) % 29).collect()).collect();
+        let t = tokenized(&docs.iter().map(Vec::as_slice).collect::<Vec<_>>(), 29);
+        let rows: Vec<usize> = (0..3000).rev().step_by(2).collect();
+        let m = count_matrix(&t, &rows);
+        let expected: Vec<Vec<(u32, u32)>> = rows
+            .iter()
+            .map(|&d| {
+                let mut counts = std::collections::BTreeMap::new();
+                docs[d].iter().for_each(|&id| *counts.entry(id).or_insert(0) += 1);
+                counts.into_iter().collect()
+            })
+            .collect();
+        assert_eq!(m, Csr::from_rows(29, expected));
+    }
+
+    #[test]
     fn min_df_max_df_and_max_features_follow_scikit_learn() {
         // df: t0=3, t1=1, t2=2, t3=2; cf: t0=3, t1=1, t2=4, t3=2
         let t = tokenized(&[&[0, 2, 2, 3], &[0, 2, 2], &[0, 1, 3]], 4);
         let counts = count_matrix(&t, &[0, 1, 2]);
         let params = |min_df, max_df, max_features| VocabularyParams { min_df, max_df, max_features };
-        let kept = |p| select(&t.terms, &counts, &p).unwrap().0.terms;
+        let kept = |p| select(&t.terms, counts.clone(), &p).unwrap().0.terms;
         assert_eq!(kept(params(DocFreq::Count(2), DocFreq::Share(1.0), None)), ["t0", "t2", "t3"]);
         assert_eq!(kept(params(DocFreq::Count(1), DocFreq::Share(0.7), None)), ["t1", "t2", "t3"]);
         assert_eq!(kept(params(DocFreq::Count(1), DocFreq::Share(1.0), Some(2))), ["t0", "t2"]);
         let (vocab, restricted) =
-            select(&t.terms, &counts, &params(DocFreq::Count(2), DocFreq::Count(2), None)).unwrap();
+            select(&t.terms, counts.clone(), &params(DocFreq::Count(2), DocFreq::Count(2), None)).unwrap();
         assert_eq!(vocab.terms, ["t2", "t3"]);
         assert_eq!(vocab.cf, [4, 2]);
+        assert_eq!(restricted.row(0), (&[0u32, 1][..], &[2u32, 1][..]));
+        assert_eq!(restricted.row(1), (&[0u32][..], &[2u32][..]));
         assert_eq!(restricted.row(2), (&[1u32][..], &[1u32][..]));
-        assert!(select(&t.terms, &counts, &params(DocFreq::Count(5), DocFreq::Share(1.0), None)).is_err());
+        assert_eq!(restricted.indptr, [0, 2, 3, 4]);
+        let (_, all) = select(&t.terms, counts.clone(), &params(DocFreq::Count(1), DocFreq::Share(1.0), None)).unwrap();
+        assert_eq!(all, counts);
+        assert!(select(&t.terms, counts.clone(), &params(DocFreq::Count(5), DocFreq::Share(1.0), None)).is_err());
     }
 
     #[test]

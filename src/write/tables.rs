@@ -314,8 +314,8 @@ pub fn term_trend_stats(vocabulary: &Vocabulary, trends: &TrendResults) -> Polar
 pub fn keyness(terms: &[String], rows: &[Keyness]) -> PolarsResult<DataFrame> {
     schema::KEYNESS.frame(vec![
         Series::new("".into(), rows.iter().map(|k| terms[k.term].as_str()).collect::<Vec<_>>()),
-        Series::new("".into(), rows.iter().map(|k| k.target.as_str()).collect::<Vec<_>>()),
-        Series::new("".into(), rows.iter().map(|k| k.reference.as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), rows.iter().map(|k| &*k.target).collect::<Vec<_>>()),
+        Series::new("".into(), rows.iter().map(|k| &*k.reference).collect::<Vec<_>>()),
         Series::new("".into(), rows.iter().map(|k| k.g2).collect::<Vec<_>>()),
         Series::new("".into(), rows.iter().map(|k| k.p_value).collect::<Vec<_>>()),
         Series::new("".into(), rows.iter().map(|k| k.q_value).collect::<Vec<_>>()),
