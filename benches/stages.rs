@@ -16,7 +16,7 @@ use themeshift::topics::lda::{lda, LdaParams};
 use themeshift::topics::nmf::{nmf, nndsvda, NmfParams};
 use themeshift::trends::analysis::{analyse, TrendParams};
 use themeshift::trends::bootstrap::document_key;
-use themeshift::trends::themes::{parse_lexicon, CHINA_RUSSIA};
+use themeshift::trends::themes::{parse_lexicon, theme_hits, CHINA_RUSSIA};
 use themeshift::vectorize::{vectorize, VectorizeParams};
 use themeshift::write::{schema, tables};
 
@@ -79,7 +79,7 @@ fn stages(c: &mut Criterion) {
                 &keys,
                 &n_tokens,
                 &held_texts,
-                &tokenized,
+                theme_hits(&themes, &tokenized, &vectorized.rows),
                 &vectorized,
                 themes.clone(),
                 &TrendParams::default(),

@@ -83,7 +83,7 @@ impl Scatter {
         let v = x.n_cols;
         let parts = threads.max(1);
         let mut counts = vec![0usize; v];
-        for &c in &x.indices {
+        for &c in x.indices.iter() {
             counts[c as usize] += 1;
         }
         let mut bounds = vec![0];

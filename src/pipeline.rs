@@ -23,7 +23,7 @@ use crate::trends::bootstrap::document_key;
 use crate::trends::groups::leading_group;
 use crate::trends::term_stats::ranked;
 use crate::trends::term_stats::{series_stats, TermStat};
-use crate::trends::themes::{parse_lexicon, Theme, CHINA_RUSSIA};
+use crate::trends::themes::{parse_lexicon, theme_hits, Theme, CHINA_RUSSIA};
 use crate::vectorize::{vectorize, Vectorized, Vocabulary};
 use crate::write::charts;
 use crate::write::manifest::{self, peak_rss_mib, write_manifest, Counts, Manifest, StageTiming};
@@ -382,12 +382,19 @@ fn finish(
     let period_of_row: Vec<Option<usize>> =
         rows.iter().map(|&d| period_labels[d].as_ref().and_then(|p| periods.iter().position(|q| q == p))).collect();
 
-    // Clusters, topics and trends only read what came before: they run side by side.
-    let token_ids = || {
+    // What the models and trends need of the tokens is taken now; the tokens themselves are kept
+    // only for --keep-tokens (at 8× the full corpus they are 90 M ids).
+    let token_ids = (!topics_config.models.is_empty()).then(|| {
         let to_vocabulary = vocabulary_index(&tokenized.terms, &vectorized.vocabulary);
         let row_tokens: Vec<&[u32]> = rows.iter().map(|&d| tokenized.doc(d)).collect();
         vocabulary_token_ids(&row_tokens, &to_vocabulary)
-    };
+    });
+    let theme_hits = theme_hits(themes, &tokenized, rows);
+    let (n_token_ids, n_distinct_terms) = (tokenized.ids.len(), tokenized.terms.len());
+    let tokenized = config.keep_tokens.then_some(tokenized);
+    crate::shards::release_memory();
+
+    // Clusters, topics and trends only read what came before: they run side by side.
     let theme_model_stage = || {
         let (Some(params), Some(seeds)) = (&config.theme_model, &seeds) else { return None };
         if seeds.themes.is_empty() {
@@ -413,7 +420,6 @@ fn finish(
                         || timed("cluster", || cluster_stage(&vectorized, &cluster_config, config.seed)),
                         || {
                             timed("topics", || {
-                                let token_ids = (!topics_config.models.is_empty()).then(token_ids);
                                 let inputs = TopicInputs {
                                     tfidf: &vectorized.tfidf,
                                     counts: &vectorized.counts,
@@ -433,7 +439,7 @@ fn finish(
                             &keys,
                             &n_tokens,
                             &texts,
-                            &tokenized,
+                            theme_hits,
                             &vectorized,
                             themes.clone(),
                             &config.trends,
@@ -490,9 +496,9 @@ fn finish(
             (&schema::EVIDENCE, TableBuild::Whole(Box::new(|| tables::evidence(docs, &trends)))),
         ];
         let terms = &vocabulary.terms;
-        if config.keep_tokens {
+        if let Some(tokenized) = &tokenized {
             writes
-                .push((&schema::TOKENS, TableBuild::Whole(Box::new(|| tables::tokens(docs, &all_texts, &tokenized)))));
+                .push((&schema::TOKENS, TableBuild::Whole(Box::new(|| tables::tokens(docs, &all_texts, tokenized)))));
         }
         for (table, build) in writes {
             let path = out.join(table.file);
@@ -543,8 +549,8 @@ fn finish(
         boilerplate_chars: docs.iter().map(|d| d.boilerplate_chars as u64).sum(),
         repeated_chars: docs.iter().map(|d| d.repeated_chars as u64).sum(),
         periods: trends.terms.periods.len(),
-        tokens: tokenized.ids.len(),
-        distinct_terms: tokenized.terms.len(),
+        tokens: n_token_ids,
+        distinct_terms: n_distinct_terms,
         vocabulary: vectorized.vocabulary.len(),
         tfidf_nonzeros: vectorized.tfidf.nnz(),
     };

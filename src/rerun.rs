@@ -94,8 +94,9 @@ pub fn read_run(dir: &Path, with_tokens: bool) -> Result<RunTables> {
     }
     indptr.push(doc_index.len());
     let n_cols = terms.len();
-    let tfidf = Csr { n_cols, indptr: indptr.clone(), indices: term_id.clone(), values: weight };
-    let counts = Csr { n_cols, indptr, indices: term_id, values: count };
+    let (indptr, indices) = (std::sync::Arc::new(indptr), std::sync::Arc::new(term_id));
+    let tfidf = Csr { n_cols, indptr: indptr.clone(), indices: indices.clone(), values: weight };
+    let counts = Csr { n_cols, indptr, indices, values: count };
     let period_of_row =
         rows.iter().map(|&d| period_of_doc[d].as_ref().and_then(|p| periods.iter().position(|q| q == p))).collect();
     let token_ids = if with_tokens { read_tokens(dir, &doc_ids, &rows, &terms)? } else { None };

@@ -6,10 +6,9 @@ use super::evidence::{first_sentence_with, top_rows, Sentence};
 use super::keyness::{keyness, Keyness};
 use super::stats::Correction;
 use super::term_stats::{ranked, series_stats, term_stats, TermStat};
-use super::themes::{share_series, theme_hits, theme_trends, Theme, ThemePeriod};
+use super::themes::{share_series, theme_trends, Theme, ThemePeriod};
 use super::{rate_intervals, term_trends, Intervals, TermTrends};
 use crate::error::Result;
-use crate::segment::Tokenized;
 use crate::shards::ShardTexts;
 use crate::vectorize::Vectorized;
 
@@ -82,8 +81,9 @@ pub struct TrendResults {
 }
 
 /// `period_of_row[r]`: the period of matrix row r; `keys_of_row[r]` its document's
-/// [`document_key`](super::bootstrap::document_key); `tokens_of_doc[d]` by document; `texts` are
-/// asked only for the evidence documents' texts.
+/// [`document_key`](super::bootstrap::document_key); `tokens_of_doc[d]` by document; the themes'
+/// hits per row and unseen terms as [`theme_hits`](super::themes::theme_hits) gives them (taken
+/// while the tokens are at hand); `texts` are asked only for the evidence documents' texts.
 #[allow(clippy::too_many_arguments)]
 pub fn analyse(
     periods: Vec<String>,
@@ -91,7 +91,7 @@ pub fn analyse(
     keys_of_row: &[u64],
     tokens_of_doc: &[u64],
     texts: &ShardTexts,
-    tokenized: &Tokenized,
+    (hits, unseen_theme_terms): (Vec<Vec<f64>>, Vec<String>),
     vectorized: &Vectorized,
     themes: Vec<Theme>,
     params: &TrendParams,
@@ -135,7 +135,6 @@ pub fn analyse(
         })
         .collect();
 
-    let (hits, unseen_theme_terms) = theme_hits(&themes, tokenized, rows);
     let theme_periods = theme_trends(
         &hits,
         &rows_by_period,

@@ -1,11 +1,17 @@
 //! Compressed sparse rows: the document–term matrices stay sparse from counting to TF-IDF.
 
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
 /// Row `r` holds `indices[indptr[r]..indptr[r + 1]]` (column ids, ascending) with `values` beside.
+/// The structure is shared by matrices of the same shape: the counts and the TF-IDF weights made
+/// from them hold one copy of the column ids between them.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Csr<T> {
     pub n_cols: usize,
-    pub indptr: Vec<usize>,
-    pub indices: Vec<u32>,
+    pub indptr: Arc<Vec<usize>>,
+    pub indices: Arc<Vec<u32>>,
     pub values: Vec<T>,
 }
 
@@ -26,21 +32,17 @@ impl<T: Copy> Csr<T> {
     /// Build from rows given as (column, value) pairs with ascending columns.
     pub fn from_rows(n_cols: usize, rows: Vec<Vec<(u32, T)>>) -> Self {
         let nnz = rows.iter().map(Vec::len).sum();
-        let mut m = Csr {
-            n_cols,
-            indptr: Vec::with_capacity(rows.len() + 1),
-            indices: Vec::with_capacity(nnz),
-            values: Vec::with_capacity(nnz),
-        };
-        m.indptr.push(0);
+        let (mut indptr, mut indices, mut values) =
+            (Vec::with_capacity(rows.len() + 1), Vec::with_capacity(nnz), Vec::with_capacity(nnz));
+        indptr.push(0);
         for row in rows {
             for (c, v) in row {
-                m.indices.push(c);
-                m.values.push(v);
+                indices.push(c);
+                values.push(v);
             }
-            m.indptr.push(m.indices.len());
+            indptr.push(indices.len());
         }
-        m
+        Csr { n_cols, indptr: Arc::new(indptr), indices: Arc::new(indices), values }
     }
 
     /// Build in place, rows filled in parallel: `row_lens[r]` entries for row `r`, written by
@@ -50,7 +52,6 @@ impl<T: Copy> Csr<T> {
     where
         T: Default + Send + Sync,
     {
-        use rayon::prelude::*;
         let mut indptr = Vec::with_capacity(row_lens.len() + 1);
         indptr.push(0);
         for len in row_lens {
@@ -58,26 +59,55 @@ impl<T: Copy> Csr<T> {
         }
         let nnz = *indptr.last().unwrap();
         let (mut indices, mut values) = (vec![0u32; nnz], vec![T::default(); nnz]);
-        // One slice pair per block of rows, handed to the threads.
-        const BLOCK: usize = 1024;
-        let mut blocks = Vec::with_capacity(row_lens.len().div_ceil(BLOCK));
-        let (mut rest_c, mut rest_v) = (indices.as_mut_slice(), values.as_mut_slice());
-        for first in (0..row_lens.len()).step_by(BLOCK) {
-            let last = (first + BLOCK).min(row_lens.len());
-            let (c, tail_c) = std::mem::take(&mut rest_c).split_at_mut(indptr[last] - indptr[first]);
-            let (v, tail_v) = std::mem::take(&mut rest_v).split_at_mut(indptr[last] - indptr[first]);
-            (rest_c, rest_v) = (tail_c, tail_v);
-            blocks.push((first..last, c, v));
-        }
-        blocks.into_par_iter().for_each(|(rows, c, v)| {
-            let base = indptr[rows.start];
-            for r in rows {
-                let span = indptr[r] - base..indptr[r + 1] - base;
-                fill(r, &mut c[span.clone()], &mut v[span]);
-            }
-        });
-        Csr { n_cols, indptr, indices, values }
+        for_row_blocks(&indptr, &mut indices, &mut values, fill);
+        Csr { n_cols, indptr: Arc::new(indptr), indices: Arc::new(indices), values }
     }
+
+    /// A matrix of the same shape, its structure shared rather than copied, with each row's values
+    /// written by `fill(r, columns, values, new_values)` (rows in parallel).
+    pub fn map_rows<U>(&self, fill: impl Fn(usize, &[u32], &[T], &mut [U]) + Sync) -> Csr<U>
+    where
+        T: Sync,
+        U: Copy + Default + Send,
+    {
+        let mut values = vec![U::default(); self.nnz()];
+        // Only one slice is written; the other is of `()`, which occupies no memory.
+        let mut nothing = vec![(); self.nnz()];
+        for_row_blocks(&self.indptr, &mut nothing, &mut values, |r, _, out| {
+            let (cols, vals) = self.row(r);
+            fill(r, cols, vals, out)
+        });
+        Csr { n_cols: self.n_cols, indptr: Arc::clone(&self.indptr), indices: Arc::clone(&self.indices), values }
+    }
+}
+
+/// Call `fill(r, a_r, b_r)` for every row r with its spans of `a` and `b` (laid out by `indptr`),
+/// blocks of rows in parallel.
+fn for_row_blocks<A: Send, B: Send>(
+    indptr: &[usize],
+    a: &mut [A],
+    b: &mut [B],
+    fill: impl Fn(usize, &mut [A], &mut [B]) + Sync,
+) {
+    const BLOCK: usize = 1024;
+    let n_rows = indptr.len() - 1;
+    let mut blocks = Vec::with_capacity(n_rows.div_ceil(BLOCK));
+    let (mut rest_a, mut rest_b) = (a, b);
+    for first in (0..n_rows).step_by(BLOCK) {
+        let last = (first + BLOCK).min(n_rows);
+        let len = indptr[last] - indptr[first];
+        let (block_a, tail_a) = std::mem::take(&mut rest_a).split_at_mut(len);
+        let (block_b, tail_b) = std::mem::take(&mut rest_b).split_at_mut(len);
+        (rest_a, rest_b) = (tail_a, tail_b);
+        blocks.push((first..last, block_a, block_b));
+    }
+    blocks.into_par_iter().for_each(|(rows, a, b)| {
+        let base = indptr[rows.start];
+        for r in rows {
+            let span = indptr[r] - base..indptr[r + 1] - base;
+            fill(r, &mut a[span.clone()], &mut b[span]);
+        }
+    });
 }
 
 impl Csr<f32> {
@@ -86,7 +116,7 @@ impl Csr<f32> {
     #[cfg(test)]
     pub fn transpose(&self) -> Csr<f32> {
         let mut counts = vec![0usize; self.n_cols + 1];
-        for &c in &self.indices {
+        for &c in self.indices.iter() {
             counts[c as usize + 1] += 1;
         }
         for c in 0..self.n_cols {
@@ -105,7 +135,7 @@ impl Csr<f32> {
                 *slot += 1;
             }
         }
-        Csr { n_cols: self.n_rows(), indptr, indices, values }
+        Csr { n_cols: self.n_rows(), indptr: Arc::new(indptr), indices: Arc::new(indices), values }
     }
 
     /// Σ of squared entries (the Frobenius norm squared), accumulated in f64.

@@ -14,10 +14,7 @@ pub fn idf(df: &[u32], n_docs: usize) -> Vec<f64> {
 }
 
 pub fn tfidf(counts: &Csr<u32>, idf: &[f64], sublinear_tf: bool) -> Csr<f32> {
-    let lens: Vec<usize> = (0..counts.n_rows()).map(|r| counts.indptr[r + 1] - counts.indptr[r]).collect();
-    Csr::fill_rows(counts.n_cols, &lens, |r, columns, weights| {
-        let (cols, vals) = counts.row(r);
-        columns.copy_from_slice(cols);
+    counts.map_rows(|_, cols, vals, weights| {
         let weight = |(&c, &n): (&u32, &u32)| {
             let tf = if sublinear_tf { 1.0 + (n as f64).ln() } else { n as f64 };
             tf * idf[c as usize]

@@ -149,24 +149,25 @@ pub fn select(terms: &[String], mut counts: Csr<u32>, params: &VocabularyParams)
         new_id[old] = new as u32;
     }
     // Compacted in place: kept terms keep their order, so every row stays sorted.
+    let mut indices = std::sync::Arc::unwrap_or_clone(counts.indices);
     let mut at = 0;
     let mut indptr = Vec::with_capacity(counts.indptr.len());
     indptr.push(0);
     for r in 0..n_docs {
         for i in counts.indptr[r]..counts.indptr[r + 1] {
-            let new = new_id[counts.indices[i] as usize];
+            let new = new_id[indices[i] as usize];
             if new != u32::MAX {
-                (counts.indices[at], counts.values[at]) = (new, counts.values[i]);
+                (indices[at], counts.values[at]) = (new, counts.values[i]);
                 at += 1;
             }
         }
         indptr.push(at);
     }
-    counts.indices.truncate(at);
+    indices.truncate(at);
+    indices.shrink_to_fit();
     counts.values.truncate(at);
-    counts.indices.shrink_to_fit();
     counts.values.shrink_to_fit();
-    Ok((vocabulary, Csr { n_cols: kept.len(), indptr, indices: counts.indices, values: counts.values }))
+    Ok((vocabulary, Csr { n_cols: kept.len(), indptr: indptr.into(), indices: indices.into(), values: counts.values }))
 }
 
 #[cfg(test)]
@@ -225,7 +226,7 @@ mod tests {
         assert_eq!(restricted.row(0), (&[0u32, 1][..], &[2u32, 1][..]));
         assert_eq!(restricted.row(1), (&[0u32][..], &[2u32][..]));
         assert_eq!(restricted.row(2), (&[1u32][..], &[1u32][..]));
-        assert_eq!(restricted.indptr, [0, 2, 3, 4]);
+        assert_eq!(*restricted.indptr, [0, 2, 3, 4]);
         let (_, all) = select(&t.terms, counts.clone(), &params(DocFreq::Count(1), DocFreq::Share(1.0), None)).unwrap();
         assert_eq!(all, counts);
         assert!(select(&t.terms, counts.clone(), &params(DocFreq::Count(5), DocFreq::Share(1.0), None)).is_err());
