@@ -497,8 +497,7 @@ fn finish(
         ];
         let terms = &vocabulary.terms;
         if let Some(tokenized) = &tokenized {
-            writes
-                .push((&schema::TOKENS, TableBuild::Whole(Box::new(|| tables::tokens(docs, &all_texts, tokenized)))));
+            writes.push((&schema::TOKENS, TableBuild::Whole(Box::new(|| tables::tokens(docs, &all_texts, tokenized)))));
         }
         for (table, build) in writes {
             let path = out.join(table.file);

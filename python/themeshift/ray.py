@@ -15,7 +15,8 @@ fails the run with the same error as the CLI (or is skipped and counted under ``
 The driver fetches one shard's texts at a time, and only for what needs words on a page: the
 evidence sentences, raw counts of seeds lost to segmentation, ``keep_tokens``. What is not sharded
 yet: everything after segmentation runs on the driver, which therefore holds every document's
-metadata and tokens and the TF-IDF matrix (see README, "Sharded runs").
+metadata, the count and TF-IDF matrices, and the tokens until they are vectorized (see README,
+"Sharded runs").
 """
 from __future__ import annotations
 
