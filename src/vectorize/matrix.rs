@@ -59,7 +59,14 @@ impl<T: Copy> Csr<T> {
         }
         let nnz = *indptr.last().unwrap();
         let (mut indices, mut values) = (vec![0u32; nnz], vec![T::default(); nnz]);
-        for_row_blocks(&indptr, &mut indices, &mut values, fill);
+        let blocks = row_blocks(&indptr, &mut indices).into_iter().zip(row_blocks(&indptr, &mut values));
+        blocks.collect::<Vec<_>>().into_par_iter().for_each(|((rows, columns), (_, values))| {
+            let base = indptr[rows.start];
+            for r in rows {
+                let span = indptr[r] - base..indptr[r + 1] - base;
+                fill(r, &mut columns[span.clone()], &mut values[span]);
+            }
+        });
         Csr { n_cols, indptr: Arc::new(indptr), indices: Arc::new(indices), values }
     }
 
@@ -71,43 +78,31 @@ impl<T: Copy> Csr<T> {
         U: Copy + Default + Send,
     {
         let mut values = vec![U::default(); self.nnz()];
-        // Only one slice is written; the other is of `()`, which occupies no memory.
-        let mut nothing = vec![(); self.nnz()];
-        for_row_blocks(&self.indptr, &mut nothing, &mut values, |r, _, out| {
-            let (cols, vals) = self.row(r);
-            fill(r, cols, vals, out)
+        row_blocks(&self.indptr, &mut values).into_par_iter().for_each(|(rows, block)| {
+            let base = self.indptr[rows.start];
+            for r in rows {
+                let (cols, vals) = self.row(r);
+                fill(r, cols, vals, &mut block[self.indptr[r] - base..self.indptr[r + 1] - base]);
+            }
         });
         Csr { n_cols: self.n_cols, indptr: Arc::clone(&self.indptr), indices: Arc::clone(&self.indices), values }
     }
 }
 
-/// Call `fill(r, a_r, b_r)` for every row r with its spans of `a` and `b` (laid out by `indptr`),
-/// blocks of rows in parallel.
-fn for_row_blocks<A: Send, B: Send>(
-    indptr: &[usize],
-    a: &mut [A],
-    b: &mut [B],
-    fill: impl Fn(usize, &mut [A], &mut [B]) + Sync,
-) {
+/// `entries` (laid out by `indptr`) cut into blocks of rows, for the threads to fill: each block's
+/// row range and its entries.
+fn row_blocks<'a, V>(indptr: &[usize], entries: &'a mut [V]) -> Vec<(std::ops::Range<usize>, &'a mut [V])> {
     const BLOCK: usize = 1024;
     let n_rows = indptr.len() - 1;
     let mut blocks = Vec::with_capacity(n_rows.div_ceil(BLOCK));
-    let (mut rest_a, mut rest_b) = (a, b);
+    let mut rest = entries;
     for first in (0..n_rows).step_by(BLOCK) {
         let last = (first + BLOCK).min(n_rows);
-        let len = indptr[last] - indptr[first];
-        let (block_a, tail_a) = std::mem::take(&mut rest_a).split_at_mut(len);
-        let (block_b, tail_b) = std::mem::take(&mut rest_b).split_at_mut(len);
-        (rest_a, rest_b) = (tail_a, tail_b);
-        blocks.push((first..last, block_a, block_b));
+        let (block, tail) = std::mem::take(&mut rest).split_at_mut(indptr[last] - indptr[first]);
+        blocks.push((first..last, block));
+        rest = tail;
     }
-    blocks.into_par_iter().for_each(|(rows, a, b)| {
-        let base = indptr[rows.start];
-        for r in rows {
-            let span = indptr[r] - base..indptr[r + 1] - base;
-            fill(r, &mut a[span.clone()], &mut b[span]);
-        }
-    });
+    blocks
 }
 
 impl Csr<f32> {

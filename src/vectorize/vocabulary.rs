@@ -141,9 +141,6 @@ pub fn select(terms: &[String], mut counts: Csr<u32>, params: &VocabularyParams)
         df: kept.iter().map(|&t| df[t]).collect(),
         cf: kept.iter().map(|&t| cf[t]).collect(),
     };
-    if kept.len() == terms.len() {
-        return Ok((vocabulary, counts));
-    }
     let mut new_id = vec![u32::MAX; terms.len()];
     for (new, &old) in kept.iter().enumerate() {
         new_id[old] = new as u32;
