@@ -9,16 +9,16 @@ use crate::cluster::{cluster, ClusterConfig, Clustering};
 use crate::config::RunConfig;
 use crate::corpus::{Corpus, IngestReport};
 use crate::error::{Error, Result};
-use crate::ingest::{ingest_plan, join_shards, ShardPlan};
+use crate::ingest::{ingest_plan, ShardPlan};
 use crate::normalize::{mark_duplicates, normalize, Boilerplate, Fingerprints, Normalizer, ScriptConverter};
 use crate::segment::keywords::KeywordExtractor;
 use crate::segment::{add_seed_words, build_jieba, FilterChain, Segmenter};
-use crate::shards::{FetchTexts, ShardPartial, ShardTexts};
+use crate::shards::{FetchTexts, PartialJoin, ShardPartial, ShardTexts};
 use crate::topics::theme_model::{
     fit_theme_model, match_seeds, substring_counts, SeedTheme, Seeds, ThemeInputs, ThemeModel,
 };
 use crate::topics::{fit_topics, vocabulary_token_ids, TopicInputs, TopicModel, TopicsConfig};
-use crate::trends::analysis::{analyse, TrendResults};
+use crate::trends::analysis::{analyse, PeriodKeyness, TrendResults};
 use crate::trends::bootstrap::document_key;
 use crate::trends::groups::leading_group;
 use crate::trends::term_stats::ranked;
@@ -227,39 +227,25 @@ pub fn map_shard(config: &RunConfig, plan: &ShardPlan, id: usize) -> Result<(Sha
     Ok((ShardPartial::new(id, bytes, (corpus, fingerprints, tokenized), seconds, start_memory), texts))
 }
 
-/// The finish of a sharded run: the shards' partials joined in shard order, then every stage
-/// after segmentation exactly as in [`run`]; `fetch` brings a shard's texts when one is needed.
+/// The finish of a sharded run: the shards' partials joined (in shard order, as they came), then
+/// every stage after segmentation exactly as in [`run`]; `fetch` brings a shard's texts when one
+/// is needed.
 pub fn run_sharded(
     config: &RunConfig,
     plan: &ShardPlan,
-    partials: Vec<ShardPartial>,
+    join: PartialJoin,
     fetch: FetchTexts,
     mut sharding: Sharding,
 ) -> Result<RunSummary> {
     let mut begun = Begun::start(config)?;
     let read = begun.stages.run("join shards", || {
-        let mut partials = partials;
-        partials.sort_by_key(|p| p.id);
-        let ids: Vec<usize> = partials.iter().map(|p| p.id).collect();
-        if ids != (0..plan.shards.len()).collect::<Vec<_>>() {
-            return Err(Error::Config(format!(
-                "a sharded run needs one partial per shard of the plan (0..{}), got {ids:?}",
-                plan.shards.len()
-            )));
-        }
-        sharding.workers = partials.iter().map(ShardPartial::stats).collect();
-        let documents: Vec<usize> = partials.iter().map(|p| p.corpus.documents.len()).collect();
-        let (mut corpora, mut prints, mut tokens) = (Vec::new(), Vec::new(), Vec::new());
-        for p in partials {
-            corpora.push(p.corpus);
-            prints.push(p.fingerprints);
-            tokens.push(p.tokenized);
-        }
+        let joined = join.finish()?;
+        sharding.workers = joined.workers;
         Ok(Read {
-            corpus: join_shards(plan, corpora),
-            fingerprints: Fingerprints::concat(prints),
-            tokenized: crate::segment::Tokenized::concat(tokens),
-            texts: ShardTexts::fetched(&documents, fetch),
+            corpus: joined.corpus,
+            fingerprints: joined.fingerprints,
+            tokenized: joined.tokenized,
+            texts: ShardTexts::fetched(&joined.documents, fetch),
         })
     })?;
     check_skips(&read.corpus, config.strict)?;
@@ -472,6 +458,7 @@ fn finish(
         let all_texts =
             if config.keep_tokens { texts.texts_of(&(0..docs.len()).collect::<Vec<_>>())? } else { Vec::new() };
         let v = &vectorized;
+        let keyness = PeriodKeyness::new(&trends.terms, &config.trends);
         let mut writes: Vec<(&schema::Table, TableBuild)> = vec![
             (
                 &schema::DOCUMENTS,
@@ -490,7 +477,13 @@ fn finish(
             (&schema::TERM_TRENDS, TableBuild::Whole(Box::new(|| tables::term_trends(vocabulary, &trends)))),
             (&schema::PERIODS, TableBuild::Whole(Box::new(|| tables::periods(&trends)))),
             (&schema::TERM_TREND_STATS, TableBuild::Whole(Box::new(|| tables::term_trend_stats(vocabulary, &trends)))),
-            (&schema::KEYNESS, TableBuild::Whole(Box::new(|| tables::keyness(&vocabulary.terms, &trends.keyness)))),
+            (
+                &schema::KEYNESS,
+                TableBuild::InGroups(
+                    keyness.n_rows(),
+                    Box::new(|rows| tables::keyness(&vocabulary.terms, &keyness.rows(rows))),
+                ),
+            ),
             (&schema::THEMES, TableBuild::Whole(Box::new(|| tables::themes(&trends)))),
             (&schema::THEME_STATS, TableBuild::Whole(Box::new(|| tables::theme_stats(&trends)))),
             (&schema::EVIDENCE, TableBuild::Whole(Box::new(|| tables::evidence(docs, &trends)))),

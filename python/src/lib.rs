@@ -24,7 +24,7 @@ use themeshift::pipeline::{RunSummary, Sharding};
 use themeshift::progress;
 use themeshift::segment::keywords::KeywordExtractor;
 use themeshift::segment::{build_jieba, FilterChain, Segmenter, Tokenized};
-use themeshift::shards::ShardPartial;
+use themeshift::shards::{PartialJoin, ShardPartial};
 use themeshift::vectorize::{vectorize, DocFreq, VectorizeParams};
 use themeshift::Error;
 
@@ -193,14 +193,16 @@ fn map_shard<'py>(
     Ok((PyBytes::new(py, &partial), PyBytes::new(py, &texts)))
 }
 
-/// The driver's side of a sharded run: partials are added as they arrive (each decoded at once,
-/// so the driver never holds more than one partial's bytes), then `finish` joins them in shard
-/// order and runs every stage after segmentation. Returns the run summary as JSON.
+/// The driver's side of a sharded run: partials are added as they arrive (each decoded at once
+/// and folded into the join in shard order, so the driver holds neither every partial's bytes nor
+/// every decoded partial), then `finish` runs every stage after segmentation. Returns the run
+/// summary as JSON.
 #[pyclass]
 struct ShardJoin {
     args: Vec<String>,
     plan: ShardPlan,
-    partials: Vec<ShardPartial>,
+    join: Option<PartialJoin>,
+    added: usize,
 }
 
 #[pymethods]
@@ -208,14 +210,16 @@ impl ShardJoin {
     #[new]
     fn new(args: Vec<String>, plan: String) -> PyResult<Self> {
         parse_run(&args)?;
-        Ok(ShardJoin { args, plan: plan_from_json(&plan)?, partials: Vec::new() })
+        let plan = plan_from_json(&plan)?;
+        Ok(ShardJoin { args, join: Some(PartialJoin::new(&plan)), plan, added: 0 })
     }
 
     fn add(&mut self, py: Python<'_>, partial: &Bound<'_, PyBytes>) -> PyResult<usize> {
         let bytes = partial.as_bytes();
-        let partial = py.detach(|| ShardPartial::decode(bytes)).map_err(|e| raise(&e))?;
-        self.partials.push(partial);
-        Ok(self.partials.len())
+        let join = self.join.as_mut().ok_or_else(|| ConfigError::new_err("this join has finished"))?;
+        py.detach(|| join.add(ShardPartial::decode(bytes)?)).map_err(|e| raise(&e))?;
+        self.added += 1;
+        Ok(self.added)
     }
 
     /// `sharding`: the driver's account for the manifest, as JSON (`engine`, `map_seconds`).
@@ -223,7 +227,8 @@ impl ShardJoin {
     fn finish(&mut self, py: Python<'_>, sharding: String, fetch_texts: Py<PyAny>) -> PyResult<String> {
         let parsed = parse_run(&self.args)?;
         let threads = parsed.args.threads();
-        let (plan, partials) = (self.plan.clone(), std::mem::take(&mut self.partials));
+        let plan = self.plan.clone();
+        let join = self.join.take().ok_or_else(|| ConfigError::new_err("this join has finished"))?;
         interruptible(py, threads, move || {
             let config = resolve(parsed.args).map_err(raise_any)?;
             let account: serde_json::Value = serde_json::from_str(&sharding)
@@ -242,7 +247,7 @@ impl ShardJoin {
                 .map_err(|e| themeshift::Error::Config(format!("fetching the texts of shard {shard}: {e}")))?
             });
             let summary =
-                themeshift::pipeline::run_sharded(&config, &plan, partials, fetch, sharding).map_err(|e| raise(&e))?;
+                themeshift::pipeline::run_sharded(&config, &plan, join, fetch, sharding).map_err(|e| raise(&e))?;
             Ok(summary_json(&summary))
         })
     }

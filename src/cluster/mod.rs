@@ -4,7 +4,7 @@
 
 pub mod kmeans;
 
-use ndarray::{s, Array2, Axis};
+use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -110,9 +110,9 @@ impl Clustering {
 pub fn cluster(x: &Csr<f32>, counts: &Csr<u32>, params: &LsaKmeans, seed: u64) -> Clustering {
     let start = std::time::Instant::now();
     let svd = truncated_svd(x, &Scatter::new(x, rayon::current_num_threads()), params.dimensions, seed);
-    let dims = svd.s.len();
-    // Document coordinates in LSA space: U · Σ (scikit-learn's TruncatedSVD.transform), unit rows.
-    let mut points: Array2<f32> = svd.u.slice(s![.., ..dims]).to_owned();
+    // Document coordinates in LSA space: U · Σ (scikit-learn's TruncatedSVD.transform), unit rows;
+    // U's own buffer becomes them.
+    let mut points: Array2<f32> = svd.u;
     for (j, mut col) in points.axis_iter_mut(Axis(1)).enumerate() {
         let scale = svd.s[j] as f32;
         col.mapv_inplace(|x| x * scale);

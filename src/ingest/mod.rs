@@ -213,10 +213,23 @@ fn read_shard(
 /// The shards' corpora, in shard order, as the one corpus of the plan: the walk's account first,
 /// then each shard's; the pieces of a cut file become one file again.
 pub fn join_shards(plan: &ShardPlan, shards: Vec<Corpus>) -> Corpus {
-    let mut corpus = Corpus { documents: Vec::new(), report: plan.walk.clone() };
-    corpus.documents.reserve(shards.iter().map(|s| s.documents.len()).sum());
-    let report = &mut corpus.report;
-    for shard in shards {
+    let mut join = CorpusJoin::new(plan);
+    shards.into_iter().for_each(|shard| join.add(shard));
+    join.finish()
+}
+
+/// [`join_shards`] one shard at a time, in shard order: a driver folds each shard's corpus in as
+/// it comes and lets it go.
+pub struct CorpusJoin(Corpus);
+
+impl CorpusJoin {
+    pub fn new(plan: &ShardPlan) -> CorpusJoin {
+        CorpusJoin(Corpus { documents: Vec::new(), report: plan.walk.clone() })
+    }
+
+    /// The next shard's corpus (shards must come in order).
+    pub fn add(&mut self, shard: Corpus) {
+        let report = &mut self.0.report;
         for file in shard.report.files {
             match report.files.last_mut() {
                 Some(last) if last.path == file.path => last.documents += file.documents,
@@ -229,9 +242,12 @@ pub fn join_shards(plan: &ShardPlan, shards: Vec<Corpus>) -> Corpus {
         for (source, n) in shard.report.date_sources {
             *report.date_sources.entry(source).or_default() += n;
         }
-        corpus.documents.extend(shard.documents);
+        self.0.documents.extend(shard.documents);
     }
-    corpus
+
+    pub fn finish(self) -> Corpus {
+        self.0
+    }
 }
 
 /// A whole file as [`read_file`] reads it, or one cut piece of a plain UTF-8 JSONL file.

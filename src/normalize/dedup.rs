@@ -71,12 +71,15 @@ impl Fingerprints {
     /// The fingerprints of consecutive shards as one, in the order given.
     pub fn concat(parts: Vec<Fingerprints>) -> Fingerprints {
         let mut out = Fingerprints::default();
-        for part in parts {
-            out.digests.extend(part.digests);
-            out.sketches.extend(part.sketches);
-            out.shingled.extend(part.shingled);
-        }
+        parts.into_iter().for_each(|part| out.append(part));
         out
+    }
+
+    /// The next shard's fingerprints after these.
+    pub fn append(&mut self, part: Fingerprints) {
+        self.digests.extend(part.digests);
+        self.sketches.extend(part.sketches);
+        self.shingled.extend(part.shingled);
     }
 
     pub fn len(&self) -> usize {

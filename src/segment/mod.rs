@@ -59,19 +59,11 @@ impl Tokenized {
     }
 
     /// Several tokenizations (shards, in order) as one: the same terms and ids as segmenting all
-    /// their documents at once. The parts' token ids are reused, not copied.
+    /// their documents at once.
     pub fn concat(parts: Vec<Tokenized>) -> Tokenized {
-        let (terms, tokens): (Vec<_>, Vec<_>) = parts.into_iter().map(|p| (p.terms, (p.offsets, p.ids))).unzip();
-        let chunks = terms
-            .iter()
-            .zip(tokens)
-            .map(|(terms, (offsets, ids)): (&Vec<String>, (Vec<usize>, Vec<u32>))| Chunk {
-                terms: terms.iter().map(String::as_str).collect(),
-                lengths: offsets.windows(2).map(|w| w[1] - w[0]).collect(),
-                ids,
-            })
-            .collect();
-        merge(chunks)
+        let mut join = TokensJoin::default();
+        parts.into_iter().for_each(|part| join.add(part));
+        join.finish()
     }
 
     pub fn n_docs(&self) -> usize {
@@ -85,6 +77,55 @@ impl Tokenized {
     pub fn doc_terms(&self, d: usize) -> impl Iterator<Item = &str> {
         self.doc(d).iter().map(|&id| self.terms[id as usize].as_str())
     }
+}
+
+/// [`Tokenized::concat`] one part at a time, in order: each part's ids are rewritten to ids of
+/// the terms seen so far as it comes (and the part let go), then to sorted ranks at the end.
+#[derive(Default)]
+pub struct TokensJoin {
+    /// Every term seen, with its provisional id (first-seen order).
+    provisional: FxHashMap<String, u32>,
+    offsets: Vec<usize>,
+    ids: Vec<u32>,
+}
+
+impl TokensJoin {
+    pub fn add(&mut self, part: Tokenized) {
+        let local: Vec<u32> = part
+            .terms
+            .into_iter()
+            .map(|term| {
+                let next = self.provisional.len() as u32;
+                *self.provisional.entry(term).or_insert(next)
+            })
+            .collect();
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        let base = *self.offsets.last().expect("offsets start at 0");
+        self.offsets.extend(part.offsets.iter().skip(1).map(|o| base + o));
+        self.ids.extend(part.ids.iter().map(|&id| local[id as usize]));
+    }
+
+    pub fn finish(self) -> Tokenized {
+        let mut terms: Vec<(String, u32)> = self.provisional.into_iter().collect();
+        terms.par_sort_unstable();
+        let rank = sorted_ranks(terms.iter().map(|(_, id)| *id));
+        let mut ids = self.ids;
+        ids.par_iter_mut().for_each(|id| *id = rank[*id as usize]);
+        let offsets = if self.offsets.is_empty() { vec![0] } else { self.offsets };
+        Tokenized { terms: terms.into_iter().map(|(t, _)| t).collect(), offsets, ids }
+    }
+}
+
+/// `rank[provisional id]` = the term's place in sorted order, from the provisional ids listed in
+/// sorted term order.
+fn sorted_ranks(provisional_in_sorted_order: impl ExactSizeIterator<Item = u32>) -> Vec<u32> {
+    let mut rank = vec![0u32; provisional_in_sorted_order.len()];
+    for (sorted, id) in provisional_in_sorted_order.enumerate() {
+        rank[id as usize] = sorted as u32;
+    }
+    rank
 }
 
 /// One chunk's tokens with chunk-local ids.
@@ -155,10 +196,7 @@ fn merge(chunks: Vec<Chunk>) -> Tokenized {
         .collect();
     let mut terms: Vec<(&str, u32)> = provisional.into_iter().collect();
     terms.par_sort_unstable();
-    let mut rank = vec![0u32; terms.len()];
-    for (sorted, &(_, id)) in terms.iter().enumerate() {
-        rank[id as usize] = sorted as u32;
-    }
+    let rank = sorted_ranks(terms.iter().map(|(_, id)| *id));
     let remapped: Vec<Vec<u32>> = chunks
         .par_iter()
         .zip(&to_provisional)
@@ -196,7 +234,9 @@ mod tests {
         let texts: Vec<String> =
             (0..50).map(|i| format!("第{i}次会谈：能源合作、数字经济{}。", "和贸易".repeat(i % 3))).collect();
         let all = segmenter().segment_texts(&texts);
-        let parts: Vec<Tokenized> = texts.chunks(7).map(|c| segmenter().segment_texts(c)).collect();
+        let mut parts: Vec<Tokenized> = texts.chunks(7).map(|c| segmenter().segment_texts(c)).collect();
+        // A shard with no documents (all skipped) joins as nothing.
+        parts.insert(3, segmenter().segment_texts(&[] as &[String]));
         let joined = Tokenized::concat(parts);
         assert_eq!((all.terms, all.offsets, all.ids), (joined.terms, joined.offsets, joined.ids));
     }

@@ -673,7 +673,7 @@ fn the_theme_model_measures_the_demos_planted_shifts_and_effects_regress_them_on
 fn sharded_run_writes_the_in_process_tables() {
     use themeshift::config::RunConfig;
     use themeshift::pipeline::{map_shard, run, run_sharded, shard_plan, Sharding};
-    use themeshift::shards::{decode_texts, encode_texts, FetchTexts, ShardPartial};
+    use themeshift::shards::{decode_texts, encode_texts, FetchTexts, PartialJoin, ShardPartial};
     let tmp = tempfile::tempdir().unwrap();
     let config = |out: &str| {
         let mut c =
@@ -690,12 +690,13 @@ fn sharded_run_writes_the_in_process_tables() {
     let sharded = config("sharded");
     let plan = shard_plan(&sharded).unwrap();
     assert!(plan.shards.len() >= 4, "{} shards", plan.shards.len());
-    // Through the bytes the workers send, last shard first.
-    let (mut partials, mut texts) = (Vec::new(), std::collections::BTreeMap::new());
-    for id in (0..plan.shards.len()).rev() {
+    // Through the bytes the workers send, out of order: odd shards first, last first.
+    let (mut join, mut texts) = (PartialJoin::new(&plan), std::collections::BTreeMap::new());
+    let n = plan.shards.len();
+    for id in (0..n).rev().filter(|i| i % 2 == 1).chain((0..n).rev().filter(|i| i % 2 == 0)) {
         let (partial, shard_texts) = map_shard(&sharded, &plan, id).unwrap();
         assert!(partial.corpus.documents.iter().all(|d| d.text.is_empty()), "texts stay with the shard");
-        partials.push(ShardPartial::decode(&partial.encode().unwrap()).unwrap());
+        join.add(ShardPartial::decode(&partial.encode().unwrap()).unwrap()).unwrap();
         texts.insert(id, encode_texts(&shard_texts).unwrap());
     }
     let fetched = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -704,7 +705,7 @@ fn sharded_run_writes_the_in_process_tables() {
         log.lock().unwrap().push(shard);
         decode_texts(&texts[&shard])
     });
-    run_sharded(&sharded, &plan, partials, fetch, Sharding::default()).unwrap();
+    run_sharded(&sharded, &plan, join, fetch, Sharding::default()).unwrap();
     assert!(!fetched.lock().unwrap().is_empty(), "evidence and tokens were made from fetched texts");
     let tables: Vec<_> = std::fs::read_dir(tmp.path().join("local"))
         .unwrap()
@@ -716,8 +717,11 @@ fn sharded_run_writes_the_in_process_tables() {
         let (a, b) = (tmp.path().join("local").join(&name), tmp.path().join("sharded").join(&name));
         assert!(std::fs::read(a).unwrap() == std::fs::read(b).unwrap(), "{name:?} differs");
     }
-    // A missing shard is refused, not silently left out.
-    let one = vec![map_shard(&sharded, &plan, 0).unwrap().0];
+    // A missing shard is refused, not silently left out; a shard given twice too.
+    let mut one = PartialJoin::new(&plan);
+    one.add(map_shard(&sharded, &plan, 1).unwrap().0).unwrap();
+    assert!(one.add(map_shard(&sharded, &plan, 1).unwrap().0).is_err(), "shard 1 twice");
     let no_texts: FetchTexts = Box::new(|_| Ok(Vec::new()));
-    assert!(run_sharded(&config("partial"), &plan, one, no_texts, Sharding::default()).is_err());
+    let missing = run_sharded(&config("partial"), &plan, one, no_texts, Sharding::default()).unwrap_err();
+    assert!(missing.to_string().contains("missing shards [0, 2"), "{missing}");
 }
