@@ -257,7 +257,7 @@ mod tests {
         let keys: Vec<u64> = (0..n).map(|d| super::super::bootstrap::document_key(&format!("d{d}"))).collect();
         let (terms, replicates, seed) = ([1usize, 3, 4], 40, 5);
         let period: Vec<usize> = (0..n).collect();
-        let got = rate_intervals(&counts, &[period.clone()], &tokens, &keys, &terms, seed, replicates);
+        let got = rate_intervals(&counts, std::slice::from_ref(&period), &tokens, &keys, &terms, seed, replicates);
         for (i, &t) in terms.iter().enumerate() {
             let (mut rates, mut shares) = (Vec::new(), Vec::new());
             for r in 0..replicates {
