@@ -373,14 +373,29 @@ pub fn tall_times_small(a: ArrayView2<f32>, t: ArrayView2<f32>) -> Array2<f32> {
     out
 }
 
-/// `a ← a · t` for tall `a` (n × p) and square `t` (p × p), one row block at a time: the same
-/// products as [`tall_times_small`] without a second n × p array (143 MB at 8× the xwlb corpus).
-pub fn tall_times_square_in_place(a: &mut Array2<f32>, t: ArrayView2<f32>) {
-    assert_eq!((a.ncols(), a.ncols()), t.dim(), "tall_times_square_in_place: t must be p × p");
+/// `a · t` for tall `a` (n × p) and small `t` (p × q, q ≤ p) in `a`'s own buffer, one row block
+/// at a time: the same products as [`tall_times_small`] without a second tall array (143 MB at 8×
+/// the xwlb corpus).
+pub fn tall_times_small_in_place(mut a: Array2<f32>, t: ArrayView2<f32>) -> Array2<f32> {
+    let (n, p) = a.dim();
+    let q = t.ncols();
+    assert!(t.nrows() == p && q <= p, "tall_times_small_in_place: t must be p × q with q ≤ p");
+    assert!(a.is_standard_layout(), "tall_times_small_in_place: a must be in standard layout");
     a.axis_chunks_iter_mut(Axis(0), BLOCK).into_par_iter().for_each(|mut block| {
         let product = block.dot(&t);
-        block.assign(&product);
+        block.slice_mut(s![.., ..q]).assign(&product);
     });
+    if q == p {
+        return a;
+    }
+    // Each row's q values move to their packed place, which is never after where they are.
+    let (mut data, _) = a.into_raw_vec_and_offset();
+    for r in 1..n {
+        data.copy_within(r * p..r * p + q, r * q);
+    }
+    data.truncate(n * q);
+    data.shrink_to_fit();
+    Array2::from_shape_vec((n, q), data).expect("n × q values")
 }
 
 /// An orthonormal basis of the column space of `y`, by eigendecomposition of its Gram matrix;
@@ -398,7 +413,7 @@ pub fn orthonormalize(y: Array2<f32>, passes: usize) -> Array2<f32> {
                 t.column_mut(j).assign(&vectors.column(j).mapv(|v| (v * scale) as f32));
             }
         }
-        tall_times_square_in_place(&mut q, t.view());
+        q = tall_times_small_in_place(q, t.view());
     }
     q
 }
@@ -437,6 +452,7 @@ pub fn randomized_svd(
     // Power iterations only need a well-conditioned basis (scikit-learn normalizes them by LU);
     // the final basis is made orthonormal to working precision.
     let mut q = orthonormalize(sparse_dense(x, omega.view()), 1);
+    drop(omega);
     for i in 0..power_iters {
         crate::progress::check();
         let z = orthonormalize(scatter.product(x, q.view()), 1);
@@ -453,8 +469,7 @@ pub fn randomized_svd(
     let k = k.min(l);
     let s: Array1<f64> = values.iter().take(k).map(|&v| v.max(0.0).sqrt()).collect();
     let ub = vectors.slice(s![.., ..k]).mapv(|v| v as f32);
-    let mut u = tall_times_small(q.view(), ub.view());
-    drop(q);
+    let mut u = tall_times_small_in_place(q, ub.view());
     // vᵀ = diag(1/s) · ubᵀ · B, i.e. v = bt · ub · diag(1/s).
     let mut v = tall_times_small(bt.view(), ub.view());
     for (j, mut col) in v.axis_iter_mut(Axis(1)).enumerate() {
@@ -612,6 +627,18 @@ mod tests {
         }
         let same = randomized_svd(&x, &Scatter::new(&x, 2), 3, 2, 3, 7);
         assert_eq!(same.vt, svd.vt, "seeded: identical");
+    }
+
+    #[test]
+    fn products_in_place_equal_products_beside_bit_for_bit() {
+        let a = Array2::from_shape_fn((BLOCK + 37, 6), |(i, j)| ((i * 7 + j * 3) % 11) as f32 / 7.0 - 0.6);
+        for q in [6, 4, 1] {
+            let t = Array2::from_shape_fn((6, q), |(i, j)| ((i + 2 * j) % 5) as f32 / 3.0 - 0.5);
+            let beside = tall_times_small(a.view(), t.view());
+            let in_place = tall_times_small_in_place(a.clone(), t.view());
+            assert_eq!(in_place.dim(), (BLOCK + 37, q));
+            assert!(beside.iter().zip(&in_place).all(|(x, y)| x.to_bits() == y.to_bits()), "q = {q}");
+        }
     }
 
     #[test]

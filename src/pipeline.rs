@@ -474,7 +474,13 @@ fn finish(
                     Box::new(|entries| tables::tfidf(&v.tfidf, &v.counts, &v.rows, entries)),
                 ),
             ),
-            (&schema::TERM_TRENDS, TableBuild::Whole(Box::new(|| tables::term_trends(vocabulary, &trends)))),
+            (
+                &schema::TERM_TRENDS,
+                TableBuild::InGroups(
+                    tables::term_trend_rows(vocabulary, &trends),
+                    Box::new(|rows| tables::term_trends(vocabulary, &trends, rows)),
+                ),
+            ),
             (&schema::PERIODS, TableBuild::Whole(Box::new(|| tables::periods(&trends)))),
             (&schema::TERM_TREND_STATS, TableBuild::Whole(Box::new(|| tables::term_trend_stats(vocabulary, &trends)))),
             (

@@ -243,15 +243,25 @@ pub fn tfidf(
 }
 
 /// One row per term and period, zeros included, sorted by term then period.
-pub fn term_trends(vocabulary: &Vocabulary, trends: &TrendResults) -> PolarsResult<DataFrame> {
+/// Rows of term_trends.parquet: a term's periods in order, terms in vocabulary order.
+pub fn term_trend_rows(vocabulary: &Vocabulary, trends: &TrendResults) -> usize {
+    vocabulary.len() * trends.terms.periods.len()
+}
+
+/// Rows `rows` of term_trends.parquet (of [`term_trend_rows`]; built a row group at a time).
+pub fn term_trends(
+    vocabulary: &Vocabulary,
+    trends: &TrendResults,
+    rows: std::ops::Range<usize>,
+) -> PolarsResult<DataFrame> {
     let t = &trends.terms;
     let n_periods = t.periods.len();
-    let rows = vocabulary.len() * n_periods;
     let cell = |i: usize| (i % n_periods, i / n_periods);
     let slot: std::collections::HashMap<usize, usize> =
         trends.interval_terms.iter().enumerate().map(|(i, &t)| (t, i)).collect();
     let ci = |pick: fn(&RateInterval) -> f64| {
-        let values: Vec<Option<f64>> = (0..rows)
+        let values: Vec<Option<f64>> = rows
+            .clone()
             .map(|i| {
                 let (p, term) = cell(i);
                 slot.get(&term).map(|&s| pick(&trends.intervals[p][s]))
@@ -260,14 +270,14 @@ pub fn term_trends(vocabulary: &Vocabulary, trends: &TrendResults) -> PolarsResu
         Series::new("".into(), values)
     };
     schema::TERM_TRENDS.frame(vec![
-        Series::new("".into(), (0..rows).map(|i| vocabulary.terms[cell(i).1].as_str()).collect::<Vec<_>>()),
-        Series::new("".into(), (0..rows).map(|i| t.periods[cell(i).0].period.as_str()).collect::<Vec<_>>()),
-        Series::new("".into(), (0..rows).map(|i| t.count[cell(i).0][cell(i).1]).collect::<Vec<_>>()),
-        Series::new("".into(), (0..rows).map(|i| t.per_10k(cell(i).0, cell(i).1)).collect::<Vec<_>>()),
-        Series::new("".into(), (0..rows).map(|i| t.doc_freq[cell(i).0][cell(i).1]).collect::<Vec<_>>()),
-        Series::new("".into(), (0..rows).map(|i| t.doc_share(cell(i).0, cell(i).1)).collect::<Vec<_>>()),
-        Series::new("".into(), (0..rows).map(|i| t.periods[cell(i).0].n_docs).collect::<Vec<_>>()),
-        Series::new("".into(), (0..rows).map(|i| t.periods[cell(i).0].n_tokens).collect::<Vec<_>>()),
+        Series::new("".into(), rows.clone().map(|i| vocabulary.terms[cell(i).1].as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), rows.clone().map(|i| t.periods[cell(i).0].period.as_str()).collect::<Vec<_>>()),
+        Series::new("".into(), rows.clone().map(|i| t.count[cell(i).0][cell(i).1]).collect::<Vec<_>>()),
+        Series::new("".into(), rows.clone().map(|i| t.per_10k(cell(i).0, cell(i).1)).collect::<Vec<_>>()),
+        Series::new("".into(), rows.clone().map(|i| t.doc_freq[cell(i).0][cell(i).1]).collect::<Vec<_>>()),
+        Series::new("".into(), rows.clone().map(|i| t.doc_share(cell(i).0, cell(i).1)).collect::<Vec<_>>()),
+        Series::new("".into(), rows.clone().map(|i| t.periods[cell(i).0].n_docs).collect::<Vec<_>>()),
+        Series::new("".into(), rows.clone().map(|i| t.periods[cell(i).0].n_tokens).collect::<Vec<_>>()),
         ci(|c| c.0 .0),
         ci(|c| c.0 .1),
         ci(|c| c.1 .0),
