@@ -202,7 +202,6 @@ struct ShardJoin {
     args: Vec<String>,
     plan: ShardPlan,
     join: Option<PartialJoin>,
-    added: usize,
 }
 
 #[pymethods]
@@ -211,15 +210,13 @@ impl ShardJoin {
     fn new(args: Vec<String>, plan: String) -> PyResult<Self> {
         parse_run(&args)?;
         let plan = plan_from_json(&plan)?;
-        Ok(ShardJoin { args, join: Some(PartialJoin::new(&plan)), plan, added: 0 })
+        Ok(ShardJoin { args, join: Some(PartialJoin::new(&plan)), plan })
     }
 
-    fn add(&mut self, py: Python<'_>, partial: &Bound<'_, PyBytes>) -> PyResult<usize> {
+    fn add(&mut self, py: Python<'_>, partial: &Bound<'_, PyBytes>) -> PyResult<()> {
         let bytes = partial.as_bytes();
         let join = self.join.as_mut().ok_or_else(|| ConfigError::new_err("this join has finished"))?;
-        py.detach(|| join.add(ShardPartial::decode(bytes)?)).map_err(|e| raise(&e))?;
-        self.added += 1;
-        Ok(self.added)
+        py.detach(|| join.add(ShardPartial::decode(bytes)?)).map_err(|e| raise(&e))
     }
 
     /// `sharding`: the driver's account for the manifest, as JSON (`engine`, `map_seconds`).

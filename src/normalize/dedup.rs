@@ -68,14 +68,7 @@ impl Fingerprints {
         out
     }
 
-    /// The fingerprints of consecutive shards as one, in the order given.
-    pub fn concat(parts: Vec<Fingerprints>) -> Fingerprints {
-        let mut out = Fingerprints::default();
-        parts.into_iter().for_each(|part| out.append(part));
-        out
-    }
-
-    /// The next shard's fingerprints after these.
+    /// The next shard's fingerprints after these (shards joined in order).
     pub fn append(&mut self, part: Fingerprints) {
         self.digests.extend(part.digests);
         self.sketches.extend(part.sketches);
@@ -297,7 +290,8 @@ mod tests {
     #[test]
     fn fingerprints_of_shards_joined_are_the_fingerprints_of_the_whole() {
         let texts = [STORY, "", "气象部门发布寒潮预警。", STORY];
-        let joined = Fingerprints::concat(vec![Fingerprints::of(&texts[..1]), Fingerprints::of(&texts[1..])]);
+        let mut joined = Fingerprints::of(&texts[..1]);
+        joined.append(Fingerprints::of(&texts[1..]));
         let whole = Fingerprints::of(&texts);
         assert_eq!((joined.digests, joined.sketches, joined.shingled), (whole.digests, whole.sketches, whole.shingled));
     }

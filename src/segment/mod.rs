@@ -58,14 +58,6 @@ impl Tokenized {
         Tokenized { terms: terms.into_iter().map(str::to_string).collect(), offsets, ids }
     }
 
-    /// Several tokenizations (shards, in order) as one: the same terms and ids as segmenting all
-    /// their documents at once.
-    pub fn concat(parts: Vec<Tokenized>) -> Tokenized {
-        let mut join = TokensJoin::default();
-        parts.into_iter().for_each(|part| join.add(part));
-        join.finish()
-    }
-
     pub fn n_docs(&self) -> usize {
         self.offsets.len().saturating_sub(1)
     }
@@ -79,53 +71,58 @@ impl Tokenized {
     }
 }
 
-/// [`Tokenized::concat`] one part at a time, in order: each part's ids are rewritten to ids of
-/// the terms seen so far as it comes (and the part let go), then to sorted ranks at the end.
-#[derive(Default)]
-pub struct TokensJoin {
-    /// Every term seen, with its provisional id (first-seen order).
-    provisional: FxHashMap<String, u32>,
+/// Token lists with part-local ids (a shard's tokenization, a chunk of a segmentation) joined one
+/// part at a time, in order, into one [`Tokenized`]: the same terms and ids as segmenting all their
+/// documents at once. Each part's ids become provisional ids (first seen, first numbered) as it
+/// comes, and the part can go; [`TokensJoin::finish`] turns them into sorted ranks. `K` is how a
+/// term is held: borrowed from the texts while segmenting, owned when parts arrive from shards.
+pub struct TokensJoin<K = String> {
+    provisional: FxHashMap<K, u32>,
     offsets: Vec<usize>,
     ids: Vec<u32>,
 }
 
-impl TokensJoin {
+impl<K> Default for TokensJoin<K> {
+    fn default() -> Self {
+        TokensJoin { provisional: FxHashMap::default(), offsets: vec![0], ids: Vec::new() }
+    }
+}
+
+impl TokensJoin<String> {
+    /// The next shard's tokenization.
     pub fn add(&mut self, part: Tokenized) {
-        let local: Vec<u32> = part
-            .terms
+        let lengths = part.offsets.windows(2).map(|w| w[1] - w[0]);
+        self.add_part(part.terms, lengths, &part.ids);
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Ord + Send + Into<String>> TokensJoin<K> {
+    /// A part: its terms (its ids index them), each document's token count, its ids.
+    fn add_part(&mut self, terms: impl IntoIterator<Item = K>, lengths: impl Iterator<Item = usize>, ids: &[u32]) {
+        let local: Vec<u32> = terms
             .into_iter()
             .map(|term| {
                 let next = self.provisional.len() as u32;
                 *self.provisional.entry(term).or_insert(next)
             })
             .collect();
-        if self.offsets.is_empty() {
-            self.offsets.push(0);
+        for length in lengths {
+            self.offsets.push(self.offsets.last().expect("offsets start at 0") + length);
         }
-        let base = *self.offsets.last().expect("offsets start at 0");
-        self.offsets.extend(part.offsets.iter().skip(1).map(|o| base + o));
-        self.ids.extend(part.ids.iter().map(|&id| local[id as usize]));
+        self.ids.extend(ids.iter().map(|&id| local[id as usize]));
     }
 
     pub fn finish(self) -> Tokenized {
-        let mut terms: Vec<(String, u32)> = self.provisional.into_iter().collect();
-        terms.par_sort_unstable();
-        let rank = sorted_ranks(terms.iter().map(|(_, id)| *id));
+        let mut terms: Vec<(K, u32)> = self.provisional.into_iter().collect();
+        terms.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut rank = vec![0u32; terms.len()];
+        for (sorted, (_, id)) in terms.iter().enumerate() {
+            rank[*id as usize] = sorted as u32;
+        }
         let mut ids = self.ids;
         ids.par_iter_mut().for_each(|id| *id = rank[*id as usize]);
-        let offsets = if self.offsets.is_empty() { vec![0] } else { self.offsets };
-        Tokenized { terms: terms.into_iter().map(|(t, _)| t).collect(), offsets, ids }
+        Tokenized { terms: terms.into_iter().map(|(t, _)| t.into()).collect(), offsets: self.offsets, ids }
     }
-}
-
-/// `rank[provisional id]` = the term's place in sorted order, from the provisional ids listed in
-/// sorted term order.
-fn sorted_ranks(provisional_in_sorted_order: impl ExactSizeIterator<Item = u32>) -> Vec<u32> {
-    let mut rank = vec![0u32; provisional_in_sorted_order.len()];
-    for (sorted, id) in provisional_in_sorted_order.enumerate() {
-        rank[id as usize] = sorted as u32;
-    }
-    rank
 }
 
 /// One chunk's tokens with chunk-local ids.
@@ -156,7 +153,11 @@ impl Segmenter {
             .par_chunks(CHUNK)
             .map(|chunk| progress.step(chunk.len() as u64, || self.intern_chunk(chunk)))
             .collect();
-        merge(chunks)
+        let mut join = TokensJoin::<&str>::default();
+        for chunk in chunks {
+            join.add_part(chunk.terms, chunk.lengths.into_iter(), &chunk.ids);
+        }
+        join.finish()
     }
 
     fn intern_chunk<'a, S: AsRef<str>>(&self, texts: &'a [S]) -> Chunk<'a> {
@@ -175,39 +176,6 @@ impl Segmenter {
         }
         chunk
     }
-}
-
-/// Merge chunk vocabularies into one sorted term list and rewrite the ids.
-fn merge(chunks: Vec<Chunk>) -> Tokenized {
-    // Provisional ids in first-seen order, then each term's rank in sorted order.
-    let mut provisional: FxHashMap<&str, u32> = FxHashMap::default();
-    let to_provisional: Vec<Vec<u32>> = chunks
-        .iter()
-        .map(|chunk| {
-            chunk
-                .terms
-                .iter()
-                .map(|&term| {
-                    let next = provisional.len() as u32;
-                    *provisional.entry(term).or_insert(next)
-                })
-                .collect()
-        })
-        .collect();
-    let mut terms: Vec<(&str, u32)> = provisional.into_iter().collect();
-    terms.par_sort_unstable();
-    let rank = sorted_ranks(terms.iter().map(|(_, id)| *id));
-    let remapped: Vec<Vec<u32>> = chunks
-        .par_iter()
-        .zip(&to_provisional)
-        .map(|(chunk, local)| chunk.ids.iter().map(|&id| rank[local[id as usize] as usize]).collect())
-        .collect();
-    let mut offsets = Vec::with_capacity(chunks.iter().map(|c| c.lengths.len()).sum::<usize>() + 1);
-    offsets.push(0);
-    for length in chunks.iter().flat_map(|c| c.lengths.iter()) {
-        offsets.push(offsets.last().unwrap() + length);
-    }
-    Tokenized { terms: terms.into_iter().map(|(t, _)| t.to_string()).collect(), offsets, ids: remapped.concat() }
 }
 
 #[cfg(test)]
@@ -237,7 +205,9 @@ mod tests {
         let mut parts: Vec<Tokenized> = texts.chunks(7).map(|c| segmenter().segment_texts(c)).collect();
         // A shard with no documents (all skipped) joins as nothing.
         parts.insert(3, segmenter().segment_texts(&[] as &[String]));
-        let joined = Tokenized::concat(parts);
+        let mut join = TokensJoin::default();
+        parts.into_iter().for_each(|part| join.add(part));
+        let joined = join.finish();
         assert_eq!((all.terms, all.offsets, all.ids), (joined.terms, joined.offsets, joined.ids));
     }
 

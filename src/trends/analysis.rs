@@ -230,8 +230,10 @@ impl<'a> PeriodKeyness<'a> {
         }
         let periods = range.start / self.per_period..(range.end - 1) / self.per_period + 1;
         let first = periods.start * self.per_period;
-        let rows: Vec<Keyness> = periods.flat_map(|p| self.period(p)).collect();
-        rows[range.start - first..range.end - first].to_vec()
+        let mut rows: Vec<Keyness> = periods.flat_map(|p| self.period(p)).collect();
+        rows.truncate(range.end - first);
+        rows.drain(..range.start - first);
+        rows
     }
 
     fn period(&self, p: usize) -> Vec<Keyness> {

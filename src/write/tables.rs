@@ -242,8 +242,7 @@ pub fn tfidf(
     ])
 }
 
-/// One row per term and period, zeros included, sorted by term then period.
-/// Rows of term_trends.parquet: a term's periods in order, terms in vocabulary order.
+/// Rows of term_trends.parquet: one per term and period, zeros included, sorted by term then period.
 pub fn term_trend_rows(vocabulary: &Vocabulary, trends: &TrendResults) -> usize {
     vocabulary.len() * trends.terms.periods.len()
 }
