@@ -9,7 +9,9 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
+#[cfg(test)]
 use crate::vectorize::Csr;
+use crate::vectorize::Weights;
 
 /// Rows per block in parallel reductions: fixed, so sums do not depend on the thread count.
 pub const BLOCK: usize = 2048;
@@ -37,7 +39,7 @@ macro_rules! fastest {
 pub(crate) use fastest;
 
 /// `x · m` for sparse `x` (n × v) and dense `m` (v × l): one output row per task.
-pub fn sparse_dense(x: &Csr<f32>, m: ArrayView2<f32>) -> Array2<f32> {
+pub fn sparse_dense(x: &dyn Weights, m: ArrayView2<f32>) -> Array2<f32> {
     let mut out = Array2::<f32>::zeros((x.n_rows(), m.ncols()));
     sparse_dense_into(x, m, &mut out);
     out
@@ -45,8 +47,8 @@ pub fn sparse_dense(x: &Csr<f32>, m: ArrayView2<f32>) -> Array2<f32> {
 
 /// [`sparse_dense`] into `out` (n × l, every value overwritten): iterations reuse one buffer
 /// instead of faulting in fresh pages for each product.
-pub fn sparse_dense_into(x: &Csr<f32>, m: ArrayView2<f32>, out: &mut Array2<f32>) {
-    assert_eq!(x.n_cols, m.nrows(), "sparse_dense: inner dimensions differ");
+pub fn sparse_dense_into(x: &dyn Weights, m: ArrayView2<f32>, out: &mut Array2<f32>) {
+    assert_eq!(x.n_cols(), m.nrows(), "sparse_dense: inner dimensions differ");
     let l = m.ncols();
     assert_eq!(out.dim(), (x.n_rows(), l), "sparse_dense: output of the wrong shape");
     if l == 0 {
@@ -56,8 +58,8 @@ pub fn sparse_dense_into(x: &Csr<f32>, m: ArrayView2<f32>, out: &mut Array2<f32>
     let m = m.as_slice().expect("standard layout");
     let wide = wide_simd();
     let rows = out.as_slice_mut().expect("fresh array");
-    rows.par_chunks_mut(l).with_min_len(256).enumerate().for_each(|(r, row)| {
-        let (cols, vals) = x.row(r);
+    rows.par_chunks_mut(l).with_min_len(256).enumerate().for_each_init(Vec::new, |buf, (r, row)| {
+        let (cols, vals) = x.weight_row(r, buf);
         fastest!(wide, product_row_avx2(row, cols, vals, m), product_row(row, cols, vals, m));
     });
 }
@@ -79,11 +81,11 @@ pub struct Scatter {
 impl Scatter {
     /// One range per thread, each with about the same number of entries. (More ranges balance
     /// no better and cost time: every range walks every row.)
-    pub fn new(x: &Csr<f32>, threads: usize) -> Self {
-        let v = x.n_cols;
+    pub fn new(x: &dyn Weights, threads: usize) -> Self {
+        let v = x.n_cols();
         let parts = threads.max(1);
         let mut counts = vec![0usize; v];
-        for &c in x.indices.iter() {
+        for &c in x.indices() {
             counts[c as usize] += 1;
         }
         let mut bounds = vec![0];
@@ -98,24 +100,26 @@ impl Scatter {
         let splits = bounds
             .iter()
             .map(|&b| {
-                (0..x.n_rows()).map(|r| x.indptr[r] + x.row(r).0.partition_point(|&c| (c as usize) < b)).collect()
+                let (indptr, indices) = (x.indptr(), x.indices());
+                let before = |r: usize| indices[indptr[r]..indptr[r + 1]].partition_point(|&c| (c as usize) < b);
+                (0..x.n_rows()).map(|r| indptr[r] + before(r)).collect()
             })
             .collect();
         Scatter { bounds, splits }
     }
 
     /// `xᵀ · m`; `x` must be the matrix this was made for.
-    pub fn product(&self, x: &Csr<f32>, m: ArrayView2<f32>) -> Array2<f32> {
-        let mut out = Array2::<f32>::zeros((x.n_cols, m.ncols()));
+    pub fn product(&self, x: &dyn Weights, m: ArrayView2<f32>) -> Array2<f32> {
+        let mut out = Array2::<f32>::zeros((x.n_cols(), m.ncols()));
         self.product_into(x, m, &mut out);
         out
     }
 
     /// [`Scatter::product`] into `out` (v × l, every value overwritten).
-    pub fn product_into(&self, x: &Csr<f32>, m: ArrayView2<f32>, out: &mut Array2<f32>) {
+    pub fn product_into(&self, x: &dyn Weights, m: ArrayView2<f32>, out: &mut Array2<f32>) {
         assert_eq!(x.n_rows(), m.nrows(), "Scatter::product: inner dimensions differ");
         assert_eq!(self.splits[0].len(), x.n_rows(), "Scatter::product: made for another matrix");
-        let (v, l) = (x.n_cols, m.ncols());
+        let (v, l) = (x.n_cols(), m.ncols());
         assert_eq!(out.dim(), (v, l), "Scatter::product: output of the wrong shape");
         if l == 0 || v == 0 {
             return;
@@ -133,8 +137,9 @@ impl Scatter {
         tasks.into_par_iter().for_each(|(p, out)| {
             out.fill(0.0);
             let first = self.bounds[p];
+            let mut buf = Vec::new();
             for (r, (&from, &to)) in self.splits[p].iter().zip(&self.splits[p + 1]).enumerate() {
-                let (cols, vals) = (&x.indices[from..to], &x.values[from..to]);
+                let (cols, vals) = (&x.indices()[from..to], x.weights(r, from..to, &mut buf));
                 let source = &m[r * l..(r + 1) * l];
                 fastest!(
                     wide,
@@ -439,16 +444,16 @@ pub struct Svd {
 /// normalized power iterations, then the exact SVD of the small projected matrix. Signs are
 /// fixed so the largest entry of each right singular vector is positive.
 pub fn randomized_svd(
-    x: &Csr<f32>,
+    x: &dyn Weights,
     scatter: &Scatter,
     k: usize,
     oversample: usize,
     power_iters: usize,
     seed: u64,
 ) -> Svd {
-    let l = (k + oversample).min(x.n_rows()).min(x.n_cols).max(1);
+    let l = (k + oversample).min(x.n_rows()).min(x.n_cols()).max(1);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let omega = Array2::from_shape_simple_fn((x.n_cols, l), || rng.gen_range(-1.0f32..1.0));
+    let omega = Array2::from_shape_simple_fn((x.n_cols(), l), || rng.gen_range(-1.0f32..1.0));
     // Power iterations only need a well-conditioned basis (scikit-learn normalizes them by LU);
     // the final basis is made orthonormal to working precision.
     let mut q = orthonormalize(sparse_dense(x, omega.view()), 1);
@@ -489,7 +494,7 @@ pub fn randomized_svd(
 
 /// [`randomized_svd`] with the project's settings ([`SVD_OVERSAMPLE`], [`SVD_POWER_ITERATIONS`]):
 /// what LSA and NMF's start use.
-pub fn truncated_svd(x: &Csr<f32>, scatter: &Scatter, k: usize, seed: u64) -> Svd {
+pub fn truncated_svd(x: &dyn Weights, scatter: &Scatter, k: usize, seed: u64) -> Svd {
     randomized_svd(x, scatter, k, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS, seed)
 }
 

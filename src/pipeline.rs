@@ -100,7 +100,7 @@ fn timed<T>(stage: &'static str, work: impl FnOnce() -> T) -> (T, StageTiming) {
 
 fn cluster_stage(v: &Vectorized, config: &ClusterConfig, seed: u64) -> Option<Clustering> {
     match config {
-        ClusterConfig::LsaKmeans(params) => Some(cluster(&v.tfidf, &v.counts, params, seed)),
+        ClusterConfig::LsaKmeans(params) => Some(cluster(&v.tfidf(), &v.counts, params, seed)),
         ClusterConfig::None => None,
     }
 }
@@ -407,7 +407,7 @@ fn finish(
                         || {
                             timed("topics", || {
                                 let inputs = TopicInputs {
-                                    tfidf: &vectorized.tfidf,
+                                    tfidf: &vectorized.tfidf(),
                                     counts: &vectorized.counts,
                                     token_ids: token_ids.as_deref(),
                                 };
@@ -470,8 +470,8 @@ fn finish(
             (
                 &schema::TFIDF,
                 TableBuild::InGroups(
-                    v.tfidf.nnz(),
-                    Box::new(|entries| tables::tfidf(&v.tfidf, &v.counts, &v.rows, entries)),
+                    v.counts.nnz(),
+                    Box::new(|entries| tables::tfidf(&v.tfidf(), &v.counts, &v.rows, entries)),
                 ),
             ),
             (
@@ -550,7 +550,7 @@ fn finish(
         tokens: n_token_ids,
         distinct_terms: n_distinct_terms,
         vocabulary: vectorized.vocabulary.len(),
-        tfidf_nonzeros: vectorized.tfidf.nnz(),
+        tfidf_nonzeros: vectorized.counts.nnz(),
     };
     let models = with_theme_model(models_summary(clustering.as_ref(), &topic_models), &theme_model, seeds.as_ref());
     // Tokens, matrices and fitted models are all written now; the report and manifest need none of

@@ -264,20 +264,31 @@ impl ShardTexts {
     /// The texts of `docs` (indices into the joined corpus), in the order asked; only the shards
     /// that hold one of them are fetched.
     pub fn texts_of(&self, docs: &[usize]) -> Result<Vec<String>> {
+        let mut texts = vec![String::new(); docs.len()];
+        self.visit_texts_of(docs, |i, text| texts[i] = text.to_string())?;
+        Ok(texts)
+    }
+
+    /// `visit(i, text)` with the text of each `docs[i]` (indices into the joined corpus), a shard
+    /// at a time: only the shards that hold one are fetched, each once and let go before the
+    /// next, so what a caller keeps of each text (a sentence) is all that stays.
+    pub fn visit_texts_of(&self, docs: &[usize], mut visit: impl FnMut(usize, &str)) -> Result<()> {
         let fetch = match &self.source {
-            TextSource::Here(texts) => return Ok(docs.iter().map(|&d| texts[d].clone()).collect()),
+            TextSource::Here(texts) => {
+                docs.iter().enumerate().for_each(|(i, &d)| visit(i, &texts[d]));
+                return Ok(());
+            }
             TextSource::Fetched(fetch) => fetch,
         };
         let shard_of = |d: usize| self.starts.partition_point(|&start| start <= d) - 1;
-        let shards: std::collections::BTreeSet<usize> = docs.iter().map(|&d| shard_of(d)).collect();
-        let asked: rustc_hash::FxHashSet<usize> = docs.iter().copied().collect();
-        let mut found: rustc_hash::FxHashMap<usize, String> = Default::default();
-        for shard in shards {
-            let first = self.starts[shard];
-            let texts = self.fetch(fetch, shard)?.into_iter().enumerate();
-            found.extend(texts.map(|(i, text)| (first + i, text)).filter(|(d, _)| asked.contains(d)));
+        let mut asked: Vec<usize> = (0..docs.len()).collect();
+        asked.sort_by_key(|&i| docs[i]);
+        for wanted in asked.chunk_by(|&a, &b| shard_of(docs[a]) == shard_of(docs[b])) {
+            let shard = shard_of(docs[wanted[0]]);
+            let texts = self.fetch(fetch, shard)?;
+            wanted.iter().for_each(|&i| visit(i, &texts[docs[i] - self.starts[shard]]));
         }
-        Ok(docs.iter().map(|d| found[d].clone()).collect())
+        Ok(())
     }
 }
 

@@ -25,7 +25,7 @@ use themeshift::progress;
 use themeshift::segment::keywords::KeywordExtractor;
 use themeshift::segment::{build_jieba, FilterChain, Segmenter, Tokenized};
 use themeshift::shards::{PartialJoin, ShardPartial};
-use themeshift::vectorize::{vectorize, DocFreq, VectorizeParams};
+use themeshift::vectorize::{vectorize, DocFreq, VectorizeParams, Weights};
 use themeshift::Error;
 
 create_exception!(_themeshift, ThemeshiftError, PyException, "Base class of every themeshift error.");
@@ -386,7 +386,8 @@ fn tfidf<'py>(
         let rows = (0..tokenized.n_docs()).collect();
         vectorize(&tokenized, rows, &params).map_err(|e| raise(&e))
     })?;
-    let m = &v.tfidf;
+    let weights = v.tfidf();
+    let m = weights.stored();
     let indptr: Vec<u8> = m.indptr.iter().flat_map(|&o| (o as u64).to_le_bytes()).collect();
     let indices: Vec<u8> = m.indices.iter().flat_map(|i| i.to_le_bytes()).collect();
     let data: Vec<u8> = m.values.iter().flat_map(|x| x.to_le_bytes()).collect();

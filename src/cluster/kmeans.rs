@@ -7,7 +7,7 @@
 //! inertia in the tests. Every sum runs over fixed blocks of points, so results do not depend
 //! on the number of threads.
 
-use ndarray::{s, Array2, ArrayView2, Axis};
+use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
@@ -52,7 +52,13 @@ pub fn kmeans(points: ArrayView2<f32>, params: &KMeansParams) -> KMeansFit {
 
 fn mean_variance(points: ArrayView2<f32>) -> f64 {
     let n = points.nrows().max(1) as f64;
-    let mean = points.mapv(|x| x as f64).sum_axis(Axis(0)) / n;
+    // Summed row by row in f64 without a widened copy of the points (at 8× the full corpus that
+    // copy was 240 MB, the largest thing held while clustering).
+    let mut mean = Array1::<f64>::zeros(points.ncols());
+    for row in points.axis_iter(Axis(0)) {
+        mean.iter_mut().zip(row).for_each(|(m, &x)| *m += x as f64);
+    }
+    mean /= n;
     let total: f64 = points
         .axis_iter(Axis(0))
         .map(|row| row.iter().zip(&mean).map(|(&x, m)| (x as f64 - m).powi(2)).sum::<f64>())

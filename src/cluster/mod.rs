@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::linalg::{normalize_rows, truncated_svd, Scatter};
-use crate::vectorize::Csr;
+use crate::vectorize::{Csr, Weights};
 use kmeans::{kmeans, KMeansParams};
 
 /// `[cluster]` in a study file: `method = "lsa-kmeans"` (the default) or `"none"`.
@@ -107,7 +107,7 @@ impl Clustering {
 }
 
 /// Cluster the rows of the TF-IDF matrix `x` (`counts` its term counts).
-pub fn cluster(x: &Csr<f32>, counts: &Csr<u32>, params: &LsaKmeans, seed: u64) -> Clustering {
+pub fn cluster(x: &dyn Weights, counts: &Csr<u32>, params: &LsaKmeans, seed: u64) -> Clustering {
     let start = std::time::Instant::now();
     let svd = truncated_svd(x, &Scatter::new(x, rayon::current_num_threads()), params.dimensions, seed);
     // Document coordinates in LSA space: U · Σ (scikit-learn's TruncatedSVD.transform), unit rows;

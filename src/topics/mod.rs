@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cluster::top;
 use crate::linalg::{truncated_svd, Scatter};
-use crate::vectorize::Csr;
+use crate::vectorize::{Csr, Weights};
 use coherence::{coherence, TopicCoherence};
 use lda::{lda, LdaParams};
 use nmf::{nmf, nndsvda, NmfParams};
@@ -137,7 +137,7 @@ impl TopicModel {
 
 /// What the models read.
 pub struct TopicInputs<'a> {
-    pub tfidf: &'a Csr<f32>,
+    pub tfidf: &'a dyn Weights,
     pub counts: &'a Csr<u32>,
     /// Each matrix row's tokens in text order, as vocabulary ids (`u32::MAX` outside it), for
     /// coherence; `None` when the tokens are not at hand.
@@ -159,7 +159,9 @@ fn fit_one(inputs: &TopicInputs, method: &TopicMethod, k: usize, config: &Topics
     let start = Instant::now();
     let (topic_terms, strength, shares, iterations, diagnostics) = match method {
         TopicMethod::Nmf(params) => {
-            let x = inputs.tfidf;
+            // Every iteration reads every weight twice: they are stored for the fit.
+            let stored = inputs.tfidf.stored();
+            let x = stored.as_ref();
             // NNDSVDa starts from the k leading singular pairs; their own SVD, so a model depends
             // only on the matrix, k and the seed (not on what else the run computes). A more
             // exact SVD (7–30 power iterations) does not give more coherent topics: on the

@@ -1,5 +1,7 @@
 //! Compressed sparse rows: the document–term matrices stay sparse from counting to TF-IDF.
 
+use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -103,6 +105,58 @@ fn row_blocks<'a, V>(indptr: &[usize], entries: &'a mut [V]) -> Vec<(std::ops::R
         rest = tail;
     }
     blocks
+}
+
+/// A sparse matrix of f32 weights as the models read it, a row (or part of one) at a time:
+/// stored ([`Csr<f32>`], e.g. read back from tfidf.parquet) or made on demand from the counts
+/// ([`crate::vectorize::TfidfWeights`]), which spares a run the matrix's values (at 8× the xwlb
+/// corpus, 250 MB beside the counts).
+pub trait Weights: Sync {
+    fn n_cols(&self) -> usize;
+    fn indptr(&self) -> &[usize];
+    fn indices(&self) -> &[u32];
+    /// The weights of the stored entries `span` (positions in [`Weights::indices`], all of row
+    /// `r`): borrowed when stored, else made into `buf`.
+    fn weights<'a>(&'a self, r: usize, span: Range<usize>, buf: &'a mut Vec<f32>) -> &'a [f32];
+    /// The matrix with its weights stored: itself when they are, else a copy made once (for a
+    /// model that reads every weight hundreds of times, as NMF does).
+    fn stored(&self) -> Cow<'_, Csr<f32>>;
+
+    fn n_rows(&self) -> usize {
+        self.indptr().len().saturating_sub(1)
+    }
+
+    fn nnz(&self) -> usize {
+        self.indices().len()
+    }
+
+    /// Row `r`'s columns and weights.
+    fn weight_row<'a>(&'a self, r: usize, buf: &'a mut Vec<f32>) -> (&'a [u32], &'a [f32]) {
+        let span = self.indptr()[r]..self.indptr()[r + 1];
+        (&self.indices()[span.clone()], self.weights(r, span, buf))
+    }
+}
+
+impl Weights for Csr<f32> {
+    fn n_cols(&self) -> usize {
+        self.n_cols
+    }
+
+    fn indptr(&self) -> &[usize] {
+        &self.indptr
+    }
+
+    fn indices(&self) -> &[u32] {
+        &self.indices
+    }
+
+    fn weights<'a>(&'a self, _: usize, span: Range<usize>, _: &'a mut Vec<f32>) -> &'a [f32] {
+        &self.values[span]
+    }
+
+    fn stored(&self) -> Cow<'_, Csr<f32>> {
+        Cow::Borrowed(self)
+    }
 }
 
 impl Csr<f32> {

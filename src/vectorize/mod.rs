@@ -13,8 +13,8 @@ mod matrix;
 mod tfidf;
 mod vocabulary;
 
-pub use matrix::Csr;
-pub use tfidf::{idf, tfidf};
+pub use matrix::{Csr, Weights};
+pub use tfidf::{idf, row_norms, tfidf, TfidfWeights};
 pub use vocabulary::{count_matrix, select, DocFreq, Vocabulary, VocabularyParams};
 
 use crate::error::Result;
@@ -33,7 +33,9 @@ pub struct Vectorized {
     pub vocabulary: Vocabulary,
     pub idf: Vec<f64>,
     pub counts: Csr<u32>,
-    pub tfidf: Csr<f32>,
+    /// Each row's norm of tf · idf: with the counts and idf, the TF-IDF weights ([`Vectorized::tfidf`]).
+    pub norms: Vec<f64>,
+    pub sublinear_tf: bool,
     /// Limits changed because the corpus was too small for them, each said in a sentence.
     pub adjustments: Vec<String>,
 }
@@ -46,8 +48,15 @@ pub fn vectorize(tokenized: &Tokenized, rows: Vec<usize>, params: &VectorizePara
     let (vocabulary, counts) = select(&tokenized.terms, all_counts, &limits)?;
     crate::progress::check();
     let idf = idf(&vocabulary.df, counts.n_rows());
-    let tfidf = tfidf(&counts, &idf, params.sublinear_tf);
-    Ok(Vectorized { rows, vocabulary, idf, counts, tfidf, adjustments })
+    let norms = row_norms(&counts, &idf, params.sublinear_tf);
+    Ok(Vectorized { rows, vocabulary, idf, counts, norms, sublinear_tf: params.sublinear_tf, adjustments })
+}
+
+impl Vectorized {
+    /// The TF-IDF matrix, its weights made from the counts as they are read.
+    pub fn tfidf(&self) -> TfidfWeights<'_> {
+        TfidfWeights::new(&self.counts, &self.idf, &self.norms, self.sublinear_tf)
+    }
 }
 
 /// Document-frequency limits a corpus this small can meet: when `min_df` asks for more documents

@@ -15,7 +15,7 @@ use crate::trends::analysis::TrendResults;
 use crate::trends::keyness::Keyness;
 use crate::trends::themes::ThemePeriod;
 use crate::trends::RateInterval;
-use crate::vectorize::{Csr, Vocabulary};
+use crate::vectorize::{Csr, Vocabulary, Weights};
 
 /// The key-value metadata entry naming the run a table belongs to (as `manifest.json`'s `run_id`).
 pub const RUN_ID_KEY: &str = "themeshift:run_id";
@@ -218,27 +218,26 @@ pub fn vocabulary(vocabulary: &Vocabulary, idf: &[f64]) -> PolarsResult<DataFram
 
 /// `doc_of_row[r]` is the row of `documents.parquet` that matrix row `r` belongs to.
 pub fn tfidf(
-    matrix: &Csr<f32>,
+    matrix: &dyn Weights,
     counts: &Csr<u32>,
     doc_of_row: &[usize],
     entries: std::ops::Range<usize>,
 ) -> PolarsResult<DataFrame> {
-    // The matrix row of each stored entry in the range, found from the row offsets.
-    let mut row = matrix.indptr.partition_point(|&start| start <= entries.start).saturating_sub(1);
-    let rows: Vec<u32> = entries
-        .clone()
-        .map(|entry| {
-            while matrix.indptr[row + 1] <= entry {
-                row += 1;
-            }
-            doc_of_row[row] as u32
-        })
-        .collect();
+    let indptr = matrix.indptr();
+    // The matrix rows the range's entries lie in, found from the row offsets.
+    let first = indptr.partition_point(|&start| start <= entries.start).saturating_sub(1);
+    let (mut rows, mut weights) = (Vec::with_capacity(entries.len()), Vec::with_capacity(entries.len()));
+    let mut buf = Vec::new();
+    for r in (first..matrix.n_rows()).take_while(|&r| indptr[r] < entries.end) {
+        let span = indptr[r].max(entries.start)..indptr[r + 1].min(entries.end);
+        rows.extend(std::iter::repeat_n(doc_of_row[r] as u32, span.len()));
+        weights.extend_from_slice(matrix.weights(r, span, &mut buf));
+    }
     schema::TFIDF.frame(vec![
         Series::new("".into(), rows),
-        Series::new("".into(), &matrix.indices[entries.clone()]),
-        Series::new("".into(), &counts.values[entries.clone()]),
-        Series::new("".into(), &matrix.values[entries]),
+        Series::new("".into(), &matrix.indices()[entries.clone()]),
+        Series::new("".into(), &counts.values[entries]),
+        Series::new("".into(), weights),
     ])
 }
 
@@ -389,4 +388,50 @@ pub fn evidence(docs: &[Document], trends: &TrendResults) -> PolarsResult<DataFr
         Series::new("".into(), e.iter().map(|x| x.sentence.start).collect::<Vec<_>>()),
         Series::new("".into(), e.iter().map(|x| x.sentence.end).collect::<Vec<_>>()),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vectorize::{idf, row_norms, tfidf as stored_tfidf, TfidfWeights};
+
+    #[test]
+    fn tfidf_rows_cut_anywhere_hold_each_entry_once_with_its_document_and_weight() {
+        let rows: Vec<Vec<(u32, u32)>> =
+            (0..9u32).map(|r| (0..5u32).filter(|c| (r * c) % 4 != 1).map(|c| (c, 1 + r % 3 + c)).collect()).collect();
+        let counts = Csr::from_rows(5, rows);
+        let idf = idf(&[5, 6, 7, 8, 9], 9);
+        let norms = row_norms(&counts, &idf, false);
+        let made = TfidfWeights::new(&counts, &idf, &norms, false);
+        let stored = stored_tfidf(&counts, &idf, false);
+        let doc_of_row: Vec<usize> = (0..9).map(|r| 10 + 2 * r).collect();
+        let nnz = counts.nnz();
+        for cut in [0, 1, 4, nnz / 2, nnz - 1, nnz] {
+            let parts = [
+                tfidf(&made, &counts, &doc_of_row, 0..cut).unwrap(),
+                tfidf(&made, &counts, &doc_of_row, cut..nnz).unwrap(),
+            ];
+            let column = |name: &str| -> Vec<f64> {
+                parts
+                    .iter()
+                    .flat_map(|f| {
+                        f.column(name)
+                            .unwrap()
+                            .cast(&DataType::Float64)
+                            .unwrap()
+                            .f64()
+                            .unwrap()
+                            .into_no_null_iter()
+                            .collect::<Vec<_>>()
+                    })
+                    .collect()
+            };
+            let expected_docs: Vec<f64> =
+                (0..9).flat_map(|r| std::iter::repeat_n(doc_of_row[r] as f64, stored.row(r).0.len())).collect();
+            assert_eq!(column("doc_index"), expected_docs, "cut at {cut}");
+            assert_eq!(column("weight"), stored.values.iter().map(|&w| w as f64).collect::<Vec<_>>());
+            assert_eq!(column("count"), counts.values.iter().map(|&n| n as f64).collect::<Vec<_>>());
+            assert_eq!(column("term_id"), counts.indices.iter().map(|&c| c as f64).collect::<Vec<_>>());
+        }
+    }
 }
