@@ -13,10 +13,8 @@ use crate::ingest::{ingest_plan, ShardPlan};
 use crate::normalize::{mark_duplicates, normalize, Boilerplate, Fingerprints, Normalizer, ScriptConverter};
 use crate::segment::keywords::KeywordExtractor;
 use crate::segment::{add_seed_words, build_jieba, FilterChain, Segmenter};
-use crate::shards::{FetchTexts, PartialJoin, ShardPartial, ShardTexts};
-use crate::topics::theme_model::{
-    fit_theme_model, match_seeds, substring_counts, SeedTheme, Seeds, ThemeInputs, ThemeModel,
-};
+use crate::shards::{AskShards, PartialJoin, ShardPartial, ShardTexts};
+use crate::topics::theme_model::{fit_theme_model, match_seeds, SeedTheme, Seeds, ThemeInputs, ThemeModel};
 use crate::topics::{fit_topics, vocabulary_token_ids, TopicInputs, TopicModel, TopicsConfig};
 use crate::trends::analysis::{analyse, PeriodKeyness, TrendResults};
 use crate::trends::bootstrap::document_key;
@@ -228,13 +226,13 @@ pub fn map_shard(config: &RunConfig, plan: &ShardPlan, id: usize) -> Result<(Sha
 }
 
 /// The finish of a sharded run: the shards' partials joined (in shard order, as they came), then
-/// every stage after segmentation exactly as in [`run`]; `fetch` brings a shard's texts when one
-/// is needed.
+/// every stage after segmentation exactly as in [`run`]; what needs words from the texts (evidence
+/// sentences, raw counts of seeds, `--keep-tokens`) is asked of the shards through `ask`.
 pub fn run_sharded(
     config: &RunConfig,
     plan: &ShardPlan,
     join: PartialJoin,
-    fetch: FetchTexts,
+    ask: AskShards,
     mut sharding: Sharding,
 ) -> Result<RunSummary> {
     let mut begun = Begun::start(config)?;
@@ -245,7 +243,7 @@ pub fn run_sharded(
             corpus: joined.corpus,
             fingerprints: joined.fingerprints,
             tokenized: joined.tokenized,
-            texts: ShardTexts::fetched(&joined.documents, fetch),
+            texts: ShardTexts::asked(&joined.documents, ask),
         })
     })?;
     check_skips(&read.corpus, config.strict)?;
@@ -328,15 +326,8 @@ fn finish(
             })
             .collect();
         let raw_counts = |needles: &[&str]| {
-            let mut analysed = vec![false; docs.len()];
-            vectorized.rows.iter().for_each(|&d| analysed[d] = true);
-            let mut counts = vec![0; needles.len()];
-            texts.for_each_shard(|first, shard| {
-                let kept: Vec<&String> =
-                    shard.iter().enumerate().filter(|(i, _)| analysed[first + i]).map(|(_, t)| t).collect();
-                counts.iter_mut().zip(substring_counts(&kept, needles)).for_each(|(all, n)| *all += n);
-            })?;
-            Ok(counts)
+            let needles: Vec<String> = needles.iter().map(|n| n.to_string()).collect();
+            texts.occurrences(&vectorized.rows, &needles)
         };
         match_seeds(&seed_themes, &tokenized, &vectorized.vocabulary, raw_counts)
     });

@@ -4,11 +4,13 @@
 //! ([`PartialJoin`], as they arrive), which gives exactly the corpus and tokens one process makes from
 //! the same plan.
 //!
-//! The texts stay where the shard was read ([`ShardTexts`]): the driver fetches one shard's texts
-//! at a time, only for what needs words on a page (evidence sentences, raw counts of lost seeds,
-//! `--keep-tokens`, the keywords of a tiny run). The in-process run holds them the same way.
+//! The texts stay where the shard was read ([`ShardTexts`]): what needs words from them (evidence
+//! sentences, raw counts of lost seeds) is a [`TextRequest`] to each shard concerned, answered
+//! there; only `--keep-tokens` and the keywords of a tiny run bring texts to the driver. The
+//! in-process run holds the texts the same way and answers the same requests itself.
 //!
-//! Partials and texts travel as MessagePack (compact, and readable from Python with `msgpack`).
+//! Partials, texts, requests and answers travel as MessagePack (compact, and readable from Python
+//! with `msgpack`).
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +19,8 @@ use crate::error::{Error, Result};
 use crate::ingest::{CorpusJoin, ShardPlan};
 use crate::normalize::Fingerprints;
 use crate::segment::{Tokenized, TokensJoin};
+use crate::topics::theme_model::substring_counts;
+use crate::trends::evidence::{first_sentence_with, Sentence};
 use crate::write::manifest::peak_rss_mib;
 
 /// Give the memory a finished shard freed back to the system: a long-lived worker would otherwise
@@ -201,11 +205,75 @@ pub fn decode_texts(bytes: &[u8]) -> Result<Vec<String>> {
     rmp_serde::from_slice(bytes).map_err(|e| Error::Config(format!("a shard's texts do not decode ({e})")))
 }
 
-/// Fetches one shard's texts (by shard id) from wherever the shard was read.
-pub type FetchTexts = Box<dyn Fn(usize) -> Result<Vec<String>> + Send + Sync>;
+/// What the driver asks of one shard's texts. It is answered where the texts are (on a worker,
+/// in a Ray run; [`answer_texts`]), so only the answer travels and the driver never holds a
+/// shard's texts for a sentence or a count.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum TextRequest {
+    /// The texts of these documents (places in the shard), in that order.
+    Texts(Vec<usize>),
+    /// For each (document, words): the document's first sentence holding one of the words.
+    Sentences(Vec<(usize, Vec<String>)>),
+    /// How often each needle occurs in these documents, in all.
+    Occurrences { docs: Vec<usize>, needles: Vec<String> },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum TextAnswer {
+    Texts(Vec<String>),
+    Sentences(Vec<Option<Sentence>>),
+    Occurrences(Vec<u64>),
+}
+
+impl TextRequest {
+    /// The answer from `texts`, the shard's texts in document order.
+    pub fn answer(&self, texts: &[String]) -> Result<TextAnswer> {
+        let text = |d: usize| {
+            texts.get(d).map(String::as_str).ok_or_else(|| {
+                Error::Config(format!(
+                    "asked for document {d} of a shard that holds {} texts; were the workers running another \
+                     themeshift version, or was the shard read again from changed input?",
+                    texts.len()
+                ))
+            })
+        };
+        Ok(match self {
+            TextRequest::Texts(docs) => {
+                TextAnswer::Texts(docs.iter().map(|&d| text(d).map(str::to_string)).collect::<Result<_>>()?)
+            }
+            TextRequest::Sentences(wanted) => TextAnswer::Sentences(
+                wanted
+                    .iter()
+                    .map(|(d, words)| {
+                        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+                        Ok(first_sentence_with(text(*d)?, &words))
+                    })
+                    .collect::<Result<_>>()?,
+            ),
+            TextRequest::Occurrences { docs, needles } => {
+                let texts: Vec<&str> = docs.iter().map(|&d| text(d)).collect::<Result<_>>()?;
+                let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+                TextAnswer::Occurrences(substring_counts(&texts, &needles))
+            }
+        })
+    }
+}
+
+/// A worker's side of a [`TextRequest`]: the shard's texts (as [`encode_texts`] made them) and
+/// the request, both MessagePack; the answer, MessagePack.
+pub fn answer_texts(texts: &[u8], request: &[u8]) -> Result<Vec<u8>> {
+    let request: TextRequest =
+        rmp_serde::from_slice(request).map_err(|e| Error::Config(format!("a text request does not decode ({e})")))?;
+    let answer = request.answer(&decode_texts(texts)?)?;
+    rmp_serde::to_vec(&answer).map_err(|e| Error::Config(format!("cannot encode a text answer: {e}")))
+}
+
+/// Sends encoded [`TextRequest`]s, each to its shard (by id), and returns their encoded answers
+/// in the same order; the shards may answer side by side.
+pub type AskShards = Box<dyn Fn(Vec<(usize, Vec<u8>)>) -> Result<Vec<Vec<u8>>> + Send + Sync>;
 
 /// The texts of a run's documents, held apart from the documents: in this process, or with the
-/// shards that read them, fetched one shard at a time when asked for.
+/// shards that read them, which answer what the run asks of them.
 pub struct ShardTexts {
     /// The first document of each shard in the joined corpus, then the number of documents.
     starts: Vec<usize>,
@@ -214,81 +282,122 @@ pub struct ShardTexts {
 
 enum TextSource {
     Here(Vec<String>),
-    Fetched(FetchTexts),
+    Asked(AskShards),
 }
 
 impl ShardTexts {
-    /// Texts held in this process, in document order.
+    /// Texts held in this process, in document order (one shard, as far as asking goes).
     pub fn here(texts: Vec<String>) -> ShardTexts {
         ShardTexts { starts: vec![0, texts.len()], source: TextSource::Here(texts) }
     }
 
-    /// Texts of shards with `documents[s]` documents each, fetched by shard id.
-    pub fn fetched(documents: &[usize], fetch: FetchTexts) -> ShardTexts {
+    /// Texts of shards with `documents[s]` documents each, asked of the shards by `ask`.
+    pub fn asked(documents: &[usize], ask: AskShards) -> ShardTexts {
         let starts = std::iter::once(0)
             .chain(documents.iter().scan(0, |at, n| {
                 *at += n;
                 Some(*at)
             }))
             .collect();
-        ShardTexts { starts, source: TextSource::Fetched(fetch) }
+        ShardTexts { starts, source: TextSource::Asked(ask) }
     }
 
-    /// One fetched shard's texts, checked against the number of its documents.
-    fn fetch(&self, fetch: &FetchTexts, shard: usize) -> Result<Vec<String>> {
-        let texts = fetch(shard)?;
-        let expected = self.starts[shard + 1] - self.starts[shard];
-        if texts.len() != expected {
-            return Err(Error::Config(format!(
-                "shard {shard} sent {} texts for its {expected} documents",
-                texts.len()
-            )));
-        }
-        Ok(texts)
-    }
-
-    /// Visit each shard's texts in order, with the index of its first document; a fetched
-    /// shard's texts are let go before the next is fetched.
-    pub fn for_each_shard(&self, mut visit: impl FnMut(usize, &[String])) -> Result<()> {
-        match &self.source {
-            TextSource::Here(texts) => visit(0, texts),
-            TextSource::Fetched(fetch) => {
-                for shard in 0..self.starts.len() - 1 {
-                    visit(self.starts[shard], &self.fetch(fetch, shard)?);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The texts of `docs` (indices into the joined corpus), in the order asked; only the shards
-    /// that hold one of them are fetched.
+    /// The texts of `docs` (indices into the joined corpus), in the order asked.
     pub fn texts_of(&self, docs: &[usize]) -> Result<Vec<String>> {
+        let answers = self.ask_each(docs, |places| TextRequest::Texts(places.iter().map(|&(_, p)| p).collect()))?;
         let mut texts = vec![String::new(); docs.len()];
-        self.visit_texts_of(docs, |i, text| texts[i] = text.to_string())?;
+        for (places, answer) in answers {
+            let TextAnswer::Texts(found) = answer else { return Err(mismatched("texts")) };
+            check_len(found.len(), places.len())?;
+            places.iter().zip(found).for_each(|(&(i, _), text)| texts[i] = text);
+        }
         Ok(texts)
     }
 
-    /// `visit(i, text)` with the text of each `docs[i]` (indices into the joined corpus), a shard
-    /// at a time: only the shards that hold one are fetched, each once and let go before the
-    /// next, so what a caller keeps of each text (a sentence) is all that stays.
-    pub fn visit_texts_of(&self, docs: &[usize], mut visit: impl FnMut(usize, &str)) -> Result<()> {
-        let fetch = match &self.source {
-            TextSource::Here(texts) => {
-                docs.iter().enumerate().for_each(|(i, &d)| visit(i, &texts[d]));
-                return Ok(());
-            }
-            TextSource::Fetched(fetch) => fetch,
+    /// For each (document, words): the document's first sentence holding one of the words.
+    pub fn sentences(&self, wanted: &[(usize, Vec<String>)]) -> Result<Vec<Option<Sentence>>> {
+        let docs: Vec<usize> = wanted.iter().map(|(d, _)| *d).collect();
+        let request = |places: &[(usize, usize)]| {
+            TextRequest::Sentences(places.iter().map(|&(i, p)| (p, wanted[i].1.clone())).collect())
         };
-        let shard_of = |d: usize| self.starts.partition_point(|&start| start <= d) - 1;
-        let mut asked: Vec<usize> = (0..docs.len()).collect();
-        asked.sort_by_key(|&i| docs[i]);
-        for wanted in asked.chunk_by(|&a, &b| shard_of(docs[a]) == shard_of(docs[b])) {
-            let shard = shard_of(docs[wanted[0]]);
-            let texts = self.fetch(fetch, shard)?;
-            wanted.iter().for_each(|&i| visit(i, &texts[docs[i] - self.starts[shard]]));
+        let mut sentences = vec![None; wanted.len()];
+        for (places, answer) in self.ask_each(&docs, request)? {
+            let TextAnswer::Sentences(found) = answer else { return Err(mismatched("sentences")) };
+            check_len(found.len(), places.len())?;
+            places.iter().zip(found).for_each(|(&(i, _), sentence)| sentences[i] = sentence);
         }
+        Ok(sentences)
+    }
+
+    /// How often each needle occurs in the texts of `docs`, in all.
+    pub fn occurrences(&self, docs: &[usize], needles: &[String]) -> Result<Vec<u64>> {
+        let request = |places: &[(usize, usize)]| TextRequest::Occurrences {
+            docs: places.iter().map(|&(_, p)| p).collect(),
+            needles: needles.to_vec(),
+        };
+        let mut total = vec![0; needles.len()];
+        for (_, answer) in self.ask_each(docs, request)? {
+            let TextAnswer::Occurrences(counts) = answer else { return Err(mismatched("occurrences")) };
+            check_len(counts.len(), needles.len())?;
+            total.iter_mut().zip(counts).for_each(|(all, n)| *all += n);
+        }
+        Ok(total)
+    }
+
+    /// One request to each shard holding one of `docs`, made by `request` from that shard's
+    /// (index in `docs`, place in the shard) pairs; the answers beside those pairs, in shard order.
+    fn ask_each(
+        &self,
+        docs: &[usize],
+        request: impl Fn(&[(usize, usize)]) -> TextRequest,
+    ) -> Result<Vec<(Vec<(usize, usize)>, TextAnswer)>> {
+        let shard_of = |d: usize| self.starts.partition_point(|&start| start <= d) - 1;
+        let mut by_shard: std::collections::BTreeMap<usize, Vec<(usize, usize)>> = Default::default();
+        for (i, &d) in docs.iter().enumerate() {
+            let shard = shard_of(d);
+            by_shard.entry(shard).or_default().push((i, d - self.starts[shard]));
+        }
+        let (shards, places): (Vec<usize>, Vec<Vec<(usize, usize)>>) = by_shard.into_iter().unzip();
+        let requests: Vec<TextRequest> = places.iter().map(|p| request(p)).collect();
+        let answers = match &self.source {
+            TextSource::Here(texts) => requests.iter().map(|r| r.answer(texts)).collect::<Result<Vec<_>>>()?,
+            TextSource::Asked(ask) => {
+                let encoded = shards
+                    .iter()
+                    .zip(&requests)
+                    .map(|(&s, r)| {
+                        Ok((
+                            s,
+                            rmp_serde::to_vec(r)
+                                .map_err(|e| Error::Config(format!("cannot encode a text request: {e}")))?,
+                        ))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let answers = ask(encoded)?;
+                check_len(answers.len(), shards.len())?;
+                answers
+                    .iter()
+                    .zip(&shards)
+                    .map(|(bytes, s)| {
+                        rmp_serde::from_slice(bytes)
+                            .map_err(|e| Error::Config(format!("shard {s}'s answer does not decode ({e})")))
+                    })
+                    .collect::<Result<Vec<_>>>()?
+            }
+        };
+        Ok(places.into_iter().zip(answers).collect())
+    }
+}
+
+fn mismatched(asked: &str) -> Error {
+    Error::Config(format!("a shard answered a request for {asked} with something else"))
+}
+
+fn check_len(got: usize, asked: usize) -> Result<()> {
+    if got == asked {
         Ok(())
+    } else {
+        Err(Error::Config(format!("a shard sent {got} answers for {asked} questions")))
     }
 }
 
@@ -303,37 +412,54 @@ mod tests {
         (texts, counts)
     }
 
-    #[test]
-    fn fetched_texts_are_the_texts_held_here() {
-        let (texts, counts) = shards();
-        let all: Vec<String> = texts.concat();
-        let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let log = asked.clone();
-        let fetched = ShardTexts::fetched(
-            &counts,
-            Box::new(move |s| {
-                log.lock().unwrap().push(s);
-                decode_texts(&encode_texts(&texts[s])?)
-            }),
-        );
-        let here = ShardTexts::here(all.clone());
-        let docs = [4, 0, 3, 0];
-        assert_eq!(fetched.texts_of(&docs).unwrap(), here.texts_of(&docs).unwrap());
-        assert_eq!(fetched.texts_of(&docs).unwrap(), ["戊", "甲", "丁", "甲"]);
-        // Only the shards holding an asked document were fetched, each once.
-        assert_eq!(*asked.lock().unwrap(), [0, 2, 0, 2]);
-        let mut seen = Vec::new();
-        fetched
-            .for_each_shard(|first, t| seen.extend(t.iter().enumerate().map(|(i, x)| (first + i, x.clone()))))
-            .unwrap();
-        assert_eq!(seen, all.into_iter().enumerate().collect::<Vec<_>>());
+    /// Texts asked of the shards, each request answered through its bytes as a worker would,
+    /// with a log of the shards asked.
+    fn asked(texts: Vec<Vec<String>>, counts: &[usize]) -> (ShardTexts, std::sync::Arc<std::sync::Mutex<Vec<usize>>>) {
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = log.clone();
+        let ask: AskShards = Box::new(move |requests| {
+            requests
+                .into_iter()
+                .map(|(s, request)| {
+                    seen.lock().unwrap().push(s);
+                    answer_texts(&encode_texts(&texts[s])?, &request)
+                })
+                .collect()
+        });
+        (ShardTexts::asked(counts, ask), log)
     }
 
     #[test]
-    fn a_shard_sending_the_wrong_number_of_texts_is_an_error() {
+    fn answers_from_the_shards_are_the_answers_from_texts_held_here() {
+        let (texts, counts) = shards();
+        let here = ShardTexts::here(texts.concat());
+        let (asked, log) = asked(texts, &counts);
+        let docs = [4, 0, 3, 0];
+        assert_eq!(asked.texts_of(&docs).unwrap(), here.texts_of(&docs).unwrap());
+        assert_eq!(asked.texts_of(&docs).unwrap(), ["戊", "甲", "丁", "甲"]);
+        // Only the shards holding an asked document were asked, each once per question.
+        assert_eq!(*log.lock().unwrap(), [0, 2, 0, 2]);
+        let wanted: Vec<(usize, Vec<String>)> =
+            vec![(3, vec!["丁".into()]), (1, vec!["无".into()]), (0, vec!["乙".into(), "甲".into()])];
+        let sentences = asked.sentences(&wanted).unwrap();
+        assert_eq!(sentences, here.sentences(&wanted).unwrap());
+        assert_eq!(
+            sentences.iter().map(|s| s.as_ref().map(|s| s.term.as_str())).collect::<Vec<_>>(),
+            [Some("丁"), None, Some("甲")]
+        );
+        let needles = ["甲".to_string(), "戊".to_string(), "己".to_string()];
+        assert_eq!(asked.occurrences(&[0, 1, 4], &needles).unwrap(), [1, 1, 0]);
+        assert_eq!(asked.occurrences(&[1, 2, 3], &needles).unwrap(), here.occurrences(&[1, 2, 3], &needles).unwrap());
+    }
+
+    #[test]
+    fn a_shard_that_lacks_an_asked_document_or_answers_short_is_an_error() {
         let (_, counts) = shards();
-        let short = ShardTexts::fetched(&counts, Box::new(|_| Ok(vec!["甲".into()])));
+        let (fewer, _) = asked(vec![vec!["甲".into()], vec![], vec![]], &counts);
+        let error = fewer.texts_of(&[1]).unwrap_err().to_string();
+        assert!(error.contains("asked for document 1 of a shard that holds 1 texts"), "{error}");
+        let short = ShardTexts::asked(&counts, Box::new(|_| Ok(Vec::new())));
         let error = short.texts_of(&[0]).unwrap_err().to_string();
-        assert!(error.contains("shard 0 sent 1 texts for its 2 documents"), "{error}");
+        assert!(error.contains("sent 0 answers for 1 questions"), "{error}");
     }
 }

@@ -193,6 +193,20 @@ fn map_shard<'py>(
     Ok((PyBytes::new(py, &partial), PyBytes::new(py, &texts)))
 }
 
+/// A shard's answer to one of the driver's text requests (sentences for evidence, occurrences of
+/// seeds, texts): `texts` as `map_shard` made them, `request` as the driver's `ask_shards` got it.
+/// Runs where the texts are, so only the answer travels.
+#[pyfunction]
+fn answer_texts<'py>(
+    py: Python<'py>,
+    texts: &Bound<'py, PyBytes>,
+    request: &Bound<'py, PyBytes>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let (texts, request) = (texts.as_bytes(), request.as_bytes());
+    let answer = py.detach(|| themeshift::shards::answer_texts(texts, request)).map_err(|e| raise(&e))?;
+    Ok(PyBytes::new(py, &answer))
+}
+
 /// The driver's side of a sharded run: partials are added as they arrive (each decoded at once
 /// and folded into the join in shard order, so the driver holds neither every partial's bytes nor
 /// every decoded partial), then `finish` runs every stage after segmentation. Returns the run
@@ -220,8 +234,9 @@ impl ShardJoin {
     }
 
     /// `sharding`: the driver's account for the manifest, as JSON (`engine`, `map_seconds`).
-    /// `fetch_texts(shard)`: the bytes of that shard's texts, as `map_shard` made them.
-    fn finish(&mut self, py: Python<'_>, sharding: String, fetch_texts: Py<PyAny>) -> PyResult<String> {
+    /// `ask_shards(requests)`: for a list of `(shard, request bytes)`, the list of answers (bytes,
+    /// in the same order) that `answer_texts` gives on the shard's texts, wherever they are.
+    fn finish(&mut self, py: Python<'_>, sharding: String, ask_shards: Py<PyAny>) -> PyResult<String> {
         let parsed = parse_run(&self.args)?;
         let threads = parsed.args.threads();
         let plan = self.plan.clone();
@@ -236,15 +251,17 @@ impl ShardJoin {
                 map_seconds: account["map_seconds"].as_f64(),
                 ..Sharding::default()
             };
-            let fetch: themeshift::shards::FetchTexts = Box::new(move |shard| {
-                Python::attach(|py| -> PyResult<_> {
-                    let texts = fetch_texts.call1(py, (shard,))?;
-                    Ok(themeshift::shards::decode_texts(texts.bind(py).cast::<PyBytes>()?.as_bytes()))
+            let ask: themeshift::shards::AskShards = Box::new(move |requests| {
+                Python::attach(|py| -> PyResult<Vec<Vec<u8>>> {
+                    let requests: Vec<(usize, Bound<'_, PyBytes>)> =
+                        requests.into_iter().map(|(s, r)| (s, PyBytes::new(py, &r))).collect();
+                    let answers = ask_shards.call1(py, (requests,))?;
+                    answers.bind(py).try_iter()?.map(|a| Ok(a?.cast::<PyBytes>()?.as_bytes().to_vec())).collect()
                 })
-                .map_err(|e| themeshift::Error::Config(format!("fetching the texts of shard {shard}: {e}")))?
+                .map_err(|e| themeshift::Error::Config(format!("asking the shards for their texts' words: {e}")))
             });
             let summary =
-                themeshift::pipeline::run_sharded(&config, &plan, join, fetch, sharding).map_err(|e| raise(&e))?;
+                themeshift::pipeline::run_sharded(&config, &plan, join, ask, sharding).map_err(|e| raise(&e))?;
             Ok(summary_json(&summary))
         })
     }
@@ -384,15 +401,17 @@ fn tfidf<'py>(
     let v = interruptible(py, 0, move || {
         let tokenized = Tokenized::from_token_lists(&token_lists);
         let rows = (0..tokenized.n_docs()).collect();
-        vectorize(&tokenized, rows, &params).map_err(|e| raise(&e))
+        let v = vectorize(&tokenized, rows, &params).map_err(|e| raise(&e))?;
+        // Stored here, in the call's thread pool (rayon's global pool is the CLI's to start).
+        let m = v.tfidf().stored().into_owned();
+        Ok((m, v.vocabulary.terms))
     })?;
-    let weights = v.tfidf();
-    let m = weights.stored();
+    let (m, terms) = v;
     let indptr: Vec<u8> = m.indptr.iter().flat_map(|&o| (o as u64).to_le_bytes()).collect();
     let indices: Vec<u8> = m.indices.iter().flat_map(|i| i.to_le_bytes()).collect();
     let data: Vec<u8> = m.values.iter().flat_map(|x| x.to_le_bytes()).collect();
     let shape = (m.n_rows(), m.n_cols);
-    Ok((PyBytes::new(py, &indptr), PyBytes::new(py, &indices), PyBytes::new(py, &data), shape, v.vocabulary.terms))
+    Ok((PyBytes::new(py, &indptr), PyBytes::new(py, &indices), PyBytes::new(py, &data), shape, terms))
 }
 
 /// The date rules of ingest for texts without metadata: a `发布时间：` (or 日期/时间) header line,
@@ -440,6 +459,7 @@ fn _themeshift(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(run_options, m)?,
         wrap_pyfunction!(shard_plan, m)?,
         wrap_pyfunction!(map_shard, m)?,
+        wrap_pyfunction!(answer_texts, m)?,
         wrap_pyfunction!(cli, m)?,
         wrap_pyfunction!(normalize, m)?,
         wrap_pyfunction!(segment, m)?,

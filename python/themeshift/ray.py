@@ -12,8 +12,9 @@ tables, charts, report, manifest — exactly as the in-process run does, so ever
 A worker that dies is replaced and its shard read again (``max_retries``); a shard with bad input
 fails the run with the same error as the CLI (or is skipped and counted under ``skip_bad``).
 
-The driver fetches one shard's texts at a time, and only for what needs words on a page: the
-evidence sentences, raw counts of seeds lost to segmentation, ``keep_tokens``. What is not sharded
+The texts stay in the object store; what needs words from them (the evidence sentences, raw
+counts of seeds lost to segmentation) is a Ray task per shard that returns only its answer; only
+``keep_tokens`` brings texts to the driver. What is not sharded
 yet: everything after segmentation runs on the driver, which therefore holds every document's
 metadata, the count and TF-IDF matrices, and the tokens until they are vectorized (see README,
 "Sharded runs").
@@ -33,6 +34,11 @@ PathLike = Union[str, os.PathLike]
 
 def _map_shard(argv, plan, shard, threads):
     return _themeshift.map_shard(argv, plan, shard, threads)
+
+
+def _answer_texts(texts, request):
+    # Runs on a worker: Ray hands it the shard's texts from the object store there.
+    return _themeshift.answer_texts(texts, request)
 
 
 def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb: Optional[float] = None,
@@ -92,7 +98,13 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
             raise
         map_seconds = time.perf_counter() - start
         account = json.dumps({"engine": "ray", "map_seconds": map_seconds})
-        summary = json.loads(join.finish(account, lambda shard: ray.get(texts[shard])))
+        answer = ray.remote(num_cpus=cpus_per_shard, max_retries=max_retries)(_answer_texts)
+
+        def ask_shards(requests):
+            # Every shard asked answers side by side; the driver gets only the answers.
+            return ray.get([answer.remote(texts[shard], request) for shard, request in requests])
+
+        summary = json.loads(join.finish(account, ask_shards))
     finally:
         if started_here:
             ray.shutdown()

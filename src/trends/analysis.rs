@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::evidence::{first_sentence_with, top_rows, Sentence};
+use super::evidence::{top_rows, Sentence};
 use super::keyness::{keyness, Keyness};
 use super::stats::Correction;
 use super::term_stats::{ranked, series_stats, term_stats, TermStat};
@@ -175,14 +175,9 @@ pub fn analyse(
             want("theme", &theme.name, p, top_rows(period_rows, |r| hits[r][k], params.evidence_per_item), &words);
         }
     }
-    // Each text gives up its sentence as its shard comes, and is let go (at 8× the xwlb corpus
-    // the evidence rows' texts are 235k documents).
-    let docs: Vec<usize> = wanted.iter().map(|w| w.4).collect();
-    let mut sentences = vec![None; wanted.len()];
-    texts.visit_texts_of(&docs, |i, text| {
-        let words: Vec<&str> = wanted[i].5.iter().map(String::as_str).collect();
-        sentences[i] = first_sentence_with(text, &words);
-    })?;
+    // Each shard finds its documents' sentences where their texts are; only the sentences come.
+    let asked: Vec<(usize, Vec<String>)> = wanted.iter().map(|w| (w.4, w.5.clone())).collect();
+    let sentences = texts.sentences(&asked)?;
     let evidence = wanted
         .into_iter()
         .zip(sentences)

@@ -5,7 +5,7 @@
 /// Sentences end at these marks or at a line break.
 const ENDS: [char; 6] = ['。', '！', '？', '；', '!', '?'];
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Sentence {
     pub text: String,
     /// The term found, and its character span in `text`.

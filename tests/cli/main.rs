@@ -667,13 +667,14 @@ fn the_theme_model_measures_the_demos_planted_shifts_and_effects_regress_them_on
     assert!(text(&missing.stderr).contains("run `themeshift run --theme-model` first"), "{}", text(&missing.stderr));
 }
 
-/// A sharded run (each shard mapped on its own, partials joined out of order, texts fetched from
-/// where the shards left them) writes the in-process run's tables byte for byte.
+/// A sharded run (each shard mapped on its own, partials joined out of order, what needs the texts
+/// asked of the shards and answered from the bytes they left) writes the in-process run's tables
+/// byte for byte.
 #[test]
 fn sharded_run_writes_the_in_process_tables() {
     use themeshift::config::RunConfig;
     use themeshift::pipeline::{map_shard, run, run_sharded, shard_plan, Sharding};
-    use themeshift::shards::{decode_texts, encode_texts, FetchTexts, PartialJoin, ShardPartial};
+    use themeshift::shards::{answer_texts, encode_texts, AskShards, PartialJoin, ShardPartial};
     let tmp = tempfile::tempdir().unwrap();
     let config = |out: &str| {
         let mut c =
@@ -699,14 +700,19 @@ fn sharded_run_writes_the_in_process_tables() {
         join.add(ShardPartial::decode(&partial.encode().unwrap()).unwrap()).unwrap();
         texts.insert(id, encode_texts(&shard_texts).unwrap());
     }
-    let fetched = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let log = fetched.clone();
-    let fetch: FetchTexts = Box::new(move |shard| {
-        log.lock().unwrap().push(shard);
-        decode_texts(&texts[&shard])
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = asked.clone();
+    let ask: AskShards = Box::new(move |requests| {
+        requests
+            .into_iter()
+            .map(|(shard, request)| {
+                log.lock().unwrap().push(shard);
+                answer_texts(&texts[&shard], &request)
+            })
+            .collect()
     });
-    run_sharded(&sharded, &plan, join, fetch, Sharding::default()).unwrap();
-    assert!(!fetched.lock().unwrap().is_empty(), "evidence and tokens were made from fetched texts");
+    run_sharded(&sharded, &plan, join, ask, Sharding::default()).unwrap();
+    assert!(!asked.lock().unwrap().is_empty(), "evidence and tokens were made from the shards' answers");
     let tables: Vec<_> = std::fs::read_dir(tmp.path().join("local"))
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -721,7 +727,7 @@ fn sharded_run_writes_the_in_process_tables() {
     let mut one = PartialJoin::new(&plan);
     one.add(map_shard(&sharded, &plan, 1).unwrap().0).unwrap();
     assert!(one.add(map_shard(&sharded, &plan, 1).unwrap().0).is_err(), "shard 1 twice");
-    let no_texts: FetchTexts = Box::new(|_| Ok(Vec::new()));
+    let no_texts: AskShards = Box::new(|_| Ok(Vec::new()));
     let missing = run_sharded(&config("partial"), &plan, one, no_texts, Sharding::default()).unwrap_err();
     assert!(missing.to_string().contains("missing shards [0, 2"), "{missing}");
 }
