@@ -350,14 +350,14 @@ impl ShardTexts {
         &self,
         docs: &[usize],
         request: impl Fn(&[(usize, usize)]) -> TextRequest,
-    ) -> Result<Vec<(Vec<(usize, usize)>, TextAnswer)>> {
+    ) -> Result<Vec<(Places, TextAnswer)>> {
         let shard_of = |d: usize| self.starts.partition_point(|&start| start <= d) - 1;
-        let mut by_shard: std::collections::BTreeMap<usize, Vec<(usize, usize)>> = Default::default();
+        let mut by_shard: std::collections::BTreeMap<usize, Places> = Default::default();
         for (i, &d) in docs.iter().enumerate() {
             let shard = shard_of(d);
             by_shard.entry(shard).or_default().push((i, d - self.starts[shard]));
         }
-        let (shards, places): (Vec<usize>, Vec<Vec<(usize, usize)>>) = by_shard.into_iter().unzip();
+        let (shards, places): (Vec<usize>, Vec<Places>) = by_shard.into_iter().unzip();
         let requests: Vec<TextRequest> = places.iter().map(|p| request(p)).collect();
         let answers = match &self.source {
             TextSource::Here(texts) => requests.iter().map(|r| r.answer(texts)).collect::<Result<Vec<_>>>()?,
@@ -388,6 +388,9 @@ impl ShardTexts {
         Ok(places.into_iter().zip(answers).collect())
     }
 }
+
+/// Of the documents asked of one shard: (index among those asked, place in the shard).
+type Places = Vec<(usize, usize)>;
 
 fn mismatched(asked: &str) -> Error {
     Error::Config(format!("a shard answered a request for {asked} with something else"))
