@@ -685,6 +685,8 @@ fn sharded_run_writes_the_in_process_tables() {
         // The tokens table holds every text: all of them come back from the shards.
         c.keep_tokens = true;
         c.vectorize.vocabulary.min_df = themeshift::vectorize::DocFreq::Count(1);
+        // Seeds segmentation loses are counted in the texts: asked of the shards too.
+        c.theme_model = Some(themeshift::topics::keyatm::KeyAtmParams { iterations: 20, burn_in: 10, ..Default::default() });
         c
     };
     run(&config("local")).unwrap();
@@ -723,6 +725,10 @@ fn sharded_run_writes_the_in_process_tables() {
         let (a, b) = (tmp.path().join("local").join(&name), tmp.path().join("sharded").join(&name));
         assert!(std::fs::read(a).unwrap() == std::fs::read(b).unwrap(), "{name:?} differs");
     }
+    let lost = |run: &str| manifest(&tmp.path().join(run))["models"]["theme_model"]["lost_seeds"].clone();
+    let counted = lost("local").as_array().unwrap().iter().filter(|s| s["raw_count"].as_u64() > Some(0)).count();
+    assert!(counted > 0, "some lost seed occurs in the texts: {}", lost("local"));
+    assert_eq!(lost("local"), lost("sharded"), "raw counts of lost seeds, asked of the shards");
     // A missing shard is refused, not silently left out; a shard given twice too.
     let mut one = PartialJoin::new(&plan);
     one.add(map_shard(&sharded, &plan, 1).unwrap().0).unwrap();
