@@ -46,8 +46,8 @@ def status_mib(pid, keys=("VmRSS:", "RssShmem:")):
 def timed(command):
     """Wall time of `command`; the peak RSS of its process (MiB, sampled every 0.1 s) and its own peak,
     without the pages of Ray's shared object store it maps (VmRSS - RssShmem); and the peak by
-    /usr/bin/time, which is the largest of the process and every descendant it reaped — for the Ray
-    driver, that is Ray's raylet, whose RSS holds the object store."""
+    /usr/bin/time, the largest of the process and every descendant it reaped (for the Ray driver,
+    also the processes Ray started)."""
     proc = subprocess.Popen(["/usr/bin/time", "-f", "TIME %e %M", *map(str, command)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak, own = 0.0, 0.0
@@ -113,14 +113,14 @@ md = ["## Sharded runs on Ray", "",
       "the full xwlb corpus replicated with new ids, `--keep-duplicates --topics none` on both sides; local Ray "
       f"with {args.num_cpus} CPUs, one map task (read, normalize, segment) per shard, the rest on the driver. "
       "Driver: the Python process that calls `themeshift.ray.run`: its peak RSS and its own peak, without the "
-      "pages of Ray's shared object store it has mapped (VmRSS − RssShmem), both sampled every 0.1 s; largest Ray "
-      "process: /usr/bin/time's peak for the driver, which is the largest of the driver and every process it "
-      "started and reaped (Ray's raylet, whose RSS includes the object store holding every shard's texts). "
+      "pages of Ray's shared object store it has mapped (VmRSS − RssShmem), both sampled every 0.1 s; largest "
+      "process: /usr/bin/time's peak for the driver, the largest of the driver and every process it started and "
+      "reaped (Ray's own processes among them). "
       "Worker: the highest peak RSS of a worker during one shard's map (reset as each shard begins) and, of it, "
       "the worker's own memory (the peak less the object-store pages it had mapped: the shard texts it made "
       "earlier, which stay in the store until the run ends); rise: the largest increase during one shard. "
       f"In-process runs above {args.in_process_up_to}× are not attempted.", "",
-      "| corpus | JSONL (MB) | shards | Ray wall (s) | map (s) | in-process wall (s) | Ray ÷ in-process | driver peak / own (MiB) | largest Ray process (MiB) | worker peak / own / rise (MiB) | in-process peak (MiB) | tables |",
+      "| corpus | JSONL (MB) | shards | Ray wall (s) | map (s) | in-process wall (s) | Ray ÷ in-process | driver peak / own (MiB) | largest process (MiB) | worker peak / own / rise (MiB) | in-process peak (MiB) | tables |",
       "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
 for r in rows:
     local = "in_process_seconds" in r
