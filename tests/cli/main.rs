@@ -686,7 +686,8 @@ fn sharded_run_writes_the_in_process_tables() {
         c.keep_tokens = true;
         c.vectorize.vocabulary.min_df = themeshift::vectorize::DocFreq::Count(1);
         // Seeds segmentation loses are counted in the texts: asked of the shards too.
-        c.theme_model = Some(themeshift::topics::keyatm::KeyAtmParams { iterations: 20, burn_in: 10, ..Default::default() });
+        c.theme_model =
+            Some(themeshift::topics::keyatm::KeyAtmParams { iterations: 20, burn_in: 10, ..Default::default() });
         c
     };
     run(&config("local")).unwrap();
