@@ -3,9 +3,10 @@
 //! fixed number of shards; in each sweep every shard samples its tokens against its own copy of
 //! the word–topic counts, and the copies' changes are added together afterwards.
 //!
-//! Each token is drawn from its exact conditional, either by summing all k topics (dense, the
-//! fastest at small k) or by SparseLDA's three buckets (Yao, Mimno & McCallum 2009), whose cost
-//! grows with the topics a document and a word actually hold rather than with k:
+//! Each token is drawn from its exact conditional, either by weighing all k topics eight at a time
+//! (dense, [`super::draw`]; the fastest up to k ≈ 150 here) or by SparseLDA's three buckets (Yao,
+//! Mimno & McCallum 2009), whose cost grows with the topics a document and a word actually hold
+//! rather than with k:
 //!
 //! ```text
 //! (α_t + n_dt)(β + n_wt)/(Vβ + n_t) = α_t β/(Vβ + n_t)          s: every topic, tiny
@@ -27,6 +28,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use super::draw;
 use crate::vectorize::Csr;
 
 /// LDA settings. Defaults: α = 0.1 per topic, β = 0.01 (tomotopy's defaults), 300 sweeps, the
@@ -56,10 +58,13 @@ impl Default for LdaParams {
 /// Shards of documents sampled in parallel: fixed, so results do not depend on the threads.
 const SHARDS: usize = 8;
 
-/// From this many topics on, tokens are drawn by SparseLDA's buckets (measured on the
-/// China–Russia subset, 2 threads: dense 33 / sparse 29 M token-iterations/s at k = 20,
-/// 24 / 26 at k = 30, 17 / 23 at k = 50).
-const SPARSE_FROM_K: usize = 24;
+/// From this many topics on, tokens are drawn by SparseLDA's buckets. Measured on the
+/// China–Russia subset, 2 threads, 100 sweeps (M token-iterations/s, dense / sparse): 28.6 /
+/// 20.5 at k = 20, 19.4 / 15.8 at k = 50, 5.1–5.2 / 4.8–5.6 at k = 200 (two runs), 3.0 / 3.0
+/// at k = 400; at k = 100 the dense fit took 7.3 s, the sparse 8.5 s. (The dense draw before
+/// this one summed topic by topic: 25 / 11 / 4.9 at k = 20 / 50 / 100, so the sparse one took
+/// over from k = 24.)
+const SPARSE_FROM_K: usize = 160;
 
 pub struct LdaFit {
     /// n × k topic proportions θ (rows sum to 1).
@@ -280,7 +285,10 @@ fn split<'a>(
     shards
 }
 
-/// Draw every token of the shard by summing its conditional over all k topics.
+/// Draw every token of the shard from its conditional over all k topics, eight at a time
+/// ([`super::draw`]): per topic the factor (α_t + n_dt)/(Vβ + n_t) is kept (made afresh for each
+/// document, and for the two topics a token leaves and joins), so a token costs one pass over
+/// its word's row of counts.
 fn sample_dense(
     shard: &mut Shard,
     word_topic: &mut [u32],
@@ -292,11 +300,18 @@ fn sample_dense(
 ) {
     let k = alpha.len();
     let v_beta = v as f64 * beta;
-    let mut inv_total: Vec<f64> = topic_total.iter().map(|&t| 1.0 / (t as f64 + v_beta)).collect();
-    let mut cumulative = vec![0f64; k];
+    let wide = crate::linalg::wide_simd();
+    let (mut coefficient, mut p) = (vec![0f32; draw::padded(k)], vec![0f32; draw::padded(k)]);
+    let mut blocks = vec![0f32; draw::padded(k) / draw::BLOCK];
+    let factor = |t: usize, dt: &[u32], topic_total: &[u32]| {
+        ((alpha[t] + dt[t] as f64) / (topic_total[t] as f64 + v_beta)) as f32
+    };
     let base = shard.starts[shard.docs.start];
     for (local_doc, d) in shard.docs.clone().enumerate() {
         let dt = &mut shard.doc_topic[local_doc * k..(local_doc + 1) * k];
+        for (t, c) in coefficient.iter_mut().enumerate().take(k) {
+            *c = factor(t, dt, topic_total);
+        }
         for i in shard.starts[d] - base..shard.starts[d + 1] - base {
             let w = shard.words[i] as usize;
             let old = shard.topics[i] as usize;
@@ -304,18 +319,13 @@ fn sample_dense(
             dt[old] -= 1;
             wt[old] -= 1;
             topic_total[old] -= 1;
-            inv_total[old] = 1.0 / (topic_total[old] as f64 + v_beta);
-            let mut acc = 0.0;
-            for t in 0..k {
-                acc += (dt[t] as f64 + alpha[t]) * (wt[t] as f64 + beta) * inv_total[t];
-                cumulative[t] = acc;
-            }
-            let u = rng.gen::<f64>() * acc;
-            let new = cumulative.iter().position(|&c| c > u).unwrap_or(k - 1);
+            coefficient[old] = factor(old, dt, topic_total);
+            draw::weights(wide, &coefficient, wt, beta as f32, &mut p, &mut blocks);
+            let new = draw::pick(&p, &blocks, k, rng.gen::<f64>());
             dt[new] += 1;
             wt[new] += 1;
             topic_total[new] += 1;
-            inv_total[new] = 1.0 / (topic_total[new] as f64 + v_beta);
+            coefficient[new] = factor(new, dt, topic_total);
             shard.topics[i] = new as u16;
         }
     }

@@ -3,6 +3,7 @@
 //! most representative documents and its coherence (gensim's c_npmi, c_v, u_mass).
 
 pub mod coherence;
+mod draw;
 pub mod keyatm;
 mod lanes;
 pub mod lda;
