@@ -304,14 +304,11 @@ impl ShardTexts {
 
     /// The texts of `docs` (indices into the joined corpus), in the order asked.
     pub fn texts_of(&self, docs: &[usize]) -> Result<Vec<String>> {
-        let answers = self.ask_each(docs, |places| TextRequest::Texts(places.iter().map(|&(_, p)| p).collect()))?;
-        let mut texts = vec![String::new(); docs.len()];
-        for (places, answer) in answers {
-            let TextAnswer::Texts(found) = answer else { return Err(mismatched("texts")) };
-            check_len(found.len(), places.len())?;
-            places.iter().zip(found).for_each(|(&(i, _), text)| texts[i] = text);
-        }
-        Ok(texts)
+        let request = |places: &[(usize, usize)]| TextRequest::Texts(places.iter().map(|&(_, p)| p).collect());
+        self.per_document(docs, request, |answer| match answer {
+            TextAnswer::Texts(texts) => Some(texts),
+            _ => None,
+        })
     }
 
     /// For each (document, words): the document's first sentence holding one of the words.
@@ -320,13 +317,28 @@ impl ShardTexts {
         let request = |places: &[(usize, usize)]| {
             TextRequest::Sentences(places.iter().map(|&(i, p)| (p, wanted[i].1.clone())).collect())
         };
-        let mut sentences = vec![None; wanted.len()];
-        for (places, answer) in self.ask_each(&docs, request)? {
-            let TextAnswer::Sentences(found) = answer else { return Err(mismatched("sentences")) };
+        self.per_document(&docs, request, |answer| match answer {
+            TextAnswer::Sentences(sentences) => Some(sentences),
+            _ => None,
+        })
+    }
+
+    /// An answer per document of `docs`, in their order: each shard's answer (a list, one per
+    /// document asked of it, taken from its [`TextAnswer`] by `take`) put back in place.
+    fn per_document<T: Clone + Default>(
+        &self,
+        docs: &[usize],
+        request: impl Fn(&[(usize, usize)]) -> TextRequest,
+        take: impl Fn(TextAnswer) -> Option<Vec<T>>,
+    ) -> Result<Vec<T>> {
+        let mut out = vec![T::default(); docs.len()];
+        for (places, answer) in self.ask_each(docs, request)? {
+            let found = take(answer)
+                .ok_or_else(|| Error::Config("a shard answered a text request with another kind of answer".into()))?;
             check_len(found.len(), places.len())?;
-            places.iter().zip(found).for_each(|(&(i, _), sentence)| sentences[i] = sentence);
+            places.iter().zip(found).for_each(|(&(i, _), value)| out[i] = value);
         }
-        Ok(sentences)
+        Ok(out)
     }
 
     /// How often each needle occurs in the texts of `docs`, in all.
@@ -337,7 +349,9 @@ impl ShardTexts {
         };
         let mut total = vec![0; needles.len()];
         for (_, answer) in self.ask_each(docs, request)? {
-            let TextAnswer::Occurrences(counts) = answer else { return Err(mismatched("occurrences")) };
+            let TextAnswer::Occurrences(counts) = answer else {
+                return Err(Error::Config("a shard answered a text request with another kind of answer".into()));
+            };
             check_len(counts.len(), needles.len())?;
             total.iter_mut().zip(counts).for_each(|(all, n)| *all += n);
         }
@@ -391,10 +405,6 @@ impl ShardTexts {
 
 /// Of the documents asked of one shard: (index among those asked, place in the shard).
 type Places = Vec<(usize, usize)>;
-
-fn mismatched(asked: &str) -> Error {
-    Error::Config(format!("a shard answered a request for {asked} with something else"))
-}
 
 fn check_len(got: usize, asked: usize) -> Result<()> {
     if got == asked {

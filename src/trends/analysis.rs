@@ -176,7 +176,7 @@ pub fn analyse(
         }
     }
     // Each shard finds its documents' sentences where their texts are; only the sentences come.
-    let asked: Vec<(usize, Vec<String>)> = wanted.iter().map(|w| (w.4, w.5.clone())).collect();
+    let asked: Vec<(usize, Vec<String>)> = wanted.iter_mut().map(|w| (w.4, std::mem::take(&mut w.5))).collect();
     let sentences = texts.sentences(&asked)?;
     let evidence = wanted
         .into_iter()

@@ -14,7 +14,9 @@ mod tfidf;
 mod vocabulary;
 
 pub use matrix::{Csr, Weights};
-pub use tfidf::{idf, row_norms, tfidf, TfidfWeights};
+#[cfg(test)]
+pub use tfidf::tfidf;
+pub use tfidf::{idf, row_norms, TfidfWeights};
 pub use vocabulary::{count_matrix, select, DocFreq, Vocabulary, VocabularyParams};
 
 use crate::error::Result;

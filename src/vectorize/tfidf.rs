@@ -93,7 +93,9 @@ impl Weights for TfidfWeights<'_> {
     }
 }
 
-/// The TF-IDF matrix with its weights stored.
+/// The TF-IDF matrix with its weights stored (what the tests compare the weights made on demand
+/// with; a run stores them through [`Weights::stored`] only where a model needs it).
+#[cfg(test)]
 pub fn tfidf(counts: &Csr<u32>, idf: &[f64], sublinear_tf: bool) -> Csr<f32> {
     let norms = row_norms(counts, idf, sublinear_tf);
     TfidfWeights::new(counts, idf, &norms, sublinear_tf).stored().into_owned()
