@@ -16,7 +16,7 @@ use themeshift::topics::lda::{lda, LdaParams};
 use themeshift::topics::nmf::{nmf, nndsvda, NmfParams};
 use themeshift::trends::analysis::{analyse, TrendParams};
 use themeshift::trends::bootstrap::document_key;
-use themeshift::trends::themes::{parse_lexicon, theme_hits, CHINA_RUSSIA};
+use themeshift::trends::themes::{parse_lexicon, unseen_terms, LexiconIndex, CHINA_RUSSIA};
 use themeshift::vectorize::{vectorize, VectorizeParams, Weights};
 use themeshift::write::{schema, tables};
 
@@ -71,6 +71,7 @@ fn stages(c: &mut Criterion) {
     let held_texts = themeshift::shards::ShardTexts::here(texts.clone());
     let keys: Vec<u64> = (0..texts.len()).map(|d| document_key(&format!("demo-{d}"))).collect();
     let themes = parse_lexicon(CHINA_RUSSIA, "china_russia.toml").unwrap();
+    let lexicon = LexiconIndex::new(&themes);
     group.bench_function("trends", |b| {
         b.iter(|| {
             let t = analyse(
@@ -79,7 +80,7 @@ fn stages(c: &mut Criterion) {
                 &keys,
                 &n_tokens,
                 &held_texts,
-                theme_hits(&themes, &tokenized, &vectorized.rows),
+                (lexicon.hits(&tokenized, &vectorized.rows), unseen_terms(&themes, &tokenized.terms)),
                 &vectorized,
                 themes.clone(),
                 &TrendParams::default(),

@@ -12,17 +12,17 @@ use crate::error::{Error, Result};
 use crate::ingest::{ingest_plan, ShardPlan};
 use crate::normalize::{mark_duplicates, normalize, Boilerplate, Fingerprints, Normalizer, ScriptConverter};
 use crate::segment::keywords::KeywordExtractor;
-use crate::segment::{add_seed_words, build_jieba, FilterChain, Segmenter};
-use crate::shards::{AskShards, PartialJoin, ShardPartial, ShardTexts};
+use crate::segment::{add_seed_words, build_jieba, FilterChain, Segmenter, Tokenized};
+use crate::shards::{AskShards, PartialJoin, RowsWanted, ShardPartial, ShardTexts, ShardTokens};
 use crate::topics::theme_model::{fit_theme_model, match_seeds, SeedTheme, Seeds, ThemeInputs, ThemeModel};
-use crate::topics::{fit_topics, vocabulary_token_ids, TopicInputs, TopicModel, TopicsConfig};
+use crate::topics::{fit_topics, TopicInputs, TopicModel, TopicsConfig};
 use crate::trends::analysis::{analyse, PeriodKeyness, TrendResults};
 use crate::trends::bootstrap::document_key;
 use crate::trends::groups::leading_group;
 use crate::trends::term_stats::ranked;
 use crate::trends::term_stats::{series_stats, TermStat};
-use crate::trends::themes::{parse_lexicon, theme_hits, Theme, CHINA_RUSSIA};
-use crate::vectorize::{vectorize, Vectorized, Vocabulary};
+use crate::trends::themes::{parse_lexicon, unseen_terms, LexiconIndex, Theme, CHINA_RUSSIA};
+use crate::vectorize::{vocabulary_for, Vectorized, Vocabulary};
 use crate::write::charts;
 use crate::write::manifest::{self, peak_rss_mib, write_manifest, Counts, Manifest, StageTiming};
 use crate::write::models::{self, RowNames};
@@ -101,13 +101,6 @@ fn cluster_stage(v: &Vectorized, config: &ClusterConfig, seed: u64) -> Option<Cl
         ClusterConfig::LsaKmeans(params) => Some(cluster(&v.tfidf(), &v.counts, params, seed)),
         ClusterConfig::None => None,
     }
-}
-
-/// For each segmented term id, its vocabulary id (if the vocabulary kept it).
-fn vocabulary_index(terms: &[String], vocabulary: &Vocabulary) -> Vec<Option<u32>> {
-    let ids: rustc_hash::FxHashMap<&str, u32> =
-        vocabulary.terms.iter().enumerate().map(|(i, t)| (t.as_str(), i as u32)).collect();
-    terms.iter().map(|t| ids.get(t.as_str()).copied()).collect()
 }
 
 /// documents.parquet's `cluster` and `top_topic` (from the first topic model).
@@ -192,7 +185,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         Ok((segmenter.segment_texts(&texts), segmenter))
     })?;
     let texts = ShardTexts::here(corpus.take_texts());
-    let read = Read { corpus, fingerprints, tokenized, texts };
+    let read = Read { corpus, fingerprints, tokens: ShardTokens::here(tokenized), texts };
     finish(config, begun, read, Some(segmenter), Sharding::in_process(config, &plan))
 }
 
@@ -200,18 +193,19 @@ fn fingerprints_of(corpus: &Corpus) -> Fingerprints {
     Fingerprints::of(&corpus.documents.iter().map(|d| d.text.as_str()).collect::<Vec<_>>())
 }
 
-/// What the reading stages hand to the rest: the documents (their texts held apart), the texts'
-/// duplicate fingerprints and tokens.
+/// What the reading stages hand to the rest: the documents, the texts' duplicate fingerprints, and
+/// the texts and tokens, held apart from the documents (here or with the shards).
 struct Read {
     corpus: Corpus,
     fingerprints: Fingerprints,
-    tokenized: crate::segment::Tokenized,
+    tokens: ShardTokens,
     texts: ShardTexts,
 }
 
 /// The map of a sharded run, for one shard of the plan: read, normalize and segment its documents.
-/// The partial goes to the driver; the texts stay with the shard until the driver asks for them.
-pub fn map_shard(config: &RunConfig, plan: &ShardPlan, id: usize) -> Result<(ShardPartial, Vec<String>)> {
+/// The partial goes to the driver; the texts and tokens stay with the shard until the driver asks
+/// about them.
+pub fn map_shard(config: &RunConfig, plan: &ShardPlan, id: usize) -> Result<(ShardPartial, Vec<String>, Tokenized)> {
     let (start, start_memory) = (Instant::now(), crate::shards::begin_shard());
     let mut corpus = crate::ingest::ingest_shard(plan, id, &config.ingest)?;
     let tools = reading_tools(config)?;
@@ -222,12 +216,14 @@ pub fn map_shard(config: &RunConfig, plan: &ShardPlan, id: usize) -> Result<(Sha
     let texts = corpus.take_texts();
     let bytes = plan.shards[id].bytes(plan);
     let seconds = start.elapsed().as_secs_f64();
-    Ok((ShardPartial::new(id, bytes, (corpus, fingerprints, tokenized), seconds, start_memory), texts))
+    let n_tokens = tokenized.offsets.windows(2).map(|w| (w[1] - w[0]) as u32).collect();
+    Ok((ShardPartial::new(id, bytes, (corpus, fingerprints, n_tokens), seconds, start_memory), texts, tokenized))
 }
 
 /// The finish of a sharded run: the shards' partials joined (in shard order, as they came), then
-/// every stage after segmentation exactly as in [`run`]; what needs words from the texts (evidence
-/// sentences, raw counts of seeds, `--keep-tokens`) is asked of the shards through `ask`.
+/// every stage after segmentation exactly as in [`run`]; what needs the texts or tokens (terms'
+/// frequencies, count rows, theme hits, evidence sentences, raw counts of seeds, `--keep-tokens`)
+/// is asked of the shards through `ask`.
 pub fn run_sharded(
     config: &RunConfig,
     plan: &ShardPlan,
@@ -242,7 +238,7 @@ pub fn run_sharded(
         Ok(Read {
             corpus: joined.corpus,
             fingerprints: joined.fingerprints,
-            tokenized: joined.tokenized,
+            tokens: ShardTokens::asked(&joined.documents, joined.n_tokens, ask.clone()),
             texts: ShardTexts::asked(&joined.documents, ask),
         })
     })?;
@@ -300,7 +296,7 @@ fn finish(
     segmenter: Option<Segmenter>,
     sharding: Sharding,
 ) -> Result<RunSummary> {
-    let Read { mut corpus, fingerprints, tokenized, texts } = read;
+    let Read { mut corpus, fingerprints, tokens, texts } = read;
     let Begun { charts, staging, mut stages, themes } = begun;
     let out = staging.dir.as_path();
     let run_id = manifest::run_id(config, &corpus.report);
@@ -313,9 +309,26 @@ fn finish(
     // Each duplicate group counts once, through its earliest member, unless asked otherwise.
     let analysed: Vec<usize> =
         (0..docs.len()).filter(|&d| config.keep_duplicates || docs[d].duplicate_of.is_none()).collect();
-    let vectorized = stages.run("vectorize", || vectorize(&tokenized, analysed, &config.vectorize))?;
-    let (cluster_config, topics_config, skipped_models) =
-        models_the_corpus_supports(config, vectorized.rows.len(), vectorized.vocabulary.len());
+    // The vocabulary from the terms' frequencies, merged over the shards; then each analysed
+    // document's row — counts, theme hits and, for the topic models, its tokens as vocabulary ids
+    // — from the shard that holds its tokens.
+    let (vectorized, terms, supported, theme_hits, token_ids) = stages.run("vectorize", || {
+        let frequencies = tokens.frequencies(&analysed)?;
+        crate::progress::check();
+        let (vocabulary, adjustments) = vocabulary_for(&frequencies, analysed.len(), &config.vectorize.vocabulary)?;
+        let supported = models_the_corpus_supports(config, analysed.len(), vocabulary.len());
+        let wanted = RowsWanted {
+            vocabulary: vocabulary.terms.clone(),
+            lexicon: LexiconIndex::new(themes),
+            token_ids: !supported.1.models.is_empty(),
+        };
+        let entries = vocabulary.df.iter().map(|&d| d as usize).sum();
+        let rows = tokens.rows(&analysed, wanted, entries)?;
+        crate::progress::check();
+        let vectorized = Vectorized::new(analysed, vocabulary, rows.counts, config.vectorize.sublinear_tf, adjustments);
+        Ok((vectorized, frequencies.terms, supported, rows.hits, rows.token_ids))
+    })?;
+    let (cluster_config, topics_config, skipped_models) = supported;
     let seeds = config.theme_model.as_ref().map(|_| {
         let seed_themes: Vec<SeedTheme> = themes
             .iter()
@@ -329,7 +342,7 @@ fn finish(
             let needles: Vec<String> = needles.iter().map(|n| n.to_string()).collect();
             texts.occurrences(&vectorized.rows, &needles)
         };
-        match_seeds(&seed_themes, &tokenized, &vectorized.vocabulary, raw_counts)
+        match_seeds(&seed_themes, &terms, &vectorized.vocabulary, raw_counts)
     });
     let seeds = seeds.transpose()?;
     let dropped_themes = seeds.iter().flat_map(|s| &s.dropped).map(|name| {
@@ -353,22 +366,18 @@ fn finish(
     }
     let period_labels: Vec<Option<String>> =
         docs.iter().map(|d| d.date.and_then(|date| config.periods.label(date))).collect();
-    let n_tokens: Vec<u64> = (0..docs.len()).map(|d| tokenized.doc(d).len() as u64).collect();
+    let n_tokens: Vec<u64> = tokens.n_tokens().iter().map(|&n| n as u64).collect();
     let rows = &vectorized.rows;
     let periods = config.periods.order(rows.iter().filter_map(|&d| period_labels[d].clone()));
     let period_of_row: Vec<Option<usize>> =
         rows.iter().map(|&d| period_labels[d].as_ref().and_then(|p| periods.iter().position(|q| q == p))).collect();
 
-    // What the models and trends need of the tokens is taken now; the tokens themselves are kept
-    // only for --keep-tokens (at 8× the full corpus they are 90 M ids).
-    let token_ids = (!topics_config.models.is_empty()).then(|| {
-        let to_vocabulary = vocabulary_index(&tokenized.terms, &vectorized.vocabulary);
-        let row_tokens: Vec<&[u32]> = rows.iter().map(|&d| tokenized.doc(d)).collect();
-        vocabulary_token_ids(&row_tokens, &to_vocabulary)
-    });
-    let theme_hits = theme_hits(themes, &tokenized, rows);
-    let (n_token_ids, n_distinct_terms) = (tokenized.ids.len(), tokenized.terms.len());
-    let tokenized = config.keep_tokens.then_some(tokenized);
+    let theme_hits = (theme_hits, unseen_terms(themes, &terms));
+    let (n_token_ids, n_distinct_terms) = (n_tokens.iter().sum::<u64>() as usize, terms.len());
+    drop(terms);
+    // The tokens themselves come to this process only for --keep-tokens (at 8× the full corpus
+    // they are 90 M ids).
+    let tokenized = if config.keep_tokens { Some(tokens.into_tokenized()?) } else { None };
     crate::shards::release_memory();
 
     // Clusters, topics and trends only read what came before: they run side by side.

@@ -13,7 +13,7 @@ use clap::{CommandFactory, Parser};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyKeyboardInterrupt};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString};
+use pyo3::types::{PyBytes, PyIterator, PyList, PyString};
 
 use themeshift::cli::run::{resolve, RunCommand};
 use themeshift::ingest::date::{date_in_text, TextDate};
@@ -171,7 +171,8 @@ fn shard_plan(py: Python<'_>, args: Vec<String>) -> PyResult<String> {
 }
 
 /// The map of one shard (read, normalize, segment) on `threads` threads: its partial (for the
-/// driver) and its texts (kept where the shard was read until the driver asks), as bytes.
+/// driver), its texts and its tokens (kept where the shard was read until the driver asks about
+/// them), as bytes.
 #[pyfunction]
 fn map_shard<'py>(
     py: Python<'py>,
@@ -179,32 +180,72 @@ fn map_shard<'py>(
     plan: String,
     shard: usize,
     threads: usize,
-) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
     let parsed = parse_run(&args)?;
-    let (partial, texts) = interruptible(py, threads, move || {
+    let (partial, texts, tokens) = interruptible(py, threads, move || {
         let config = resolve(parsed.args).map_err(raise_any)?;
         let plan = plan_from_json(&plan)?;
-        let (partial, texts) = themeshift::pipeline::map_shard(&config, &plan, shard).map_err(|e| raise(&e))?;
-        let encoded = partial.encode().and_then(|p| Ok((p, themeshift::shards::encode_texts(&texts)?)));
-        drop((partial, texts));
+        let (partial, texts, tokens) = themeshift::pipeline::map_shard(&config, &plan, shard).map_err(|e| raise(&e))?;
+        let encoded = (|| {
+            Ok((
+                partial.encode()?,
+                themeshift::shards::encode_texts(&texts)?,
+                themeshift::shards::encode_tokens(&tokens)?,
+            ))
+        })();
+        drop((partial, texts, tokens));
         themeshift::shards::release_memory();
-        encoded.map_err(|e| raise(&e))
+        encoded.map_err(|e: themeshift::Error| raise(&e))
     })?;
-    Ok((PyBytes::new(py, &partial), PyBytes::new(py, &texts)))
+    Ok((PyBytes::new(py, &partial), PyBytes::new(py, &texts), PyBytes::new(py, &tokens)))
 }
 
-/// A shard's answer to one of the driver's text requests (sentences for evidence, occurrences of
-/// seeds, texts): `texts` as `map_shard` made them, `request` as the driver's `ask_shards` got it.
-/// Runs where the texts are, so only the answer travels.
+/// A shard's answer to one of the driver's requests about its texts (sentences for evidence,
+/// occurrences of seeds, texts): `texts` as `map_shard` made them, `common` and `request` as the
+/// driver's `ask_shards` got them. Runs where the texts are, so only the answer travels.
 #[pyfunction]
 fn answer_texts<'py>(
     py: Python<'py>,
     texts: &Bound<'py, PyBytes>,
+    common: &Bound<'py, PyBytes>,
     request: &Bound<'py, PyBytes>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let (texts, request) = (texts.as_bytes(), request.as_bytes());
-    let answer = py.detach(|| themeshift::shards::answer_texts(texts, request)).map_err(|e| raise(&e))?;
+    let (texts, common, request) = (texts.as_bytes(), common.as_bytes(), request.as_bytes());
+    let answer = py.detach(|| themeshift::shards::answer_texts(texts, common, request)).map_err(|e| raise(&e))?;
     Ok(PyBytes::new(py, &answer))
+}
+
+/// A shard's answer to one of the driver's requests about its tokens (terms' frequencies, count
+/// rows, theme hits, tokens): `tokens` as `map_shard` made them, `common` and `request` as the
+/// driver's `ask_shards` got them. Runs where the tokens are, so only the answer travels.
+#[pyfunction]
+fn answer_tokens<'py>(
+    py: Python<'py>,
+    tokens: &Bound<'py, PyBytes>,
+    common: &Bound<'py, PyBytes>,
+    request: &Bound<'py, PyBytes>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let (tokens, common, request) = (tokens.as_bytes(), common.as_bytes(), request.as_bytes());
+    let answer = py.detach(|| themeshift::shards::answer_tokens(tokens, common, request)).map_err(|e| raise(&e))?;
+    Ok(PyBytes::new(py, &answer))
+}
+
+/// The answers `ask_shards` returns (any Python iterable of bytes), read one at a time.
+struct PyAnswers(Py<PyIterator>);
+
+impl Iterator for PyAnswers {
+    type Item = themeshift::Result<Vec<u8>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Python::attach(|py| {
+            let answer = self.0.bind(py).clone().next()?;
+            Some(
+                answer
+                    .and_then(|a| Ok(a.cast::<PyBytes>()?.as_bytes().to_vec()))
+                    .map_err(|e| themeshift::Error::Config(format!("asking the shards: {e}"))),
+            )
+        })
+    }
 }
 
 /// The driver's side of a sharded run: partials are added as they arrive (each decoded at once
@@ -234,8 +275,10 @@ impl ShardJoin {
     }
 
     /// `sharding`: the driver's account for the manifest, as JSON (`engine`, `map_seconds`).
-    /// `ask_shards(requests)`: for a list of `(shard, request bytes)`, the list of answers (bytes,
-    /// in the same order) that `answer_texts` gives on the shard's texts, wherever they are.
+    /// `ask_shards(holding, common, requests)`: for `holding` (`"texts"` or `"tokens"`), `common`
+    /// (bytes, the same for every shard) and a list of `(shard, request bytes)`, the answers (an
+    /// iterable of bytes, in the same order) that `answer_texts` or `answer_tokens` gives on what
+    /// the shard holds, wherever it is.
     fn finish(&mut self, py: Python<'_>, sharding: String, ask_shards: Py<PyAny>) -> PyResult<String> {
         let parsed = parse_run(&self.args)?;
         let threads = parsed.args.threads();
@@ -251,14 +294,17 @@ impl ShardJoin {
                 map_seconds: account["map_seconds"].as_f64(),
                 ..Sharding::default()
             };
-            let ask: themeshift::shards::AskShards = Box::new(move |requests| {
-                Python::attach(|py| -> PyResult<Vec<Vec<u8>>> {
+            let ask: themeshift::shards::AskShards = std::sync::Arc::new(move |holding, common, requests| {
+                Python::attach(|py| -> PyResult<themeshift::shards::Answers> {
                     let requests: Vec<(usize, Bound<'_, PyBytes>)> =
                         requests.into_iter().map(|(s, r)| (s, PyBytes::new(py, &r))).collect();
-                    let answers = ask_shards.call1(py, (requests,))?;
-                    answers.bind(py).try_iter()?.map(|a| Ok(a?.cast::<PyBytes>()?.as_bytes().to_vec())).collect()
+                    let common = PyBytes::new(py, &common);
+                    let answers = ask_shards.call1(py, (holding.name(), common, requests))?;
+                    Ok(Box::new(PyAnswers(answers.bind(py).try_iter()?.unbind())))
                 })
-                .map_err(|e| themeshift::Error::Config(format!("asking the shards for their texts' words: {e}")))
+                .map_err(|e| {
+                    themeshift::Error::Config(format!("asking the shards about their {}: {e}", holding.name()))
+                })
             });
             let summary =
                 themeshift::pipeline::run_sharded(&config, &plan, join, ask, sharding).map_err(|e| raise(&e))?;
@@ -460,6 +506,7 @@ fn _themeshift(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(shard_plan, m)?,
         wrap_pyfunction!(map_shard, m)?,
         wrap_pyfunction!(answer_texts, m)?,
+        wrap_pyfunction!(answer_tokens, m)?,
         wrap_pyfunction!(cli, m)?,
         wrap_pyfunction!(normalize, m)?,
         wrap_pyfunction!(segment, m)?,

@@ -1,5 +1,5 @@
 """Type stub of the compiled extension (python/src/lib.rs). Use the wrappers in `themeshift`."""
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Iterable, List, Optional, Tuple
 
 __version__: str
 
@@ -34,13 +34,18 @@ def dates(texts: List[str]) -> List[Tuple[Optional[str], str, Optional[str]]]: .
 def shard_plan(args: List[str]) -> str:
     """The shard plan of `themeshift run ARGS` as JSON, after the run's cheap checks."""
 
-def map_shard(args: List[str], plan: str, shard: int, threads: int) -> Tuple[bytes, bytes]:
-    """One shard read, normalized and segmented: its partial and its texts (MessagePack each)."""
+def map_shard(args: List[str], plan: str, shard: int, threads: int) -> Tuple[bytes, bytes, bytes]:
+    """One shard read, normalized and segmented: its partial, texts and tokens (MessagePack each)."""
 
-def answer_texts(texts: bytes, request: bytes) -> bytes:
-    """A shard's answer to a text request of the driver's, on the shard's texts (where they are)."""
+def answer_texts(texts: bytes, common: bytes, request: bytes) -> bytes:
+    """A shard's answer to a request of the driver's about its texts (where they are)."""
+
+def answer_tokens(tokens: bytes, common: bytes, request: bytes) -> bytes:
+    """A shard's answer to a request of the driver's about its tokens (where they are)."""
 class ShardJoin:
     """The driver of a sharded run: add each shard's partial, then finish the run."""
     def __init__(self, args: List[str], plan: str) -> None: ...
     def add(self, partial: bytes) -> None: ...
-    def finish(self, sharding: str, ask_shards: Callable[[List[Tuple[int, bytes]]], List[bytes]]) -> str: ...
+    def finish(
+        self, sharding: str, ask_shards: Callable[[str, bytes, List[Tuple[int, bytes]]], Iterable[bytes]]
+    ) -> str: ...

@@ -6,18 +6,19 @@
 The shard plan comes from the inputs and ``shard_mb`` only (never from the number of workers), so
 a run on any number of workers, and the in-process run (``themeshift.run`` or the CLI with the same
 ``shard_mb``), read the same shards. Each shard is read, normalized and segmented by a Ray task,
-which returns a compact partial (its documents, ingest account and tokens); the driver joins the
-partials in shard order and finishes the run — duplicates, vocabulary, TF-IDF, models, trends,
-tables, charts, report, manifest — exactly as the in-process run does, so every table is the same.
+which returns a compact partial (its documents, ingest account and token counts); the driver
+joins the partials in shard order and finishes the run — duplicates, vocabulary, TF-IDF, models,
+trends, tables, charts, report, manifest — exactly as the in-process run does, so every table is
+the same.
 A worker that dies is replaced and its shard read again (``max_retries``); a shard with bad input
 fails the run with the same error as the CLI (or is skipped and counted under ``skip_bad``).
 
-The texts stay in the object store; what needs words from them (the evidence sentences, raw
-counts of seeds lost to segmentation) is a Ray task per shard that returns only its answer; only
-``keep_tokens`` brings texts to the driver. What is not sharded
-yet: everything after segmentation runs on the driver, which therefore holds every document's
-metadata, the count and TF-IDF matrices, and the tokens until they are vectorized (see README,
-"Sharded runs").
+The texts and tokens stay in the object store; what needs them (the terms' frequencies that
+choose the vocabulary, each document's count row and theme hits, evidence sentences, raw counts of
+seeds lost to segmentation) is a Ray task per shard that returns only its answer; only
+``keep_tokens`` brings texts and tokens to the driver. What is not sharded yet: the models and
+trends run on the driver, which therefore holds every document's metadata and the count matrix
+(see README, "Sharded runs").
 """
 from __future__ import annotations
 
@@ -36,9 +37,14 @@ def _map_shard(argv, plan, shard, threads):
     return _themeshift.map_shard(argv, plan, shard, threads)
 
 
-def _answer_texts(texts, request):
+def _answer_texts(texts, common, request):
     # Runs on a worker: Ray hands it the shard's texts from the object store there.
-    return _themeshift.answer_texts(texts, request)
+    return _themeshift.answer_texts(texts, common, request)
+
+
+def _answer_tokens(tokens, common, request):
+    # Runs on a worker: Ray hands it the shard's tokens from the object store there.
+    return _themeshift.answer_tokens(tokens, common, request)
 
 
 def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb: Optional[float] = None,
@@ -73,15 +79,17 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
                  include_dashboard=False, log_to_driver=False, logging_level="warning")
     try:
         task = ray.remote(num_cpus=cpus_per_shard, max_retries=max_retries, max_calls=shards_per_worker,
-                          num_returns=2)(_map_shard)
+                          num_returns=3)(_map_shard)
         start = time.perf_counter()
         plan_ref = ray.put(plan)
-        # Only the texts' references are kept: a partial leaves the object store once decoded.
-        pending, texts = [], []
+        # Only the references of the texts and tokens are kept: a partial leaves the object store
+        # once decoded.
+        pending, held = [], {"texts": [], "tokens": []}
         for shard in range(n_shards):
-            partial, text = task.remote(argv, plan_ref, shard, cpus_per_shard)
+            partial, texts, tokens = task.remote(argv, plan_ref, shard, cpus_per_shard)
             pending.append(partial)
-            texts.append(text)
+            held["texts"].append(texts)
+            held["tokens"].append(tokens)
         join = _themeshift.ShardJoin(argv, plan)
         try:
             # Each partial is decoded as it arrives and its bytes let go.
@@ -98,11 +106,17 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
             raise
         map_seconds = time.perf_counter() - start
         account = json.dumps({"engine": "ray", "map_seconds": map_seconds})
-        answer = ray.remote(num_cpus=cpus_per_shard, max_retries=max_retries)(_answer_texts)
+        answer = {holding: ray.remote(num_cpus=cpus_per_shard, max_retries=max_retries)(function)
+                  for holding, function in (("texts", _answer_texts), ("tokens", _answer_tokens))}
 
-        def ask_shards(requests):
-            # Every shard asked answers side by side; the driver gets only the answers.
-            return ray.get([answer.remote(texts[shard], request) for shard, request in requests])
+        def ask_shards(holding, common, requests):
+            # Every shard asked answers side by side; what is common to all travels once. The
+            # driver takes the answers one at a time, in order, each let go before the next.
+            common = ray.put(common)
+            refs = [answer[holding].remote(held[holding][shard], common, request) for shard, request in requests]
+            for i in range(len(refs)):
+                ref, refs[i] = refs[i], None
+                yield ray.get(ref)
 
         summary = json.loads(join.finish(account, ask_shards))
     finally:

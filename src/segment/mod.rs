@@ -33,7 +33,7 @@ pub struct Segmenter {
 }
 
 /// Every document's kept tokens, as ids into `terms` (sorted, unique).
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Tokenized {
     pub terms: Vec<String>,
     /// `ids[offsets[d]..offsets[d + 1]]` are document `d`'s tokens, in text order.

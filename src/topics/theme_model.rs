@@ -16,7 +16,6 @@ use ndarray::Array2;
 use super::keyatm::{keyatm, KeyAtmParams};
 use crate::cluster::top;
 use crate::error::Result;
-use crate::segment::Tokenized;
 use crate::vectorize::{Csr, Vocabulary};
 
 /// A lexicon theme as the model sees it: its name, display label and seed terms.
@@ -46,11 +45,11 @@ pub struct Seeds {
     pub dropped: Vec<String>,
 }
 
-/// Match every theme's seeds against the segmented terms and the vocabulary. `raw_counts` gives,
+/// Match every theme's seeds against the segmented terms (all of the corpus's, sorted) and the vocabulary. `raw_counts` gives,
 /// for seeds segmentation never produced, their occurrences in the analysed documents' texts.
 pub fn match_seeds(
     themes: &[SeedTheme],
-    tokenized: &Tokenized,
+    terms: &[String],
     vocabulary: &Vocabulary,
     raw_counts: impl FnOnce(&[&str]) -> Result<Vec<u64>>,
 ) -> Result<Seeds> {
@@ -59,7 +58,7 @@ pub fn match_seeds(
         let mut ids = Vec::new();
         for term in &theme.seeds {
             let lost = |reason| LostSeed { theme: theme.name.clone(), term: term.clone(), reason, raw_count: 0 };
-            if tokenized.terms.binary_search(term).is_err() {
+            if terms.binary_search(term).is_err() {
                 out.lost.push(lost("not_a_token"));
             } else {
                 match vocabulary.terms.binary_search(term) {
@@ -300,7 +299,7 @@ mod tests {
 
     #[test]
     fn seeds_lost_to_segmentation_are_counted_in_the_raw_text() {
-        let tokenized = Tokenized::from_token_lists(&[vec!["能源", "合作"], vec!["能源", "贸易"]]);
+        let tokenized = crate::segment::Tokenized::from_token_lists(&[vec!["能源", "合作"], vec!["能源", "贸易"]]);
         let vocabulary = Vocabulary { terms: vec!["合作".into(), "能源".into()], df: vec![1, 2], cf: vec![1, 2] };
         let themes = vec![
             SeedTheme {
@@ -310,7 +309,8 @@ mod tests {
         ];
         let texts = ["天然气管道与天然气", "贸易"];
         let seeds =
-            match_seeds(&themes, &tokenized, &vocabulary, |needles| Ok(substring_counts(&texts, needles))).unwrap();
+            match_seeds(&themes, &tokenized.terms, &vocabulary, |needles| Ok(substring_counts(&texts, needles)))
+                .unwrap();
         assert_eq!(seeds.ids, [vec![1]]);
         assert_eq!(seeds.dropped, ["trade"]);
         assert_eq!(

@@ -85,33 +85,56 @@ pub fn share_series(theme_periods: &[ThemePeriod], n_themes: usize, theme: usize
     (0..n_periods).map(|p| cell(theme_periods, n_themes, theme, p).share).collect()
 }
 
-/// Theme hits per analysed document: `hits[r][θ]` for matrix row r.
-pub fn theme_hits(themes: &[Theme], tokenized: &Tokenized, rows: &[usize]) -> (Vec<Vec<f64>>, Vec<String>) {
-    let mut weight_of: BTreeMap<u32, Vec<(usize, f64)>> = BTreeMap::new();
-    let mut unseen = Vec::new();
-    for (k, theme) in themes.iter().enumerate() {
-        for (term, w) in &theme.terms {
-            match tokenized.terms.binary_search(term) {
-                Ok(id) => weight_of.entry(id as u32).or_default().push((k, *w)),
-                Err(_) => unseen.push(format!("{}: {term}", theme.name)),
+/// The themes' lexicons by term, as a shard needs them to count hits in its tokens: each term
+/// with its (theme, weight) entries in theme order, terms sorted.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LexiconIndex {
+    pub n_themes: usize,
+    pub entries: Vec<(String, Vec<(usize, f64)>)>,
+}
+
+impl LexiconIndex {
+    pub fn new(themes: &[Theme]) -> LexiconIndex {
+        let mut by_term: BTreeMap<&str, Vec<(usize, f64)>> = BTreeMap::new();
+        for (k, theme) in themes.iter().enumerate() {
+            for (term, w) in &theme.terms {
+                by_term.entry(term).or_default().push((k, *w));
             }
         }
+        let entries = by_term.into_iter().map(|(t, ws)| (t.to_string(), ws)).collect();
+        LexiconIndex { n_themes: themes.len(), entries }
     }
-    let hits = rows
-        .par_iter()
-        .map(|&d| {
-            let mut h = vec![0.0; themes.len()];
-            for id in tokenized.doc(d) {
-                if let Some(ws) = weight_of.get(id) {
-                    for &(k, w) in ws {
+
+    /// Theme hits of the documents `docs` of `tokenized` (a corpus or one shard): `hits[i][θ]` for
+    /// `docs[i]`, weights added in token order.
+    pub fn hits(&self, tokenized: &Tokenized, docs: &[usize]) -> Vec<Vec<f64>> {
+        let weight_of: rustc_hash::FxHashMap<u32, &[(usize, f64)]> = self
+            .entries
+            .iter()
+            .filter_map(|(term, ws)| Some((tokenized.terms.binary_search(term).ok()? as u32, ws.as_slice())))
+            .collect();
+        docs.par_iter()
+            .map(|&d| {
+                let mut h = vec![0.0; self.n_themes];
+                for id in tokenized.doc(d) {
+                    for &(k, w) in weight_of.get(id).copied().unwrap_or_default() {
                         h[k] += w;
                     }
                 }
-            }
-            h
-        })
-        .collect();
-    (hits, unseen)
+                h
+            })
+            .collect()
+    }
+}
+
+/// The themes' terms that are none of the corpus's `terms` (sorted), as "theme: term".
+pub fn unseen_terms(themes: &[Theme], terms: &[String]) -> Vec<String> {
+    themes
+        .iter()
+        .flat_map(|theme| theme.terms.iter().map(move |(term, _)| (theme, term)))
+        .filter(|(_, term)| terms.binary_search(term).is_err())
+        .map(|(theme, term)| format!("{}: {term}", theme.name))
+        .collect()
 }
 
 /// `rows_by_period[p]` are the matrix rows of period p; `tokens[r]` the kept tokens of row r.
@@ -213,9 +236,13 @@ mod tests {
             Theme { name: "A".into(), label: "A".into(), terms: vec![("a".into(), 1.0)] },
             Theme { name: "B".into(), label: "B".into(), terms: vec![("b".into(), 2.0), ("zz".into(), 1.0)] },
         ];
-        let (hits, unseen) = theme_hits(&themes, &tokenized, &[0, 1, 2]);
+        let lexicon = LexiconIndex::new(&themes);
+        let hits = lexicon.hits(&tokenized, &[0, 1, 2]);
         assert_eq!(hits, [vec![2.0, 0.0], vec![0.0, 2.0], vec![0.0, 0.0]]);
-        assert_eq!(unseen, ["B: zz"]);
+        assert_eq!(unseen_terms(&themes, &tokenized.terms), ["B: zz"]);
+        // A shard holding documents 1 and 2 only, with its own term ids: the same hits.
+        let shard = Tokenized { terms: vec!["b".into(), "c".into()], offsets: vec![0, 1, 3], ids: vec![0, 1, 1] };
+        assert_eq!(lexicon.hits(&shard, &[0, 1]), hits[1..]);
         let t = theme_trends(&hits, &[vec![0, 1, 2]], &[3, 1, 2], &[11, 12, 13], 2, 1, 50);
         assert_eq!((t[0].share, t[0].per_10k, t[0].doc_share), (0.5, 1e4 * 2.0 / 6.0, 1.0 / 3.0));
         assert!(t[0].share_ci.0 <= t[0].share && t[0].share <= t[0].share_ci.1);

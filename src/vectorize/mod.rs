@@ -17,7 +17,7 @@ pub use matrix::{Csr, Weights};
 #[cfg(test)]
 pub use tfidf::tfidf;
 pub use tfidf::{idf, row_norms, TfidfWeights};
-pub use vocabulary::{count_matrix, select, DocFreq, Vocabulary, VocabularyParams};
+pub use vocabulary::{columns_of, count_rows, select, DocFreq, TermFrequencies, Vocabulary, VocabularyParams};
 
 use crate::error::Result;
 use crate::segment::Tokenized;
@@ -42,19 +42,45 @@ pub struct Vectorized {
     pub adjustments: Vec<String>,
 }
 
-/// Vectorize the documents `rows` of `tokenized` (e.g. all but near-duplicates).
+/// Vectorize the documents `rows` of `tokenized` (e.g. all but near-duplicates), all in this
+/// process. A run does the same in steps its shards can answer: the terms' frequencies of each
+/// shard, merged ([`TermFrequencies::merge`]), give the vocabulary ([`vocabulary_for`]); each shard
+/// counts its rows over it ([`count_rows`]); the rows make the matrices ([`Vectorized::new`]).
 pub fn vectorize(tokenized: &Tokenized, rows: Vec<usize>, params: &VectorizeParams) -> Result<Vectorized> {
-    let all_counts = count_matrix(tokenized, &rows);
+    let frequencies = TermFrequencies::of(tokenized, &rows);
     crate::progress::check();
-    let (limits, adjustments) = fit_to_corpus(&params.vocabulary, rows.len());
-    let (vocabulary, counts) = select(&tokenized.terms, all_counts, &limits)?;
+    let (vocabulary, adjustments) = vocabulary_for(&frequencies, rows.len(), &params.vocabulary)?;
+    let counts = count_rows(tokenized, &rows, &columns_of(&tokenized.terms, &vocabulary.terms), vocabulary.len());
     crate::progress::check();
-    let idf = idf(&vocabulary.df, counts.n_rows());
-    let norms = row_norms(&counts, &idf, params.sublinear_tf);
-    Ok(Vectorized { rows, vocabulary, idf, counts, norms, sublinear_tf: params.sublinear_tf, adjustments })
+    Ok(Vectorized::new(rows, vocabulary, counts, params.sublinear_tf, adjustments))
+}
+
+/// The vocabulary of `n_docs` analysed documents with these term frequencies, the limits fitted to
+/// a corpus too small for them (each change said).
+pub fn vocabulary_for(
+    frequencies: &TermFrequencies,
+    n_docs: usize,
+    params: &VocabularyParams,
+) -> Result<(Vocabulary, Vec<String>)> {
+    let (limits, adjustments) = fit_to_corpus(params, n_docs);
+    Ok((select(frequencies, n_docs, &limits)?, adjustments))
 }
 
 impl Vectorized {
+    /// The matrices of documents `rows` from their counts over `vocabulary`.
+    pub fn new(
+        rows: Vec<usize>,
+        vocabulary: Vocabulary,
+        counts: Csr<u32>,
+        sublinear_tf: bool,
+        adjustments: Vec<String>,
+    ) -> Vectorized {
+        assert_eq!((counts.n_rows(), counts.n_cols), (rows.len(), vocabulary.len()), "a count row per document");
+        let idf = idf(&vocabulary.df, counts.n_rows());
+        let norms = row_norms(&counts, &idf, sublinear_tf);
+        Vectorized { rows, vocabulary, idf, counts, norms, sublinear_tf, adjustments }
+    }
+
     /// The TF-IDF matrix, its weights made from the counts as they are read.
     pub fn tfidf(&self) -> TfidfWeights<'_> {
         TfidfWeights::new(&self.counts, &self.idf, &self.norms, self.sublinear_tf)

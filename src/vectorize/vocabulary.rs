@@ -79,24 +79,138 @@ impl Vocabulary {
     }
 }
 
-/// Term counts of the documents `rows` over all terms of `tokenized`, a matrix row each.
-pub fn count_matrix(tokenized: &Tokenized, rows: &[usize]) -> Csr<u32> {
-    let sorted_ids = |d: usize| {
-        let mut ids = tokenized.doc(d).to_vec();
+/// How often each term of a tokenized corpus (or one shard of it) occurs among some of its
+/// documents: `df`, the documents holding it, and `cf`, its occurrences. Every term is listed,
+/// sorted, even those the documents lack (df 0), so the terms of several shards' frequencies
+/// merged are the terms of the whole corpus.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TermFrequencies {
+    pub terms: Vec<String>,
+    pub df: Vec<u32>,
+    pub cf: Vec<u64>,
+}
+
+impl TermFrequencies {
+    /// The frequencies of `tokenized`'s terms over its documents `docs`.
+    pub fn of(tokenized: &Tokenized, docs: &[usize]) -> TermFrequencies {
+        let n_terms = tokenized.terms.len();
+        let chunk = docs.len().div_ceil(4 * rayon::current_num_threads()).max(1024);
+        // Integer sums: the same whatever the chunks, at any thread count.
+        let (df, cf) = docs
+            .par_chunks(chunk)
+            .map(|chunk| {
+                let (mut df, mut cf, mut last) = (vec![0u32; n_terms], vec![0u64; n_terms], vec![usize::MAX; n_terms]);
+                for &d in chunk {
+                    for &id in tokenized.doc(d) {
+                        let t = id as usize;
+                        cf[t] += 1;
+                        if last[t] != d {
+                            (last[t], df[t]) = (d, df[t] + 1);
+                        }
+                    }
+                }
+                (df, cf)
+            })
+            .reduce_with(|(mut df, mut cf), (df2, cf2)| {
+                df.iter_mut().zip(df2).for_each(|(a, b)| *a += b);
+                cf.iter_mut().zip(cf2).for_each(|(a, b)| *a += b);
+                (df, cf)
+            })
+            .unwrap_or_else(|| (vec![0; n_terms], vec![0; n_terms]));
+        TermFrequencies { terms: tokenized.terms.clone(), df, cf }
+    }
+
+    /// The frequencies over the documents of both (two shards' documents, which do not overlap):
+    /// the sorted union of their terms, counts added.
+    pub fn merge(self, other: TermFrequencies) -> TermFrequencies {
+        let n = self.terms.len().max(other.terms.len());
+        let mut out =
+            TermFrequencies { terms: Vec::with_capacity(n), df: Vec::with_capacity(n), cf: Vec::with_capacity(n) };
+        let mut a = self.terms.into_iter().zip(self.df).zip(self.cf).peekable();
+        let mut b = other.terms.into_iter().zip(other.df).zip(other.cf).peekable();
+        loop {
+            let order = match (a.peek(), b.peek()) {
+                (Some(((x, _), _)), Some(((y, _), _))) => x.cmp(y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => break,
+            };
+            let ((term, df), cf) = match order {
+                std::cmp::Ordering::Less => a.next(),
+                std::cmp::Ordering::Greater => b.next(),
+                std::cmp::Ordering::Equal => {
+                    let (((term, df), cf), ((_, df2), cf2)) = (a.next().unwrap(), b.next().unwrap());
+                    Some(((term, df + df2), cf + cf2))
+                }
+            }
+            .expect("peeked");
+            out.terms.push(term);
+            out.df.push(df);
+            out.cf.push(cf);
+        }
+        out
+    }
+}
+
+/// The vocabulary of a corpus of `n_docs` documents with term frequencies `frequencies`.
+pub fn select(frequencies: &TermFrequencies, n_docs: usize, params: &VocabularyParams) -> Result<Vocabulary> {
+    let TermFrequencies { terms, df, cf } = frequencies;
+    let (low, high) = (params.min_df.resolve(n_docs), params.max_df.resolve(n_docs));
+    if high < low {
+        return Err(Error::Config(format!(
+            "max_df ({high} documents) is below min_df ({low} documents) with {n_docs} analysed documents; \
+             lower --min-df (e.g. --min-df 1) or raise --max-df"
+        )));
+    }
+    // A term no analysed document holds is never kept, whatever the limits.
+    let mut kept: Vec<usize> =
+        (0..terms.len()).filter(|&t| df[t] > 0 && (low..=high).contains(&(df[t] as f64))).collect();
+    if let Some(limit) = params.max_features {
+        // Stable sort by descending frequency keeps term order among ties, as scikit-learn does.
+        kept.sort_by(|&a, &b| cf[b].cmp(&cf[a]));
+        kept.truncate(limit);
+        kept.sort_unstable();
+    }
+    if kept.is_empty() {
+        let distinct = df.iter().filter(|&&d| d > 0).count();
+        return Err(Error::Config(format!(
+            "no terms left after min_df/max_df/max_features ({n_docs} documents, {distinct} distinct terms); relax the limits"
+        )));
+    }
+    Ok(Vocabulary {
+        terms: kept.iter().map(|&t| terms[t].clone()).collect(),
+        df: kept.iter().map(|&t| df[t]).collect(),
+        cf: kept.iter().map(|&t| cf[t]).collect(),
+    })
+}
+
+/// For each term of `terms` (a tokenized corpus's or shard's), its column among the vocabulary's
+/// `vocabulary` terms, if kept.
+pub fn columns_of(terms: &[String], vocabulary: &[String]) -> Vec<Option<u32>> {
+    let ids: rustc_hash::FxHashMap<&str, u32> =
+        vocabulary.iter().enumerate().map(|(i, t)| (t.as_str(), i as u32)).collect();
+    terms.iter().map(|t| ids.get(t.as_str()).copied()).collect()
+}
+
+/// Term counts of the documents `docs` of `tokenized`, a matrix row each, over `n_cols` columns:
+/// `columns[t]` is term t's column, and a term without one is not counted.
+pub fn count_rows(tokenized: &Tokenized, docs: &[usize], columns: &[Option<u32>], n_cols: usize) -> Csr<u32> {
+    let sorted_columns = |d: usize| {
+        let mut ids: Vec<u32> = tokenized.doc(d).iter().filter_map(|&t| columns[t as usize]).collect();
         ids.sort_unstable();
         ids
     };
     // Two passes (sorting each document twice) so that the matrix is built once, in place.
-    let lens: Vec<usize> = rows
+    let lens: Vec<usize> = docs
         .par_iter()
         .map(|&d| {
-            let ids = sorted_ids(d);
+            let ids = sorted_columns(d);
             ids.windows(2).filter(|w| w[0] != w[1]).count() + usize::from(!ids.is_empty())
         })
         .collect();
-    Csr::fill_rows(tokenized.terms.len(), &lens, |r, columns, counts| {
+    Csr::fill_rows(n_cols, &lens, |r, columns, counts| {
         let mut at = 0;
-        for (i, id) in sorted_ids(rows[r]).into_iter().enumerate() {
+        for (i, id) in sorted_columns(docs[r]).into_iter().enumerate() {
             if i > 0 && columns[at] == id {
                 counts[at] += 1;
             } else {
@@ -105,66 +219,6 @@ pub fn count_matrix(tokenized: &Tokenized, rows: &[usize]) -> Csr<u32> {
             }
         }
     })
-}
-
-/// Select the vocabulary and return it with the counts restricted to it.
-pub fn select(terms: &[String], mut counts: Csr<u32>, params: &VocabularyParams) -> Result<(Vocabulary, Csr<u32>)> {
-    let n_docs = counts.n_rows();
-    let (low, high) = (params.min_df.resolve(n_docs), params.max_df.resolve(n_docs));
-    if high < low {
-        return Err(Error::Config(format!(
-            "max_df ({high} documents) is below min_df ({low} documents) with {n_docs} analysed documents; \
-             lower --min-df (e.g. --min-df 1) or raise --max-df"
-        )));
-    }
-    let mut df = vec![0u32; terms.len()];
-    let mut cf = vec![0u64; terms.len()];
-    for (&t, &n) in counts.indices.iter().zip(&counts.values) {
-        df[t as usize] += 1;
-        cf[t as usize] += n as u64;
-    }
-    let mut kept: Vec<usize> = (0..terms.len()).filter(|&t| (low..=high).contains(&(df[t] as f64))).collect();
-    if let Some(limit) = params.max_features {
-        // Stable sort by descending frequency keeps term order among ties, as scikit-learn does.
-        kept.sort_by(|&a, &b| cf[b].cmp(&cf[a]));
-        kept.truncate(limit);
-        kept.sort_unstable();
-    }
-    if kept.is_empty() {
-        return Err(Error::Config(format!(
-            "no terms left after min_df/max_df/max_features ({n_docs} documents, {} distinct terms); relax the limits",
-            terms.len()
-        )));
-    }
-    let vocabulary = Vocabulary {
-        terms: kept.iter().map(|&t| terms[t].clone()).collect(),
-        df: kept.iter().map(|&t| df[t]).collect(),
-        cf: kept.iter().map(|&t| cf[t]).collect(),
-    };
-    let mut new_id = vec![u32::MAX; terms.len()];
-    for (new, &old) in kept.iter().enumerate() {
-        new_id[old] = new as u32;
-    }
-    // Compacted in place: kept terms keep their order, so every row stays sorted.
-    let mut indices = std::sync::Arc::unwrap_or_clone(counts.indices);
-    let mut at = 0;
-    let mut indptr = Vec::with_capacity(counts.indptr.len());
-    indptr.push(0);
-    for r in 0..n_docs {
-        for i in counts.indptr[r]..counts.indptr[r + 1] {
-            let new = new_id[indices[i] as usize];
-            if new != u32::MAX {
-                (indices[at], counts.values[at]) = (new, counts.values[i]);
-                at += 1;
-            }
-        }
-        indptr.push(at);
-    }
-    indices.truncate(at);
-    indices.shrink_to_fit();
-    counts.values.truncate(at);
-    counts.values.shrink_to_fit();
-    Ok((vocabulary, Csr { n_cols: kept.len(), indptr: indptr.into(), indices: indices.into(), values: counts.values }))
 }
 
 #[cfg(test)]
@@ -180,12 +234,20 @@ mod tests {
         t
     }
 
+    fn all_columns(n_terms: usize) -> Vec<Option<u32>> {
+        (0..n_terms as u32).map(Some).collect()
+    }
+
     #[test]
     fn counts_rows_are_sorted_with_multiplicities() {
-        let m = count_matrix(&tokenized(&[&[2, 0, 2], &[], &[1]], 3), &[0, 1, 2]);
-        assert_eq!(count_matrix(&tokenized(&[&[2, 0, 2], &[], &[1]], 3), &[2]).row(0), (&[1u32][..], &[1u32][..]));
+        let t = tokenized(&[&[2, 0, 2], &[], &[1]], 3);
+        let m = count_rows(&t, &[0, 1, 2], &all_columns(3), 3);
+        assert_eq!(count_rows(&t, &[2], &all_columns(3), 3).row(0), (&[1u32][..], &[1u32][..]));
         assert_eq!(m.row(0), (&[0u32, 2][..], &[1u32, 2][..]));
         assert!(m.row(1).0.is_empty());
+        // Term 0 without a column, term 2 in column 0: rows over the columns, the rest not counted.
+        let m = count_rows(&t, &[0, 2], &[None, Some(1), Some(0)], 2);
+        assert_eq!((m.row(0), m.row(1)), ((&[0u32][..], &[2u32][..]), (&[1u32][..], &[1u32][..])));
     }
 
     #[test]
@@ -194,7 +256,7 @@ mod tests {
         let docs: Vec<Vec<u32>> = (0..3000u32).map(|d| (0..d % 17).map(|i| (d * 7 + i * i) % 29).collect()).collect();
         let t = tokenized(&docs.iter().map(Vec::as_slice).collect::<Vec<_>>(), 29);
         let rows: Vec<usize> = (0..3000).rev().step_by(2).collect();
-        let m = count_matrix(&t, &rows);
+        let m = count_rows(&t, &rows, &all_columns(29), 29);
         let expected: Vec<Vec<(u32, u32)>> = rows
             .iter()
             .map(|&d| {
@@ -204,29 +266,57 @@ mod tests {
             })
             .collect();
         assert_eq!(m, Csr::from_rows(29, expected));
+        // The frequencies agree with the matrix: df its entries per column, cf their sum.
+        let f = TermFrequencies::of(&t, &rows);
+        let (mut df, mut cf) = (vec![0u32; 29], vec![0u64; 29]);
+        for (&c, &n) in m.indices.iter().zip(&m.values) {
+            (df[c as usize], cf[c as usize]) = (df[c as usize] + 1, cf[c as usize] + n as u64);
+        }
+        assert_eq!((f.df, f.cf), (df, cf));
+    }
+
+    #[test]
+    fn frequencies_merged_over_shards_are_the_frequencies_of_the_whole() {
+        let whole =
+            Tokenized::from_token_lists(&[vec!["甲", "乙", "甲"], vec!["丙"], vec!["乙", "丁"], vec!["戊", "甲"]]);
+        let shard = |lists: &[Vec<&str>]| Tokenized::from_token_lists(lists);
+        let (a, b) = (shard(&[vec!["甲", "乙", "甲"], vec!["丙"]]), shard(&[vec!["乙", "丁"], vec!["戊", "甲"]]));
+        // Documents 1 and 2 left out (duplicates, say): their terms stay listed with df 0.
+        let merged = TermFrequencies::of(&a, &[0]).merge(TermFrequencies::of(&b, &[1]));
+        assert_eq!(merged, TermFrequencies::of(&whole, &[0, 3]));
+        assert_eq!(merged.terms, whole.terms);
+        let df: Vec<(&str, u32)> = merged.terms.iter().map(String::as_str).zip(merged.df.iter().copied()).collect();
+        assert!(df.contains(&("甲", 2)) && df.contains(&("丙", 0)), "{df:?}");
+        assert_eq!(TermFrequencies::default().merge(merged.clone()), merged);
     }
 
     #[test]
     fn min_df_max_df_and_max_features_follow_scikit_learn() {
         // df: t0=3, t1=1, t2=2, t3=2; cf: t0=3, t1=1, t2=4, t3=2
         let t = tokenized(&[&[0, 2, 2, 3], &[0, 2, 2], &[0, 1, 3]], 4);
-        let counts = count_matrix(&t, &[0, 1, 2]);
+        let f = TermFrequencies::of(&t, &[0, 1, 2]);
         let params = |min_df, max_df, max_features| VocabularyParams { min_df, max_df, max_features };
-        let kept = |p| select(&t.terms, counts.clone(), &p).unwrap().0.terms;
+        let kept = |p| select(&f, 3, &p).unwrap().terms;
         assert_eq!(kept(params(DocFreq::Count(2), DocFreq::Share(1.0), None)), ["t0", "t2", "t3"]);
         assert_eq!(kept(params(DocFreq::Count(1), DocFreq::Share(0.7), None)), ["t1", "t2", "t3"]);
         assert_eq!(kept(params(DocFreq::Count(1), DocFreq::Share(1.0), Some(2))), ["t0", "t2"]);
-        let (vocab, restricted) =
-            select(&t.terms, counts.clone(), &params(DocFreq::Count(2), DocFreq::Count(2), None)).unwrap();
+        // A term no analysed document holds is never a column, even with min_df 0.
+        assert_eq!(
+            select(&TermFrequencies::of(&t, &[0]), 1, &params(DocFreq::Count(0), DocFreq::Share(1.0), None))
+                .unwrap()
+                .terms,
+            ["t0", "t2", "t3"]
+        );
+        let vocab = select(&f, 3, &params(DocFreq::Count(2), DocFreq::Count(2), None)).unwrap();
         assert_eq!(vocab.terms, ["t2", "t3"]);
         assert_eq!(vocab.cf, [4, 2]);
+        let restricted = count_rows(&t, &[0, 1, 2], &columns_of(&t.terms, &vocab.terms), vocab.len());
         assert_eq!(restricted.row(0), (&[0u32, 1][..], &[2u32, 1][..]));
         assert_eq!(restricted.row(1), (&[0u32][..], &[2u32][..]));
         assert_eq!(restricted.row(2), (&[1u32][..], &[1u32][..]));
         assert_eq!(*restricted.indptr, [0, 2, 3, 4]);
-        let (_, all) = select(&t.terms, counts.clone(), &params(DocFreq::Count(1), DocFreq::Share(1.0), None)).unwrap();
-        assert_eq!(all, counts);
-        assert!(select(&t.terms, counts.clone(), &params(DocFreq::Count(5), DocFreq::Share(1.0), None)).is_err());
+        assert!(select(&f, 3, &params(DocFreq::Count(5), DocFreq::Share(1.0), None)).is_err());
+        assert!(select(&f, 3, &params(DocFreq::Count(3), DocFreq::Count(2), None)).is_err());
     }
 
     #[test]

@@ -668,13 +668,15 @@ fn the_theme_model_measures_the_demos_planted_shifts_and_effects_regress_them_on
 }
 
 /// A sharded run (each shard mapped on its own, partials joined out of order, what needs the texts
-/// asked of the shards and answered from the bytes they left) writes the in-process run's tables
-/// byte for byte.
+/// or tokens asked of the shards and answered from the bytes they left) writes the in-process
+/// run's tables byte for byte.
 #[test]
 fn sharded_run_writes_the_in_process_tables() {
     use themeshift::config::RunConfig;
     use themeshift::pipeline::{map_shard, run, run_sharded, shard_plan, Sharding};
-    use themeshift::shards::{answer_texts, encode_texts, AskShards, PartialJoin, ShardPartial};
+    use themeshift::shards::{
+        answer_texts, answer_tokens, encode_texts, encode_tokens, AskShards, Holding, PartialJoin, ShardPartial,
+    };
     let tmp = tempfile::tempdir().unwrap();
     let config = |out: &str| {
         let mut c =
@@ -682,7 +684,7 @@ fn sharded_run_writes_the_in_process_tables() {
         c.charts.clear();
         c.quiet = true;
         c.shard_mb = 0.0005;
-        // The tokens table holds every text: all of them come back from the shards.
+        // The tokens table holds every text and token: all of them come back from the shards.
         c.keep_tokens = true;
         c.vectorize.vocabulary.min_df = themeshift::vectorize::DocFreq::Count(1);
         // Seeds segmentation loses are counted in the texts: asked of the shards too.
@@ -695,27 +697,32 @@ fn sharded_run_writes_the_in_process_tables() {
     let plan = shard_plan(&sharded).unwrap();
     assert!(plan.shards.len() >= 4, "{} shards", plan.shards.len());
     // Through the bytes the workers send, out of order: odd shards first, last first.
-    let (mut join, mut texts) = (PartialJoin::new(&plan), std::collections::BTreeMap::new());
+    let (mut join, mut held) = (PartialJoin::new(&plan), std::collections::BTreeMap::new());
     let n = plan.shards.len();
     for id in (0..n).rev().filter(|i| i % 2 == 1).chain((0..n).rev().filter(|i| i % 2 == 0)) {
-        let (partial, shard_texts) = map_shard(&sharded, &plan, id).unwrap();
+        let (partial, shard_texts, shard_tokens) = map_shard(&sharded, &plan, id).unwrap();
         assert!(partial.corpus.documents.iter().all(|d| d.text.is_empty()), "texts stay with the shard");
         join.add(ShardPartial::decode(&partial.encode().unwrap()).unwrap()).unwrap();
-        texts.insert(id, encode_texts(&shard_texts).unwrap());
+        held.insert((Holding::Texts.name(), id), encode_texts(&shard_texts).unwrap());
+        held.insert((Holding::Tokens.name(), id), encode_tokens(&shard_tokens).unwrap());
     }
     let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = asked.clone();
-    let ask: AskShards = Box::new(move |requests| {
-        requests
+    let ask: AskShards = std::sync::Arc::new(move |holding, common, requests| {
+        let answers: Vec<_> = requests
             .into_iter()
             .map(|(shard, request)| {
-                log.lock().unwrap().push(shard);
-                answer_texts(&texts[&shard], &request)
+                log.lock().unwrap().push(holding);
+                let answer = if holding == Holding::Texts { answer_texts } else { answer_tokens };
+                answer(&held[&(holding.name(), shard)], &common, &request)
             })
-            .collect()
+            .collect();
+        Ok(Box::new(answers.into_iter()))
     });
     run_sharded(&sharded, &plan, join, ask, Sharding::default()).unwrap();
-    assert!(!asked.lock().unwrap().is_empty(), "evidence and tokens were made from the shards' answers");
+    let asked = asked.lock().unwrap();
+    assert!(asked.contains(&Holding::Texts), "evidence and texts were made from the shards' answers");
+    assert!(asked.contains(&Holding::Tokens), "the vocabulary and rows were made from the shards' answers");
     let tables: Vec<_> = std::fs::read_dir(tmp.path().join("local"))
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -734,7 +741,7 @@ fn sharded_run_writes_the_in_process_tables() {
     let mut one = PartialJoin::new(&plan);
     one.add(map_shard(&sharded, &plan, 1).unwrap().0).unwrap();
     assert!(one.add(map_shard(&sharded, &plan, 1).unwrap().0).is_err(), "shard 1 twice");
-    let no_texts: AskShards = Box::new(|_| Ok(Vec::new()));
+    let no_texts: AskShards = std::sync::Arc::new(|_, _, _| Ok(Box::new(std::iter::empty())));
     let missing = run_sharded(&config("partial"), &plan, one, no_texts, Sharding::default()).unwrap_err();
     assert!(missing.to_string().contains("missing shards [0, 2"), "{missing}");
 }

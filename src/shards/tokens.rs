@@ -1,0 +1,300 @@
+//! The tokens of a run's documents, held apart from the documents (in this process, or with the
+//! shards that segmented them), and what a run asks of them: the terms' frequencies (merged into
+//! the corpus's, which choose the vocabulary), then each analysed document's row — its counts
+//! over the vocabulary, its theme hits and, for the topic models, its tokens as vocabulary ids.
+
+use serde::{Deserialize, Serialize};
+
+use super::{check_len, decode, encode, AskShards, Holding, Places, Shards};
+use crate::error::{Error, Result};
+use crate::segment::{Tokenized, TokensJoin};
+use crate::topics::vocabulary_token_ids;
+use crate::trends::themes::LexiconIndex;
+use crate::vectorize::{columns_of, count_rows, Csr, TermFrequencies};
+
+/// One shard's tokens as they travel (MessagePack).
+pub fn encode_tokens(tokenized: &Tokenized) -> Result<Vec<u8>> {
+    encode(tokenized, "a shard's tokens")
+}
+
+/// What is asked of every shard's tokens alike (sent once, whatever the number of shards); each
+/// shard is sent with it the documents it is asked about (places in the shard).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum TokenQuestion {
+    /// The frequencies of all the shard's terms over the documents asked.
+    Frequencies,
+    /// The rows of the documents asked, in that order.
+    Rows(RowsWanted),
+    /// All of the shard's tokens.
+    Tokens,
+}
+
+/// What a document's row holds: its counts over `vocabulary` (sorted terms), its hits of the
+/// themes' lexicons, and its tokens as vocabulary ids (`u32::MAX` for a term outside it) when
+/// `token_ids` (for LDA and the theme model).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RowsWanted {
+    pub vocabulary: Vec<String>,
+    pub lexicon: LexiconIndex,
+    pub token_ids: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum TokenAnswer {
+    Frequencies(TermFrequencies),
+    Rows(ShardRows),
+    Tokens(Tokenized),
+}
+
+/// Rows of some documents, in the order asked: the count matrix's rows laid end to end (`lens`
+/// entries each), theme hits, and tokens as vocabulary ids (empty unless asked).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ShardRows {
+    pub lens: Vec<u32>,
+    pub columns: Vec<u32>,
+    pub counts: Vec<u32>,
+    pub hits: Vec<Vec<f64>>,
+    pub token_ids: Vec<Vec<u32>>,
+}
+
+impl TokenQuestion {
+    /// The answer from `tokenized` (a shard's tokens, or the whole corpus's) about its documents
+    /// `docs`.
+    pub fn answer(&self, tokenized: &Tokenized, docs: &[usize]) -> Result<TokenAnswer> {
+        if let Some(&d) = docs.iter().find(|&&d| d >= tokenized.n_docs()) {
+            return Err(Error::Config(format!(
+                "asked for the tokens of document {d} of a shard that holds {} documents; were the workers running \
+                 another themeshift version, or was the shard read again from changed input?",
+                tokenized.n_docs()
+            )));
+        }
+        Ok(match self {
+            TokenQuestion::Frequencies => TokenAnswer::Frequencies(TermFrequencies::of(tokenized, docs)),
+            TokenQuestion::Rows(wanted) => {
+                let columns = columns_of(&tokenized.terms, &wanted.vocabulary);
+                let counts = count_rows(tokenized, docs, &columns, wanted.vocabulary.len());
+                let token_ids = if wanted.token_ids {
+                    let tokens: Vec<&[u32]> = docs.iter().map(|&d| tokenized.doc(d)).collect();
+                    vocabulary_token_ids(&tokens, &columns)
+                } else {
+                    Vec::new()
+                };
+                TokenAnswer::Rows(ShardRows {
+                    lens: counts.indptr.windows(2).map(|w| (w[1] - w[0]) as u32).collect(),
+                    columns: std::sync::Arc::unwrap_or_clone(counts.indices),
+                    counts: counts.values,
+                    hits: wanted.lexicon.hits(tokenized, docs),
+                    token_ids,
+                })
+            }
+            TokenQuestion::Tokens => TokenAnswer::Tokens(tokenized.clone()),
+        })
+    }
+}
+
+/// A worker's side of a token request: the shard's tokens (as [`encode_tokens`] made them), the
+/// [`TokenQuestion`] and the shard's documents asked about, all MessagePack; the answer,
+/// MessagePack.
+pub fn answer_tokens(tokens: &[u8], question: &[u8], docs: &[u8]) -> Result<Vec<u8>> {
+    let question: TokenQuestion = decode(question, "a token request")?;
+    let docs: Vec<usize> = decode(docs, "a token request's documents")?;
+    let answer = question.answer(&decode(tokens, "a shard's tokens")?, &docs)?;
+    encode(&answer, "a token answer")
+}
+
+/// The analysed documents' rows, gathered from the shards in document order.
+pub struct Rows {
+    pub counts: Csr<u32>,
+    pub hits: Vec<Vec<f64>>,
+    /// Each document's tokens as vocabulary ids, when asked.
+    pub token_ids: Option<Vec<Vec<u32>>>,
+}
+
+/// The tokens of a run's documents: held in this process, or with the shards that segmented
+/// them, which answer what the run asks of them.
+pub struct ShardTokens {
+    shards: Shards,
+    here: Option<Tokenized>,
+    /// Tokens of each document.
+    n_tokens: Vec<u32>,
+}
+
+impl ShardTokens {
+    /// Tokens held in this process (one shard, as far as asking goes).
+    pub fn here(tokenized: Tokenized) -> ShardTokens {
+        let n_tokens = tokenized.offsets.windows(2).map(|w| (w[1] - w[0]) as u32).collect();
+        ShardTokens { shards: Shards::here(tokenized.n_docs()), here: Some(tokenized), n_tokens }
+    }
+
+    /// Tokens of shards with `documents[s]` documents each (`n_tokens` per document, all shards'
+    /// documents in order), asked of the shards by `ask`.
+    pub fn asked(documents: &[usize], n_tokens: Vec<u32>, ask: AskShards) -> ShardTokens {
+        assert_eq!(documents.iter().sum::<usize>(), n_tokens.len(), "a token count per document");
+        ShardTokens { shards: Shards::asked(documents, ask), here: None, n_tokens }
+    }
+
+    /// Tokens of each document of the corpus.
+    pub fn n_tokens(&self) -> &[u32] {
+        &self.n_tokens
+    }
+
+    /// The frequencies of the corpus's terms over its documents `docs`: every shard's merged
+    /// (every shard is asked, so every term of the corpus is listed, used by `docs` or not).
+    pub fn frequencies(&self, docs: &[usize]) -> Result<TermFrequencies> {
+        let mut places: std::collections::BTreeMap<usize, Places> = self.shards.every_shard().into_iter().collect();
+        places.extend(self.shards.places(docs));
+        let mut merged = TermFrequencies::default();
+        self.ask(&TokenQuestion::Frequencies, places.into_iter().collect(), |_, answer| {
+            let TokenAnswer::Frequencies(f) = answer else { return Err(other_kind()) };
+            merged = std::mem::take(&mut merged).merge(f);
+            Ok(())
+        })?;
+        Ok(merged)
+    }
+
+    /// The rows of documents `docs` (ascending), with `entries` stored counts in all (the
+    /// vocabulary's document frequencies summed), so the matrix is laid out once.
+    pub fn rows(&self, docs: &[usize], wanted: RowsWanted, entries: usize) -> Result<Rows> {
+        assert!(docs.windows(2).all(|w| w[0] < w[1]), "rows are asked in document order");
+        let (n_cols, token_ids) = (wanted.vocabulary.len(), wanted.token_ids);
+        let mut all = ShardRows::default();
+        let question = TokenQuestion::Rows(wanted);
+        self.ask(&question, self.shards.places(docs), |places, answer| {
+            let TokenAnswer::Rows(part) = answer else { return Err(other_kind()) };
+            check_len(part.lens.len(), places.len())?;
+            check_len(part.hits.len(), places.len())?;
+            check_len(part.token_ids.len(), if token_ids { places.len() } else { 0 })?;
+            if all.lens.is_empty() {
+                // The first (in process, the only) shard's rows are taken whole, not copied.
+                all = part;
+                all.columns.reserve_exact(entries.saturating_sub(all.columns.len()));
+                all.counts.reserve_exact(entries.saturating_sub(all.counts.len()));
+            } else {
+                all.lens.extend(part.lens);
+                all.columns.extend(part.columns);
+                all.counts.extend(part.counts);
+                all.hits.extend(part.hits);
+                all.token_ids.extend(part.token_ids);
+            }
+            Ok(())
+        })?;
+        check_len(all.lens.len(), docs.len())?;
+        let mut indptr = Vec::with_capacity(docs.len() + 1);
+        indptr.push(0);
+        for &len in &all.lens {
+            indptr.push(indptr.last().unwrap() + len as usize);
+        }
+        check_len(all.columns.len(), *indptr.last().unwrap())?;
+        let counts =
+            Csr { n_cols, indptr: indptr.into(), indices: std::sync::Arc::new(all.columns), values: all.counts };
+        Ok(Rows { counts, hits: all.hits, token_ids: token_ids.then_some(all.token_ids) })
+    }
+
+    /// Every document's tokens, as one process segmenting the whole corpus makes them.
+    pub fn into_tokenized(self) -> Result<Tokenized> {
+        if let Some(tokenized) = self.here {
+            return Ok(tokenized);
+        }
+        let mut join = TokensJoin::default();
+        self.ask(&TokenQuestion::Tokens, self.shards.every_shard(), |_, answer| {
+            let TokenAnswer::Tokens(part) = answer else { return Err(other_kind()) };
+            join.add(part);
+            Ok(())
+        })?;
+        let tokenized = join.finish();
+        check_len(tokenized.n_docs(), self.n_tokens.len())?;
+        Ok(tokenized)
+    }
+
+    fn ask(
+        &self,
+        question: &TokenQuestion,
+        places: Vec<(usize, Places)>,
+        take: impl FnMut(Places, TokenAnswer) -> Result<()>,
+    ) -> Result<()> {
+        let docs = |places: &Places| places.iter().map(|&(_, p)| p).collect::<Vec<usize>>();
+        let here = |q: &TokenQuestion, docs: &Vec<usize>| {
+            q.answer(self.here.as_ref().expect("tokens held here are answered here"), docs)
+        };
+        self.shards.each(Holding::Tokens, question, places, docs, here, take)
+    }
+}
+
+fn other_kind() -> Error {
+    Error::Config("a shard answered a token request with another kind of answer".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trends::themes::Theme;
+
+    /// Three shards (the middle one empty) and the corpus they make, segmented as one.
+    fn corpus() -> (Vec<Tokenized>, Tokenized) {
+        let lists =
+            [vec!["合作", "能源", "合作"], vec!["贸易"], vec!["能源", "金融", "贸易"], vec![], vec!["合作", "金融"]];
+        let shards = vec![
+            Tokenized::from_token_lists(&lists[..2]),
+            Tokenized::from_token_lists::<&str>(&[]),
+            Tokenized::from_token_lists(&lists[2..]),
+        ];
+        (shards, Tokenized::from_token_lists(&lists))
+    }
+
+    fn asked(shards: Vec<Tokenized>) -> ShardTokens {
+        let documents: Vec<usize> = shards.iter().map(Tokenized::n_docs).collect();
+        let n_tokens = shards.iter().flat_map(|t| t.offsets.windows(2).map(|w| (w[1] - w[0]) as u32)).collect();
+        asked_as(shards, &documents, n_tokens)
+    }
+
+    /// Shards the driver believes hold `documents[s]` documents each.
+    fn asked_as(shards: Vec<Tokenized>, documents: &[usize], n_tokens: Vec<u32>) -> ShardTokens {
+        let ask: AskShards = std::sync::Arc::new(move |holding, common, requests| {
+            assert_eq!(holding, Holding::Tokens);
+            let answers: Vec<Result<Vec<u8>>> = requests
+                .into_iter()
+                .map(|(s, docs)| answer_tokens(&encode_tokens(&shards[s])?, &common, &docs))
+                .collect();
+            Ok(Box::new(answers.into_iter()))
+        });
+        ShardTokens::asked(documents, n_tokens, ask)
+    }
+
+    #[test]
+    fn answers_from_the_shards_are_the_answers_from_tokens_held_here() {
+        let (shards, whole) = corpus();
+        let (here, asked) = (ShardTokens::here(whole.clone()), asked(shards));
+        assert_eq!(asked.n_tokens(), here.n_tokens());
+        assert_eq!(asked.n_tokens(), [3, 1, 3, 0, 2]);
+        // Document 1 left out: its term is still listed, with df 0.
+        let docs = [0, 2, 3, 4];
+        let frequencies = asked.frequencies(&docs).unwrap();
+        assert_eq!(frequencies, here.frequencies(&docs).unwrap());
+        assert_eq!(frequencies.terms, whole.terms);
+        let themes = vec![
+            Theme { name: "a".into(), label: "a".into(), terms: vec![("能源".into(), 1.0), ("金融".into(), 0.5)] },
+            Theme { name: "b".into(), label: "b".into(), terms: vec![("合作".into(), 2.0)] },
+        ];
+        let wanted = RowsWanted {
+            vocabulary: vec!["合作".into(), "金融".into()],
+            lexicon: LexiconIndex::new(&themes),
+            token_ids: true,
+        };
+        let (a, b) = (asked.rows(&docs, wanted.clone(), 4).unwrap(), here.rows(&docs, wanted, 4).unwrap());
+        assert_eq!((&a.counts, &a.hits, &a.token_ids), (&b.counts, &b.hits, &b.token_ids));
+        assert_eq!(a.counts, Csr::from_rows(2, vec![vec![(0, 2)], vec![(1, 1)], vec![], vec![(0, 1), (1, 1)]]));
+        assert_eq!(a.hits, [vec![1.0, 4.0], vec![1.5, 0.0], vec![0.0, 0.0], vec![0.5, 2.0]]);
+        let outside = u32::MAX;
+        assert_eq!(a.token_ids.unwrap()[1], [outside, 1, outside]);
+        assert_eq!(asked.into_tokenized().unwrap(), whole);
+    }
+
+    #[test]
+    fn a_shard_asked_for_a_document_it_lacks_is_an_error() {
+        let (mut shards, _) = corpus();
+        shards[2] = Tokenized::from_token_lists(&[vec!["能源"]]);
+        let lacking = asked_as(shards, &[2, 0, 3], vec![1; 5]);
+        let error = lacking.frequencies(&[0, 4]).unwrap_err().to_string();
+        assert!(error.contains("document 2 of a shard that holds 1 documents"), "{error}");
+    }
+}
