@@ -210,9 +210,7 @@ fn answer_texts<'py>(
     common: &Bound<'py, PyBytes>,
     request: &Bound<'py, PyBytes>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let (texts, common, request) = (texts.as_bytes(), common.as_bytes(), request.as_bytes());
-    let answer = py.detach(|| themeshift::shards::answer_texts(texts, common, request)).map_err(|e| raise(&e))?;
-    Ok(PyBytes::new(py, &answer))
+    answer_about(py, texts, common, request, themeshift::shards::answer_texts)
 }
 
 /// A shard's answer to one of the driver's requests about its tokens (terms' frequencies, count
@@ -225,8 +223,19 @@ fn answer_tokens<'py>(
     common: &Bound<'py, PyBytes>,
     request: &Bound<'py, PyBytes>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let (tokens, common, request) = (tokens.as_bytes(), common.as_bytes(), request.as_bytes());
-    let answer = py.detach(|| themeshift::shards::answer_tokens(tokens, common, request)).map_err(|e| raise(&e))?;
+    answer_about(py, tokens, common, request, themeshift::shards::answer_tokens)
+}
+
+/// A shard's answer about what it holds, made without the GIL.
+fn answer_about<'py>(
+    py: Python<'py>,
+    held: &Bound<'py, PyBytes>,
+    common: &Bound<'py, PyBytes>,
+    request: &Bound<'py, PyBytes>,
+    answer: fn(&[u8], &[u8], &[u8]) -> themeshift::Result<Vec<u8>>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let (held, common, request) = (held.as_bytes(), common.as_bytes(), request.as_bytes());
+    let answer = py.detach(|| answer(held, common, request)).map_err(|e| raise(&e))?;
     Ok(PyBytes::new(py, &answer))
 }
 
