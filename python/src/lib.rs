@@ -226,13 +226,16 @@ fn answer_tokens<'py>(
     answer_about(py, tokens, common, request, themeshift::shards::answer_tokens)
 }
 
+/// How a shard answers about what it holds: (held, common, request) bytes → the answer's.
+type Answer = fn(&[u8], &[u8], &[u8]) -> themeshift::Result<Vec<u8>>;
+
 /// A shard's answer about what it holds, made without the GIL.
 fn answer_about<'py>(
     py: Python<'py>,
     held: &Bound<'py, PyBytes>,
     common: &Bound<'py, PyBytes>,
     request: &Bound<'py, PyBytes>,
-    answer: fn(&[u8], &[u8], &[u8]) -> themeshift::Result<Vec<u8>>,
+    answer: Answer,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let (held, common, request) = (held.as_bytes(), common.as_bytes(), request.as_bytes());
     let answer = py.detach(|| answer(held, common, request)).map_err(|e| raise(&e))?;
