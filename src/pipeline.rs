@@ -216,8 +216,8 @@ pub fn map_shard(config: &RunConfig, plan: &ShardPlan, id: usize) -> Result<(Sha
     let texts = corpus.take_texts();
     let bytes = plan.shards[id].bytes(plan);
     let seconds = start.elapsed().as_secs_f64();
-    let n_tokens = tokenized.offsets.windows(2).map(|w| (w[1] - w[0]) as u32).collect();
-    Ok((ShardPartial::new(id, bytes, (corpus, fingerprints, n_tokens), seconds, start_memory), texts, tokenized))
+    let partial = ShardPartial::new(id, bytes, (corpus, fingerprints, tokenized.lengths()), seconds, start_memory);
+    Ok((partial, texts, tokenized))
 }
 
 /// The finish of a sharded run: the shards' partials joined (in shard order, as they came), then

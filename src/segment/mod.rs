@@ -62,6 +62,11 @@ impl Tokenized {
         self.offsets.len().saturating_sub(1)
     }
 
+    /// Tokens of each document.
+    pub fn lengths(&self) -> Vec<u32> {
+        self.offsets.windows(2).map(|w| (w[1] - w[0]) as u32).collect()
+    }
+
     pub fn doc(&self, d: usize) -> &[u32] {
         &self.ids[self.offsets[d]..self.offsets[d + 1]]
     }

@@ -114,15 +114,11 @@ impl ShardPartial {
     }
 
     pub fn encode(&self) -> Result<Vec<u8>> {
-        rmp_serde::to_vec(self).map_err(|e| Error::Config(format!("shard {}: cannot encode its partial: {e}", self.id)))
+        encode(self, &format!("shard {}'s partial", self.id))
     }
 
     pub fn decode(bytes: &[u8]) -> Result<ShardPartial> {
-        rmp_serde::from_slice(bytes).map_err(|e| {
-            Error::Config(format!(
-                "a shard partial does not decode ({e}); were the workers running another themeshift version?"
-            ))
-        })
+        decode(bytes, "a shard partial")
     }
 
     /// The manifest's line for this shard.
@@ -326,9 +322,7 @@ impl Shards {
             let bytes = answers
                 .next()
                 .ok_or_else(|| Error::Config(format!("shard {s} sent no answer to a request about its {what}")))??;
-            let answer = rmp_serde::from_slice(&bytes)
-                .map_err(|e| Error::Config(format!("shard {s}'s answer about its {what} does not decode ({e})")))?;
-            take(p, answer)?;
+            take(p, decode(&bytes, &format!("shard {s}'s answer about its {what}"))?)?;
         }
         if answers.next().is_some() {
             return Err(Error::Config(format!("the shards sent more answers about their {what} than were asked")));

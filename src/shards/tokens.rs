@@ -3,6 +3,8 @@
 //! the corpus's, which choose the vocabulary), then each analysed document's row — its counts
 //! over the vocabulary, its theme hits and, for the topic models, its tokens as vocabulary ids.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use super::{check_len, decode, encode, AskShards, Holding, Places, Shards};
@@ -60,7 +62,8 @@ pub struct ShardRows {
 impl TokenQuestion {
     /// The answer from `tokenized` (a shard's tokens, or the whole corpus's) about its documents
     /// `docs`.
-    pub fn answer(&self, tokenized: &Tokenized, docs: &[usize]) -> Result<TokenAnswer> {
+    /// (Owned tokens are handed back whole when all are asked for, not copied.)
+    pub fn answer(&self, tokenized: Cow<'_, Tokenized>, docs: &[usize]) -> Result<TokenAnswer> {
         if let Some(&d) = docs.iter().find(|&&d| d >= tokenized.n_docs()) {
             return Err(Error::Config(format!(
                 "asked for the tokens of document {d} of a shard that holds {} documents; were the workers running \
@@ -69,10 +72,10 @@ impl TokenQuestion {
             )));
         }
         Ok(match self {
-            TokenQuestion::Frequencies => TokenAnswer::Frequencies(TermFrequencies::of(tokenized, docs)),
+            TokenQuestion::Frequencies => TokenAnswer::Frequencies(TermFrequencies::of(&tokenized, docs)),
             TokenQuestion::Rows(wanted) => {
                 let columns = columns_of(&tokenized.terms, &wanted.vocabulary);
-                let counts = count_rows(tokenized, docs, &columns, wanted.vocabulary.len());
+                let counts = count_rows(&tokenized, docs, &columns, wanted.vocabulary.len());
                 let token_ids = if wanted.token_ids {
                     let tokens: Vec<&[u32]> = docs.iter().map(|&d| tokenized.doc(d)).collect();
                     vocabulary_token_ids(&tokens, &columns)
@@ -83,11 +86,11 @@ impl TokenQuestion {
                     lens: counts.indptr.windows(2).map(|w| (w[1] - w[0]) as u32).collect(),
                     columns: std::sync::Arc::unwrap_or_clone(counts.indices),
                     counts: counts.values,
-                    hits: wanted.lexicon.hits(tokenized, docs),
+                    hits: wanted.lexicon.hits(&tokenized, docs),
                     token_ids,
                 })
             }
-            TokenQuestion::Tokens => TokenAnswer::Tokens(tokenized.clone()),
+            TokenQuestion::Tokens => TokenAnswer::Tokens(tokenized.into_owned()),
         })
     }
 }
@@ -98,7 +101,7 @@ impl TokenQuestion {
 pub fn answer_tokens(tokens: &[u8], question: &[u8], docs: &[u8]) -> Result<Vec<u8>> {
     let question: TokenQuestion = decode(question, "a token request")?;
     let docs: Vec<usize> = decode(docs, "a token request's documents")?;
-    let answer = question.answer(&decode(tokens, "a shard's tokens")?, &docs)?;
+    let answer = question.answer(Cow::Owned(decode(tokens, "a shard's tokens")?), &docs)?;
     encode(&answer, "a token answer")
 }
 
@@ -122,7 +125,7 @@ pub struct ShardTokens {
 impl ShardTokens {
     /// Tokens held in this process (one shard, as far as asking goes).
     pub fn here(tokenized: Tokenized) -> ShardTokens {
-        let n_tokens = tokenized.offsets.windows(2).map(|w| (w[1] - w[0]) as u32).collect();
+        let n_tokens = tokenized.lengths();
         ShardTokens { shards: Shards::here(tokenized.n_docs()), here: Some(tokenized), n_tokens }
     }
 
@@ -202,7 +205,13 @@ impl ShardTokens {
             Ok(())
         })?;
         let tokenized = join.finish();
-        check_len(tokenized.n_docs(), self.n_tokens.len())?;
+        if tokenized.n_docs() != self.n_tokens.len() {
+            return Err(Error::Config(format!(
+                "the shards sent the tokens of {} documents for a corpus of {}",
+                tokenized.n_docs(),
+                self.n_tokens.len()
+            )));
+        }
         Ok(tokenized)
     }
 
@@ -214,7 +223,7 @@ impl ShardTokens {
     ) -> Result<()> {
         let docs = |places: &Places| places.iter().map(|&(_, p)| p).collect::<Vec<usize>>();
         let here = |q: &TokenQuestion, docs: &Vec<usize>| {
-            q.answer(self.here.as_ref().expect("tokens held here are answered here"), docs)
+            q.answer(Cow::Borrowed(self.here.as_ref().expect("tokens held here are answered here")), docs)
         };
         self.shards.each(Holding::Tokens, question, places, docs, here, take)
     }
@@ -243,7 +252,7 @@ mod tests {
 
     fn asked(shards: Vec<Tokenized>) -> ShardTokens {
         let documents: Vec<usize> = shards.iter().map(Tokenized::n_docs).collect();
-        let n_tokens = shards.iter().flat_map(|t| t.offsets.windows(2).map(|w| (w[1] - w[0]) as u32)).collect();
+        let n_tokens = shards.iter().flat_map(Tokenized::lengths).collect();
         asked_as(shards, &documents, n_tokens)
     }
 
