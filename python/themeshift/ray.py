@@ -34,17 +34,57 @@ PathLike = Union[str, os.PathLike]
 
 
 def _map_shard(argv, plan, shard, threads):
+    # A worker maps the store's pages of every object it made or read; they are not its memory.
+    _forget_store_pages()
     return _themeshift.map_shard(argv, plan, shard, threads)
 
 
 def _answer_texts(texts, common, request):
     # Runs on a worker: Ray hands it the shard's texts from the object store there.
+    _forget_store_pages()
     return _themeshift.answer_texts(texts, common, request)
 
 
 def _answer_tokens(tokens, common, request):
     # Runs on a worker: Ray hands it the shard's tokens from the object store there.
+    _forget_store_pages()
     return _themeshift.answer_tokens(tokens, common, request)
+
+
+def _forget_store_pages():
+    """Drop this process's view of the object-store pages it has read.
+
+    Reading an object maps its pages into the driver, and they stay in its RSS after the object
+    is let go (the store reuses them for the next objects): measured, ~0.35 GB at 8× the xwlb
+    corpus. They are the store's memory, not the driver's. On a shared mapping MADV_DONTNEED only
+    removes the pages from this process's page tables — their contents stay in the store, and a
+    later read maps them again — so it is safe while objects are alive. Linux only; elsewhere a no-op.
+    """
+    global _madvise
+    if _madvise is None:
+        try:
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+            _madvise = libc.madvise
+        except (OSError, AttributeError):
+            _madvise = False
+    if not _madvise:
+        return
+    try:
+        maps = Path("/proc/self/maps").read_text().splitlines()
+    except OSError:
+        return
+    for line in maps:
+        fields = line.split(maxsplit=5)
+        # Ray's store: a shared mapping of /dev/shm/plasma… (or its fallback files on disk).
+        if len(fields) == 6 and fields[1].endswith("s") and "plasma" in fields[5]:
+            low, high = (int(a, 16) for a in fields[0].split("-"))
+            _madvise(low, high - low, _MADV_DONTNEED)
+
+
+_madvise = None
+_MADV_DONTNEED = 4
 
 
 def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb: Optional[float] = None,
@@ -95,8 +135,11 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
             # Each partial is decoded as it arrives and its bytes let go.
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
-                join.add(ray.get(done[0]))
+                partial = ray.get(done[0])
                 del done
+                _forget_store_pages()
+                join.add(partial)
+                del partial
         except ray.exceptions.RayTaskError as error:
             # The shard's own error (an unreadable file), raised as the CLI reports it. The worker's
             # exception class arrives as a copy, so it is matched by name.
@@ -116,7 +159,9 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
             refs = [answer[holding].remote(held[holding][shard], common, request) for shard, request in requests]
             for i in range(len(refs)):
                 ref, refs[i] = refs[i], None
-                yield ray.get(ref)
+                reply = ray.get(ref)
+                _forget_store_pages()
+                yield reply
 
         summary = json.loads(join.finish(account, ask_shards))
     finally:
