@@ -130,7 +130,7 @@ pub struct RunArgs {
     /// Measure the themes with the keyword-assisted topic model (keyATM) seeded by their lexicons.
     #[arg(long)]
     theme_model: bool,
-    /// Free (unseeded) topics beside the seeded themes [default: 5; implies --theme-model].
+    /// Free (unseeded) topics beside the seeded themes [default: 30; implies --theme-model].
     #[arg(long)]
     free_topics: Option<usize>,
     /// Gibbs sweeps of the theme model (the second half gives the posterior draws) [default: 300; implies --theme-model].

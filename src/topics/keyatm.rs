@@ -33,7 +33,11 @@ use serde::{Deserialize, Serialize};
 use super::lda::{histogram, merge, shard_bounds, tokens_by_document};
 use crate::vectorize::Csr;
 
-/// Settings of the keyword-assisted model. Defaults: 5 free topics; keyATM's priors (β = 0.01,
+/// Settings of the keyword-assisted model. Defaults: 30 free topics (with fewer, the themes must
+/// take in whatever else a news corpus holds: on the China–Russia subset with 5, "finance" became
+/// the pandemic's case counts; with 30 it holds currencies, indices and forecasts, and on labelled
+/// xwlb stories the themes' shares rank their family's stories better than seed counting for 9 of
+/// 12 families, against 4 with 5); keyATM's priors (β = 0.01,
 /// β_s = 0.1, γ = (1, 1), α starting at 1/K and estimated); 300 sweeps, every 3rd of the last 150
 /// kept (50 posterior draws).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -52,7 +56,7 @@ pub struct KeyAtmParams {
 impl Default for KeyAtmParams {
     fn default() -> Self {
         KeyAtmParams {
-            free_topics: 5,
+            free_topics: 30,
             iterations: 300,
             burn_in: 150,
             thin: 3,
