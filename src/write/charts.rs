@@ -281,7 +281,7 @@ pub struct Panel {
 }
 
 /// Small multiples, one panel per series (two rows, or rows of five beyond ten panels), one
-/// y-axis scale for all so panels compare.
+/// y-axis scale for all so panels compare, unless one panel would flatten the rest ([`y_scales`]).
 struct Panels<'a> {
     title: &'a str,
     periods: &'a [String],
@@ -323,11 +323,18 @@ where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE)?;
-    let root = root.margin(12, 0, 0, 0).titled(title, (FAMILY, 34))?;
     let n = periods.len();
     let x_max = (n.max(2) - 1) as f64;
-    let y_max =
-        panels.iter().flat_map(|p| p.high.iter().chain(&p.values)).fold(0.0, |a: f64, &b| a.max(b)).max(1e-9) * 1.05;
+    let scales = y_scales(panels);
+    let shared = scales.iter().all(|&y| y == scales[0]);
+    let own_note;
+    let title = if shared {
+        title
+    } else {
+        own_note = format!("{title} (own y-scales)");
+        own_note.as_str()
+    };
+    let root = root.margin(12, 0, 0, 0).titled(title, (FAMILY, 34))?;
     // Label the first, middle and last period only; panels are narrow.
     let shown = [0, n / 2, n.saturating_sub(1)];
     let label_of = |x: &f64| {
@@ -338,7 +345,9 @@ where
             String::new()
         }
     };
-    for (i, (area, panel)) in root.split_evenly((grid_rows, columns)).iter().zip(panels).enumerate() {
+    for (i, ((area, panel), &y_max)) in
+        root.split_evenly((grid_rows, columns)).iter().zip(panels).zip(&scales).enumerate()
+    {
         let colour = COLOURS[i % COLOURS.len()];
         let mut chart = ChartBuilder::on(area)
             .caption(&panel.title, (FAMILY, 26))
@@ -363,6 +372,25 @@ where
     }
     root.present()?;
     Ok(())
+}
+
+/// Each panel's y-axis top. One scale for all, so panels compare — unless the tallest panel
+/// would flatten the others (its top over 3× the median panel's), as when one theme holds 40% of
+/// the documents and the rest 2–5%: then each panel gets its own scale (and the title says so).
+fn y_scales(panels: &[Panel]) -> Vec<f64> {
+    let tops: Vec<f64> = panels
+        .iter()
+        .map(|p| p.high.iter().chain(&p.values).fold(0.0, |a: f64, &b| a.max(b)).max(1e-9) * 1.05)
+        .collect();
+    let mut sorted = tops.clone();
+    sorted.sort_by(f64::total_cmp);
+    let (tallest, median) =
+        (sorted.last().copied().unwrap_or(1.0), sorted.get(sorted.len() / 2).copied().unwrap_or(1.0));
+    if tallest > 3.0 * median {
+        tops
+    } else {
+        vec![tallest; panels.len()]
+    }
 }
 
 /// One line per series over the periods.
@@ -436,4 +464,21 @@ where
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn panel(values: &[f64]) -> Panel {
+        Panel { title: String::new(), values: values.to_vec(), low: values.to_vec(), high: values.to_vec() }
+    }
+
+    #[test]
+    fn panels_share_a_scale_unless_one_would_flatten_the_rest() {
+        let similar = [panel(&[1.0, 4.0]), panel(&[2.0, 3.0]), panel(&[9.0, 1.0])];
+        assert_eq!(y_scales(&similar), vec![9.0 * 1.05; 3]);
+        let one_tall = [panel(&[1.0, 4.0]), panel(&[2.0, 3.0]), panel(&[40.0, 1.0])];
+        assert_eq!(y_scales(&one_tall), vec![4.0 * 1.05, 3.0 * 1.05, 40.0 * 1.05]);
+    }
 }
