@@ -14,7 +14,9 @@
 //! P(s = 1 | z = k) ∝ (n¹_kw + β_s) / (n¹_k + |S_k|β_s) · (n¹_k + γ₁)   against   (n⁰_kw + β) / (n⁰_k + Vβ) · (n⁰_k + γ₂)
 //! ```
 //!
-//! (for a free topic the γ factor is 1). α is resampled after every sweep by slice sampling of
+//! (for a free topic the γ factor is 1). A token with s = 0 is drawn over all K topics by LDA's
+//! dense draw ([`super::draw`], f32, eight topics at a time; the word-independent factors kept per
+//! topic); one with s = 1 only over the topics seeded with its word. α is resampled after every sweep by slice sampling of
 //! each α_k under keyATM's gamma priors (shape 1, scale 1 for keyword topics; shape 2, scale 1
 //! for free topics), on the scale p = α/(1 + α). The document likelihood of α needs only the
 //! histograms of n_dk and of document lengths, so a resample costs O(distinct counts), not O(n).
@@ -30,6 +32,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use super::draw;
 use super::lda::{histogram, merge, shard_bounds, tokens_by_document};
 use crate::vectorize::Csr;
 
@@ -392,36 +395,59 @@ fn sample_shard(
     for t in 0..k {
         refresh(c, t, &mut regular_factor, &mut keyword_factor);
     }
+    // A regular token (s = 0) is drawn as LDA's dense draw, eight topics at a time: the weight
+    // (n_dt + α_t)(n_wt + β)·regular_factor_t is the kept coefficient (n_dt + α_t)·regular_factor_t
+    // times the word's count plus β; a coefficient changes only for the topics a token leaves
+    // and joins (and all of them when a document starts).
+    let wide = crate::linalg::wide_simd();
+    let (mut coefficient, mut p) = (vec![0f32; draw::padded(k)], vec![0f32; draw::padded(k)]);
+    let mut blocks = vec![0f32; draw::padded(k) / draw::BLOCK];
+    let coefficient_of =
+        |t: usize, dt: &[u32], regular_factor: &[f64]| ((dt[t] as f64 + alpha[t]) * regular_factor[t]) as f32;
+    // A keyword token (s = 1) weighs only the topics seeded with its word.
     let mut weights = vec![0f64; k];
     let base = starts[0];
     for local_doc in 0..starts.len() - 1 {
         let dt = &mut doc_topic[local_doc * k..(local_doc + 1) * k];
+        for (t, x) in coefficient.iter_mut().enumerate().take(k) {
+            *x = coefficient_of(t, dt, &regular_factor);
+        }
         for i in starts[local_doc] - base..starts[local_doc + 1] - base {
             let w = tokens.words[i] as usize;
             let (old, s) = (tokens.topics[i] as usize, tokens.switch[i]);
             dt[old] -= 1;
             add(model, c, w, old, s, -1);
             refresh(c, old, &mut regular_factor, &mut keyword_factor);
-            let mut acc = 0.0;
-            if s {
+            coefficient[old] = coefficient_of(old, dt, &regular_factor);
+            let new = if s {
                 weights.iter_mut().for_each(|x| *x = 0.0);
                 for &(t, slot) in model.slots(w) {
                     weights[t] =
                         (dt[t] as f64 + alpha[t]) * (c.keyword[slot] as f64 + params.beta_s) * keyword_factor[t];
                 }
-            } else {
-                let row = &c.regular[w * k..(w + 1) * k];
-                for t in 0..k {
-                    weights[t] = (dt[t] as f64 + alpha[t]) * (row[t] as f64 + params.beta) * regular_factor[t];
+                let mut acc = 0.0;
+                weights.iter_mut().for_each(|x| {
+                    acc += *x;
+                    *x = acc;
+                });
+                let u = rng.gen::<f64>() * acc;
+                let new = weights.iter().position(|&x| x > u).unwrap_or(k - 1);
+                if model.slot_of(w, new).is_none() {
+                    old
+                } else {
+                    new
                 }
-            }
-            weights.iter_mut().for_each(|x| {
-                acc += *x;
-                *x = acc;
-            });
-            let u = rng.gen::<f64>() * acc;
-            let new = weights.iter().position(|&x| x > u).unwrap_or(k - 1);
-            let new = if s && model.slot_of(w, new).is_none() { old } else { new };
+            } else {
+                draw::weights(
+                    wide,
+                    &coefficient,
+                    &c.regular[w * k..(w + 1) * k],
+                    params.beta as f32,
+                    &mut p,
+                    &mut blocks,
+                );
+                draw::pick(&p, &blocks, k, rng.gen::<f64>())
+            };
             dt[new] += 1;
             tokens.topics[i] = new as u16;
             if let Some(slot) = model.slot_of(w, new) {
@@ -438,6 +464,7 @@ fn sample_shard(
                 add(model, c, w, new, s, 1);
             }
             refresh(c, new, &mut regular_factor, &mut keyword_factor);
+            coefficient[new] = coefficient_of(new, dt, &regular_factor);
         }
     }
 }
