@@ -71,9 +71,8 @@ def timed(command):
 # The driver in a process of its own, so that its peak RSS is measured alone: INPUT OUT NUM_CPUS SHARD_MB.
 DRIVER = """
 import sys, themeshift.ray
-address = sys.argv[5] if len(sys.argv) > 5 else None
-themeshift.ray.run([sys.argv[1]], out=sys.argv[2], num_cpus=None if address else int(sys.argv[3]),
-                   shard_mb=float(sys.argv[4]), address=address, keep_duplicates=True, topics="none")
+themeshift.ray.run([sys.argv[1]], out=sys.argv[2], num_cpus=int(sys.argv[3]), shard_mb=float(sys.argv[4]),
+                   address=sys.argv[5] if len(sys.argv) > 5 else None, keep_duplicates=True, topics="none")
 """
 RAY = pathlib.Path(sys.executable).parent / "ray"
 
@@ -107,9 +106,10 @@ with tempfile.TemporaryDirectory() as tmp:
         sharding = json.loads((ray_out / "manifest.json").read_text())["sharding"]
         row["shards"] = sharding["shards"]
         row["map_seconds"] = sharding["map_seconds"]
+        ray_outs = [ray_out]
         if args.running_ray:
-            running_out = work / f"ray-running{factor}"
-            row["running_seconds"], row["running_driver_peak_mib"], _, _ = against_running_ray(path, running_out)
+            ray_outs.append(work / f"ray-running{factor}")
+            row["running_seconds"], row["running_driver_peak_mib"], _, _ = against_running_ray(path, ray_outs[-1])
         row["worker_peak_mib"] = max(w["peak_rss_mib"] for w in sharding["workers"])
         row["worker_own_mib"] = max(w["peak_rss_mib"] - w["shared_mib"] for w in sharding["workers"])
         row["shard_rise_mib"] = max(w["peak_rss_mib"] - w["start_rss_mib"] for w in sharding["workers"])
@@ -120,10 +120,9 @@ with tempfile.TemporaryDirectory() as tmp:
                 [args.bin, "run", "--input", path, "--out", local, *OPTIONS])
             names = sorted(p.name for p in local.glob("*.parquet"))
             row["tables"] = len(names)
-            others = [ray_out] + ([running_out] if args.running_ray else [])
-            row["tables_differ"] = [n for n in names if any(not filecmp.cmp(local / n, o / n, shallow=False) for o in others)]
+            row["tables_differ"] = [n for n in names if any(not filecmp.cmp(local / n, o / n, shallow=False) for o in ray_outs)]
             subprocess.run(["rm", "-rf", local])
-        subprocess.run(["rm", "-rf", ray_out, path] + ([running_out] if args.running_ray else []))
+        subprocess.run(["rm", "-rf", path, *ray_outs])
         rows.append(row)
         print(json.dumps(row), flush=True)
 

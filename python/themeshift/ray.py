@@ -22,6 +22,7 @@ trends run on the driver, which therefore holds every document's metadata and th
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -54,22 +55,16 @@ def _answer_tokens(tokens, common, request):
 def _forget_store_pages():
     """Drop this process's view of the object-store pages it has read.
 
-    Reading an object maps its pages into the driver, and they stay in its RSS after the object
-    is let go (the store reuses them for the next objects): measured, ~0.35 GB at 8× the xwlb
-    corpus. They are the store's memory, not the driver's. On a shared mapping MADV_DONTNEED only
-    removes the pages from this process's page tables — their contents stay in the store, and a
-    later read maps them again — so it is safe while objects are alive. Linux only; elsewhere a no-op.
+    Reading an object maps its pages into the reader, and they stay in its RSS after the object
+    is let go (the store reuses them for the next objects): measured, ~0.35 GB in the driver at 8×
+    the xwlb corpus. They are the store's memory, not the reader's. On a shared mapping
+    MADV_DONTNEED only removes the pages from this process's page tables — their contents stay in
+    the store, and a later read maps them again — so it is safe while objects are alive. The maps
+    are read on every call: the store may add fallback mappings as it fills. Linux only; elsewhere
+    a no-op.
     """
-    global _madvise
-    if _madvise is None:
-        try:
-            import ctypes
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-            _madvise = libc.madvise
-        except (OSError, AttributeError):
-            _madvise = False
-    if not _madvise:
+    madvise = _madvise()
+    if madvise is None:
         return
     try:
         maps = Path("/proc/self/maps").read_text().splitlines()
@@ -80,11 +75,32 @@ def _forget_store_pages():
         # Ray's store: a shared mapping of /dev/shm/plasma… (or its fallback files on disk).
         if len(fields) == 6 and fields[1].endswith("s") and "plasma" in fields[5]:
             low, high = (int(a, 16) for a in fields[0].split("-"))
-            _madvise(low, high - low, _MADV_DONTNEED)
+            madvise(low, high - low, _MADV_DONTNEED)
 
 
-_madvise = None
 _MADV_DONTNEED = 4
+
+
+@functools.lru_cache(maxsize=None)
+def _madvise():
+    """libc's madvise, or None where there is none to call."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        return libc.madvise
+    except (OSError, AttributeError):
+        return None
+
+
+def _fetch(ref):
+    """An object from the store, with this process's view of the store's pages dropped once read."""
+    import ray
+
+    value = ray.get(ref)
+    _forget_store_pages()
+    return value
 
 
 def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb: Optional[float] = None,
@@ -135,9 +151,8 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
             # Each partial is decoded as it arrives and its bytes let go.
             while pending:
                 done, pending = ray.wait(pending, num_returns=1)
-                partial = ray.get(done[0])
+                partial = _fetch(done[0])
                 del done
-                _forget_store_pages()
                 join.add(partial)
                 del partial
         except ray.exceptions.RayTaskError as error:
@@ -159,9 +174,7 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
             refs = [answer[holding].remote(held[holding][shard], common, request) for shard, request in requests]
             for i in range(len(refs)):
                 ref, refs[i] = refs[i], None
-                reply = ray.get(ref)
-                _forget_store_pages()
-                yield reply
+                yield _fetch(ref)
 
         summary = json.loads(join.finish(account, ask_shards))
     finally:

@@ -325,16 +325,9 @@ where
     root.fill(&WHITE)?;
     let n = periods.len();
     let x_max = (n.max(2) - 1) as f64;
-    let scales = y_scales(panels);
-    let shared = scales.iter().all(|&y| y == scales[0]);
-    let own_note;
-    let title = if shared {
-        title
-    } else {
-        own_note = format!("{title} (own y-scales)");
-        own_note.as_str()
-    };
-    let root = root.margin(12, 0, 0, 0).titled(title, (FAMILY, 34))?;
+    let (scales, own) = y_scales(panels);
+    let title = if own { format!("{title} (own y-scales)") } else { title.to_string() };
+    let root = root.margin(12, 0, 0, 0).titled(&title, (FAMILY, 34))?;
     // Label the first, middle and last period only; panels are narrow.
     let shown = [0, n / 2, n.saturating_sub(1)];
     let label_of = |x: &f64| {
@@ -374,10 +367,11 @@ where
     Ok(())
 }
 
-/// Each panel's y-axis top. One scale for all, so panels compare — unless the tallest panel
-/// would flatten the others (its top over 3× the median panel's), as when one theme holds 40% of
-/// the documents and the rest 2–5%: then each panel gets its own scale (and the title says so).
-fn y_scales(panels: &[Panel]) -> Vec<f64> {
+/// Each panel's y-axis top, and whether they are the panels' own. One scale for all, so panels
+/// compare — unless the tallest panel would flatten the others (its top over 3× the median
+/// panel's), as when one theme holds 40% of the documents and the rest 2–5%: then each panel gets
+/// its own scale (and the title says so).
+fn y_scales(panels: &[Panel]) -> (Vec<f64>, bool) {
     let tops: Vec<f64> = panels
         .iter()
         .map(|p| p.high.iter().chain(&p.values).fold(0.0, |a: f64, &b| a.max(b)).max(1e-9) * 1.05)
@@ -387,9 +381,9 @@ fn y_scales(panels: &[Panel]) -> Vec<f64> {
     let (tallest, median) =
         (sorted.last().copied().unwrap_or(1.0), sorted.get(sorted.len() / 2).copied().unwrap_or(1.0));
     if tallest > 3.0 * median {
-        tops
+        (tops, true)
     } else {
-        vec![tallest; panels.len()]
+        (vec![tallest; panels.len()], false)
     }
 }
 
@@ -477,8 +471,8 @@ mod tests {
     #[test]
     fn panels_share_a_scale_unless_one_would_flatten_the_rest() {
         let similar = [panel(&[1.0, 4.0]), panel(&[2.0, 3.0]), panel(&[9.0, 1.0])];
-        assert_eq!(y_scales(&similar), vec![9.0 * 1.05; 3]);
+        assert_eq!(y_scales(&similar), (vec![9.0 * 1.05; 3], false));
         let one_tall = [panel(&[1.0, 4.0]), panel(&[2.0, 3.0]), panel(&[40.0, 1.0])];
-        assert_eq!(y_scales(&one_tall), vec![4.0 * 1.05, 3.0 * 1.05, 40.0 * 1.05]);
+        assert_eq!(y_scales(&one_tall), (vec![4.0 * 1.05, 3.0 * 1.05, 40.0 * 1.05], true));
     }
 }
