@@ -702,6 +702,11 @@ fn with_theme_model(
                 "keyword_share_pi": m.pi,
                 "iterations": m.iterations,
                 "draws": m.draws,
+                "chains": m.chains.iter().map(|&(seed, log_likelihood)| serde_json::json!({
+                    "seed": seed, "log_likelihood": log_likelihood,
+                })).collect::<Vec<_>>(),
+                "agreement_across_chains": m.names[..m.n_key].iter().zip(&m.agreement)
+                    .map(|(name, r)| (name.clone(), serde_json::json!(r))).collect::<serde_json::Map<_, _>>(),
                 "tokens": m.tokens,
                 "seconds": m.seconds,
                 "token_iterations_per_second": (m.tokens * m.iterations) as f64 / m.seconds.max(1e-9),

@@ -136,6 +136,9 @@ pub struct RunArgs {
     /// Gibbs sweeps of the theme model (the second half gives the posterior draws) [default: 300; implies --theme-model].
     #[arg(long)]
     theme_model_iterations: Option<usize>,
+    /// Independent chains of the theme model, pooled; the report says how alike they found each theme [default: 3; implies --theme-model].
+    #[arg(long)]
+    theme_model_chains: Option<usize>,
     #[command(flatten)]
     clusters: ClusterFlags,
     #[command(flatten)]
@@ -240,7 +243,11 @@ pub fn resolve(args: RunArgs) -> anyhow::Result<RunConfig> {
     config.strict = args.strict;
     config.chart_terms = args.chart_terms;
     config.quiet = quiet;
-    if args.theme_model || args.free_topics.is_some() || args.theme_model_iterations.is_some() {
+    if args.theme_model
+        || args.free_topics.is_some()
+        || args.theme_model_iterations.is_some()
+        || args.theme_model_chains.is_some()
+    {
         let params = config.theme_model.get_or_insert_with(KeyAtmParams::default);
         if let Some(free) = args.free_topics {
             params.free_topics = free;
@@ -249,6 +256,9 @@ pub fn resolve(args: RunArgs) -> anyhow::Result<RunConfig> {
             params.iterations = iterations;
             params.burn_in = iterations / 2;
             params.thin = (iterations / 100).max(1);
+        }
+        if let Some(chains) = args.theme_model_chains {
+            params.chains = chains;
         }
     }
     apply_model_flags(&mut config, &args.clusters, &args.models)?;

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use ndarray::Array2;
 
-use super::keyatm::{keyatm, KeyAtmParams};
+use super::keyatm::{keyatm, Chain, KeyAtmParams};
 use crate::cluster::top;
 use crate::error::Result;
 use crate::vectorize::{Csr, Vocabulary};
@@ -137,6 +137,11 @@ pub struct ThemeModel {
     pub pi: Vec<f64>,
     pub prevalence: Vec<Prevalence>,
     pub words_by_period: Vec<PeriodWord>,
+    /// Each chain's seed and keyATM log-likelihood (mean over its kept draws).
+    pub chains: Vec<(u64, f64)>,
+    /// Per theme, how alike the chains found its prevalence: the lowest correlation over periods
+    /// between two chains' series (None with one chain, or when a series is flat).
+    pub agreement: Vec<Option<f64>>,
     pub draws: usize,
     pub tokens: usize,
     pub iterations: usize,
@@ -210,6 +215,8 @@ pub fn fit_theme_model(inputs: &ThemeInputs, params: &KeyAtmParams, seed: u64) -
         pi: fit.pi,
         prevalence,
         words_by_period,
+        chains: fit.chains.iter().map(|c| (c.seed, c.log_likelihood)).collect(),
+        agreement: (0..n_key).map(|t| chain_agreement(&fit.chains, t, k)).collect(),
         draws: fit.draws,
         tokens: fit.tokens,
         iterations: fit.iterations,
@@ -248,6 +255,33 @@ fn found_words(phi: &Array2<f32>, counts: &Csr<u32>, seeds: &[Vec<u32>], n: usiz
             top(scored, n)
         })
         .collect()
+}
+
+/// The lowest Pearson correlation between two chains' period series of topic `t`.
+fn chain_agreement(chains: &[Chain], t: usize, k: usize) -> Option<f64> {
+    let series: Vec<Vec<f64>> =
+        chains.iter().map(|c| c.group_means.iter().skip(t).step_by(k).copied().collect()).collect();
+    let mut lowest: Option<f64> = None;
+    for (i, a) in series.iter().enumerate() {
+        for b in &series[i + 1..] {
+            let r = pearson(a, b)?;
+            lowest = Some(lowest.map_or(r, |l| l.min(r)));
+        }
+    }
+    lowest
+}
+
+/// Pearson's r of two equally long series (None when either is flat).
+fn pearson(a: &[f64], b: &[f64]) -> Option<f64> {
+    let n = a.len() as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let (mut ab, mut aa, mut bb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        ab += (x - ma) * (y - mb);
+        aa += (x - ma) * (x - ma);
+        bb += (y - mb) * (y - mb);
+    }
+    (aa > 0.0 && bb > 0.0).then(|| ab / (aa * bb).sqrt())
 }
 
 /// Linear-interpolated quantile of sorted values (NaN when empty).

@@ -145,10 +145,15 @@ fn theme_model(model: Option<ReadTable>, prevalence: Option<ReadTable>, stats: O
             continue;
         }
         let name = names[i].clone().unwrap_or_default();
-        if words.last().is_none_or(|w| w.0 != name) {
-            words.push((name, labels[i].clone().unwrap_or_default(), Vec::new(), Vec::new()));
-        }
-        let entry = words.last_mut().expect("pushed");
+        // The table lists every theme's top words, then every theme's found words: one entry a theme.
+        let at = match words.iter().position(|w| w.0 == name) {
+            Some(at) => at,
+            None => {
+                words.push((name, labels[i].clone().unwrap_or_default(), Vec::new(), Vec::new()));
+                words.len() - 1
+            }
+        };
+        let entry = &mut words[at];
         let list = match (kinds[i].as_deref(), seed.get(i)) {
             (Some("top"), Some(true)) => &mut entry.2,
             (Some("found"), _) => &mut entry.3,
@@ -166,7 +171,7 @@ fn theme_model(model: Option<ReadTable>, prevalence: Option<ReadTable>, stats: O
     Ok(json!({
         "prevalence": rows(&prevalence.frame, &["theme", "label", "period", "share", "share_low", "share_high"], |i| keep_rows[i]),
         "stats": rows(&stats.frame, &column_names(&stats.frame), |i| keep_stats[i]),
-        "words": words.iter().map(|(_, label, seeds, found)| json!({"label": label, "seeds": seeds, "found": found})).collect::<Vec<_>>(),
+        "words": words.iter().map(|(name, label, seeds, found)| json!({"name": name, "label": label, "seeds": seeds, "found": found})).collect::<Vec<_>>(),
     }))
 }
 

@@ -145,6 +145,9 @@ pub fn write_theme_model_outputs(
     Ok(written)
 }
 
+/// Below this correlation between two chains' prevalence, the report warns that a theme is not settled.
+const UNSETTLED: f64 = 0.9;
+
 /// The theme model's part of `report.md`: prevalence first → last with intervals and trend,
 /// the words the model found beside the seeds, each theme's most distinctive words in the first
 /// and last period, and the seeds it could not use.
@@ -162,11 +165,17 @@ pub fn report_section(
     let _ = writeln!(
         md,
         "\n## Theme model\n\nKeyword-assisted topics (keyATM base) seeded by the lexicons: {} themes and {} free topics, \
-         {} sweeps, {} posterior draws. Share: mean document share (%) with its 95% credible interval.\n",
+         {} chain(s) of {} sweeps, {} posterior draws pooled. Share: mean document share (%) with its 95% credible interval.{}\n",
         m.n_key,
         k - m.n_key,
+        m.chains.len(),
         m.iterations,
-        m.draws
+        m.draws,
+        if m.chains.len() > 1 {
+            " Chains agree: the lowest correlation over periods between two chains' prevalence of the theme."
+        } else {
+            ""
+        }
     );
     // The first and the last period (one column when there is one period).
     let shown: Vec<usize> = match periods.len() {
@@ -182,7 +191,7 @@ pub fn report_section(
         };
         let _ = writeln!(
             md,
-            "| theme | {} | trend | change points | found beside the seeds (by relevance) |\n|---|{}---|---|---|",
+            "| theme | {} | trend | change points | chains agree | found beside the seeds (by relevance) |\n|---|{}---|---|---:|---|",
             names.join(" | "),
             "---:|".repeat(shown.len())
         );
@@ -193,13 +202,26 @@ pub fn report_section(
                 stat.map(|s| s.change_points.iter().map(|&p| periods[p].as_str()).collect()).unwrap_or_default();
             let found: Vec<&str> = m.found[t].iter().take(10).map(|&(id, _)| terms[id as usize].as_str()).collect();
             let cells: Vec<String> = shown.iter().map(|&p| cell(t, p)).collect();
+            let agree = m.agreement[t].map_or("—".to_string(), |r| format!("{r:.2}"));
             let _ = writeln!(
                 md,
-                "| {} | {} | {trend} | {} | {} |",
+                "| {} | {} | {trend} | {} | {agree} | {} |",
                 m.labels[t],
                 cells.join(" | "),
                 changes.join(", "),
                 found.join(" ")
+            );
+        }
+        let unsettled: Vec<&str> = (0..m.n_key)
+            .filter(|&t| m.agreement[t].is_some_and(|r| r < UNSETTLED))
+            .map(|t| m.labels[t].as_str())
+            .collect();
+        if !unsettled.is_empty() {
+            let _ = writeln!(
+                md,
+                "\nThe chains disagree on how {} moved (r < {UNSETTLED}): their seeds do not pin them to one \
+                 subject in this corpus. Their intervals include that disagreement; more or sharper seeds help.",
+                unsettled.join(", ")
             );
         }
         let _ = writeln!(

@@ -630,7 +630,23 @@ fn the_theme_model_measures_the_demos_planted_shifts_and_effects_regress_them_on
     let seeds = model.column("seed").unwrap().bool().unwrap();
     assert!(seeds.iter().any(|s| s == Some(false)), "the model found no word beside the seeds");
     assert!(out.join("charts/theme_model.png").is_file());
-    assert!(std::fs::read_to_string(out.join("report.md")).unwrap().contains("## Theme model"));
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("## Theme model") && report.contains("| chains agree |"), "{report}");
+    // Three chains by default, each with its own seed and log-likelihood, and each theme's agreement.
+    let chains = fit["chains"].as_array().unwrap();
+    assert_eq!(chains.len(), 3);
+    assert!(chains.iter().all(|c| c["log_likelihood"].as_f64().unwrap() < 0.0));
+    let agreement = fit["agreement_across_chains"].as_object().unwrap();
+    assert_eq!(agreement.len(), fit["themes"].as_array().unwrap().len());
+    assert!(agreement["energy"].as_f64().unwrap() > 0.9, "the demo's energy fade is found by every chain");
+    // The HTML report's words table: one entry a theme, holding its seeds and its found words.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let json = html.split("id=\"data\">").nth(1).unwrap().split("</script>").next().unwrap().replace("<\\/", "</");
+    let data: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let words = data["theme_model"]["words"].as_array().unwrap();
+    assert_eq!(words.len(), fit["themes"].as_array().unwrap().len(), "{words:?}");
+    assert!(words.iter().all(|w| !w["found"].as_array().unwrap().is_empty()), "{words:?}");
+    assert!(words.iter().any(|w| !w["seeds"].as_array().unwrap().is_empty()), "{words:?}");
 
     let o = out.to_str().unwrap();
     run_ok(&["effects", o, "--formula", "time", "--draws", "30", "--quiet"]);
