@@ -40,7 +40,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::draw;
-use super::lda::{histogram, merge, shard_bounds, tokens_by_document};
+use super::lda::{histogram, merge, shard_bounds, tokens_by_document, ShardWords};
 use crate::vectorize::Csr;
 
 /// Settings of the keyword-assisted model. Defaults: 30 free topics (with fewer, the themes must
@@ -235,7 +235,10 @@ pub fn keyatm(
     let model = Model::new(counts.n_cols, keywords, params);
     let n_key = model.n_key;
     let (words, starts) = tokens_by_document(counts);
-    let data = Data { words: &words, starts: &starts, groups, n_groups };
+    let bounds = shard_bounds(&starts, SHARDS);
+    let shard_words: Vec<ShardWords> =
+        bounds.windows(2).map(|p| ShardWords::new(&words[starts[p[0]]..starts[p[1]]])).collect();
+    let data = Data { words: &words, starts: &starts, bounds: &bounds, shard_words: &shard_words, groups, n_groups };
     // Chain 0 keeps the run's seed, so one chain is exactly the model of a single-chain run.
     let fits: Vec<KeyAtmFit> =
         (0..params.chains).map(|c| sample_chain(&model, &data, seed.wrapping_add(c as u64 * CHAIN_STRIDE))).collect();
@@ -249,6 +252,10 @@ const CHAIN_STRIDE: u64 = 0x9e37_79b9_7f4a_7c15;
 struct Data<'a> {
     words: &'a [u32],
     starts: &'a [usize],
+    /// The fixed shards' document ranges, and each shard's own numbering of its words (it copies,
+    /// samples against and hands back only its rows of the regular word–topic counts).
+    bounds: &'a [usize],
+    shard_words: &'a [ShardWords],
     groups: &'a [Option<usize>],
     n_groups: usize,
 }
@@ -256,7 +263,7 @@ struct Data<'a> {
 /// One chain: keyATM's start, then `params.iterations` sweeps, estimates averaged over its kept draws.
 fn sample_chain(model: &Model, data: &Data, seed: u64) -> KeyAtmFit {
     let (k, v, n_key, params) = (model.k, model.v, model.n_key, model.params);
-    let Data { words, starts, groups, n_groups } = *data;
+    let Data { words, starts, bounds, shard_words, groups, n_groups } = *data;
     let n = starts.len() - 1;
     let total = words.len();
     let slot = model.word_slots.len();
@@ -285,16 +292,15 @@ fn sample_chain(model: &Model, data: &Data, seed: u64) -> KeyAtmFit {
         for i in starts[d]..starts[d + 1] {
             let (w, z) = (words[i] as usize, topics[i] as usize);
             doc_topic[d * k + z] += 1;
-            add(model, &mut c, w, z, switch[i], 1);
+            add(model, &mut c, w, w, z, switch[i], 1);
         }
     }
     let mut alpha = vec![1.0 / k as f64; k];
 
-    let bounds = shard_bounds(starts, SHARDS);
     let lengths: Vec<u32> = (0..n).map(|d| (starts[d + 1] - starts[d]) as u32).collect();
     let mut theta_sum = vec![0f64; n * k];
     let mut assigned_sum = vec![0f64; n * k];
-    let mut phi_sum = vec![0f64; k * v];
+    let mut phi_sum = vec![0f64; v * k];
     let mut pi_sum = vec![0f64; n_key];
     let mut group_draws = Vec::new();
     let mut log_likelihoods = Vec::new();
@@ -302,7 +308,7 @@ fn sample_chain(model: &Model, data: &Data, seed: u64) -> KeyAtmFit {
     let progress = crate::progress::bar("theme model", params.iterations as u64, "sweeps");
     for sweep in 0..params.iterations {
         progress.add(1);
-        let copies: Vec<WordCounts> = {
+        let copies: Vec<(Vec<i32>, WordCounts)> = {
             let mut shards = Vec::new();
             let (mut t_rest, mut s_rest, mut dt_rest) = (&mut topics[..], &mut switch[..], &mut doc_topic[..]);
             for pair in bounds.windows(2) {
@@ -315,22 +321,31 @@ fn sample_chain(model: &Model, data: &Data, seed: u64) -> KeyAtmFit {
             }
             shards
                 .into_par_iter()
+                .zip(shard_words)
                 .enumerate()
-                .map(|(shard, (docs, t, s, dt))| {
+                .map(|(shard, ((docs, t, s, dt), own))| {
                     let stream = seed ^ 0x6b65_7941_544d_0000 ^ ((sweep as u64 + 1) << 20) ^ (shard as u64 + 1);
                     let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream);
-                    let mut copy = c.clone();
+                    let mut copy = WordCounts {
+                        regular: own.rows_of(&c.regular, k),
+                        regular_total: c.regular_total.clone(),
+                        keyword: c.keyword.clone(),
+                        keyword_total: c.keyword_total.clone(),
+                    };
                     let base = starts[docs.start];
-                    let local = ShardTokens { words: &words[base..starts[docs.end]], topics: t, switch: s };
+                    let local =
+                        ShardTokens { words: &words[base..starts[docs.end]], rows: &own.tokens, topics: t, switch: s };
                     sample_shard(model, &mut copy, local, dt, &starts[docs.start..=docs.end], &alpha, &mut rng);
-                    copy
+                    (own.changes(&copy.regular, &c.regular, k), copy)
                 })
                 .collect()
         };
-        merge(&mut c.regular, copies.iter().map(|x| &x.regular));
-        merge(&mut c.regular_total, copies.iter().map(|x| &x.regular_total));
-        merge(&mut c.keyword, copies.iter().map(|x| &x.keyword));
-        merge(&mut c.keyword_total, copies.iter().map(|x| &x.keyword_total));
+        // Integer sums: the order the shards' changes are added in does not matter.
+        let changes: Vec<&[i32]> = copies.iter().map(|x| &x.0[..]).collect();
+        ShardWords::add_all_changes(shard_words, &changes, &mut c.regular, k);
+        merge(&mut c.regular_total, copies.iter().map(|x| &x.1.regular_total));
+        merge(&mut c.keyword, copies.iter().map(|x| &x.1.keyword));
+        merge(&mut c.keyword_total, copies.iter().map(|x| &x.1.keyword_total));
         if params.estimate_alpha {
             let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x0061_6c70_6861 ^ ((sweep as u64 + 1) << 24));
             resample_alpha(&mut alpha, &doc_topic, &lengths, n_key, &mut rng);
@@ -359,19 +374,20 @@ fn sample_chain(model: &Model, data: &Data, seed: u64) -> KeyAtmFit {
             }
             group_draws.push(group_sum);
             log_likelihoods.push(log_likelihood(model, &c, &doc_topic, &lengths, &alpha));
-            for t in 0..k {
-                let pi = if t < n_key { model.switch_odds(&c, t).1 } else { 0.0 };
-                if t < n_key {
-                    pi_sum[t] += pi;
-                }
-                let regular_denominator = c.regular_total[t] as f64 + v as f64 * params.beta;
-                for w in 0..v {
-                    let regular = (c.regular[w * k + t] as f64 + params.beta) / regular_denominator;
+            // φ in word-major order, so both the counts and the sums are read in memory order.
+            let pi: Vec<f64> = (0..k).map(|t| if t < n_key { model.switch_odds(&c, t).1 } else { 0.0 }).collect();
+            (0..n_key).for_each(|t| pi_sum[t] += pi[t]);
+            let regular_denominator: Vec<f64> =
+                c.regular_total.iter().map(|&total| total as f64 + v as f64 * params.beta).collect();
+            for w in 0..v {
+                let (counts, sums) = (&c.regular[w * k..(w + 1) * k], &mut phi_sum[w * k..(w + 1) * k]);
+                for t in 0..k {
+                    let regular = (counts[t] as f64 + params.beta) / regular_denominator[t];
                     let keyword = model.slot_of(w, t).map_or(0.0, |s| {
                         (c.keyword[s] as f64 + params.beta_s)
                             / (c.keyword_total[t] as f64 + model.seeds_per_topic[t] as f64 * params.beta_s)
                     });
-                    phi_sum[t * v + w] += (1.0 - pi) * regular + pi * keyword;
+                    sums[t] += (1.0 - pi[t]) * regular + pi[t] * keyword;
                 }
             }
             for d in 0..n {
@@ -398,7 +414,7 @@ fn sample_chain(model: &Model, data: &Data, seed: u64) -> KeyAtmFit {
     KeyAtmFit {
         theta: mean(theta_sum, n, k),
         assigned: mean(assigned_sum, n, k),
-        phi: mean(phi_sum, k, v),
+        phi: mean(phi_sum, v, k).reversed_axes().as_standard_layout().into_owned(),
         alpha,
         pi: pi_sum.into_iter().map(|p| p / draws as f64).collect(),
         group_draws,
@@ -477,22 +493,25 @@ fn match_topics(pool: &Array2<f32>, chain: &Array2<f32>, n_key: usize) -> Vec<us
     order
 }
 
-/// Add `by` (±1) tokens of word w to topic z with switch s.
+/// Add `by` (±1) tokens of word w to topic z with switch s; `row` is w's row of `c.regular` (w
+/// itself in the whole table, its shard's number for it in a shard's).
 #[inline(always)]
-fn add(model: &Model, c: &mut WordCounts, w: usize, z: usize, s: bool, by: i32) {
+fn add(model: &Model, c: &mut WordCounts, w: usize, row: usize, z: usize, s: bool, by: i32) {
     let apply = |x: &mut u32| *x = x.wrapping_add_signed(by);
     if s {
         let slot = model.slot_of(w, z).expect("a keyword token's topic is seeded with it");
         apply(&mut c.keyword[slot]);
         apply(&mut c.keyword_total[z]);
     } else {
-        apply(&mut c.regular[w * model.k + z]);
+        apply(&mut c.regular[row * model.k + z]);
         apply(&mut c.regular_total[z]);
     }
 }
 
 struct ShardTokens<'a> {
     words: &'a [u32],
+    /// Each token's row of the shard's regular counts.
+    rows: &'a [u32],
     topics: &'a mut [u16],
     switch: &'a mut [bool],
 }
@@ -543,10 +562,10 @@ fn sample_shard(
             *x = coefficient_of(t, dt, &regular_factor);
         }
         for i in starts[local_doc] - base..starts[local_doc + 1] - base {
-            let w = tokens.words[i] as usize;
+            let (w, row) = (tokens.words[i] as usize, tokens.rows[i] as usize);
             let (old, s) = (tokens.topics[i] as usize, tokens.switch[i]);
             dt[old] -= 1;
-            add(model, c, w, old, s, -1);
+            add(model, c, w, row, old, s, -1);
             refresh(c, old, &mut regular_factor, &mut keyword_factor);
             coefficient[old] = coefficient_of(old, dt, &regular_factor);
             let new = if s {
@@ -571,7 +590,7 @@ fn sample_shard(
                 draw::weights(
                     wide,
                     &coefficient,
-                    &c.regular[w * k..(w + 1) * k],
+                    &c.regular[row * k..(row + 1) * k],
                     params.beta as f32,
                     &mut p,
                     &mut blocks,
@@ -585,13 +604,13 @@ fn sample_shard(
                 let (g1, g2) = model.gamma(new);
                 let keyword = (c.keyword[slot] as f64 + params.beta_s) * (c.keyword_total[new] as f64 + g1)
                     / (c.keyword_total[new] as f64 + model.seeds_per_topic[new] as f64 * params.beta_s);
-                let regular = (c.regular[w * k + new] as f64 + params.beta) * (c.regular_total[new] as f64 + g2)
+                let regular = (c.regular[row * k + new] as f64 + params.beta) * (c.regular_total[new] as f64 + g2)
                     / (c.regular_total[new] as f64 + v_beta);
                 let on = rng.gen::<f64>() * (keyword + regular) < keyword;
-                add(model, c, w, new, on, 1);
+                add(model, c, w, row, new, on, 1);
                 tokens.switch[i] = on;
             } else {
-                add(model, c, w, new, s, 1);
+                add(model, c, w, row, new, s, 1);
             }
             refresh(c, new, &mut regular_factor, &mut keyword_factor);
             coefficient[new] = coefficient_of(new, dt, &regular_factor);
@@ -758,7 +777,7 @@ mod tests {
                     (rng.gen_range(0..k), false)
                 };
                 doc_topic[d * k + z] += 1;
-                add(&model, &mut c, w, z, s, 1);
+                add(&model, &mut c, w, w, z, s, 1);
             }
         }
         let alpha = [0.3, 0.7, 0.2];
