@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::atomic;
 use super::font::find_cjk_font;
+use super::png::PngBackend;
 use ndarray::ArrayView2;
 
 use crate::cluster::Clustering;
@@ -83,6 +84,8 @@ pub struct Charts {
     formats: Vec<ChartFormat>,
     /// The font file (and face) drawn with, for the manifest.
     pub font: Option<String>,
+    /// The same face, for the text of PNG charts (see [`PngBackend`]).
+    glyphs: Option<ab_glyph::FontRef<'static>>,
 }
 
 impl Charts {
@@ -93,13 +96,14 @@ impl Charts {
             return Ok(Charts::none());
         }
         let found = find_cjk_font(font)?;
-        register_font(FAMILY, FontStyle::Normal, found.bytes)
-            .map_err(|_| Error::Font(format!("{}: plotters could not load this font", found.path.display())))?;
-        Ok(Charts { formats: formats.to_vec(), font: Some(found.describe()) })
+        let unreadable = || Error::Font(format!("{}: plotters could not load this font", found.path.display()));
+        register_font(FAMILY, FontStyle::Normal, found.bytes).map_err(|_| unreadable())?;
+        let glyphs = ab_glyph::FontRef::try_from_slice(found.bytes).map_err(|_| unreadable())?;
+        Ok(Charts { formats: formats.to_vec(), font: Some(found.describe()), glyphs: Some(glyphs) })
     }
 
     pub fn none() -> Charts {
-        Charts { formats: Vec::new(), font: None }
+        Charts { formats: Vec::new(), font: None, glyphs: None }
     }
 
     pub fn enabled(&self) -> bool {
@@ -124,7 +128,10 @@ impl Charts {
             let temp = atomic::temp_path(&path);
             let size = picture.size();
             let drawn = match format {
-                ChartFormat::Png => picture.draw(BitMapBackend::new(&temp, size).into_drawing_area()),
+                ChartFormat::Png => {
+                    let glyphs = self.glyphs.clone().expect("a font is registered with the formats");
+                    picture.draw(PngBackend::new(BitMapBackend::new(&temp, size), glyphs).into_drawing_area())
+                }
                 ChartFormat::Svg => picture.draw(SVGBackend::new(&temp, size).into_drawing_area()),
             };
             drawn.map_err(|e| {

@@ -7,6 +7,7 @@ pub mod font;
 pub mod html;
 pub mod manifest;
 pub mod models;
+mod png;
 pub mod report;
 pub mod schema;
 pub mod staging;
