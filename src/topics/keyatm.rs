@@ -245,7 +245,7 @@ pub fn keyatm(
     pool(fits, n_key)
 }
 
-/// Apart the seeds of chains 0, 1, 2, … (the golden ratio's bits: no two chains share a stream).
+/// The step between the seeds of chains 0, 1, 2, … (the golden ratio's bits, so no two chains share a stream).
 const CHAIN_STRIDE: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// The documents' tokens in document order and their groups.
