@@ -709,7 +709,7 @@ fn with_theme_model(
                     .map(|(name, r)| (name.clone(), serde_json::json!(r))).collect::<serde_json::Map<_, _>>(),
                 "tokens": m.tokens,
                 "seconds": m.seconds,
-                "token_iterations_per_second": (m.tokens * m.iterations) as f64 / m.seconds.max(1e-9),
+                "token_iterations_per_second": (m.tokens * m.iterations * m.chains.len()) as f64 / m.seconds.max(1e-9),
             })
         });
         summary["theme_model"] = serde_json::json!({
