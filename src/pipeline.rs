@@ -707,6 +707,8 @@ fn with_theme_model(
                 })).collect::<Vec<_>>(),
                 "agreement_across_chains": m.names[..m.n_key].iter().zip(&m.agreement)
                     .map(|(name, r)| (name.clone(), serde_json::json!(r))).collect::<serde_json::Map<_, _>>(),
+                "unsettled_below": crate::topics::theme_model::UNSETTLED,
+                "unsettled_themes": m.unsettled().into_iter().map(|t| &m.names[t]).collect::<Vec<_>>(),
                 "tokens": m.tokens,
                 "seconds": m.seconds,
                 "token_iterations_per_second": (m.tokens * m.iterations * m.chains.len()) as f64 / m.seconds.max(1e-9),

@@ -123,7 +123,7 @@ pub struct KeyAtmFit {
     /// Per keyword topic and group: word → tokens assigned to it there, summed over the draws.
     pub group_words: Vec<Vec<FxHashMap<u32, u32>>>,
     /// Each chain: its seed, keyATM's log-likelihood (ln p(w, z, s | α, β, β_s, γ)) averaged over
-    /// its kept draws, and its groups' mean shares `[g * K + k]` (free topics in pooled order).
+    /// its kept draws, and which of `group_draws` are its.
     pub chains: Vec<Chain>,
     pub draws: usize,
     pub tokens: usize,
@@ -134,7 +134,7 @@ pub struct KeyAtmFit {
 pub struct Chain {
     pub seed: u64,
     pub log_likelihood: f64,
-    pub group_means: Vec<f64>,
+    pub draws: std::ops::Range<usize>,
 }
 
 /// The word–topic side of the state: what every shard copies and the sweep's merge adds up.
@@ -236,8 +236,7 @@ pub fn keyatm(
     let n_key = model.n_key;
     let (words, starts) = tokens_by_document(counts);
     let bounds = shard_bounds(&starts, SHARDS);
-    let shard_words: Vec<ShardWords> =
-        bounds.windows(2).map(|p| ShardWords::new(&words[starts[p[0]]..starts[p[1]]])).collect();
+    let shard_words = ShardWords::of_shards(&words, &starts, &bounds);
     let data = Data { words: &words, starts: &starts, bounds: &bounds, shard_words: &shard_words, groups, n_groups };
     // Chain 0 keeps the run's seed, so one chain is exactly the model of a single-chain run.
     let fits: Vec<KeyAtmFit> =
@@ -406,10 +405,6 @@ fn sample_chain(model: &Model, data: &Data, seed: u64) -> KeyAtmFit {
         Array2::from_shape_vec((rows, cols), sum.into_iter().map(|x| (x / draws as f64) as f32).collect())
             .expect("shape")
     };
-    let mut group_means = vec![0f64; n_groups * k];
-    for draw in &group_draws {
-        group_means.iter_mut().zip(draw).for_each(|(m, x)| *m += x / draws as f64);
-    }
     let log_likelihood = log_likelihoods.iter().sum::<f64>() / draws as f64;
     KeyAtmFit {
         theta: mean(theta_sum, n, k),
@@ -419,7 +414,7 @@ fn sample_chain(model: &Model, data: &Data, seed: u64) -> KeyAtmFit {
         pi: pi_sum.into_iter().map(|p| p / draws as f64).collect(),
         group_draws,
         group_words,
-        chains: vec![Chain { seed, log_likelihood, group_means }],
+        chains: vec![Chain { seed, log_likelihood, draws: 0..draws }],
         draws,
         tokens: total,
         iterations: params.iterations,
@@ -455,8 +450,8 @@ fn pool(mut fits: Vec<KeyAtmFit>, n_key: usize) -> KeyAtmFit {
                 words.into_iter().for_each(|(w, c)| *here.entry(w).or_default() += c);
             }
         }
-        let chain = &fit.chains[0];
-        pooled.chains.push(Chain { group_means: reorder(&chain.group_means), ..chain.clone() });
+        let before = pooled.draws;
+        pooled.chains.push(Chain { draws: before..before + fit.draws, ..fit.chains[0].clone() });
         pooled.draws += fit.draws;
     }
     scale(&mut pooled.theta);
@@ -472,12 +467,17 @@ fn pool(mut fits: Vec<KeyAtmFit>, n_key: usize) -> KeyAtmFit {
 /// the pool's running sum of the chains matched so far (a sum's scale does not change a cosine).
 fn match_topics(pool: &Array2<f32>, chain: &Array2<f32>, n_key: usize) -> Vec<usize> {
     let k = pool.nrows();
-    let norm = |row: ndarray::ArrayView1<f32>| row.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt().max(1e-300);
+    let unit = |phi: &Array2<f32>| {
+        let mut rows = phi.clone();
+        crate::linalg::normalize_rows(&mut rows);
+        rows
+    };
+    // Every pair's cosine at once: rows of unit length, so their products are the cosines.
+    let cosine = crate::linalg::gram(unit(pool).t(), unit(chain).t());
     let mut pairs = Vec::with_capacity((k - n_key) * (k - n_key));
     for a in n_key..k {
         for b in n_key..k {
-            let dot: f64 = pool.row(a).iter().zip(chain.row(b)).map(|(&x, &y)| x as f64 * y as f64).sum();
-            pairs.push((dot / norm(pool.row(a)) / norm(chain.row(b)), a, b));
+            pairs.push((cosine[[a, b]], a, b));
         }
     }
     // Best cosine first; ties by topic numbers, so the match is the same on every machine.

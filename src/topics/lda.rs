@@ -119,8 +119,7 @@ fn lda_with(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64, sparse: 
 
     let mut alpha = vec![params.alpha; k];
     let bounds = shard_bounds(&starts, SHARDS);
-    let shard_words: Vec<ShardWords> =
-        bounds.windows(2).map(|p| ShardWords::new(&words[starts[p[0]]..starts[p[1]]])).collect();
+    let shard_words = ShardWords::of_shards(&words, &starts, &bounds);
     let mut theta_sum = Array2::<f64>::zeros((n, k));
     let mut phi_sum = Array2::<f64>::zeros((k, v));
     let progress = crate::progress::bar("LDA", params.iterations as u64, "sweeps");
@@ -216,7 +215,7 @@ pub(super) fn shard_bounds(starts: &[usize], shards: usize) -> Vec<usize> {
 pub(super) struct ShardWords {
     /// The shard's distinct words (vocabulary ids, increasing): row j of its table is word
     /// `vocabulary[j]`.
-    pub(super) vocabulary: Vec<u32>,
+    vocabulary: Vec<u32>,
     /// The shard's tokens as rows of its table.
     pub(super) tokens: Vec<u32>,
     /// How many of the shard's tokens each row has (what bounds its SparseLDA list's growth).
@@ -224,7 +223,12 @@ pub(super) struct ShardWords {
 }
 
 impl ShardWords {
-    pub(super) fn new(words: &[u32]) -> Self {
+    /// Each shard's numbering: shard s holds documents `bounds[s]..bounds[s + 1]`.
+    pub(super) fn of_shards(words: &[u32], starts: &[usize], bounds: &[usize]) -> Vec<ShardWords> {
+        bounds.windows(2).map(|p| ShardWords::new(&words[starts[p[0]]..starts[p[1]]])).collect()
+    }
+
+    fn new(words: &[u32]) -> Self {
         let mut vocabulary = words.to_vec();
         vocabulary.sort_unstable();
         vocabulary.dedup();

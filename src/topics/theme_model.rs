@@ -148,7 +148,16 @@ pub struct ThemeModel {
     pub seconds: f64,
 }
 
+/// Below this correlation between two chains' prevalence of a theme, the theme is not settled:
+/// its seeds do not pin it to one subject in the corpus.
+pub const UNSETTLED: f64 = 0.9;
+
 impl ThemeModel {
+    /// The keyword themes the chains disagree on (agreement below [`UNSETTLED`]).
+    pub fn unsettled(&self) -> Vec<usize> {
+        (0..self.n_key).filter(|&t| self.agreement[t].is_some_and(|r| r < UNSETTLED)).collect()
+    }
+
     /// φ of word `term` in topic `topic`.
     pub fn weight(&self, topic: usize, term: u32) -> f64 {
         self.phi[[topic, term as usize]] as f64
@@ -216,7 +225,7 @@ pub fn fit_theme_model(inputs: &ThemeInputs, params: &KeyAtmParams, seed: u64) -
         prevalence,
         words_by_period,
         chains: fit.chains.iter().map(|c| (c.seed, c.log_likelihood)).collect(),
-        agreement: (0..n_key).map(|t| chain_agreement(&fit.chains, t, k)).collect(),
+        agreement: (0..n_key).map(|t| chain_agreement(&fit.chains, &fit.group_draws, t, k)).collect(),
         draws: fit.draws,
         tokens: fit.tokens,
         iterations: fit.iterations,
@@ -257,10 +266,17 @@ fn found_words(phi: &Array2<f32>, counts: &Csr<u32>, seeds: &[Vec<u32>], n: usiz
         .collect()
 }
 
-/// The lowest Pearson correlation between two chains' period series of topic `t`.
-fn chain_agreement(chains: &[Chain], t: usize, k: usize) -> Option<f64> {
-    let series: Vec<Vec<f64>> =
-        chains.iter().map(|c| c.group_means.iter().skip(t).step_by(k).copied().collect()).collect();
+/// The lowest Pearson correlation between two chains' period series of topic `t` (each the mean
+/// of the chain's own draws of `group_draws`, `[g * k + t]`).
+fn chain_agreement(chains: &[Chain], group_draws: &[Vec<f64>], t: usize, k: usize) -> Option<f64> {
+    let series: Vec<Vec<f64>> = chains
+        .iter()
+        .map(|c| {
+            let draws = &group_draws[c.draws.clone()];
+            let groups = draws.first().map_or(0, |d| d.len() / k);
+            (0..groups).map(|g| draws.iter().map(|d| d[g * k + t]).sum::<f64>() / draws.len() as f64).collect()
+        })
+        .collect();
     let mut lowest: Option<f64> = None;
     for (i, a) in series.iter().enumerate() {
         for b in &series[i + 1..] {

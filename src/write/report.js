@@ -149,14 +149,16 @@ function themeModel() {
   if (!M) return null;
   const chart = shareChart({ id: "theme-model", title: "Themes measured by the model", rows: M.prevalence, stats: M.stats, axis: "平均文档份额 mean document share",
     note: "Keyword-assisted topics (keyATM) seeded by the lexicons: each theme's mean share of the period's documents, with 95% credible intervals over the posterior draws. Hover for values; click a theme to hide or show it." });
-  // Several chains: the lowest correlation between two chains' prevalence of each theme.
-  const agree = (((D.manifest.models || {}).theme_model || {}).fit || {}).agreement_across_chains || {};
-  const chains = Object.keys(agree).length > 0 && M.words.some((w) => agree[w.name] != null);
+  // Several chains: the lowest correlation between two chains' prevalence of each theme, and the
+  // themes the run judged unsettled by it.
+  const fit = (((D.manifest.models || {}).theme_model || {}).fit || {});
+  const agree = fit.agreement_across_chains || {};
+  const chains = M.words.some((w) => agree[w.name] != null);
   const words = M.words.map((w) => [w.label, ...(chains ? [num(agree[w.name], 2)] : []), w.seeds.join(" "), w.found.join(" ")]);
-  const unsettled = M.words.filter((w) => agree[w.name] != null && agree[w.name] < 0.9).map((w) => w.label);
+  const unsettled = M.words.filter((w) => (fit.unsettled_themes || []).includes(w.name)).map((w) => w.label);
   chart.append(el("h3", {}, "Words of each theme"),
     table(["theme", ...(chains ? ["chains agree"] : []), "seeds among its top words", "found beside the seeds (by relevance)"], words, chains ? [1] : []),
-    ...(unsettled.length ? [el("p", { class: "muted" }, `The model's chains disagree on how ${unsettled.join(", ")} moved (r < 0.9 between two chains' prevalence): their seeds do not pin them to one subject in this corpus; their intervals include that disagreement.`)] : []),
+    ...(unsettled.length ? [el("p", { class: "muted" }, `The model's chains disagree on how ${unsettled.join(", ")} moved (r < ${fit.unsettled_below} between two chains' prevalence): their seeds do not pin them to one subject in this corpus; their intervals include that disagreement.`)] : []),
     el("p", { class: "muted" }, "Each theme's words per period, from that period's tokens only, are in theme_words_by_period.parquet; themeshift effects RUN --formula \"period + source\" regresses the shares on time and covariates."));
   return chart;
 }

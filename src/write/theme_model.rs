@@ -7,7 +7,7 @@ use super::charts::{self, Charts, Panel};
 use super::models::RowNames;
 use super::schema;
 use super::tables::{string_lists, write_parquet};
-use crate::topics::theme_model::ThemeModel;
+use crate::topics::theme_model::{ThemeModel, UNSETTLED};
 use crate::trends::term_stats::TermStat;
 
 fn series<T>(values: Vec<T>) -> Series
@@ -145,9 +145,6 @@ pub fn write_theme_model_outputs(
     Ok(written)
 }
 
-/// Below this correlation between two chains' prevalence, the report warns that a theme is not settled.
-const UNSETTLED: f64 = 0.9;
-
 /// The theme model's part of `report.md`: prevalence first → last with intervals and trend,
 /// the words the model found beside the seeds, each theme's most distinctive words in the first
 /// and last period, and the seeds it could not use.
@@ -212,10 +209,7 @@ pub fn report_section(
                 found.join(" ")
             );
         }
-        let unsettled: Vec<&str> = (0..m.n_key)
-            .filter(|&t| m.agreement[t].is_some_and(|r| r < UNSETTLED))
-            .map(|t| m.labels[t].as_str())
-            .collect();
+        let unsettled: Vec<&str> = m.unsettled().into_iter().map(|t| m.labels[t].as_str()).collect();
         if !unsettled.is_empty() {
             let _ = writeln!(
                 md,

@@ -639,6 +639,12 @@ fn the_theme_model_measures_the_demos_planted_shifts_and_effects_regress_them_on
     let agreement = fit["agreement_across_chains"].as_object().unwrap();
     assert_eq!(agreement.len(), fit["themes"].as_array().unwrap().len());
     assert!(agreement["energy"].as_f64().unwrap() > 0.9, "the demo's energy fade is found by every chain");
+    let below = fit["unsettled_below"].as_f64().unwrap();
+    let unsettled: Vec<&str> =
+        fit["unsettled_themes"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+    let expected: Vec<&str> =
+        agreement.iter().filter(|(_, r)| r.as_f64().is_some_and(|r| r < below)).map(|(t, _)| t.as_str()).collect();
+    assert_eq!(unsettled.iter().copied().collect::<std::collections::BTreeSet<_>>(), expected.into_iter().collect());
     // The HTML report's words table: one entry a theme, holding its seeds and its found words.
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     let json = html.split("id=\"data\">").nth(1).unwrap().split("</script>").next().unwrap().replace("<\\/", "</");
