@@ -3,8 +3,10 @@ NMF over seeds, sharded runs) owns one `## ` section of it, which the others kee
 import pathlib
 import re
 
+#: The LDA sweep's section for each corpus it runs on.
+SWEEP_SECTIONS = {"full": "LDA sweep: full corpus", "russia": "LDA sweep: China–Russia subset"}
 #: The sections that scripts other than harness.py write.
-OWN_SECTIONS = ["LDA sweep", "NMF over seeds", "Sharded runs on Ray"]
+OWN_SECTIONS = [*SWEEP_SECTIONS.values(), "NMF over seeds", "Sharded runs on Ray"]
 
 
 def _pattern(title):

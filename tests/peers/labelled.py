@@ -22,10 +22,13 @@ FAMILIES = {
     "ukraine": r"乌克兰",
     "decree": r"签署国务院令",
     "reform": r"中央全面深化改革",
-    "npc": r"全国人大常委会",
+    # The NPC Standing Committee as the subject, not as one item of a list of institutions (the
+    # Politburo Standing Committee hearing their reports, joint obituaries).
+    "npc": r"^(?!.*(政治局|全国人大常委会[、 ]国务院|中共中央 ?全国人大常委会)).*全国人大常委会",
     "qiushi": r"《求是》",
     "who": r"^世卫",
-    "weather": r"天气|气象|降雨|暴雨|寒潮",
+    # 新气象 ("a new look") is a political slogan, not the weather.
+    "weather": r"天气|(?<!新)气象|降雨|暴雨|寒潮",
 }
 
 
