@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use rayon::prelude::*;
+
 use crate::cluster::{cluster, ClusterConfig, Clustering};
 use crate::config::RunConfig;
 use crate::corpus::{Corpus, IngestReport};
@@ -167,8 +169,8 @@ pub fn shard_plan(config: &RunConfig) -> Result<ShardPlan> {
 pub fn run(config: &RunConfig) -> Result<RunSummary> {
     let mut begun = Begun::start(config)?;
     let (stages, themes) = (&mut begun.stages, &begun.themes);
-    // The OpenCC tables and the jieba dictionary take ~0.15 s to build, mostly on one thread; they
-    // are built beside the reading, which has spare time between its files and lines.
+    // The OpenCC tables and the jieba dictionary take ~0.3 s of CPU to build, each on one thread;
+    // they are built beside the reading, which leaves cores idle between its files and lines.
     let (plan, mut corpus, normalizer, segmenter) = std::thread::scope(|scope| {
         let normalizer = scope.spawn(|| normalizer(config));
         let segmenter = scope.spawn(|| segmenter(config, themes));
@@ -463,8 +465,8 @@ fn finish(
     let mut chart_files = Vec::new();
     let vocabulary = &vectorized.vocabulary;
     stages.run("write", || {
-        // Each table is built just before it is written, so only one is in memory at a time (and
-        // the largest, TF-IDF, only one row group at a time).
+        // Each table is built just before it is written, so only as many are in memory as tables
+        // are written at once, one per thread (and the largest, TF-IDF, one row group at a time).
         // Only --keep-tokens brings every text to this process, for the one table that holds them.
         let all_texts =
             if config.keep_tokens { texts.texts_of(&(0..docs.len()).collect::<Vec<_>>())? } else { Vec::new() };
@@ -511,7 +513,6 @@ fn finish(
         }
         // Tables are written side by side: each is built and encoded on its own, and the list of
         // outputs keeps the order above whatever finishes first.
-        use rayon::prelude::*;
         let written: Vec<String> = writes
             .into_par_iter()
             .map(|(table, build): (&schema::Table, TableBuild)| {
