@@ -638,18 +638,14 @@ fn finish(
     })
 }
 
-/// How a table's frame is made: whole, or (for a table of `rows` rows) one row range at a time.
+/// A table's frame, as its builder returns it.
+type Frame = polars::prelude::PolarsResult<polars::prelude::DataFrame>;
+
+/// How a table's frame is made: whole, or (for a table of `rows` rows) one row range at a time;
+/// `Send + Sync`, as the tables are written side by side.
 enum TableBuild<'a> {
-    Whole(Box<dyn Fn() -> polars::prelude::PolarsResult<polars::prelude::DataFrame> + Send + Sync + 'a>),
-    InGroups(
-        usize,
-        Box<
-            dyn Fn(std::ops::Range<usize>) -> polars::prelude::PolarsResult<polars::prelude::DataFrame>
-                + Send
-                + Sync
-                + 'a,
-        >,
-    ),
+    Whole(Box<dyn Fn() -> Frame + Send + Sync + 'a>),
+    InGroups(usize, Box<dyn Fn(std::ops::Range<usize>) -> Frame + Send + Sync + 'a>),
 }
 
 /// Runs of at most this many documents list each document's keywords in the report.

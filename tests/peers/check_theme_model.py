@@ -37,6 +37,7 @@ PLANTED_SEEDS = int(sys.argv[sys.argv.index("--planted-seeds") + 1]) if "--plant
 # Both models find several modes for the themes whose seeds are rare in the subset (each side's single chains
 # disagree with each other there), so the comparison pools the same number of chains on both sides.
 PEER_CHAINS = sys.argv[sys.argv.index("--peer-chains") + 1] if "--peer-chains" in sys.argv else None
+CHAINS = ["--theme-model-chains", PEER_CHAINS] if PEER_CHAINS else []
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = ["theme_model", "doc_themes", "theme_prevalence", "theme_prevalence_stats", "theme_words_by_period"]
 failures = []
@@ -109,7 +110,7 @@ check("source effect's 95% interval covers the truth in ≥ 90% of seeds", cover
 print("topica KeyATM on the China–Russia subset")
 ours = WORK / "russia-themes"
 run("run", "--input", RUSSIA, "--out", ours, "--theme-model", "--topics", "none", "--clusters", "0",
-    "--charts", "none", "--quiet", "--threads", "2", *(["--theme-model-chains", PEER_CHAINS] if PEER_CHAINS else []))
+    "--charts", "none", "--quiet", "--threads", "2", *CHAINS)
 manifest = json.loads((ours / "manifest.json").read_text())
 fit = manifest["models"]["theme_model"]["fit"]
 docs, doc_ids, periods, vocab = bag_of_words(ours)
@@ -157,7 +158,7 @@ report("our fit ≥ 2× faster than topica's", peer_seconds >= 2 * fit["seconds"
 # 3. determinism across threads
 one = WORK / "russia-themes-1"
 run("run", "--input", RUSSIA, "--out", one, "--theme-model", "--topics", "none", "--clusters", "0",
-    "--charts", "none", "--quiet", "--threads", "1", *(["--theme-model-chains", PEER_CHAINS] if PEER_CHAINS else []))
+    "--charts", "none", "--quiet", "--threads", "1", *CHAINS)
 same = [t for t in TABLES if pl.read_parquet(one / f"{t}.parquet").equals(pl.read_parquet(ours / f"{t}.parquet"))]
 check("theme-model tables identical at --threads 1 and 2", len(same) == len(TABLES), f"{len(same)}/{len(TABLES)}")
 
