@@ -17,7 +17,8 @@ four seeds), more than the differences between the samplers. The fits are kept i
 BENCHMARKS-lda-CORPUS.json by (side, k, seed), so a sweep too long for one sitting can be run a few
 k at a time: a new fit replaces the same one, and the section is made from every fit the file holds
 for the same corpus and number of sweeps. (Within a row the three sides of a seed were always
-measured in one invocation.)
+measured in one invocation.) Delete the file when a side's sampler or defaults change: its fits would
+no longer describe that side.
 """
 import argparse
 import json
