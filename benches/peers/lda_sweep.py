@@ -6,9 +6,7 @@ usage: lda_sweep.py BINARY SHARED_DIR [--corpus full|russia] [--k 20,50,100,200]
 
 Every model sees the same documents and vocabulary: themeshift's run with --keep-tokens, its
 vocabulary filter applied to the token lists the peers get. Threads: 2 on every side. Each side
-keeps its own defaults for the prior (ours: α = 0.1 fixed, β = 0.01; tomotopy: α = 0.1,
-η = 0.01, optim_interval 10; topica: α = 1 per topic (alpha_sum = k), β = 0.01, both re-estimated
-every 50 sweeps after 200), as a researcher runs them. Speed is token-iterations per second of the
+keeps its own defaults for the prior (PRIORS below), as a researcher runs them. Speed is token-iterations per second of the
 fit alone (corpus set-up excluded on every side); quality is gensim's c_npmi of the top 10 words.
 
 Every side fits every k with seeds 0 … N−1 and the table reports means (c_npmi also its range): one
@@ -44,6 +42,9 @@ ap.add_argument("--seeds", type=int, default=3, help="fits per side and k, seeds
 ap.add_argument("--out", default=str(pathlib.Path(__file__).resolve().parents[2] / "BENCHMARKS.md"))
 args = ap.parse_args()
 ks = [int(k) for k in args.k.split(",")]
+#: Each side's prior as the sweep runs it (its own defaults); said once here and in the section.
+PRIORS = ("ours: α = 0.1 and β = 0.01 fixed; tomotopy: α = 0.1, η = 0.01, α re-estimated every 10 sweeps; "
+          "topica: α = 1 per topic (alpha_sum = k), β = 0.01, both re-estimated every 50 sweeps after 200")
 work = pathlib.Path(tempfile.mkdtemp(prefix="themeshift-lda-"))
 xwlb = pathlib.Path(args.shared) / "corpus/xwlb"
 
@@ -145,9 +146,7 @@ md = [f"## {title}", "",
       f"{args.seeds}`; fits of earlier invocations kept in BENCHMARKS-lda-{args.corpus}.json): {len(bags)} documents, "
       f"{n_tokens / 1e6:.2f} M tokens, {len(vocabulary)} terms; {args.iterations} sweeps, 2 threads on every side, fit "
       "time only; means over each side's fits (the three sides of one seed measured in one invocation). Each side "
-      "keeps its own prior defaults (ours: α = 0.1 and β = 0.01 fixed; tomotopy: α = 0.1, η = 0.01, α re-estimated "
-      "every 10 sweeps; topica: α = 1 per topic, β = 0.01, both re-estimated every 50 sweeps after 200). c_npmi: "
-      "gensim, top 10 words, mean over fits (lowest–highest).", "",
+      f"keeps its own prior defaults ({PRIORS}). c_npmi: gensim, top 10 words, mean over fits (lowest–highest).", "",
       "| k | fits: ours / topica / tomotopy | themeshift (s) | topica (s) | tomotopy (s) | M token-iterations/s: ours / "
       "topica / tomotopy | ours ÷ topica | ours ÷ tomotopy | c_npmi ours | c_npmi topica | c_npmi tomotopy |",
       "|---:|---|---:|---:|---:|---|---:|---:|---|---|---|"]
