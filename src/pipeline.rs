@@ -390,8 +390,12 @@ fn finish(
     drop(terms);
     // The tokens themselves come to this process only for --keep-tokens (at 8× the full corpus
     // they are 90 M ids).
-    let tokenized = if config.keep_tokens { Some(tokens.into_tokenized()?) } else { None };
-    crate::shards::release_memory();
+    let tokenized = if config.keep_tokens {
+        Some(tokens.into_tokenized()?)
+    } else {
+        drop(tokens);
+        None
+    };
 
     // Clusters, topics and trends only read what came before: they run side by side.
     let theme_model_stage = || {
@@ -450,6 +454,15 @@ fn finish(
         },
         || timed("theme model", theme_model_stage),
     );
+    // What is left to ask of the shards is every text, for --keep-tokens' table or the keywords of
+    // a handful of documents: taken now, and the shards let go (a sharded run's driver stops its
+    // workers while this process writes).
+    let all_texts = if config.keep_tokens || docs.len() <= KEYWORD_DOCUMENTS {
+        texts.texts_of(&(0..docs.len()).collect::<Vec<_>>())?
+    } else {
+        Vec::new()
+    };
+    drop(texts);
     crate::shards::release_memory();
     let (clustering, topic_models, trends) = (stages.add(clustering), stages.add(topic_models), stages.add(trends)?);
     let theme_model = if theme_model.0.is_some() { stages.add(theme_model) } else { None };
@@ -467,9 +480,6 @@ fn finish(
     stages.run("write", || {
         // Each table is built just before it is written, so only as many are in memory as tables
         // are written at once, one per thread (and the largest, TF-IDF, one row group at a time).
-        // Only --keep-tokens brings every text to this process, for the one table that holds them.
-        let all_texts =
-            if config.keep_tokens { texts.texts_of(&(0..docs.len()).collect::<Vec<_>>())? } else { Vec::new() };
         let v = &vectorized;
         let keyness = PeriodKeyness::new(&trends.terms, &config.trends);
         let mut writes: Vec<(&schema::Table, TableBuild)> = vec![
@@ -585,7 +595,6 @@ fn finish(
             Some(segmenter) => segmenter,
             None => self::segmenter(config, themes)?,
         };
-        let all_texts = texts.texts_of(&(0..docs.len()).collect::<Vec<_>>())?;
         document_keywords(docs, &all_texts, KeywordExtractor::new(segmenter.into_jieba()))
     } else {
         Vec::new()

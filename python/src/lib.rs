@@ -290,8 +290,16 @@ impl ShardJoin {
     /// `ask_shards(holding, common, requests)`: for `holding` (`"texts"` or `"tokens"`), `common`
     /// (bytes, the same for every shard) and a list of `(shard, request bytes)`, the answers (an
     /// iterable of bytes, in the same order) that `answer_texts` or `answer_tokens` gives on what
-    /// the shard holds, wherever it is.
-    fn finish(&mut self, py: Python<'_>, sharding: String, ask_shards: Py<PyAny>) -> PyResult<String> {
+    /// the shard holds, wherever it is. `shards_done()`, if given, is called once the run will ask
+    /// the shards nothing more (before the tables are written).
+    #[pyo3(signature = (sharding, ask_shards, shards_done=None))]
+    fn finish(
+        &mut self,
+        py: Python<'_>,
+        sharding: String,
+        ask_shards: Py<PyAny>,
+        shards_done: Option<Py<PyAny>>,
+    ) -> PyResult<String> {
         let parsed = parse_run(&self.args)?;
         let threads = parsed.args.threads();
         let plan = self.plan.clone();
@@ -306,7 +314,10 @@ impl ShardJoin {
                 map_seconds: account["map_seconds"].as_f64(),
                 ..Sharding::default()
             };
+            let done = WhenDropped(shards_done);
             let ask: themeshift::shards::AskShards = std::sync::Arc::new(move |holding, common, requests| {
+                // The last handle on the shards is the last copy of this function.
+                let _tell_when_dropped = &done;
                 Python::attach(|py| -> PyResult<themeshift::shards::Answers> {
                     let requests: Vec<(usize, Bound<'_, PyBytes>)> =
                         requests.into_iter().map(|(s, r)| (s, PyBytes::new(py, &r))).collect();
@@ -322,6 +333,22 @@ impl ShardJoin {
                 themeshift::pipeline::run_sharded(&config, &plan, join, ask, sharding).map_err(|e| raise(&e))?;
             Ok(summary_json(&summary))
         })
+    }
+}
+
+/// Calls its function (with no arguments) when dropped; an error there is reported as Python
+/// reports an exception it cannot raise.
+struct WhenDropped(Option<Py<PyAny>>);
+
+impl Drop for WhenDropped {
+    fn drop(&mut self) {
+        if let Some(function) = self.0.take() {
+            Python::attach(|py| {
+                if let Err(error) = function.call0(py) {
+                    error.write_unraisable(py, None);
+                }
+            });
+        }
     }
 }
 

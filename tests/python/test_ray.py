@@ -4,6 +4,7 @@ A generated corpus of 3,000 dated stories in ≥ 8 shards (one JSONL file cut at
 small files packed together). Needs `ray` (CI installs it); skipped without it.
 """
 import json
+import os
 import random
 from pathlib import Path
 
@@ -43,7 +44,13 @@ def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ray")
     inputs = corpus(tmp / "in")
     local = themeshift.run([inputs], out=tmp / "local", **OPTIONS)
-    two = themeshift.ray.run([inputs], out=tmp / "ray2", num_cpus=2, **OPTIONS)
+    # On a Ray already running (as on a cluster) every shard goes to the workers; a Ray the call
+    # starts itself has the driver read the first shards while it comes up.
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        two = themeshift.ray.run([inputs], out=tmp / "ray2", **OPTIONS)
+    finally:
+        ray.shutdown()
     one = themeshift.ray.run([inputs], out=tmp / "ray1", num_cpus=1, **OPTIONS)
     return inputs, local, two, one
 
@@ -81,6 +88,14 @@ def test_the_manifest_accounts_for_every_shard(runs):
     assert sum(w["documents"] for w in sharding["workers"]) == two.manifest["counts"]["documents_kept"]
     assert all(w["peak_rss_mib"] > 0 and w["seconds"] > 0 for w in sharding["workers"])
     assert sharding["map_seconds"] > 0
+
+
+def test_shards_are_read_by_the_workers_or_by_the_driver_while_its_ray_starts(runs):
+    _, _, two, one = runs
+    driver = f":{os.getpid()}"
+    assert not any(w["worker"].endswith(driver) for w in two.manifest["sharding"]["workers"])
+    # The first shard is begun before ray.init is called, and that takes seconds.
+    assert one.manifest["sharding"]["workers"][0]["worker"].endswith(driver)
 
 
 def test_strict_fails_with_the_in_process_error(runs, tmp_path):
