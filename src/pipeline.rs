@@ -148,6 +148,8 @@ pub struct Sharding {
     pub workers: Vec<serde_json::Value>,
     /// Wall time of the map over all shards, as the driver saw it.
     pub map_seconds: Option<f64>,
+    /// Shards the driver of a Ray run read itself while the Ray it started came up.
+    pub driver_shards: Vec<usize>,
 }
 
 impl Sharding {
@@ -260,11 +262,12 @@ pub fn run_sharded(
     finish(config, begun, read, None, sharding)
 }
 
+type ReadingTools = Option<(String, std::sync::Arc<(Normalizer, Segmenter)>)>;
+static READING_TOOLS: std::sync::Mutex<ReadingTools> = std::sync::Mutex::new(None);
+
 /// The normalizer and segmenter of a worker's runs, built once per process for the options they
 /// depend on: OpenCC tables and the jieba dictionary cost ~0.3 s, which every shard would repeat.
 fn reading_tools(config: &RunConfig) -> Result<std::sync::Arc<(Normalizer, Segmenter)>> {
-    type Tools = Option<(String, std::sync::Arc<(Normalizer, Segmenter)>)>;
-    static BUILT: std::sync::Mutex<Tools> = std::sync::Mutex::new(None);
     let key = serde_json::json!([
         config.boilerplate,
         config.user_dicts,
@@ -273,13 +276,20 @@ fn reading_tools(config: &RunConfig) -> Result<std::sync::Arc<(Normalizer, Segme
         config.themes
     ])
     .to_string();
-    let mut built = BUILT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut built = READING_TOOLS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some((_, tools)) = built.as_ref().filter(|(built_for, _)| *built_for == key) {
         return Ok(tools.clone());
     }
     let tools = std::sync::Arc::new((normalizer(config)?, segmenter(config, &load_themes(config)?)?));
     *built = Some((key, tools.clone()));
     Ok(tools)
+}
+
+/// Let go of the reading tools [`map_shard`] keeps (tens of MB): for a process, such as a sharded
+/// run's driver, that has read its last shard.
+pub fn forget_reading_tools() {
+    *READING_TOOLS.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+    crate::shards::release_memory();
 }
 
 fn normalizer(config: &RunConfig) -> Result<Normalizer> {
@@ -396,6 +406,7 @@ fn finish(
         drop(tokens);
         None
     };
+    crate::shards::release_memory();
 
     // Clusters, topics and trends only read what came before: they run side by side.
     let theme_model_stage = || {

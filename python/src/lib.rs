@@ -200,6 +200,13 @@ fn map_shard<'py>(
     Ok((PyBytes::new(py, &partial), PyBytes::new(py, &texts), PyBytes::new(py, &tokens)))
 }
 
+/// Let go of what `map_shard` keeps for the next shard (the normalizer and segmenter, tens of MB):
+/// for a driver that read shards while its Ray started and will read no more.
+#[pyfunction]
+fn forget_reading_tools() {
+    themeshift::pipeline::forget_reading_tools();
+}
+
 /// A shard's answer to one of the driver's requests about its texts (sentences for evidence,
 /// occurrences of seeds, texts): `texts` as `map_shard` made them, `common` and `request` as the
 /// driver's `ask_shards` got them. Runs where the texts are, so only the answer travels.
@@ -286,7 +293,8 @@ impl ShardJoin {
         py.detach(|| join.add(ShardPartial::decode(bytes)?)).map_err(|e| raise(&e))
     }
 
-    /// `sharding`: the driver's account for the manifest, as JSON (`engine`, `map_seconds`).
+    /// `sharding`: the driver's account for the manifest, as JSON (`engine`, `map_seconds`,
+    /// `driver_shards`).
     /// `ask_shards(holding, common, requests)`: for `holding` (`"texts"` or `"tokens"`), `common`
     /// (bytes, the same for every shard) and a list of `(shard, request bytes)`, the answers (an
     /// iterable of bytes, in the same order) that `answer_texts` or `answer_tokens` gives on what
@@ -312,6 +320,7 @@ impl ShardJoin {
                 engine: account["engine"].as_str().unwrap_or("ray").to_string(),
                 shard_mb: config.shard_mb,
                 map_seconds: account["map_seconds"].as_f64(),
+                driver_shards: serde_json::from_value(account["driver_shards"].clone()).unwrap_or_default(),
                 ..Sharding::default()
             };
             let done = WhenDropped(shards_done);
@@ -544,6 +553,7 @@ fn _themeshift(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(run_options, m)?,
         wrap_pyfunction!(shard_plan, m)?,
         wrap_pyfunction!(map_shard, m)?,
+        wrap_pyfunction!(forget_reading_tools, m)?,
         wrap_pyfunction!(answer_texts, m)?,
         wrap_pyfunction!(answer_tokens, m)?,
         wrap_pyfunction!(cli, m)?,

@@ -37,6 +37,9 @@ def shard_plan(args: List[str]) -> str:
 def map_shard(args: List[str], plan: str, shard: int, threads: int) -> Tuple[bytes, bytes, bytes]:
     """One shard read, normalized and segmented: its partial, texts and tokens (MessagePack each)."""
 
+def forget_reading_tools() -> None:
+    """Let go of the normalizer and segmenter `map_shard` keeps for the next shard."""
+
 def answer_texts(texts: bytes, common: bytes, request: bytes) -> bytes:
     """A shard's answer to a request of the driver's about its texts (where they are)."""
 
@@ -47,5 +50,8 @@ class ShardJoin:
     def __init__(self, args: List[str], plan: str) -> None: ...
     def add(self, partial: bytes) -> None: ...
     def finish(
-        self, sharding: str, ask_shards: Callable[[str, bytes, List[Tuple[int, bytes]]], Iterable[bytes]]
+        self,
+        sharding: str,
+        ask_shards: Callable[[str, bytes, List[Tuple[int, bytes]]], Iterable[bytes]],
+        shards_done: Optional[Callable[[], None]] = None,
     ) -> str: ...

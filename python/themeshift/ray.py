@@ -113,17 +113,19 @@ class _MapWhileRayStarts:
         self._thread.start()
 
     def _work(self, argv, plan, n_shards, threads):
-        while True:
-            with self._lock:
-                if self._stopped or self.taken == n_shards:
-                    return
-                shard = self.taken
-                self.taken += 1
-            try:
+        try:
+            while True:
+                with self._lock:
+                    if self._stopped or self.taken == n_shards:
+                        return
+                    shard = self.taken
+                    self.taken += 1
                 self._mapped.append((shard, _themeshift.map_shard(argv, plan, shard, threads)))
-            except BaseException as error:  # raised in the caller's thread by results()
-                self._error = error
-                return
+        except BaseException as error:  # raised in the caller's thread by results()
+            self._error = error
+        finally:
+            # The driver reads no more shards: the normalizer and segmenter kept for the next go.
+            _themeshift.forget_reading_tools()
 
     def stop(self):
         """Begin no further shard."""
@@ -157,7 +159,8 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
     ``shard_mb``: megabytes of input per shard (default 64, as the CLI's ``--shard-mb``).
     ``address``: a running Ray cluster (``"auto"``, ``"ray://head:10001"``); without it, and
     without a Ray already initialised in this process, a local Ray is started with ``num_cpus``
-    and shut down afterwards. ``cpus_per_shard``: CPUs (and threads) each map task uses.
+    (the driver reads the first shards while it comes up) and shut down while the tables are
+    written. ``cpus_per_shard``: CPUs (and threads) each map task uses.
     ``max_retries``: times a shard is read again when its worker dies. ``shards_per_worker``: a
     worker process is replaced after this many shards (0: never), which bounds its memory by one
     shard's at ~1 s of start-up per replacement (a reused worker keeps a little of each shard:
@@ -222,7 +225,8 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
                 raise ours(str(error.cause)) from None
             raise
         map_seconds = time.perf_counter() - start
-        account = json.dumps({"engine": "ray", "map_seconds": map_seconds})
+        account = json.dumps({"engine": "ray", "map_seconds": map_seconds,
+                              "driver_shards": list(range(early.taken if early else 0))})
         answer = {holding: ray.remote(num_cpus=cpus_per_shard, max_retries=max_retries)(function)
                   for holding, function in (("texts", _answer_texts), ("tokens", _answer_tokens))}
 

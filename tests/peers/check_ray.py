@@ -60,9 +60,10 @@ def ray_run(name, num_cpus, disturb=False):
     seconds = time.perf_counter() - start
     stop.set()
     sharding = run.manifest["sharding"]
-    workers = sharding["workers"]
-    print(f"  {name}: {seconds:.1f} s wall ({sharding['shards']} shards, map {sharding['map_seconds']:.1f} s on "
-          f"{num_cpus} worker(s)); worker peak RSS {max(w['peak_rss_mib'] for w in workers):.0f} MiB")
+    workers = [w for w in sharding["workers"] if w["shard"] not in sharding["driver_shards"]]
+    print(f"  {name}: {seconds:.1f} s wall ({sharding['shards']} shards, {len(sharding['driver_shards'])} read by the "
+          f"driver while Ray started; map {sharding['map_seconds']:.1f} s on {num_cpus} worker(s)); worker peak RSS "
+          f"{max(w['peak_rss_mib'] for w in workers):.0f} MiB")
     return run, seconds, killed
 
 

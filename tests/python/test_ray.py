@@ -94,8 +94,10 @@ def test_shards_are_read_by_the_workers_or_by_the_driver_while_its_ray_starts(ru
     _, _, two, one = runs
     driver = f":{os.getpid()}"
     assert not any(w["worker"].endswith(driver) for w in two.manifest["sharding"]["workers"])
+    assert two.manifest["sharding"]["driver_shards"] == []
     # The first shard is begun before ray.init is called, and that takes seconds.
-    assert one.manifest["sharding"]["workers"][0]["worker"].endswith(driver)
+    by_driver = [w["shard"] for w in one.manifest["sharding"]["workers"] if w["worker"].endswith(driver)]
+    assert by_driver[:1] == [0] and by_driver == one.manifest["sharding"]["driver_shards"]
 
 
 def test_strict_fails_with_the_in_process_error(runs, tmp_path):
