@@ -197,7 +197,9 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
         # Only the references of the texts and tokens are kept: a partial leaves the object store
         # once decoded.
         pending, held = [], {"texts": [None] * n_shards, "tokens": [None] * n_shards}
-        for shard in range(early.taken if early else 0, n_shards):
+        # Shards 0 … by_driver − 1 are the driver's (read while Ray started); the rest the workers'.
+        by_driver = early.taken if early else 0
+        for shard in range(by_driver, n_shards):
             partial, held["texts"][shard], held["tokens"][shard] = task.remote(argv, plan_ref, shard, cpus_per_shard)
             pending.append(partial)
         join = _themeshift.ShardJoin(argv, plan)
@@ -226,7 +228,7 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
             raise
         map_seconds = time.perf_counter() - start
         account = json.dumps({"engine": "ray", "map_seconds": map_seconds,
-                              "driver_shards": list(range(early.taken if early else 0))})
+                              "driver_shards": list(range(by_driver))})
         answer = {holding: ray.remote(num_cpus=cpus_per_shard, max_retries=max_retries)(function)
                   for holding, function in (("texts", _answer_texts), ("tokens", _answer_tokens))}
 
