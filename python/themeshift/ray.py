@@ -96,11 +96,13 @@ def _madvise():
 
 
 class _MapWhileRayStarts:
-    """Shards the driver reads, in plan order and on all its CPUs, while the local Ray it started
-    comes up: that start is mostly waiting (ray.init polls once a second for its raylet; 2–3 s on
-    this machine, against ~7 s for the whole in-process run of the xwlb corpus). Once Ray is up no
-    new shard is begun here; the one under way is finished, and the rest go to the workers. A
-    shard's partial does not depend on where or on how many threads it is read.
+    """Shards the driver reads, in plan order on all its CPUs, while the local Ray it started comes
+    up: that start is mostly waiting (ray.init polls once a second for its raylet; 2–3 s on this
+    machine, against ~8 s for the whole in-process run of the xwlb corpus). Each CPU reads shards
+    of its own (a shard on one thread each, as the in-process run reads them side by side), so a
+    corpus of as many shards as CPUs is read here whole. Once Ray is up no new shard is begun here;
+    those under way are finished, and the rest go to the workers. A shard's partial does not depend
+    on where or on how many threads it is read.
     """
 
     def __init__(self, argv, plan, n_shards, threads):
@@ -108,24 +110,28 @@ class _MapWhileRayStarts:
         self._stopped = False
         #: Shards begun here: 0 … taken − 1.
         self.taken = 0
-        self._mapped, self._error = [], None
-        self._thread = threading.Thread(target=self._work, args=(argv, plan, n_shards, threads), daemon=True)
-        self._thread.start()
+        self._mapped, self._errors = [], []
+        readers = max(1, min(threads, n_shards))
+        self._threads = [threading.Thread(target=self._work, args=(argv, plan, n_shards, max(1, threads // readers)),
+                                          daemon=True) for _ in range(readers)]
+        for thread in self._threads:
+            thread.start()
 
     def _work(self, argv, plan, n_shards, threads):
-        try:
-            while True:
+        while True:
+            with self._lock:
+                if self._stopped or self.taken == n_shards or self._errors:
+                    return
+                shard = self.taken
+                self.taken += 1
+            try:
+                mapped = _themeshift.map_shard(argv, plan, shard, threads)
+            except BaseException as error:  # raised in the caller's thread by results()
                 with self._lock:
-                    if self._stopped or self.taken == n_shards:
-                        return
-                    shard = self.taken
-                    self.taken += 1
-                self._mapped.append((shard, _themeshift.map_shard(argv, plan, shard, threads)))
-        except BaseException as error:  # raised in the caller's thread by results()
-            self._error = error
-        finally:
-            # The driver reads no more shards: the normalizer and segmenter kept for the next go.
-            _themeshift.forget_reading_tools()
+                    self._errors.append((shard, error))
+                return
+            with self._lock:
+                self._mapped.append((shard, mapped))
 
     def stop(self):
         """Begin no further shard."""
@@ -133,11 +139,17 @@ class _MapWhileRayStarts:
             self._stopped = True
 
     def results(self):
-        """(shard, (partial, texts, tokens)) of every shard begun here, once the last is read; each
-        let go here as it is handed over."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
+        """(shard, (partial, texts, tokens)) of every shard begun here, in plan order, once the
+        last is read; each let go here as it is handed over."""
+        for thread in self._threads:
+            thread.join()
+        # The driver reads no more shards: the normalizer and segmenter kept for the next go.
+        _themeshift.forget_reading_tools()
+        if self._errors:
+            # Every shard before a failed one was begun, so the first failure in plan order is
+            # the one an in-process run reports.
+            raise min(self._errors, key=lambda failed: failed[0])[1]
+        self._mapped.sort(key=lambda mapped: mapped[0])
         while self._mapped:
             yield self._mapped.pop(0)
 

@@ -161,11 +161,19 @@ pub fn ingest_plan(plan: &ShardPlan, options: &IngestOptions) -> Result<Corpus> 
     let dates = options.dates_file.as_deref().map(read_dates_file).transpose()?;
     let bytes: u64 = plan.shards.iter().map(|s| s.bytes(plan)).sum();
     let progress = crate::progress::bar("ingest", bytes, "bytes");
-    let shards: Vec<Corpus> = (0..plan.shards.len())
+    let shards: Vec<Result<Corpus>> = (0..plan.shards.len())
         .into_par_iter()
         .map(|id| read_shard(plan, id, options, dates.as_ref(), &progress))
-        .collect::<Result<_>>()?;
+        .collect();
+    let shards = first_error_in_order(shards)?;
     Ok(join_shards(plan, shards))
+}
+
+/// Every value, or the error of the first input in the plan's order that failed. (A parallel
+/// `collect` into a `Result` stops at whichever error comes first in time, so a run with two bad
+/// files would name either.)
+fn first_error_in_order<T>(results: Vec<Result<T>>) -> Result<Vec<T>> {
+    results.into_iter().collect()
 }
 
 /// One shard of the plan as a corpus of its own (its report counts only its own records).
@@ -185,14 +193,15 @@ fn read_shard(
         Error::Config(format!("shard {id} is not in the plan, which has {} shards", plan.shards.len()))
     })?;
     let forced = options.encoding.as_deref().map(encoding::by_name).transpose()?;
-    let read: Vec<(InputFile, FileDocuments)> = shard
+    let read: Vec<Result<(InputFile, FileDocuments)>> = shard
         .pieces
         .par_iter()
         .map(|piece| {
             let bytes = piece.range.map_or(plan.files[piece.file].bytes, |(a, b)| b - a);
             progress.step(bytes, || read_piece(plan, piece, options, forced))
         })
-        .collect::<Result<_>>()?;
+        .collect();
+    let read = first_error_in_order(read)?;
     let limit_mb = options.max_document_mb.unwrap_or(DEFAULT_MAX_DOCUMENT_MB);
     let mut corpus = Corpus::default();
     for (file, docs) in read {

@@ -47,6 +47,12 @@ fn parquet(columns: Vec<polars::prelude::Column>) -> Vec<u8> {
     bytes
 }
 
+fn two_bad_files() -> Vec<(&'static str, Vec<u8>)> {
+    let mut late = jsonl(&[GOOD; 30000]);
+    late.extend_from_slice(b"{\"id\": \"x\", \"text\": \"\xff\"}\n");
+    vec![("a_late.jsonl", late), ("b_early.jsonl", b"{\"id\": \"y\", \"text\": \"\xff\"}\n".to_vec())]
+}
+
 fn cases() -> Vec<Case> {
     use polars::prelude::Column;
     let huge = format!(r#"{{"id":"h","date":"2016-01-01","text":"{}"}}"#, "合作发展，".repeat(400_000));
@@ -643,6 +649,26 @@ fn edge_cases() -> Vec<Case> {
             args: &[],
             exit: 2,
             says: &["wide.txt:1: invalid UTF-8: byte 0xFD at offset 2 (line 1). Name the file's encoding with --encoding"],
+            counts: None,
+            setup: None,
+        },
+        // Two unreadable files read side by side: the second fails at once, the first only at its
+        // last line, and the first in input order is the one named — in one shard or in two.
+        Case {
+            name: "two bad files in one shard",
+            files: two_bad_files(),
+            args: &[],
+            exit: 2,
+            says: &["a_late.jsonl:30001: invalid UTF-8"],
+            counts: None,
+            setup: None,
+        },
+        Case {
+            name: "two bad files in two shards",
+            files: two_bad_files(),
+            args: &["--shard-mb", "0.01"],
+            exit: 2,
+            says: &["a_late.jsonl:30001: invalid UTF-8"],
             counts: None,
             setup: None,
         },

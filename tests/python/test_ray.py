@@ -120,3 +120,19 @@ def test_an_unreadable_input_fails_in_the_shard_with_the_cli_message(tmp_path):
     with pytest.raises(themeshift.InputError) as sharded:
         themeshift.ray.run([folder], out=tmp_path / "b", num_cpus=1, charts="none")
     assert str(sharded.value) == str(local.value) and "bad.jsonl" in str(local.value)
+
+
+def test_the_first_failing_shard_in_plan_order_is_reported_whoever_fails_first(tmp_path):
+    # Two one-file shards, both unreadable: the first fails late in its file, the second at once.
+    # The driver reads both side by side while its Ray starts; the error is still the first's.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    good = "".join(json.dumps({"id": f"s{i}", "date": "2020-01-01", "text": "中俄合作" * 50}) + "\n" for i in range(3000))
+    (folder / "a.jsonl").write_bytes(good.encode() + b'{"id": "a", "text": "\xff"}\n')
+    (folder / "b.jsonl").write_bytes(b'{"id": "b", "text": "\xff"}\n')
+    options = dict(charts="none", shard_mb=0.01)
+    with pytest.raises(themeshift.InputError) as local:
+        themeshift.run([folder], out=tmp_path / "x", **options)
+    with pytest.raises(themeshift.InputError) as sharded:
+        themeshift.ray.run([folder], out=tmp_path / "y", num_cpus=2, **options)
+    assert "a.jsonl" in str(local.value) and str(sharded.value) == str(local.value)
