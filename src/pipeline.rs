@@ -1,6 +1,6 @@
 //! The order of the stages, and nothing else: ingest → normalize → segment → vectorize →
-//! cluster ‖ topics ‖ trends (side by side, or in turn for a large corpus) → write. Each stage is timed; its peak memory so far
-//! is recorded.
+//! cluster ‖ topics ‖ trends (side by side, or in turn for a large corpus) → write. Each stage is
+//! timed; its peak memory so far is recorded.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
