@@ -43,7 +43,7 @@ ap.add_argument("--out", default=str(pathlib.Path(__file__).resolve().parents[2]
 args = ap.parse_args()
 ks = [int(k) for k in args.k.split(",")]
 #: Each side's prior as the sweep runs it (its own defaults); said once here and in the section.
-PRIORS = ("ours: α = 0.1 and β = 0.01 fixed; tomotopy: α = 0.1, η = 0.01, α re-estimated every 10 sweeps; "
+PRIORS = ("ours: α = 20/k (at most 1) and β = 0.01 fixed, 10 sweeps as one shard first; tomotopy: α = 0.1, η = 0.01, α re-estimated every 10 sweeps; "
           "topica: α = 1 per topic (alpha_sum = k), β = 0.01, both re-estimated every 50 sweeps after 200")
 work = pathlib.Path(tempfile.mkdtemp(prefix="themeshift-lda-"))
 xwlb = pathlib.Path(args.shared) / "corpus/xwlb"

@@ -94,7 +94,7 @@ impl TopicsConfig {
         }
         for model in &self.models {
             if let TopicMethod::Lda(p) = model {
-                if p.alpha <= 0.0 || p.beta <= 0.0 {
+                if p.alpha.is_some_and(|a| a <= 0.0) || p.beta <= 0.0 {
                     return Err("[topics] LDA alpha and beta must be positive".into());
                 }
                 if p.iterations == 0 || p.burn_in >= p.iterations || p.thin == 0 {
@@ -260,5 +260,12 @@ mod tests {
         assert!(wrong.to_string().contains("unknown variant `plsa`"), "{wrong}");
         let few = TopicsConfig { k: vec![1], ..TopicsConfig::default() };
         assert!(few.check().unwrap_err().contains("k = 1"));
+        let given: TopicsConfig = toml::from_str("[[models]]\nmethod = \"lda\"\nalpha = 0.5\nwarm_up = 0").unwrap();
+        assert_eq!(
+            given.models[0],
+            TopicMethod::Lda(LdaParams { alpha: Some(0.5), warm_up: 0, ..LdaParams::default() })
+        );
+        let negative: TopicsConfig = toml::from_str("[[models]]\nmethod = \"lda\"\nalpha = -1.0").unwrap();
+        assert!(negative.check().unwrap_err().contains("alpha and beta must be positive"));
     }
 }
