@@ -31,15 +31,15 @@ use serde::{Deserialize, Serialize};
 use super::draw;
 use crate::vectorize::Csr;
 
-/// LDA settings. Defaults: α = 20/k per topic, at most 1 (α summing to 20 over the topics, as
-/// MALLET's alpha-sum, from k = 20 on: 1 up to k = 20 — topica's start — 0.2 at k = 100, 0.1 at
-/// k = 200; capped so that a few topics do not smooth short documents flat), β = 0.01, 300 sweeps, the first 10 as
-/// one shard, the last 100 (every 10th) averaged into the estimates; α kept fixed. With the
-/// warm-up, the full xwlb corpus scored (gensim c_npmi, three seeds): k = 20 0.1196 with α = 1
-/// against 0.1147 with 0.1; k = 50 0.1521 with α = 0.4 (0.1489 at 0.1 without the warm-up);
-/// k = 100 0.1737–0.1739 with α = 0.2 (0.1601–0.1672 at 0.1 without it). A fixed α = 0.1 — the
-/// default before — lost at small k; α = 1 throughout lost at k = 100 (0.1578). Re-estimating α
-/// (`optimize_interval = 10`) changed coherence by less than the seed does (README has the table).
+/// LDA settings. Defaults: α = 20/k per topic, at most 1 (α summing to 20 over the topics from
+/// k = 20 on, as MALLET's alpha-sum: 1 up to k = 20 — topica's start — 0.4 at k = 50, 0.2 at
+/// k = 100, 0.1 at k = 200; capped so that a few topics do not smooth short documents flat);
+/// β = 0.01; 300 sweeps, the first 10 as one shard, the last 100 (every 10th) averaged into the
+/// estimates; α kept fixed. With the warm-up, the full xwlb corpus scored (gensim c_npmi, means
+/// of three seeds): k = 20 0.1196 with α = 1 against 0.1147 with 0.1; k = 50 0.1521 with α = 0.4
+/// (0.1489 at 0.1 without the warm-up); k = 100 0.1726 with α = 0.2 (0.1643 at 0.1 without it).
+/// α = 1 at every k lost at k = 100 (0.1578). Re-estimating α (`optimize_interval = 10`) changed
+/// coherence by less than the seed does (README has the tables).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LdaParams {
