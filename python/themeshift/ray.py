@@ -208,12 +208,12 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
         plan_ref = ray.put(plan)
         # Only the references of the texts and tokens are kept: a partial leaves the object store
         # once decoded.
-        pending, held = [], {"texts": [None] * n_shards, "tokens": [None] * n_shards}
+        pending, held = {}, {"texts": [None] * n_shards, "tokens": [None] * n_shards}
         # Shards 0 … by_driver − 1 are the driver's (read while Ray started); the rest the workers'.
         by_driver = early.taken if early else 0
         for shard in range(by_driver, n_shards):
             partial, held["texts"][shard], held["tokens"][shard] = task.remote(argv, plan_ref, shard, cpus_per_shard)
-            pending.append(partial)
+            pending[partial] = shard
         join = _themeshift.ShardJoin(argv, plan)
         if early is not None:
             # The shards the driver read while Ray started: their texts and tokens go to the store
@@ -223,21 +223,31 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
                 held["texts"][shard], held["tokens"][shard] = ray.put(texts), ray.put(tokens)
                 del partial, texts, tokens
                 _forget_store_pages()
-        try:
-            # Each partial is decoded as it arrives and its bytes let go.
-            while pending:
-                done, pending = ray.wait(pending, num_returns=1)
+        # Each partial is decoded as it arrives and its bytes let go. A shard that fails is the
+        # run's error once every shard before it has been read: the first failure in plan order,
+        # as an in-process run reports it, whichever worker fails first.
+        failed = None
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            shard = pending.pop(done[0])
+            try:
                 partial = _fetch(done[0])
+            except ray.exceptions.RayTaskError as error:
+                failed = min(failed or (shard, error), (shard, error), key=lambda f: f[0])
+                pending = {ref: s for ref, s in pending.items() if s < failed[0]}
+                continue
+            finally:
                 del done
-                join.add(partial)
-                del partial
-        except ray.exceptions.RayTaskError as error:
+            join.add(partial)
+            del partial
+        if failed is not None:
             # The shard's own error (an unreadable file), raised as the CLI reports it. The worker's
             # exception class arrives as a copy, so it is matched by name.
-            ours = getattr(_themeshift, type(error.cause).__name__, None)
+            cause = failed[1].cause
+            ours = getattr(_themeshift, type(cause).__name__, None)
             if isinstance(ours, type) and issubclass(ours, ThemeshiftError):
-                raise ours(str(error.cause)) from None
-            raise
+                raise ours(str(cause)) from None
+            raise failed[1]
         map_seconds = time.perf_counter() - start
         account = json.dumps({"engine": "ray", "map_seconds": map_seconds,
                               "driver_shards": list(range(by_driver))})

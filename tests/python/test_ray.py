@@ -127,7 +127,7 @@ def test_the_first_failing_shard_in_plan_order_is_reported_whoever_fails_first(t
     # The driver reads both side by side while its Ray starts; the error is still the first's.
     folder = tmp_path / "in"
     folder.mkdir()
-    good = "".join(json.dumps({"id": f"s{i}", "date": "2020-01-01", "text": "中俄合作" * 50}) + "\n" for i in range(3000))
+    good = "".join(json.dumps({"id": f"s{i}", "date": "2020-01-01", "text": "中俄合作" * 50}) + "\n" for i in range(30000))
     (folder / "a.jsonl").write_bytes(good.encode() + b'{"id": "a", "text": "\xff"}\n')
     (folder / "b.jsonl").write_bytes(b'{"id": "b", "text": "\xff"}\n')
     options = dict(charts="none", shard_mb=0.01)
@@ -136,3 +136,12 @@ def test_the_first_failing_shard_in_plan_order_is_reported_whoever_fails_first(t
     with pytest.raises(themeshift.InputError) as sharded:
         themeshift.ray.run([folder], out=tmp_path / "y", num_cpus=2, **options)
     assert "a.jsonl" in str(local.value) and str(sharded.value) == str(local.value)
+    # On a Ray already running both shards go to the workers, side by side.
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        with pytest.raises(themeshift.InputError) as on_workers:
+            themeshift.ray.run([folder], out=tmp_path / "z", **options)
+    finally:
+        ray.shutdown()
+    assert str(on_workers.value) == str(local.value)
+    assert not (tmp_path / "y").exists() and not (tmp_path / "z").exists()
