@@ -233,8 +233,9 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
             try:
                 partial = _fetch(done[0])
             except ray.exceptions.RayTaskError as error:
-                failed = min(failed or (shard, error), (shard, error), key=lambda f: f[0])
-                pending = {ref: s for ref, s in pending.items() if s < failed[0]}
+                # Only earlier shards are still awaited, so a later failure is always earlier.
+                failed = (shard, error)
+                pending = {ref: s for ref, s in pending.items() if s < shard}
                 continue
             finally:
                 del done
