@@ -15,8 +15,9 @@ four seeds), more than the differences between the samplers. The fits are kept i
 BENCHMARKS-lda-CORPUS.json by (side, k, seed), so a sweep too long for one sitting can be run a few
 k at a time: a new fit replaces the same one, and the section is made from every fit the file holds
 for the same corpus and number of sweeps. (Within a row the three sides of a seed were always
-measured in one invocation.) Delete the file when a side's sampler or defaults change: its fits would
-no longer describe that side.
+measured in one invocation.) Each fit is stored with the defaults it was made with (DEFAULTS below); when
+a side's defaults change, change its entry there, and its older fits are dropped on the next run rather
+than averaged into the new ones.
 """
 import argparse
 import json
@@ -43,7 +44,7 @@ ap.add_argument("--out", default=str(pathlib.Path(__file__).resolve().parents[2]
 args = ap.parse_args()
 ks = [int(k) for k in args.k.split(",")]
 #: Each side's prior as the sweep runs it (its own defaults); said once here and in the section.
-PRIORS = ("ours: α = 20/k (at most 1) and β = 0.01 fixed, 10 sweeps as one shard first; tomotopy: α = 0.1, η = 0.01, α re-estimated every 10 sweeps; "
+PRIORS = ("ours: α = 20/k (at most 1) and β = 0.01 fixed, 10 sweeps as one shard first when α < 1; tomotopy: α = 0.1, η = 0.01, α re-estimated every 10 sweeps; "
           "topica: α = 1 per topic (alpha_sum = k), β = 0.01, both re-estimated every 50 sweeps after 200")
 work = pathlib.Path(tempfile.mkdtemp(prefix="themeshift-lda-"))
 xwlb = pathlib.Path(args.shared) / "corpus/xwlb"
@@ -100,12 +101,17 @@ def tomotopy_lda(k, seed):
 
 
 SIDES = [("themeshift", ours), ("topica", topica_lda), ("tomotopy", tomotopy_lda)]
+#: What each side's fits were made with; a kept fit made with other defaults no longer describes its side and is
+#: dropped. Fits from before this tag existed were made with LEGACY (only ours have changed since).
+DEFAULTS = {"themeshift": "α = 20/k at most 1, 10 sweeps as one shard first when α < 1", "topica": "topica 0.62 defaults",
+            "tomotopy": "α = 0.1, η = 0.01, optimised every 10"}
+LEGACY = {**DEFAULTS, "themeshift": "α = 0.1, no warm-up"}
 fits = {}
 for k in ks:
     for seed in range(args.seeds):
         for name, fit in SIDES:
             seconds, lists = fit(k, seed)
-            fits[(name, k, seed)] = {"seconds": seconds, "lists": lists}
+            fits[(name, k, seed)] = {"seconds": seconds, "lists": lists, "defaults": DEFAULTS[name]}
             log(f"k = {k:3d} seed {seed} {name:<10} {seconds:7.1f} s  "
                 f"{n_tokens * args.iterations / seconds / 1e6:5.1f} M token-iterations/s")
 
@@ -124,9 +130,12 @@ json_path = pathlib.Path(args.out).with_name(f"BENCHMARKS-lda-{args.corpus}.json
 kept = json.loads(json_path.read_text()) if json_path.exists() else {}
 if kept.get("tokens") != n_tokens or kept.get("iterations") != args.iterations:
     kept = {"fits": []}
-every = {(f["side"], f["k"], f["seed"]): f for f in kept["fits"]}
-every.update({(s, k, seed): {"side": s, "k": k, "seed": seed, "seconds": f["seconds"], "c_npmi": f["c_npmi"]}
-              for (s, k, seed), f in fits.items()})
+current = [f for f in kept["fits"] if f.get("defaults", LEGACY[f["side"]]) == DEFAULTS[f["side"]]]
+if len(current) < len(kept["fits"]):
+    log(f"dropped {len(kept['fits']) - len(current)} kept fits made with other defaults")
+every = {(f["side"], f["k"], f["seed"]): {**f, "defaults": DEFAULTS[f["side"]]} for f in current}
+every.update({(s, k, seed): {"side": s, "k": k, "seed": seed, "seconds": f["seconds"], "c_npmi": f["c_npmi"],
+                             "defaults": f["defaults"]} for (s, k, seed), f in fits.items()})
 json_path.write_text(json.dumps({"corpus": args.corpus, "tokens": n_tokens, "iterations": args.iterations,
                                  "fits": sorted(every.values(), key=lambda f: (f["k"], f["side"], f["seed"]))},
                                 indent=1))
@@ -134,6 +143,8 @@ json_path.write_text(json.dumps({"corpus": args.corpus, "tokens": n_tokens, "ite
 
 def summary(name, k):
     runs = [f for (s, kk, _), f in every.items() if (s, kk) == (name, k)]
+    if not runs:
+        return None
     npmi = [r["c_npmi"] for r in runs]
     seconds = float(np.mean([r["seconds"] for r in runs]))
     return {"seconds": seconds, "rate": n_tokens * args.iterations / seconds, "npmi": float(np.mean(npmi)),
@@ -146,16 +157,31 @@ md = [f"## {title}", "",
       f"{args.seeds}`; fits of earlier invocations kept in BENCHMARKS-lda-{args.corpus}.json): {len(bags)} documents, "
       f"{n_tokens / 1e6:.2f} M tokens, {len(vocabulary)} terms; {args.iterations} sweeps, 2 threads on every side, fit "
       "time only; means over each side's fits (the three sides of one seed measured in one invocation). Each side "
-      f"keeps its own prior defaults ({PRIORS}). c_npmi: gensim, top 10 words, mean over fits (lowest–highest).", "",
+      f"keeps its own prior defaults ({PRIORS}); kept fits made with a side's earlier defaults are dropped (— where "
+      "a side has none at that k). c_npmi: gensim, top 10 words, mean over fits (lowest–highest).", "",
       "| k | fits: ours / topica / tomotopy | themeshift (s) | topica (s) | tomotopy (s) | M token-iterations/s: ours / "
       "topica / tomotopy | ours ÷ topica | ours ÷ tomotopy | c_npmi ours | c_npmi topica | c_npmi tomotopy |",
       "|---:|---|---:|---:|---:|---|---:|---:|---|---|---|"]
+
+
+def cell(s, text):
+    """A side's figure, or — where it has no fit at this k with its current defaults."""
+    return text(s) if s else "—"
+
+
+def ratio(x, y):
+    return f"{x['rate'] / y['rate']:.2f}×" if x and y else "—"
+
+
 npmi = lambda s: f"{s['npmi']:.4f} ({s['low']:.4f}–{s['high']:.4f})"
 for k in sorted({kk for (_, kk, _) in every}):
-    o, a, b = (summary(name, k) for name, _ in SIDES)
-    md.append(f"| {k} | {o['fits']} / {a['fits']} / {b['fits']} | {o['seconds']:.1f} | {a['seconds']:.1f} | "
-              f"{b['seconds']:.1f} | {o['rate'] / 1e6:.1f} / {a['rate'] / 1e6:.1f} / {b['rate'] / 1e6:.1f} | "
-              f"{o['rate'] / a['rate']:.2f}× | {o['rate'] / b['rate']:.2f}× | {npmi(o)} | {npmi(a)} | {npmi(b)} |")
+    sides = [summary(name, k) for name, _ in SIDES]
+    o, a, b = sides
+    counts = " / ".join(str(s["fits"] if s else 0) for s in sides)
+    seconds = " | ".join(cell(s, lambda s: f"{s['seconds']:.1f}") for s in sides)
+    rates = " / ".join(cell(s, lambda s: f"{s['rate'] / 1e6:.1f}") for s in sides)
+    md.append(f"| {k} | {counts} | {seconds} | {rates} | {ratio(o, a)} | {ratio(o, b)} | "
+              + " | ".join(cell(s, npmi) for s in sides) + " |")
 section = "\n".join(md) + "\n"
 replace_section(pathlib.Path(args.out), title, section)
 print(section)

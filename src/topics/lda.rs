@@ -34,12 +34,13 @@ use crate::vectorize::Csr;
 /// LDA settings. Defaults: α = 20/k per topic, at most 1 (α summing to 20 over the topics from
 /// k = 20 on, as MALLET's alpha-sum: 1 up to k = 20 — topica's start — 0.4 at k = 50, 0.2 at
 /// k = 100, 0.1 at k = 200; capped so that a few topics do not smooth short documents flat);
-/// β = 0.01; 300 sweeps, the first 10 as one shard, the last 100 (every 10th) averaged into the
-/// estimates; α kept fixed. With the warm-up, the full xwlb corpus scored (gensim c_npmi, means
-/// of three seeds): k = 20 0.1196 with α = 1 against 0.1147 with 0.1; k = 50 0.1521 with α = 0.4
-/// (0.1489 at 0.1 without the warm-up); k = 100 0.1726 with α = 0.2 (0.1643 at 0.1 without it).
-/// α = 1 at every k lost at k = 100 (0.1578). Re-estimating α (`optimize_interval = 10`) changed
-/// coherence by less than the seed does (README has the tables).
+/// β = 0.01; 300 sweeps, the first 10 as one shard when α < 1, the last 100 (every 10th)
+/// averaged into the estimates; α kept fixed. With the warm-up, the full xwlb corpus scored
+/// (gensim c_npmi, means of three seeds): k = 50 0.1521 with α = 0.4 (0.1489 at 0.1 without
+/// the warm-up); k = 100 0.1726 with α = 0.2 (0.1643 at 0.1 without it); at k = 20, α = 1,
+/// eight seeds: 0.1224 without the warm-up, 0.1189 with it. α = 1 at every k lost at k = 100
+/// (0.1578). Re-estimating α (`optimize_interval = 10`) changed coherence by less than the
+/// seed does (README has the tables).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LdaParams {
@@ -58,8 +59,12 @@ pub struct LdaParams {
     /// shards sampling apart each grow their own topics under the same numbers, and the merge
     /// mixes them; the mixture did not always come apart again (China–Russia subset, k = 20,
     /// seeds 0–4: c_npmi 0.0856–0.1147, mean 0.1013, without it; 0.1102–0.1130, mean 0.1117,
-    /// with 10 such sweeps; one shard throughout 0.1145).
-    pub warm_up: usize,
+    /// with 10 such sweeps; one shard throughout 0.1145). Unset, [`WARM_UP`] sweeps when α < 1
+    /// and none from α = 1 on: a prior that large keeps the shards' topics from drifting apart,
+    /// and the warm-up only cost time (k = 20, α = 1, seeds 0–7, c_npmi means with / without:
+    /// full corpus 0.1189 / 0.1224, China–Russia subset 0.1147 / 0.1123; 10 sweeps on one
+    /// thread are ~6% of such a fit).
+    pub warm_up: Option<usize>,
 }
 
 impl Default for LdaParams {
@@ -71,7 +76,7 @@ impl Default for LdaParams {
             burn_in: 200,
             thin: 10,
             optimize_interval: 0,
-            warm_up: 10,
+            warm_up: None,
         }
     }
 }
@@ -79,10 +84,18 @@ impl Default for LdaParams {
 /// The sum of α over the topics, from k = 20 on, when `alpha` is not given.
 pub const DEFAULT_ALPHA_SUM: f64 = 20.0;
 
+/// Sweeps as one shard first when `warm_up` is unset and α < 1.
+pub const WARM_UP: usize = 10;
+
 impl LdaParams {
     /// α per topic for a fit of `k` topics.
     pub fn alpha_for(&self, k: usize) -> f64 {
         self.alpha.unwrap_or((DEFAULT_ALPHA_SUM / k.max(1) as f64).min(1.0))
+    }
+
+    /// Sweeps as one shard before the shards sample side by side, for a fit of `k` topics.
+    pub fn warm_up_for(&self, k: usize) -> usize {
+        self.warm_up.unwrap_or(if self.alpha_for(k) < 1.0 { WARM_UP } else { 0 })
     }
 }
 
@@ -108,6 +121,8 @@ pub struct LdaFit {
     pub alpha: Vec<f64>,
     pub tokens: usize,
     pub iterations: usize,
+    /// Sweeps sampled as one shard first.
+    pub warm_up: usize,
 }
 
 struct Shard<'a> {
@@ -152,13 +167,14 @@ fn lda_with(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64, sparse: 
     let bounds = shard_bounds(&starts, SHARDS);
     let shard_words = ShardWords::of_shards(&words, &starts, &bounds);
     let one_shard = [0, n];
-    let mut warm_up = (params.warm_up > 0).then(|| ShardWords::of_shards(&words, &starts, &one_shard));
+    let warm_up_sweeps = params.warm_up_for(k);
+    let mut warm_up = (warm_up_sweeps > 0).then(|| ShardWords::of_shards(&words, &starts, &one_shard));
     let mut theta_sum = Array2::<f64>::zeros((n, k));
     let mut phi_sum = Array2::<f64>::zeros((k, v));
     let progress = crate::progress::bar("LDA", params.iterations as u64, "sweeps");
     for sweep in 0..params.iterations {
         progress.add(1);
-        if sweep == params.warm_up {
+        if sweep == warm_up_sweeps {
             warm_up = None;
         }
         let (bounds, shard_words) = match &warm_up {
@@ -215,6 +231,7 @@ fn lda_with(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64, sparse: 
         alpha,
         tokens: total,
         iterations: params.iterations,
+        warm_up: warm_up_sweeps,
     }
 }
 
@@ -735,10 +752,16 @@ mod tests {
     fn alpha_sums_to_twenty_from_k_twenty_on_unless_given() {
         let default = LdaParams::default();
         assert_eq!([5, 20, 100, 200].map(|k| default.alpha_for(k)), [1.0, 1.0, 0.2, 0.1]);
+        assert_eq!([5, 20, 21, 200].map(|k| default.warm_up_for(k)), [0, 0, WARM_UP, WARM_UP], "below α = 1 only");
+        let small_alpha = LdaParams { alpha: Some(0.5), ..LdaParams::default() };
+        assert_eq!(small_alpha.warm_up_for(5), WARM_UP);
+        let given_warm_up = LdaParams { warm_up: Some(3), ..LdaParams::default() };
+        assert_eq!([5, 200].map(|k| given_warm_up.warm_up_for(k)), [3, 3], "a given warm-up wins");
         let given = LdaParams { alpha: Some(0.05), ..LdaParams::default() };
         assert_eq!(given.alpha_for(20), 0.05);
         let fit = lda_with(&planted(), 4, &params(), 3, false);
         assert_eq!(fit.alpha, vec![1.0; 4], "the fit reports the α it used");
+        assert_eq!(fit.warm_up, 0, "and its warm-up");
     }
 
     #[test]
@@ -749,7 +772,8 @@ mod tests {
                 .map(|&threads| {
                     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
                     pool.install(|| {
-                        lda_with(&planted(), 4, &LdaParams { optimize_interval: 10, ..params() }, 9, sparse)
+                        let warmed = LdaParams { optimize_interval: 10, warm_up: Some(5), ..params() };
+                        lda_with(&planted(), 4, &warmed, 9, sparse)
                     })
                 })
                 .collect();

@@ -180,8 +180,12 @@ fn fit_one(inputs: &TopicInputs, method: &TopicMethod, k: usize, config: &Topics
             let seconds = start.elapsed().as_secs_f64();
             let rate = fit.tokens as f64 * fit.iterations as f64 / seconds.max(1e-9);
             let alpha_sum = fit.alpha.iter().sum::<f64>();
-            let diagnostics =
-                vec![("tokens", fit.tokens as f64), ("token_iterations_per_second", rate), ("alpha_sum", alpha_sum)];
+            let diagnostics = vec![
+                ("tokens", fit.tokens as f64),
+                ("token_iterations_per_second", rate),
+                ("alpha_sum", alpha_sum),
+                ("warm_up_sweeps", fit.warm_up as f64),
+            ];
             (fit.phi, fit.assigned.mapv(|c| c as f32), fit.theta, fit.iterations, diagnostics)
         }
     };
@@ -263,7 +267,7 @@ mod tests {
         let given: TopicsConfig = toml::from_str("[[models]]\nmethod = \"lda\"\nalpha = 0.5\nwarm_up = 0").unwrap();
         assert_eq!(
             given.models[0],
-            TopicMethod::Lda(LdaParams { alpha: Some(0.5), warm_up: 0, ..LdaParams::default() })
+            TopicMethod::Lda(LdaParams { alpha: Some(0.5), warm_up: Some(0), ..LdaParams::default() })
         );
         let negative: TopicsConfig = toml::from_str("[[models]]\nmethod = \"lda\"\nalpha = -1.0").unwrap();
         assert!(negative.check().unwrap_err().contains("alpha and beta must be positive"));
