@@ -111,7 +111,7 @@ for k in ks:
     for seed in range(args.seeds):
         for name, fit in SIDES:
             seconds, lists = fit(k, seed)
-            fits[(name, k, seed)] = {"seconds": seconds, "lists": lists, "defaults": DEFAULTS[name]}
+            fits[(name, k, seed)] = {"seconds": seconds, "lists": lists}
             log(f"k = {k:3d} seed {seed} {name:<10} {seconds:7.1f} s  "
                 f"{n_tokens * args.iterations / seconds / 1e6:5.1f} M token-iterations/s")
 
@@ -135,7 +135,7 @@ if len(current) < len(kept["fits"]):
     log(f"dropped {len(kept['fits']) - len(current)} kept fits made with other defaults")
 every = {(f["side"], f["k"], f["seed"]): {**f, "defaults": DEFAULTS[f["side"]]} for f in current}
 every.update({(s, k, seed): {"side": s, "k": k, "seed": seed, "seconds": f["seconds"], "c_npmi": f["c_npmi"],
-                             "defaults": f["defaults"]} for (s, k, seed), f in fits.items()})
+                             "defaults": DEFAULTS[s]} for (s, k, seed), f in fits.items()})
 json_path.write_text(json.dumps({"corpus": args.corpus, "tokens": n_tokens, "iterations": args.iterations,
                                  "fits": sorted(every.values(), key=lambda f: (f["k"], f["side"], f["seed"]))},
                                 indent=1))
