@@ -307,7 +307,7 @@ fn sample_chain(model: &Model, data: &Data, seed: u64) -> KeyAtmFit {
     let progress = crate::progress::bar("theme model", params.iterations as u64, "sweeps");
     for sweep in 0..params.iterations {
         progress.add(1);
-        let copies: Vec<(Vec<i32>, WordCounts)> = {
+        let copies: Vec<WordCounts> = {
             let mut shards = Vec::new();
             let (mut t_rest, mut s_rest, mut dt_rest) = (&mut topics[..], &mut switch[..], &mut doc_topic[..]);
             for pair in bounds.windows(2) {
@@ -335,16 +335,16 @@ fn sample_chain(model: &Model, data: &Data, seed: u64) -> KeyAtmFit {
                     let local =
                         ShardTokens { words: &words[base..starts[docs.end]], rows: &own.tokens, topics: t, switch: s };
                     sample_shard(model, &mut copy, local, dt, &starts[docs.start..=docs.end], &alpha, &mut rng);
-                    (own.changes(&copy.regular, &c.regular, k), copy)
+                    copy
                 })
                 .collect()
         };
         // Integer sums: the order the shards' changes are added in does not matter.
-        let changes: Vec<&[i32]> = copies.iter().map(|x| &x.0[..]).collect();
-        ShardWords::add_all_changes(shard_words, &changes, &mut c.regular, k);
-        merge(&mut c.regular_total, copies.iter().map(|x| &x.1.regular_total));
-        merge(&mut c.keyword, copies.iter().map(|x| &x.1.keyword));
-        merge(&mut c.keyword_total, copies.iter().map(|x| &x.1.keyword_total));
+        let sampled: Vec<&[u32]> = copies.iter().map(|x| &x.regular[..]).collect();
+        ShardWords::add_all_changes(shard_words, &sampled, &mut c.regular, k);
+        merge(&mut c.regular_total, copies.iter().map(|x| &x.regular_total));
+        merge(&mut c.keyword, copies.iter().map(|x| &x.keyword));
+        merge(&mut c.keyword_total, copies.iter().map(|x| &x.keyword_total));
         if params.estimate_alpha {
             let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x0061_6c70_6861 ^ ((sweep as u64 + 1) << 24));
             resample_alpha(&mut alpha, &doc_topic, &lengths, n_key, &mut rng);
@@ -548,9 +548,8 @@ fn sample_shard(
     // (n_dt + α_t)(n_wt + β)·regular_factor_t is the kept coefficient (n_dt + α_t)·regular_factor_t
     // times the word's count plus β; a coefficient changes only for the topics a token leaves
     // and joins (and all of them when a document starts).
-    let wide = crate::linalg::wide_simd();
-    let (mut coefficient, mut p) = (vec![0f32; draw::padded(k)], vec![0f32; draw::padded(k)]);
-    let mut blocks = vec![0f32; draw::padded(k) / draw::BLOCK];
+    let mut coefficient = vec![0f32; draw::padded(k)];
+    let mut draw = draw::Draw::new(k);
     let coefficient_of =
         |t: usize, dt: &[u32], regular_factor: &[f64]| ((dt[t] as f64 + alpha[t]) * regular_factor[t]) as f32;
     // A keyword token (s = 1) weighs only the topics seeded with its word.
@@ -562,6 +561,9 @@ fn sample_shard(
             *x = coefficient_of(t, dt, &regular_factor);
         }
         for i in starts[local_doc] - base..starts[local_doc + 1] - base {
+            if let Some(&ahead) = tokens.rows.get(i + draw::PREFETCH_AHEAD) {
+                draw::prefetch(&c.regular[ahead as usize * k..][..k]);
+            }
             let (w, row) = (tokens.words[i] as usize, tokens.rows[i] as usize);
             let (old, s) = (tokens.topics[i] as usize, tokens.switch[i]);
             dt[old] -= 1;
@@ -587,15 +589,8 @@ fn sample_shard(
                     new
                 }
             } else {
-                draw::weights(
-                    wide,
-                    &coefficient,
-                    &c.regular[row * k..(row + 1) * k],
-                    params.beta as f32,
-                    &mut p,
-                    &mut blocks,
-                );
-                draw::pick(&p, &blocks, k, rng.gen::<f64>())
+                draw.weigh(&coefficient, &c.regular[row * k..(row + 1) * k], params.beta as f32);
+                draw.pick(rng.gen::<f64>())
             };
             dt[new] += 1;
             tokens.topics[i] = new as u16;

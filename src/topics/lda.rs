@@ -169,6 +169,8 @@ fn lda_with(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64, sparse: 
     let one_shard = [0, n];
     let warm_up_sweeps = params.warm_up_for(k);
     let mut warm_up = (warm_up_sweeps > 0).then(|| ShardWords::of_shards(&words, &starts, &one_shard));
+    // Each shard's copy of its rows of the word–topic counts, its memory kept between sweeps.
+    let mut tables: Vec<Vec<u32>> = vec![Vec::new(); SHARDS];
     let mut theta_sum = Array2::<f64>::zeros((n, k));
     let mut phi_sum = Array2::<f64>::zeros((k, v));
     let progress = crate::progress::bar("LDA", params.iterations as u64, "sweeps");
@@ -182,29 +184,30 @@ fn lda_with(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64, sparse: 
             None => (&bounds[..], &shard_words[..]),
         };
         let mut shards = split(bounds, shard_words, &mut topics, &starts, &mut doc_topic, k);
-        let deltas: Vec<(Vec<i32>, Vec<u32>)> = shards
+        let totals: Vec<Vec<u32>> = shards
             .par_iter_mut()
             .zip(shard_words)
+            .zip(&mut tables)
             .enumerate()
-            .map(|(s, (shard, own))| {
+            .map(|(s, ((shard, own), table))| {
                 let stream = seed ^ ((sweep as u64 + 1) << 20) ^ (s as u64 + 1);
                 let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream);
-                let mut table = own.rows_of(&word_topic, k);
+                own.copy_rows(&word_topic, k, table);
                 let mut tt = topic_total.clone();
                 if sparse {
-                    let mut lists = WordTopicLists::new(&table, k, &own.occurrences);
-                    sample_sparse(shard, &mut table, &mut tt, &mut lists, &alpha, params.beta, v, &mut rng);
+                    let mut lists = WordTopicLists::new(table, k, &own.occurrences);
+                    sample_sparse(shard, table, &mut tt, &mut lists, &alpha, params.beta, v, &mut rng);
                 } else {
-                    sample_dense(shard, &mut table, &mut tt, &alpha, params.beta, v, &mut rng);
+                    sample_dense(shard, table, &mut tt, &alpha, params.beta, v, &mut rng);
                 }
-                (own.changes(&table, &word_topic, k), tt)
+                tt
             })
             .collect();
         drop(shards);
         // Integer sums: the order the shards' changes are added in does not matter.
-        let changes: Vec<&[i32]> = deltas.iter().map(|d| &d.0[..]).collect();
-        ShardWords::add_all_changes(shard_words, &changes, &mut word_topic, k);
-        merge(&mut topic_total, deltas.iter().map(|d| &d.1));
+        let sampled: Vec<&[u32]> = tables.iter().map(|t| &t[..]).collect();
+        ShardWords::add_all_changes(shard_words, &sampled, &mut word_topic, k);
+        merge(&mut topic_total, totals.iter());
         let done = sweep + 1;
         if params.optimize_interval > 0 && done.is_multiple_of(params.optimize_interval) && done < params.iterations {
             optimize_alpha(&mut alpha, &doc_topic, &length_histogram);
@@ -297,42 +300,57 @@ impl ShardWords {
 
     /// The shard's rows of the word–topic counts.
     pub(super) fn rows_of(&self, word_topic: &[u32], k: usize) -> Vec<u32> {
-        let mut table = Vec::with_capacity(self.vocabulary.len() * k);
-        for &w in &self.vocabulary {
-            table.extend_from_slice(&word_topic[w as usize * k..(w as usize + 1) * k]);
-        }
+        let mut table = Vec::new();
+        self.copy_rows(word_topic, k, &mut table);
         table
     }
 
-    /// What sampling changed: the shard's table minus the counts it started from.
-    pub(super) fn changes(&self, table: &[u32], word_topic: &[u32], k: usize) -> Vec<i32> {
-        let mut delta = Vec::with_capacity(table.len());
-        for (row, &w) in table.chunks_exact(k).zip(&self.vocabulary) {
-            let start = &word_topic[w as usize * k..(w as usize + 1) * k];
-            delta.extend(row.iter().zip(start).map(|(&now, &was)| now as i32 - was as i32));
+    /// The shard's rows of the word–topic counts, into `table` (its memory kept from sweep to
+    /// sweep).
+    pub(super) fn copy_rows(&self, word_topic: &[u32], k: usize, table: &mut Vec<u32>) {
+        table.clear();
+        table.reserve(self.vocabulary.len() * k);
+        for &w in &self.vocabulary {
+            table.extend_from_slice(&word_topic[w as usize * k..(w as usize + 1) * k]);
         }
-        delta
     }
 
-    /// Add every shard's changes (`deltas[s]` from shard `s`'s [`Self::changes`]) to the whole
-    /// table, in parallel over blocks of words: integer sums, so the result is the same whatever
-    /// the order. (Added one shard after another on one thread, this was ~8% of a keyATM sweep.)
-    pub(super) fn add_all_changes(shards: &[ShardWords], deltas: &[&[i32]], word_topic: &mut [u32], k: usize) {
+    /// Add what every shard's sampling changed to the whole table: `tables[s]` is shard s's
+    /// table ([`Self::copy_rows`]) after its sweep, so a word held by m shards has, after,
+    /// before + Σ (theirs − before) = Σ theirs − (m − 1) · before: its row is scaled by 1 − m,
+    /// then the shards' rows are added. In parallel over blocks of words; wrapping integer
+    /// arithmetic, exact because the result is a count, and the same whatever the order. (Added
+    /// one shard after another on one thread, this was ~8% of a keyATM sweep; writing each
+    /// shard's changes out first took another ~5% of an LDA fit at k = 50 by perf's samples.)
+    pub(super) fn add_all_changes(shards: &[ShardWords], tables: &[&[u32]], word_topic: &mut [u32], k: usize) {
         const WORDS: usize = 1024;
         word_topic.par_chunks_mut(WORDS * k).enumerate().for_each(|(block, rows)| {
             let (low, high) = ((block * WORDS) as u32, ((block + 1) * WORDS) as u32);
-            for (own, delta) in shards.iter().zip(deltas) {
-                let from = own.vocabulary.partition_point(|&w| w < low);
-                let to = own.vocabulary.partition_point(|&w| w < high);
-                for (j, &w) in (from..to).zip(&own.vocabulary[from..to]) {
+            let ranges: Vec<std::ops::Range<usize>> = shards
+                .iter()
+                .map(|own| own.vocabulary.partition_point(|&w| w < low)..own.vocabulary.partition_point(|&w| w < high))
+                .collect();
+            let mut holders = [0u32; WORDS];
+            for (own, range) in shards.iter().zip(&ranges) {
+                own.vocabulary[range.clone()].iter().for_each(|&w| holders[(w - low) as usize] += 1);
+            }
+            for (row, &m) in rows.chunks_exact_mut(k).zip(&holders).filter(|(_, &m)| m > 1) {
+                let scale = 1u32.wrapping_sub(m);
+                row.iter_mut().for_each(|count| *count = count.wrapping_mul(scale));
+            }
+            for ((own, range), table) in shards.iter().zip(&ranges).zip(tables) {
+                for (j, &w) in range.clone().zip(&own.vocabulary[range.clone()]) {
                     let row = &mut rows[(w - low) as usize * k..][..k];
-                    // Wrapping, so the loop vectorizes; a count never goes below zero.
-                    row.iter_mut()
-                        .zip(&delta[j * k..][..k])
-                        .for_each(|(count, &d)| *count = count.wrapping_add_signed(d));
-                    debug_assert!(row.iter().all(|&count| count < u32::MAX / 2), "counts stay non-negative");
+                    let theirs = &table[j * k..][..k];
+                    // A word one shard holds takes that shard's row; others add theirs up.
+                    if holders[(w - low) as usize] == 1 {
+                        row.copy_from_slice(theirs);
+                    } else {
+                        row.iter_mut().zip(theirs).for_each(|(count, &now)| *count = count.wrapping_add(now));
+                    }
                 }
             }
+            debug_assert!(rows.iter().all(|&count| count < u32::MAX / 2), "counts stay non-negative");
         });
     }
 }
@@ -373,9 +391,8 @@ fn sample_dense(
 ) {
     let k = alpha.len();
     let v_beta = v as f64 * beta;
-    let wide = crate::linalg::wide_simd();
-    let (mut coefficient, mut p) = (vec![0f32; draw::padded(k)], vec![0f32; draw::padded(k)]);
-    let mut blocks = vec![0f32; draw::padded(k) / draw::BLOCK];
+    let mut coefficient = vec![0f32; draw::padded(k)];
+    let mut draw = draw::Draw::new(k);
     let factor = |t: usize, dt: &[u32], topic_total: &[u32]| {
         ((alpha[t] + dt[t] as f64) / (topic_total[t] as f64 + v_beta)) as f32
     };
@@ -386,6 +403,9 @@ fn sample_dense(
             *c = factor(t, dt, topic_total);
         }
         for i in shard.starts[d] - base..shard.starts[d + 1] - base {
+            if let Some(&ahead) = shard.words.get(i + draw::PREFETCH_AHEAD) {
+                draw::prefetch(&word_topic[ahead as usize * k..][..k]);
+            }
             let w = shard.words[i] as usize;
             let old = shard.topics[i] as usize;
             let wt = &mut word_topic[w * k..(w + 1) * k];
@@ -393,8 +413,8 @@ fn sample_dense(
             wt[old] -= 1;
             topic_total[old] -= 1;
             coefficient[old] = factor(old, dt, topic_total);
-            draw::weights(wide, &coefficient, wt, beta as f32, &mut p, &mut blocks);
-            let new = draw::pick(&p, &blocks, k, rng.gen::<f64>());
+            draw.weigh(&coefficient, wt, beta as f32);
+            let new = draw.pick(rng.gen::<f64>());
             dt[new] += 1;
             wt[new] += 1;
             topic_total[new] += 1;
@@ -445,6 +465,12 @@ impl WordTopicLists {
             lists.offsets.push(lists.topics.len());
         }
         lists
+    }
+
+    /// Ask the cache for word w's list and `row`, its counts (see [`draw::prefetch`]).
+    fn prefetch(&self, w: usize, row: &[u32]) {
+        draw::prefetch(&self.topics[self.offsets[w]..self.offsets[w] + self.len[w] as usize]);
+        draw::prefetch(row);
     }
 
     fn of(&self, w: usize) -> &[u16] {
@@ -603,6 +629,9 @@ fn sample_sparse(
         let dt = &mut shard.doc_topic[local_doc * k..(local_doc + 1) * k];
         state.start_document(dt);
         for i in shard.starts[d] - base..shard.starts[d + 1] - base {
+            if let Some(&ahead) = shard.words.get(i + draw::PREFETCH_AHEAD) {
+                lists.prefetch(ahead as usize, &word_topic[ahead as usize * k..][..k]);
+            }
             let w = shard.words[i] as usize;
             let old = shard.topics[i] as usize;
             let word_row = &mut word_topic[w * k..(w + 1) * k];
@@ -833,6 +862,34 @@ mod tests {
         listed.sort_unstable();
         listed.dedup();
         assert_eq!(listed.len(), lists.of(0).len(), "no topic listed twice");
+    }
+
+    #[test]
+    fn shards_changes_add_up_whatever_words_they_share() {
+        let k = 3;
+        // Three shards' tokens over words 0–2999 (past one block of words), overlapping.
+        let shards: Vec<ShardWords> =
+            [(0u32..1500).collect::<Vec<_>>(), (1000..3000).collect(), (0..3000).step_by(7).collect()]
+                .iter()
+                .map(|words| ShardWords::new(words))
+                .collect();
+        let start: Vec<u32> = (0..3000 * k as u32).map(|i| 100 + i % 17).collect();
+        let mut tables: Vec<Vec<u32>> = shards.iter().map(|own| own.rows_of(&start, k)).collect();
+        let mut expect = start.clone();
+        for (s, (own, table)) in shards.iter().zip(&mut tables).enumerate() {
+            for (j, &w) in own.vocabulary.iter().enumerate() {
+                // Each shard moves a token of its word from topic 0 to topic (w + s) % k.
+                let to = (w as usize + s) % k;
+                table[j * k] -= 1;
+                table[j * k + to] += 1;
+                expect[w as usize * k] -= 1;
+                expect[w as usize * k + to] += 1;
+            }
+        }
+        let mut merged = start.clone();
+        let sampled: Vec<&[u32]> = tables.iter().map(|t| &t[..]).collect();
+        ShardWords::add_all_changes(&shards, &sampled, &mut merged, k);
+        assert_eq!(merged, expect);
     }
 
     #[test]
