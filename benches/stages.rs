@@ -135,10 +135,16 @@ fn stages(c: &mut Criterion) {
             assert_eq!(fit.assigned.sum() as usize, fit.tokens);
         })
     });
-    // k = 50 is past the switch to SparseLDA's buckets.
-    models.bench_function("topics: LDA k=50 (sparse sampler), 50 sweeps", |b| {
+    models.bench_function("topics: LDA k=50 (dense draw), 50 sweeps", |b| {
         b.iter(|| {
             let fit = lda(&vectorized.counts, 50, &params, 1);
+            assert_eq!(fit.assigned.sum() as usize, fit.tokens);
+        })
+    });
+    // k = 200 is past the switch to SparseLDA's buckets (k = 160).
+    models.bench_function("topics: LDA k=200 (sparse sampler), 50 sweeps", |b| {
+        b.iter(|| {
+            let fit = lda(&vectorized.counts, 200, &params, 1);
             assert_eq!(fit.assigned.sum() as usize, fit.tokens);
         })
     });
