@@ -91,38 +91,36 @@ pub const PREFETCH_AHEAD: usize = 4;
 pub fn prefetch<T>(row: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
-        let (start, bytes) = (row.as_ptr() as *const i8, std::mem::size_of_val(row));
-        for offset in (0..bytes).step_by(64) {
-            // SAFETY: a prefetch reads nothing architecturally; the address lies inside `row`.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.add(offset)) }
-        }
-        if bytes > 0 {
-            // The row need not start on a line: its last byte may lie on one more.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.add(bytes - 1)) }
+        let (start, end) = (row.as_ptr() as usize, row.as_ptr() as usize + std::mem::size_of_val(row));
+        // Every cache line the row touches, from the one its first byte lies on.
+        for line in (start & !63..end).step_by(64) {
+            // SAFETY: a prefetch reads nothing architecturally, whatever the address.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(line as *const i8) }
         }
     }
 }
 
-/// The weights of one token's draw over `k` topics, each block's sum and the blocks' running
-/// sums: buffers kept from token to token.
+/// The row of counts in `table` (`k` per word) of the word `words[i + PREFETCH_AHEAD]`, asked
+/// into the cache ([`prefetch`]); that word, if there is one.
+#[inline(always)]
+pub fn prefetch_ahead(table: &[u32], words: &[u32], i: usize, k: usize) -> Option<usize> {
+    let ahead = *words.get(i + PREFETCH_AHEAD)? as usize;
+    prefetch(&table[ahead * k..][..k]);
+    Some(ahead)
+}
+
+/// The weights of one token's draw over `k` topics and each block's sum: buffers kept from
+/// token to token.
 pub struct Draw {
     k: usize,
     wide: bool,
     p: Vec<f32>,
     blocks: Vec<f32>,
-    through: Vec<f64>,
 }
 
 impl Draw {
     pub fn new(k: usize) -> Self {
-        let blocks = padded(k) / BLOCK;
-        Draw {
-            k,
-            wide: crate::linalg::wide_simd(),
-            p: vec![0.0; padded(k)],
-            blocks: vec![0.0; blocks],
-            through: vec![0.0; blocks],
-        }
+        Draw { k, wide: crate::linalg::wide_simd(), p: vec![0.0; padded(k)], blocks: vec![0.0; padded(k) / BLOCK] }
     }
 
     /// The weights `coefficient[t] · (row[t] + β)` (see [`weights`]).
@@ -132,28 +130,19 @@ impl Draw {
     }
 
     /// The topic where the running sum of the weights first passes `u` (in [0, 1)) times their
-    /// total.
-    ///
-    /// The blocks' running sums (f64, in block order) end in the total; the block holding the
-    /// topic is the number of them not past the target (the sums only grow). Within that block
-    /// the weights are added to the sum before it one by one. The same additions, so the same
-    /// topic, as walking the blocks until one passes the target; measured neither faster nor
-    /// slower (the draw is a third of a dense fit at k = 50 either way, most of it waiting on
-    /// its chain of additions).
-    pub fn pick(&mut self, u: f64) -> usize {
-        let mut sum = 0.0;
-        for (through, &block) in self.through.iter_mut().zip(&self.blocks) {
-            sum += block as f64;
-            *through = sum;
+    /// total: the blocks walked by their sums (f64), then the weights of the block that passes.
+    pub fn pick(&self, u: f64) -> usize {
+        let target = u * self.blocks.iter().map(|&s| s as f64).sum::<f64>();
+        let mut before = 0.0;
+        let mut j = 0;
+        while j + 1 < self.blocks.len() && before + self.blocks[j] as f64 <= target {
+            before += self.blocks[j] as f64;
+            j += 1;
         }
-        let target = u * sum;
-        let last_block = self.blocks.len() - 1;
-        let j = self.through[..last_block].iter().map(|&x| (x <= target) as usize).sum::<usize>();
-        let mut acc = if j == 0 { 0.0 } else { self.through[j - 1] };
         let last = (j * BLOCK + BLOCK).min(self.k);
         for t in j * BLOCK..last {
-            acc += self.p[t] as f64;
-            if acc > target {
+            before += self.p[t] as f64;
+            if before > target {
                 return t;
             }
         }

@@ -561,9 +561,7 @@ fn sample_shard(
             *x = coefficient_of(t, dt, &regular_factor);
         }
         for i in starts[local_doc] - base..starts[local_doc + 1] - base {
-            if let Some(&ahead) = tokens.rows.get(i + draw::PREFETCH_AHEAD) {
-                draw::prefetch(&c.regular[ahead as usize * k..][..k]);
-            }
+            draw::prefetch_ahead(&c.regular, tokens.rows, i, k);
             let (w, row) = (tokens.words[i] as usize, tokens.rows[i] as usize);
             let (old, s) = (tokens.topics[i] as usize, tokens.switch[i]);
             dt[old] -= 1;

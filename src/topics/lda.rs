@@ -176,8 +176,9 @@ fn lda_with(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64, sparse: 
     let progress = crate::progress::bar("LDA", params.iterations as u64, "sweeps");
     for sweep in 0..params.iterations {
         progress.add(1);
-        if sweep == warm_up_sweeps {
-            warm_up = None;
+        if sweep == warm_up_sweeps && warm_up.take().is_some() {
+            // The warm-up's table held every word; the first shard's needs far less.
+            tables[0] = Vec::new();
         }
         let (bounds, shard_words) = match &warm_up {
             Some(whole) => (&one_shard[..], &whole[..]),
@@ -403,9 +404,7 @@ fn sample_dense(
             *c = factor(t, dt, topic_total);
         }
         for i in shard.starts[d] - base..shard.starts[d + 1] - base {
-            if let Some(&ahead) = shard.words.get(i + draw::PREFETCH_AHEAD) {
-                draw::prefetch(&word_topic[ahead as usize * k..][..k]);
-            }
+            draw::prefetch_ahead(word_topic, shard.words, i, k);
             let w = shard.words[i] as usize;
             let old = shard.topics[i] as usize;
             let wt = &mut word_topic[w * k..(w + 1) * k];
@@ -465,12 +464,6 @@ impl WordTopicLists {
             lists.offsets.push(lists.topics.len());
         }
         lists
-    }
-
-    /// Ask the cache for word w's list and `row`, its counts (see [`draw::prefetch`]).
-    fn prefetch(&self, w: usize, row: &[u32]) {
-        draw::prefetch(&self.topics[self.offsets[w]..self.offsets[w] + self.len[w] as usize]);
-        draw::prefetch(row);
     }
 
     fn of(&self, w: usize) -> &[u16] {
@@ -629,8 +622,8 @@ fn sample_sparse(
         let dt = &mut shard.doc_topic[local_doc * k..(local_doc + 1) * k];
         state.start_document(dt);
         for i in shard.starts[d] - base..shard.starts[d + 1] - base {
-            if let Some(&ahead) = shard.words.get(i + draw::PREFETCH_AHEAD) {
-                lists.prefetch(ahead as usize, &word_topic[ahead as usize * k..][..k]);
+            if let Some(ahead) = draw::prefetch_ahead(word_topic, shard.words, i, k) {
+                draw::prefetch(lists.of(ahead));
             }
             let w = shard.words[i] as usize;
             let old = shard.topics[i] as usize;
