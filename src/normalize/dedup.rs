@@ -23,6 +23,8 @@ use rayon::prelude::*;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde::{Deserialize, Serialize};
 
+use crate::corpus::is_word_char;
+
 const BINS: usize = 64;
 const BANDS: usize = 16;
 const ROWS: usize = BINS / BANDS;
@@ -197,7 +199,7 @@ fn similarity(a: &[u64], b: &[u64]) -> f64 {
 
 /// The sketch of a text, or `None` when it has no shingle at all.
 fn sketch(text: &str) -> Option<Sketch> {
-    let chars: Vec<char> = text.chars().filter(|c| c.is_alphanumeric()).collect();
+    let chars: Vec<char> = text.chars().filter(|&c| is_word_char(c)).collect();
     if chars.is_empty() {
         return None;
     }

@@ -1,6 +1,8 @@
 //! Full-width → half-width for the characters that carry meaning in tokens: letters, digits and
 //! the signs inside numbers (`２０２３`, `ＧＤＰ`, `３．５％`). Chinese punctuation (，。：) stays as it is.
 
+use crate::corpus::is_common_ideograph;
+
 /// The half-width form of `c`, or `c` itself.
 pub fn half_width(c: char) -> char {
     match c {
@@ -19,7 +21,7 @@ pub fn clean_whitespace_and_width(text: &str) -> String {
         let start = out.len();
         let mut pending_space = false;
         for c in line.chars().map(half_width) {
-            if c.is_whitespace() {
+            if !is_common_ideograph(c) && c.is_whitespace() {
                 pending_space = out.len() > start;
             } else {
                 if pending_space {

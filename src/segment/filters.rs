@@ -3,6 +3,7 @@
 use rustc_hash::FxHashSet;
 
 use super::dictionary::entry_lines;
+use crate::corpus::is_word_char;
 
 pub const STOPWORDS: &str = include_str!("../../data/stopwords/zh.txt");
 
@@ -20,7 +21,7 @@ pub enum Filter {
 impl Filter {
     pub fn keeps(&self, token: &str) -> bool {
         match self {
-            Filter::Symbols => token.chars().any(char::is_alphanumeric),
+            Filter::Symbols => token.chars().any(is_word_char),
             Filter::Numbers => !token.chars().all(is_number_char),
             Filter::Stopwords(words) => !words.contains(token),
         }
