@@ -305,9 +305,19 @@ fn sample_chain(model: &Model, data: &Data, seed: u64) -> KeyAtmFit {
     let mut log_likelihoods = Vec::new();
     let mut group_words: Vec<Vec<FxHashMap<u32, u32>>> = vec![vec![FxHashMap::default(); n_groups]; n_key];
     let progress = crate::progress::bar("theme model", params.iterations as u64, "sweeps");
+    // Each shard's copy of the counts, its memory kept from sweep to sweep (fresh tables of
+    // megabytes each sweep cost their page faults every time).
+    let mut copies: Vec<WordCounts> = (0..shard_words.len())
+        .map(|_| WordCounts {
+            regular: Vec::new(),
+            regular_total: Vec::new(),
+            keyword: Vec::new(),
+            keyword_total: Vec::new(),
+        })
+        .collect();
     for sweep in 0..params.iterations {
         progress.add(1);
-        let copies: Vec<WordCounts> = {
+        {
             let mut shards = Vec::new();
             let (mut t_rest, mut s_rest, mut dt_rest) = (&mut topics[..], &mut switch[..], &mut doc_topic[..]);
             for pair in bounds.windows(2) {
@@ -318,27 +328,21 @@ fn sample_chain(model: &Model, data: &Data, seed: u64) -> KeyAtmFit {
                 shards.push((a..b, t, s, dt));
                 (t_rest, s_rest, dt_rest) = (tr, sr, dtr);
             }
-            shards
-                .into_par_iter()
-                .zip(shard_words)
-                .enumerate()
-                .map(|(shard, ((docs, t, s, dt), own))| {
+            shards.into_par_iter().zip(shard_words).zip(&mut copies).enumerate().for_each(
+                |(shard, (((docs, t, s, dt), own), copy))| {
                     let stream = seed ^ 0x6b65_7941_544d_0000 ^ ((sweep as u64 + 1) << 20) ^ (shard as u64 + 1);
                     let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream);
-                    let mut copy = WordCounts {
-                        regular: own.rows_of(&c.regular, k),
-                        regular_total: c.regular_total.clone(),
-                        keyword: c.keyword.clone(),
-                        keyword_total: c.keyword_total.clone(),
-                    };
+                    own.copy_rows(&c.regular, k, &mut copy.regular);
+                    copy.regular_total.clone_from(&c.regular_total);
+                    copy.keyword.clone_from(&c.keyword);
+                    copy.keyword_total.clone_from(&c.keyword_total);
                     let base = starts[docs.start];
                     let local =
                         ShardTokens { words: &words[base..starts[docs.end]], rows: &own.tokens, topics: t, switch: s };
-                    sample_shard(model, &mut copy, local, dt, &starts[docs.start..=docs.end], &alpha, &mut rng);
-                    copy
-                })
-                .collect()
-        };
+                    sample_shard(model, copy, local, dt, &starts[docs.start..=docs.end], &alpha, &mut rng);
+                },
+            );
+        }
         // Integer sums: the order the shards' changes are added in does not matter.
         let sampled: Vec<&[u32]> = copies.iter().map(|x| &x.regular[..]).collect();
         ShardWords::add_all_changes(shard_words, &sampled, &mut c.regular, k);

@@ -299,13 +299,6 @@ impl ShardWords {
         ShardWords { vocabulary, tokens, occurrences }
     }
 
-    /// The shard's rows of the word–topic counts.
-    pub(super) fn rows_of(&self, word_topic: &[u32], k: usize) -> Vec<u32> {
-        let mut table = Vec::new();
-        self.copy_rows(word_topic, k, &mut table);
-        table
-    }
-
     /// The shard's rows of the word–topic counts, into `table` (its memory kept from sweep to
     /// sweep).
     pub(super) fn copy_rows(&self, word_topic: &[u32], k: usize, table: &mut Vec<u32>) {
@@ -867,7 +860,10 @@ mod tests {
                 .map(|words| ShardWords::new(words))
                 .collect();
         let start: Vec<u32> = (0..3000 * k as u32).map(|i| 100 + i % 17).collect();
-        let mut tables: Vec<Vec<u32>> = shards.iter().map(|own| own.rows_of(&start, k)).collect();
+        let mut tables: Vec<Vec<u32>> = vec![Vec::new(); shards.len()];
+        for (own, table) in shards.iter().zip(&mut tables) {
+            own.copy_rows(&start, k, table);
+        }
         let mut expect = start.clone();
         for (s, (own, table)) in shards.iter().zip(&mut tables).enumerate() {
             for (j, &w) in own.vocabulary.iter().enumerate() {
