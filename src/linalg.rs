@@ -426,9 +426,8 @@ pub fn orthonormalize(y: Array2<f32>, passes: usize) -> Array2<f32> {
 /// Extra columns of the random test matrix beyond the components asked for (scikit-learn: 10).
 pub const SVD_OVERSAMPLE: usize = 10;
 
-/// Power iterations for LSA (scikit-learn's TruncatedSVD uses 5). Each costs two passes over the
-/// matrix; clustering quality (NMI on the labelled check) does not improve beyond 2. NMF's start
-/// takes more (`topics::nmf::NMF_START_POWER_ITERATIONS`).
+/// Power iterations (scikit-learn's TruncatedSVD uses 5). Each costs two passes over the matrix;
+/// clustering quality (NMI on the labelled check) and NMF coherence do not improve beyond 2.
 pub const SVD_POWER_ITERATIONS: usize = 2;
 
 /// A truncated SVD `x ≈ u · diag(s) · vt` with `k` components.
@@ -494,7 +493,7 @@ pub fn randomized_svd(
 }
 
 /// [`randomized_svd`] with the project's settings ([`SVD_OVERSAMPLE`], [`SVD_POWER_ITERATIONS`]):
-/// what LSA uses.
+/// what LSA and NMF's start use.
 pub fn truncated_svd(x: &dyn Weights, scatter: &Scatter, k: usize, seed: u64) -> Svd {
     randomized_svd(x, scatter, k, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS, seed)
 }

@@ -138,7 +138,7 @@ pub struct Chain {
 }
 
 /// The word–topic side of the state: what every shard copies and the sweep's merge adds up.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct WordCounts {
     /// `regular[w * K + k]`: tokens of w in topic k with s = 0.
     regular: Vec<u32>,
@@ -305,16 +305,9 @@ fn sample_chain(model: &Model, data: &Data, seed: u64) -> KeyAtmFit {
     let mut log_likelihoods = Vec::new();
     let mut group_words: Vec<Vec<FxHashMap<u32, u32>>> = vec![vec![FxHashMap::default(); n_groups]; n_key];
     let progress = crate::progress::bar("theme model", params.iterations as u64, "sweeps");
-    // Each shard's copy of the counts, its memory kept from sweep to sweep (fresh tables of
-    // megabytes each sweep cost their page faults every time).
-    let mut copies: Vec<WordCounts> = (0..shard_words.len())
-        .map(|_| WordCounts {
-            regular: Vec::new(),
-            regular_total: Vec::new(),
-            keyword: Vec::new(),
-            keyword_total: Vec::new(),
-        })
-        .collect();
+    // Each shard's copy of the counts, refilled each sweep in memory kept from the one before, as
+    // LDA's tables are.
+    let mut copies: Vec<WordCounts> = std::iter::repeat_with(WordCounts::default).take(shard_words.len()).collect();
     for sweep in 0..params.iterations {
         progress.add(1);
         {

@@ -16,11 +16,11 @@ use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::top;
-use crate::linalg::{randomized_svd, Scatter, SVD_OVERSAMPLE};
+use crate::linalg::{truncated_svd, Scatter};
 use crate::vectorize::{Csr, Weights};
 use coherence::{coherence, TopicCoherence};
 use lda::{lda, LdaParams};
-use nmf::{nmf, nndsvda, NmfParams, NMF_START_POWER_ITERATIONS};
+use nmf::{nmf, nndsvda, NmfParams};
 
 /// `[topics]` in a study file. Defaults: one NMF model with 20 topics; 20 terms per topic,
 /// coherence from the top 10, documents listed in doc_topics from a share of 0.05, 5
@@ -164,11 +164,12 @@ fn fit_one(inputs: &TopicInputs, method: &TopicMethod, k: usize, config: &Topics
             let stored = inputs.tfidf.stored();
             let x = stored.as_ref();
             // NNDSVDa starts from the k leading singular pairs; their own SVD, so a model depends
-            // only on the matrix, k and the seed (not on what else the run computes), made with
-            // scikit-learn's 7 power iterations ([`NMF_START_POWER_ITERATIONS`]).
+            // only on the matrix, k and the seed (not on what else the run computes). A more
+            // exact SVD (7–30 power iterations) does not give more coherent topics: on the
+            // China–Russia subset it lands in a local optimum 0.006 NPMI lower as often as not.
             // One plan for the Xᵀ products of the start's SVD and of the fit.
             let scatter = Scatter::new(x, rayon::current_num_threads());
-            let svd = randomized_svd(x, &scatter, k, SVD_OVERSAMPLE, NMF_START_POWER_ITERATIONS, seed);
+            let svd = truncated_svd(x, &scatter, k, seed);
             let mean = (x.values.iter().map(|&v| v as f64).sum::<f64>() / (x.n_rows() * x.n_cols).max(1) as f64) as f32;
             let fit = nmf(x, &scatter, nndsvda(&svd, k, mean), params);
             let shares = row_shares(&fit.w);

@@ -39,14 +39,6 @@ pub struct NmfFit {
     pub reconstruction_error: f64,
 }
 
-/// Power iterations of the SVD that NNDSVDa starts from: scikit-learn's choice for NMF's start
-/// (`randomized_svd`'s 7 when k is under a tenth of the matrix's smaller side), rather than the 2
-/// LSA uses. A TF-IDF matrix's later singular values lie close together, so with 2 the start's
-/// last components, and the local optimum NMF ends in, changed with the seed: China–Russia
-/// subset, five seeds, c_npmi of the worst seed 0.1994 → 0.2126 at k = 20 and 0.2156 → 0.2247 at
-/// k = 30 (means 0.2125 → 0.2139 and 0.2219 → 0.2269; k = 10 0.1909 → 0.1905).
-pub const NMF_START_POWER_ITERATIONS: usize = 7;
-
 /// NNDSVDa (Boutsidis & Gallopoulos 2008; zeros filled with the mean of X) from the first `k`
 /// components of `svd`. Returns W (n × k) and Hᵀ (v × k).
 pub fn nndsvda(svd: &Svd, k: usize, x_mean: f32) -> (Array2<f32>, Array2<f32>) {
