@@ -601,7 +601,12 @@ fn finish(
         vocabulary: vectorized.vocabulary.len(),
         tfidf_nonzeros: vectorized.counts.nnz(),
     };
-    let models = with_theme_model(models_summary(clustering.as_ref(), &topic_models), &theme_model, seeds.as_ref());
+    let models = with_theme_model(
+        models_summary(clustering.as_ref(), &topic_models),
+        &theme_model,
+        seeds.as_ref(),
+        &vectorized.vocabulary.terms,
+    );
     // Tokens, matrices and fitted models are all written now; the report and manifest need none of
     // them, so they go before the HTML report reads tables back.
     // (`{ vectorized }` moves the whole value, so its other fields drop here, not at the end.)
@@ -752,12 +757,14 @@ fn models_the_corpus_supports(
     (cluster, topics, skipped)
 }
 
-/// The models' summary with the theme model's: its topics, α, keyword shares π, time, and the
-/// seeds it could not use.
+/// The models' summary with the theme model's: its topics, α, keyword shares π, time, the seed
+/// documents it gave elsewhere (with the takers' top words from `terms`), and the seeds it could
+/// not use.
 fn with_theme_model(
     mut summary: serde_json::Value,
     model: &Option<(ThemeModel, Vec<TermStat>)>,
     seeds: Option<&Seeds>,
+    terms: &[String],
 ) -> serde_json::Value {
     if let Some(seeds) = seeds {
         let fitted = model.as_ref().map(|(m, _)| {
@@ -775,6 +782,16 @@ fn with_theme_model(
                     .map(|(name, r)| (name.clone(), serde_json::json!(r))).collect::<serde_json::Map<_, _>>(),
                 "unsettled_below": crate::topics::theme_model::UNSETTLED,
                 "unsettled_themes": m.unsettled().into_iter().map(|t| &m.names[t]).collect::<Vec<_>>(),
+                "seed_documents": m.names[..m.n_key].iter().zip(&m.seed_documents).map(|(name, s)| (name.clone(), serde_json::json!({
+                    "documents": s.documents,
+                    "taken_elsewhere": s.taken_elsewhere,
+                    "taken_by": s.takers.iter().map(|&(topic, documents)| serde_json::json!({
+                        "topic": m.names[topic], "label": m.labels[topic], "documents": documents,
+                        "words": m.terms[topic].iter().take(5).map(|&(id, _)| &terms[id as usize]).collect::<Vec<_>>(),
+                    })).collect::<Vec<_>>(),
+                }))).collect::<serde_json::Map<_, _>>(),
+                "seed_document_hits": crate::topics::theme_model::SEED_DOCUMENT_HITS,
+                "taken_below_share": crate::topics::theme_model::TAKEN_BELOW,
                 "tokens": m.tokens,
                 "seconds": m.seconds,
                 "token_iterations_per_second": (m.tokens * m.iterations * m.chains.len()) as f64 / m.seconds.max(1e-9),

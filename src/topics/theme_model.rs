@@ -8,6 +8,12 @@
 //! log₂ ratio of the word's share of the theme's tokens in p to its share in the theme's other
 //! periods, both with 0.5 added to every count (`log₂((c_pw + ½)/(c_p + ½V_θ) ÷ (c_¬p,w + ½)/(c_¬p + ½V_θ))`,
 //! V_θ the number of words the theme holds anywhere).
+//!
+//! A theme's *seed documents* are those its seeds occur in at least [`SEED_DOCUMENT_HITS`] times.
+//! The model need not give them to the theme: a seed can also mark another subject, and a free
+//! topic can take part of what the theme means (on labelled xwlb stories, the NPC theme lost a
+//! third of its seed documents to free topics of the Standing Committee's own meetings and law
+//! inspections). How many it gave elsewhere, and to which topics, is kept for the report.
 
 use std::time::Instant;
 
@@ -142,11 +148,31 @@ pub struct ThemeModel {
     /// Per theme, how alike the chains found its prevalence: the lowest correlation over periods
     /// between two chains' series (None with one chain, or when a series is flat).
     pub agreement: Vec<Option<f64>>,
+    /// Per keyword theme: its seed documents and the topics that took them.
+    pub seed_documents: Vec<SeedDocuments>,
     pub draws: usize,
     pub tokens: usize,
     pub iterations: usize,
     pub seconds: f64,
 }
+
+/// A document is one of a theme's seed documents when the theme's seeds occur in it this often.
+pub const SEED_DOCUMENT_HITS: u32 = 3;
+/// A seed document in which the theme's share is below this the model gave to another topic.
+pub const TAKEN_BELOW: f32 = 0.1;
+
+/// How a keyword theme's seed documents fared in the model.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SeedDocuments {
+    pub documents: u32,
+    /// Seed documents whose share of the theme is below [`TAKEN_BELOW`].
+    pub taken_elsewhere: u32,
+    /// The topics with the largest share in those documents: (topic, documents), most first, at
+    /// most [`TAKERS_LISTED`].
+    pub takers: Vec<(usize, u32)>,
+}
+
+pub const TAKERS_LISTED: usize = 3;
 
 /// Below this correlation between two chains' prevalence of a theme, the theme is not settled:
 /// its seeds do not pin it to one subject in the corpus.
@@ -210,6 +236,7 @@ pub fn fit_theme_model(inputs: &ThemeInputs, params: &KeyAtmParams, seed: u64) -
         }
     }
     let words_by_period = period_words(&fit.group_words, fit.draws, inputs.top_terms);
+    let seed_documents = seed_documents(inputs.counts, &seeds.ids, &fit.theta);
     ThemeModel {
         names,
         labels,
@@ -226,11 +253,54 @@ pub fn fit_theme_model(inputs: &ThemeInputs, params: &KeyAtmParams, seed: u64) -
         words_by_period,
         chains: fit.chains.iter().map(|c| (c.seed, c.log_likelihood)).collect(),
         agreement: (0..n_key).map(|t| chain_agreement(&fit.chains, &fit.group_draws, t, k)).collect(),
+        seed_documents,
         draws: fit.draws,
         tokens: fit.tokens,
         iterations: fit.iterations,
         seconds: start.elapsed().as_secs_f64(),
     }
+}
+
+/// Each keyword theme's seed documents (`seeds[t]` sorted) and the topics holding the most share
+/// of those the theme does not take (`shares`: n × K, keyword themes first; ties to the lower topic).
+fn seed_documents(counts: &Csr<u32>, seeds: &[Vec<u32>], shares: &Array2<f32>) -> Vec<SeedDocuments> {
+    let mut themes_of_term: rustc_hash::FxHashMap<u32, Vec<usize>> = Default::default();
+    for (t, ids) in seeds.iter().enumerate() {
+        ids.iter().for_each(|&w| themes_of_term.entry(w).or_default().push(t));
+    }
+    let mut documents = vec![0u32; seeds.len()];
+    let mut takers = vec![vec![0u32; shares.ncols()]; seeds.len()];
+    let mut hits = vec![0u32; seeds.len()];
+    for (d, row) in shares.rows().into_iter().enumerate() {
+        hits.fill(0);
+        let (terms, counts) = counts.row(d);
+        for (w, &c) in terms.iter().zip(counts) {
+            themes_of_term.get(w).into_iter().flatten().for_each(|&t| hits[t] += c);
+        }
+        for t in (0..seeds.len()).filter(|&t| hits[t] >= SEED_DOCUMENT_HITS) {
+            documents[t] += 1;
+            if row[t] < TAKEN_BELOW {
+                let taker = (0..row.len())
+                    .filter(|&j| j != t)
+                    .reduce(|best, j| if row[j] > row[best] { j } else { best })
+                    .unwrap_or(t);
+                takers[t][taker] += 1;
+            }
+        }
+    }
+    documents
+        .into_iter()
+        .zip(takers)
+        .map(|(documents, by_topic)| {
+            let taken: Vec<(usize, f64)> =
+                by_topic.iter().enumerate().filter(|&(_, &c)| c > 0).map(|(j, &c)| (j, c as f64)).collect();
+            SeedDocuments {
+                documents,
+                taken_elsewhere: by_topic.iter().sum(),
+                takers: top(taken, TAKERS_LISTED).into_iter().map(|(j, c)| (j, c as u32)).collect(),
+            }
+        })
+        .collect()
 }
 
 /// The share of the topic's weight a word must hold to be listed as found (one in a thousand):
@@ -346,6 +416,24 @@ fn period_words(group_words: &[Vec<rustc_hash::FxHashMap<u32, u32>>], draws: usi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seed_documents_count_the_theme_s_seeds_and_name_who_took_them() {
+        // Terms 0 and 1 seed theme 0, term 2 theme 1; topic 2 is free.
+        let counts = Csr::from_rows(
+            4,
+            vec![
+                vec![(0, 2), (1, 1), (3, 5)], // theme 0's seeds 3 times, kept by theme 0
+                vec![(0, 3), (2, 1)],         // theme 0's seeds 3 times, taken by the free topic
+                vec![(1, 2), (2, 4)],         // theme 0's seeds twice: not a seed document
+                vec![(0, 1), (1, 2), (2, 3)], // both themes' seed document; theme 0's share under 10%
+            ],
+        );
+        let shares = ndarray::arr2(&[[0.8f32, 0.1, 0.1], [0.05, 0.3, 0.65], [0.0, 1.0, 0.0], [0.09, 0.91, 0.0]]);
+        let fared = seed_documents(&counts, &[vec![0, 1], vec![2]], &shares);
+        assert_eq!(fared[0], SeedDocuments { documents: 3, taken_elsewhere: 2, takers: vec![(1, 1), (2, 1)] });
+        assert_eq!(fared[1], SeedDocuments { documents: 2, taken_elsewhere: 0, takers: vec![] });
+    }
 
     #[test]
     fn seeds_lost_to_segmentation_are_counted_in_the_raw_text() {

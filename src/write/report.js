@@ -159,8 +159,23 @@ function themeModel() {
   chart.append(el("h3", {}, "Words of each theme"),
     table(["theme", ...(chains ? ["chains agree"] : []), "seeds among its top words", "found beside the seeds (by relevance)"], words, chains ? [1] : []),
     ...(unsettled.length ? [el("p", { class: "muted" }, `The model's chains disagree on how ${unsettled.join(", ")} moved (r < ${fit.unsettled_below} between two chains' prevalence): their seeds do not pin them to one subject in this corpus; their intervals include that disagreement.`)] : []),
+    ...seedDocuments(fit, M.words),
     el("p", { class: "muted" }, "Each theme's words per period, from that period's tokens only, are in theme_words_by_period.parquet; themeshift effects RUN --formula \"period + source\" regresses the shares on time and covariates."));
   return chart;
+}
+
+// Each theme's seed documents (its seeds 3+ times) that the model gives mostly to other topics, and those topics.
+function seedDocuments(fit, words) {
+  const fared = fit.seed_documents || {};
+  const rows = words.filter((w) => (fared[w.name] || {}).documents > 0).map((w) => {
+    const s = fared[w.name];
+    const takers = s.taken_by.map((t) => `${t.label} (${t.words.join(" ")}): ${t.documents}`).join("; ");
+    return [w.label, String(s.documents), `${s.taken_elsewhere} (${Math.round((100 * s.taken_elsewhere) / s.documents)}%)`, takers || "—"];
+  });
+  if (!rows.length) return [];
+  return [el("h3", {}, "Seed documents given elsewhere"),
+    el("p", { class: "muted" }, `Documents with a theme's seeds ${fit.seed_document_hits} or more times that the model gives mostly to other topics (the theme's share under ${Math.round(100 * fit.taken_below_share)}%). Many means a seed also marks another subject, or a free topic holds part of the theme: read the takers' words, and sharpen the seeds or merge the topic in.`),
+    table(["theme", "seed documents", "given elsewhere", "mostly to (top words): documents"], rows, [1, 2])];
 }
 
 // Sentences with the term highlighted by the stored character offsets.

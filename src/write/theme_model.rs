@@ -145,9 +145,48 @@ pub fn write_theme_model_outputs(
     Ok(written)
 }
 
+/// The themes' seed documents the model gave to other topics, and which topics took them: where
+/// the seeds and the model part ways, which a reader should see before trusting a theme's share.
+fn seed_documents_table(md: &mut String, m: &ThemeModel, terms: &[String]) {
+    use crate::topics::theme_model::{SEED_DOCUMENT_HITS, TAKEN_BELOW};
+    use std::fmt::Write;
+    let rows: Vec<usize> = (0..m.n_key).filter(|&t| m.seed_documents[t].documents > 0).collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "\nSeed documents (a theme's seeds {SEED_DOCUMENT_HITS} or more times) that the model gives mostly to other \
+         topics (the theme's share under {:.0}%). Many means a seed also marks another subject, or a free topic holds \
+         part of the theme: read the takers' words, and sharpen the seeds or merge the topic in.\n\n\
+         | theme | seed documents | given elsewhere | mostly to (top words: documents) |\n|---|---:|---:|---|",
+        100.0 * TAKEN_BELOW
+    );
+    for t in rows {
+        let s = &m.seed_documents[t];
+        let takers: Vec<String> = s
+            .takers
+            .iter()
+            .map(|&(j, n)| {
+                let words: Vec<&str> = m.terms[j].iter().take(5).map(|&(id, _)| terms[id as usize].as_str()).collect();
+                format!("{} ({}): {n}", m.labels[j], words.join(" "))
+            })
+            .collect();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} ({:.0}%) | {} |",
+            m.labels[t],
+            s.documents,
+            s.taken_elsewhere,
+            100.0 * s.taken_elsewhere as f64 / s.documents as f64,
+            if takers.is_empty() { "—".to_string() } else { takers.join("; ") }
+        );
+    }
+}
+
 /// The theme model's part of `report.md`: prevalence first → last with intervals and trend,
-/// the words the model found beside the seeds, each theme's most distinctive words in the first
-/// and last period, and the seeds it could not use.
+/// the words the model found beside the seeds, the seed documents it gave elsewhere, each theme's
+/// most distinctive words in the first and last period, and the seeds it could not use.
 pub fn report_section(
     m: &ThemeModel,
     stats: &[TermStat],
@@ -218,6 +257,7 @@ pub fn report_section(
                 unsettled.join(", ")
             );
         }
+        seed_documents_table(&mut md, m, terms);
         let _ = writeln!(
             md,
             "\nMost distinctive words of each theme in {} (from that period's tokens only; \

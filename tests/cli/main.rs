@@ -645,6 +645,18 @@ fn the_theme_model_measures_the_demos_planted_shifts_and_effects_regress_them_on
     let expected: Vec<&str> =
         agreement.iter().filter(|(_, r)| r.as_f64().is_some_and(|r| r < below)).map(|(t, _)| t.as_str()).collect();
     assert_eq!(unsettled.iter().copied().collect::<std::collections::BTreeSet<_>>(), expected.into_iter().collect());
+    // Every theme's seed documents are accounted for: those given elsewhere are among them, and
+    // the topics named as takers hold no more than were given elsewhere.
+    let fared = fit["seed_documents"].as_object().unwrap();
+    assert_eq!(fared.len(), fit["themes"].as_array().unwrap().len());
+    assert!(fared.values().any(|s| s["documents"].as_u64().unwrap() > 0), "{fared:?}");
+    for s in fared.values() {
+        let elsewhere = s["taken_elsewhere"].as_u64().unwrap();
+        assert!(elsewhere <= s["documents"].as_u64().unwrap(), "{s}");
+        let named: u64 = s["taken_by"].as_array().unwrap().iter().map(|t| t["documents"].as_u64().unwrap()).sum();
+        assert!(named <= elsewhere && (elsewhere == 0) == (named == 0), "{s}");
+    }
+    assert!(report.contains("| seed documents | given elsewhere |"), "{report}");
     // The HTML report's words table: one entry a theme, holding its seeds and its found words.
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     let json = html.split("id=\"data\">").nth(1).unwrap().split("</script>").next().unwrap().replace("<\\/", "</");

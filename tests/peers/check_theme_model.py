@@ -16,7 +16,9 @@
 4. the words found beside the seeds for connectivity and finance are printed;
 5. labelled stories (tests/peers/labelled.py, xwlb title families), seeds written from each
    family's name only: per-theme AUROC of the model's document share against the label at least
-   that of plain lexicon counting (seed tokens per token) for ≥ 80% of the themes.
+   that of plain lexicon counting (seed tokens per token) for ≥ 80% of the themes;
+6. on the same run, the manifest's account of each theme's seed documents given to other topics
+   equals a recount from doc_themes.parquet and the tokens.
 """
 
 import json
@@ -219,6 +221,39 @@ for name in fitted:
     wins += model_auc >= count_auc
     print(f"    {name:16} model {model_auc:.3f}   counting {count_auc:.3f}")
 report("model AUROC ≥ counting AUROC for ≥ 80% of themes", wins >= 0.8 * len(fitted), f"{wins}/{len(fitted)}")
+
+# 6. seed documents given elsewhere: the manifest's account recounted here from the tables.
+labelled_fit = json.loads((out / "manifest.json").read_text())["models"]["theme_model"]["fit"]
+vocab = set(pl.read_parquet(out / "vocabulary.parquet")["term"].to_list())
+names = shares["theme"].unique(maintain_order=True).to_list()
+wide = shares.pivot(on="theme", index="doc_id", values="share")
+matrix = wide.select(names).to_numpy()
+recounted = {}
+for name in fitted:
+    j = names.index(name)
+    seeds_set = {t for t in FAMILY_SEEDS[name] if t in vocab}
+    hits = np.array([sum(t in seeds_set for t in tokens[d]) for d in wide["doc_id"].to_list()])
+    seed_docs = hits >= labelled_fit["seed_document_hits"]
+    elsewhere = seed_docs & (matrix[:, j] < labelled_fit["taken_below_share"])
+    others = matrix.copy()
+    others[:, j] = -1.0
+    takers = {}
+    for taker in others[elsewhere].argmax(axis=1):
+        takers[names[taker]] = takers.get(names[taker], 0) + 1
+    listed = sorted(takers.items(), key=lambda kv: (-kv[1], names.index(kv[0])))[:3]
+    recounted[name] = {"documents": int(seed_docs.sum()), "taken_elsewhere": int(elsewhere.sum()),
+                       "taken_by": [{"topic": t, "documents": c} for t, c in listed]}
+def counted(account):
+    return {**account, "taken_by": [{"topic": t["topic"], "documents": t["documents"]} for t in account["taken_by"]]}
+
+
+differ = [name for name in fitted if recounted[name] != counted(labelled_fit["seed_documents"][name])]
+check("seed documents given elsewhere: the manifest's account equals a recount from doc_themes and tokens",
+      not differ, f"differ: {differ}" if differ else f"{len(fitted)} themes")
+for name in ("npc", "decree"):
+    s = labelled_fit["seed_documents"][name]
+    print(f"    {name}: {s['taken_elsewhere']} of {s['documents']} seed documents given elsewhere, mostly to "
+          + ", ".join(f"{t['topic']} ({t['documents']})" for t in s["taken_by"]))
 
 print(f"theme model: {len(passed)} passed, {len(failures)} failed")
 sys.exit(1 if failures else 0)
