@@ -29,6 +29,8 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::draw;
+use super::lda_shards::AwayShards;
+use crate::error::Result;
 use crate::vectorize::Csr;
 
 /// LDA settings. Defaults: α = 20/k per topic, at most 1 (α summing to 20 over the topics from
@@ -94,6 +96,17 @@ impl LdaParams {
     }
 
     /// Sweeps as one shard before the shards sample side by side, for a fit of `k` topics.
+    /// Whether α is re-estimated after sweep `done` (counted from 1).
+    pub(super) fn optimizes_after(&self, done: usize) -> bool {
+        self.optimize_interval > 0 && done.is_multiple_of(self.optimize_interval) && done < self.iterations
+    }
+
+    /// Whether sweep `done`'s state is averaged into the estimates.
+    pub(super) fn averages_after(&self, done: usize) -> bool {
+        let kept = done > self.burn_in && (done - self.burn_in).is_multiple_of(self.thin.max(1));
+        kept || done == self.iterations
+    }
+
     pub fn warm_up_for(&self, k: usize) -> usize {
         self.warm_up.unwrap_or(if self.alpha_for(k) < 1.0 { WARM_UP } else { 0 })
     }
@@ -125,22 +138,35 @@ pub struct LdaFit {
     pub warm_up: usize,
 }
 
-struct Shard<'a> {
-    docs: std::ops::Range<usize>,
+pub(super) struct Shard<'a> {
+    pub(super) docs: std::ops::Range<usize>,
     /// Token words (as rows of the shard's own table, see [`ShardWords`]) and topics of this
     /// shard's documents, and each document's first token.
-    words: &'a [u32],
-    topics: &'a mut [u16],
-    starts: &'a [usize],
-    doc_topic: &'a mut [u32],
+    pub(super) words: &'a [u32],
+    pub(super) topics: &'a mut [u16],
+    pub(super) starts: &'a [usize],
+    pub(super) doc_topic: &'a mut [u32],
 }
 
 /// Fit `k` topics to the term counts `counts` (documents × terms).
 pub fn lda(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64) -> LdaFit {
-    lda_with(counts, k, params, seed, k >= SPARSE_FROM_K)
+    lda_with(counts, k, params, seed, k >= SPARSE_FROM_K, None).expect("a fit in this process does not fail")
 }
 
-fn lda_with(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64, sparse: bool) -> LdaFit {
+/// [`lda`] with the shards sampled where `away` sends them (after the warm-up, which is sampled
+/// here): the same fit, bit for bit, as long as `away` answers; see [`super::lda_shards`].
+pub fn lda_away(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64, away: &AwayShards) -> Result<LdaFit> {
+    lda_with(counts, k, params, seed, k >= SPARSE_FROM_K, Some(away))
+}
+
+fn lda_with(
+    counts: &Csr<u32>,
+    k: usize,
+    params: &LdaParams,
+    seed: u64,
+    sparse: bool,
+    away: Option<&AwayShards>,
+) -> Result<LdaFit> {
     assert!((1..=u16::MAX as usize).contains(&k), "k must be 1 to 65535");
     let (n, v) = (counts.n_rows(), counts.n_cols);
     let (words, starts) = tokens_by_document(counts);
@@ -174,7 +200,9 @@ fn lda_with(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64, sparse: 
     let mut theta_sum = Array2::<f64>::zeros((n, k));
     let mut phi_sum = Array2::<f64>::zeros((k, v));
     let progress = crate::progress::bar("LDA", params.iterations as u64, "sweeps");
-    for sweep in 0..params.iterations {
+    // With shards sampled away, every sweep after the warm-up is theirs.
+    let here_until = if away.is_some() { warm_up_sweeps.min(params.iterations) } else { params.iterations };
+    for sweep in 0..here_until {
         progress.add(1);
         if sweep == warm_up_sweeps && warm_up.take().is_some() {
             // The warm-up's table held every word; the first shard's needs far less.
@@ -191,16 +219,10 @@ fn lda_with(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64, sparse: 
             .zip(&mut tables)
             .enumerate()
             .map(|(s, ((shard, own), table))| {
-                let stream = seed ^ ((sweep as u64 + 1) << 20) ^ (s as u64 + 1);
-                let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream);
                 own.copy_rows(&word_topic, k, table);
                 let mut tt = topic_total.clone();
-                if sparse {
-                    let mut lists = WordTopicLists::new(table, k, &own.occurrences);
-                    sample_sparse(shard, table, &mut tt, &mut lists, &alpha, params.beta, v, &mut rng);
-                } else {
-                    sample_dense(shard, table, &mut tt, &alpha, params.beta, v, &mut rng);
-                }
+                let sampling = Sampling { alpha: &alpha, beta: params.beta, v, sparse, seed, sweep };
+                sampling.sample(s, shard, own, table, &mut tt);
                 tt
             })
             .collect();
@@ -210,13 +232,35 @@ fn lda_with(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64, sparse: 
         ShardWords::add_all_changes(shard_words, &sampled, &mut word_topic, k);
         merge(&mut topic_total, totals.iter());
         let done = sweep + 1;
-        if params.optimize_interval > 0 && done.is_multiple_of(params.optimize_interval) && done < params.iterations {
-            optimize_alpha(&mut alpha, &doc_topic, &length_histogram);
+        if params.optimizes_after(done) {
+            optimize_alpha(&mut alpha, topic_histograms(&doc_topic, k), &length_histogram);
         }
-        let sampled = done > params.burn_in && (done - params.burn_in).is_multiple_of(params.thin.max(1));
-        if sampled || done == params.iterations {
-            accumulate(&mut theta_sum, &mut phi_sum, &doc_topic, &word_topic, &topic_total, &alpha, params.beta);
+        if params.averages_after(done) {
+            accumulate_theta(&mut theta_sum, &doc_topic, &alpha);
+            accumulate_phi(&mut phi_sum, &word_topic, &topic_total, params.beta);
         }
+    }
+    if let Some(away) = away.filter(|_| here_until < params.iterations) {
+        let mut chain = super::lda_shards::Chain {
+            k,
+            v,
+            sparse,
+            seed,
+            params,
+            words: &words,
+            starts: &starts,
+            bounds: &bounds,
+            shard_words: &shard_words,
+            length_histogram: &length_histogram,
+            topics: &mut topics,
+            doc_topic: &mut doc_topic,
+            word_topic: &mut word_topic,
+            topic_total: &mut topic_total,
+            alpha: &mut alpha,
+            theta_sum: &mut theta_sum,
+            phi_sum: &mut phi_sum,
+        };
+        chain.sample_away(away, here_until, &progress)?;
     }
     let normalize_rows = |m: Array2<f64>| {
         let mut out = m.mapv(|x| x as f32);
@@ -228,7 +272,7 @@ fn lda_with(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64, sparse: 
         }
         out
     };
-    LdaFit {
+    Ok(LdaFit {
         theta: normalize_rows(theta_sum),
         phi: normalize_rows(phi_sum),
         assigned: Array2::from_shape_vec((n, k), doc_topic).expect("n × k"),
@@ -236,6 +280,38 @@ fn lda_with(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64, sparse: 
         tokens: total,
         iterations: params.iterations,
         warm_up: warm_up_sweeps,
+    })
+}
+
+/// What one sweep of one shard samples with: the prior, the sampler, and where its random
+/// stream comes from (the seed, the sweep and the shard — never the thread or the worker).
+pub(super) struct Sampling<'a> {
+    pub(super) alpha: &'a [f64],
+    pub(super) beta: f64,
+    pub(super) v: usize,
+    pub(super) sparse: bool,
+    pub(super) seed: u64,
+    pub(super) sweep: usize,
+}
+
+impl Sampling<'_> {
+    /// Sample shard `s` against `table`, its rows of the word–topic counts, and `topic_total`.
+    pub(super) fn sample(
+        &self,
+        s: usize,
+        shard: &mut Shard,
+        own: &ShardWords,
+        table: &mut [u32],
+        topic_total: &mut [u32],
+    ) {
+        let stream = self.seed ^ ((self.sweep as u64 + 1) << 20) ^ (s as u64 + 1);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream);
+        if self.sparse {
+            let mut lists = WordTopicLists::new(table, self.alpha.len(), &own.occurrences);
+            sample_sparse(shard, table, topic_total, &mut lists, self.alpha, self.beta, self.v, &mut rng);
+        } else {
+            sample_dense(shard, table, topic_total, self.alpha, self.beta, self.v, &mut rng);
+        }
     }
 }
 
@@ -276,7 +352,7 @@ pub(super) fn shard_bounds(starts: &[usize], shards: usize) -> Vec<usize> {
 pub(super) struct ShardWords {
     /// The shard's distinct words (vocabulary ids, increasing): row j of its table is word
     /// `vocabulary[j]`.
-    vocabulary: Vec<u32>,
+    pub(super) vocabulary: Vec<u32>,
     /// The shard's tokens as rows of its table.
     pub(super) tokens: Vec<u32>,
     /// How many of the shard's tokens each row has (what bounds its SparseLDA list's growth).
@@ -289,7 +365,7 @@ impl ShardWords {
         bounds.windows(2).map(|p| ShardWords::new(&words[starts[p[0]]..starts[p[1]]])).collect()
     }
 
-    fn new(words: &[u32]) -> Self {
+    pub(super) fn new(words: &[u32]) -> Self {
         let mut vocabulary = words.to_vec();
         vocabulary.sort_unstable();
         vocabulary.dedup();
@@ -634,14 +710,7 @@ fn sample_sparse(
 /// convergence. The sums need only how many documents hold each count, so a step costs
 /// O(distinct counts), not O(documents). `lengths`: the [`histogram`] of the non-empty
 /// documents' lengths.
-fn optimize_alpha(alpha: &mut [f64], doc_topic: &[u32], lengths: &[(f64, f64)]) {
-    let k = alpha.len();
-    let mut per_topic: Vec<FxHashMap<u32, u32>> = vec![FxHashMap::default(); k];
-    for row in doc_topic.chunks_exact(k) {
-        for (map, &c) in per_topic.iter_mut().zip(row).filter(|(_, &c)| c > 0) {
-            *map.entry(c).or_default() += 1;
-        }
-    }
+pub(super) fn optimize_alpha(alpha: &mut [f64], per_topic: Vec<FxHashMap<u32, u32>>, lengths: &[(f64, f64)]) {
     let per_topic: Vec<Vec<(f64, f64)>> = per_topic.into_iter().map(sorted).collect();
     for _ in 0..100 {
         let sum: f64 = alpha.iter().sum();
@@ -657,6 +726,18 @@ fn optimize_alpha(alpha: &mut [f64], doc_topic: &[u32], lengths: &[(f64, f64)]) 
             break;
         }
     }
+}
+
+/// For each topic, how many documents hold each non-zero count of it (`doc_topic`: n × k). Exact
+/// counts, so shards' histograms add up to the whole's.
+pub(super) fn topic_histograms(doc_topic: &[u32], k: usize) -> Vec<FxHashMap<u32, u32>> {
+    let mut per_topic: Vec<FxHashMap<u32, u32>> = vec![FxHashMap::default(); k];
+    for row in doc_topic.chunks_exact(k) {
+        for (map, &c) in per_topic.iter_mut().zip(row).filter(|(_, &c)| c > 0) {
+            *map.entry(c).or_default() += 1;
+        }
+    }
+    per_topic
 }
 
 /// The least α a topic keeps, so that a topic no document holds can come back.
@@ -701,16 +782,9 @@ pub(super) fn merge<'a>(global: &mut [u32], copies: impl Iterator<Item = &'a Vec
     }
 }
 
-fn accumulate(
-    theta: &mut Array2<f64>,
-    phi: &mut Array2<f64>,
-    doc_topic: &[u32],
-    word_topic: &[u32],
-    topic_total: &[u32],
-    alpha: &[f64],
-    beta: f64,
-) {
-    let (k, v) = (alpha.len(), phi.ncols());
+/// Add the documents' topic proportions under `alpha` to `theta` (rows: the documents of `doc_topic`).
+pub(super) fn accumulate_theta(theta: &mut Array2<f64>, doc_topic: &[u32], alpha: &[f64]) {
+    let k = alpha.len();
     let alpha_sum: f64 = alpha.iter().sum();
     for (d, mut row) in theta.rows_mut().into_iter().enumerate() {
         let counts = &doc_topic[d * k..(d + 1) * k];
@@ -718,6 +792,11 @@ fn accumulate(
         let denominator = len as f64 + alpha_sum;
         row.iter_mut().zip(counts).zip(alpha).for_each(|((x, &c), &a)| *x += (c as f64 + a) / denominator);
     }
+}
+
+/// Add the topics' word distributions to `phi`.
+pub(super) fn accumulate_phi(phi: &mut Array2<f64>, word_topic: &[u32], topic_total: &[u32], beta: f64) {
+    let (k, v) = (topic_total.len(), phi.ncols());
     for t in 0..k {
         let denominator = topic_total[t] as f64 + v as f64 * beta;
         for w in 0..v {
@@ -748,7 +827,7 @@ mod tests {
     #[test]
     fn recovers_planted_word_groups() {
         for sparse in [false, true] {
-            let fit = lda_with(&planted(), 3, &params(), 5, sparse);
+            let fit = lda_with(&planted(), 3, &params(), 5, sparse, None).unwrap();
             for row in fit.phi.rows() {
                 let best = row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
                 let group = best / 5;
@@ -774,7 +853,7 @@ mod tests {
         assert_eq!([5, 200].map(|k| given_warm_up.warm_up_for(k)), [3, 3], "a given warm-up wins");
         let given = LdaParams { alpha: Some(0.05), ..LdaParams::default() };
         assert_eq!(given.alpha_for(20), 0.05);
-        let fit = lda_with(&planted(), 4, &params(), 3, false);
+        let fit = lda_with(&planted(), 4, &params(), 3, false, None).unwrap();
         assert_eq!(fit.alpha, vec![1.0; 4], "the fit reports the α it used");
         assert_eq!(fit.warm_up, 0, "and its warm-up");
     }
@@ -788,7 +867,7 @@ mod tests {
                     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
                     pool.install(|| {
                         let warmed = LdaParams { optimize_interval: 10, warm_up: Some(5), ..params() };
-                        lda_with(&planted(), 4, &warmed, 9, sparse)
+                        lda_with(&planted(), 4, &warmed, 9, sparse, None).unwrap()
                     })
                 })
                 .collect();
@@ -798,6 +877,45 @@ mod tests {
                 assert_eq!(fits[0].alpha, other.alpha, "sparse {sparse}");
             }
         }
+    }
+
+    /// Shards sampled away — here by two hosts, as on two workers, each message encoded — give the
+    /// fit sampled here, bit for bit: dense and sparse, with a warm-up, α re-estimated and the
+    /// estimates averaged; and so does a run whose host is lost once (it starts again).
+    #[test]
+    fn shards_sampled_away_give_the_same_fit() {
+        use super::super::lda_shards::{AwayShards, LdaShardHost};
+        use std::sync::{Arc, Mutex};
+        let away = |fail_on_call: Option<usize>| -> AwayShards {
+            let hosts = Arc::new(Mutex::new((vec![LdaShardHost::default(), LdaShardHost::default()], 0usize)));
+            Arc::new(move |common, requests| {
+                let mut held = hosts.lock().unwrap();
+                held.1 += 1;
+                if Some(held.1) == fail_on_call {
+                    // The worker died: what it held is gone.
+                    held.0[1] = LdaShardHost::default();
+                    return Err(crate::error::Error::Config("a worker died".into()));
+                }
+                requests.into_iter().map(|(s, request)| held.0[s % 2].answer(s, &common, &request)).collect()
+            })
+        };
+        let planted = planted();
+        for sparse in [false, true] {
+            let warmed = LdaParams { optimize_interval: 10, warm_up: Some(5), burn_in: 20, thin: 5, ..params() };
+            let here = lda_with(&planted, 4, &warmed, 9, sparse, None).unwrap();
+            for fail_on_call in [None, Some(7)] {
+                let there = lda_with(&planted, 4, &warmed, 9, sparse, Some(&away(fail_on_call))).unwrap();
+                let case = format!("sparse {sparse}, failing on call {fail_on_call:?}");
+                assert_eq!(here.phi, there.phi, "{case}");
+                assert_eq!(here.theta, there.theta, "{case}");
+                assert_eq!(here.assigned, there.assigned, "{case}");
+                assert_eq!(here.alpha, there.alpha, "{case}");
+            }
+        }
+        // A host that keeps failing fails the fit with its error.
+        let broken: AwayShards = Arc::new(|_, _| Err(crate::error::Error::Config("no workers".into())));
+        let warmed = LdaParams { warm_up: Some(5), ..params() };
+        assert!(lda_with(&planted, 4, &warmed, 9, false, Some(&broken)).is_err());
     }
 
     /// With every other count fixed, redrawing one token again and again gives independent draws
@@ -905,12 +1023,14 @@ mod tests {
         // Each call takes up to 100 fixed-point steps (as in a fit, where calls repeat every few
         // sweeps); a few calls reach the fixed point.
         for _ in 0..30 {
-            optimize_alpha(&mut alpha, &doc_topic, &lengths);
+            let histograms = topic_histograms(&doc_topic, alpha.len());
+            optimize_alpha(&mut alpha, histograms, &lengths);
         }
         assert!(alpha[0] > 10.0 * alpha[1] && alpha[1] > 2.0 * alpha[2], "{alpha:?}");
         // A fixed point: one more pass moves nothing.
         let before = alpha.clone();
-        optimize_alpha(&mut alpha, &doc_topic, &lengths);
+        let histograms = topic_histograms(&doc_topic, alpha.len());
+        optimize_alpha(&mut alpha, histograms, &lengths);
         for (a, b) in alpha.iter().zip(&before) {
             assert!((a - b).abs() / b < 1e-3, "{alpha:?} vs {before:?}");
         }

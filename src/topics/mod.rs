@@ -7,6 +7,7 @@ mod draw;
 pub mod keyatm;
 mod lanes;
 pub mod lda;
+pub mod lda_shards;
 pub mod nmf;
 pub mod theme_model;
 

@@ -1,0 +1,376 @@
+//! LDA's shards sampled away from the driver — on Ray actors, each shard's state living there
+//! from sweep to sweep — giving the same fit, bit for bit, as sampling them in this process: the
+//! shards, their random streams and the adding up of their changes are [`super::lda`]'s own; only
+//! where a shard's sweep runs changes.
+//!
+//! After the warm-up (sampled by the driver), the driver ([`Chain::sample_away`]) sends each shard,
+//! once, its tokens and their topics. Then, every sweep, each shard gets its rows of the
+//! word–topic counts (the topic totals and α travel once for all), samples its tokens against
+//! them and sends the rows back; the driver adds the changes up as it does for shards of its own.
+//! The documents' topic counts stay with the shards: what the driver needs of them — α's
+//! histograms, the averaged topic proportions, the last counts — it asks for. Should a shard be
+//! lost (its worker died), sampling away starts again from the warm-up's state, which the driver
+//! keeps, so the fit does not change.
+//!
+//! Messages travel as MessagePack, large arrays as one run of little-endian bytes each.
+
+use ndarray::Array2;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::lda::{
+    accumulate_phi, accumulate_theta, merge, optimize_alpha, topic_histograms, LdaParams, Sampling, Shard, ShardWords,
+};
+use crate::error::{Error, Result};
+
+/// Sends `common` (the same for every shard) and one request per LDA shard (by index) to where the
+/// shards are sampled, and returns their answers in the order asked ([`LdaShardHost::answer`]
+/// gives each).
+pub type AwayShards = std::sync::Arc<dyn Fn(Vec<u8>, Vec<(usize, Vec<u8>)>) -> Result<Vec<Vec<u8>>> + Send + Sync>;
+
+/// Times sampling away starts again from the warm-up's state after a shard is lost.
+const RETRIES: usize = 2;
+
+#[derive(Serialize, Deserialize)]
+enum Common {
+    Start {
+        k: usize,
+        v: usize,
+        beta: f64,
+        sparse: bool,
+        seed: u64,
+    },
+    /// `average_first`: add the documents' proportions under `alpha` before sampling (the last
+    /// sweep was one the estimates average); `histograms`: send α's histograms after it.
+    Sweep {
+        sweep: usize,
+        topic_total: Vec<u32>,
+        alpha: Vec<f64>,
+        average_first: bool,
+        histograms: bool,
+    },
+    Finish {
+        alpha: Vec<f64>,
+        average_first: bool,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+enum Request {
+    /// The shard's tokens (vocabulary ids, document by document), its documents' lengths, the
+    /// tokens' topics and the documents' averaged proportions so far (n_s × k).
+    Start {
+        words: Packed<u32>,
+        lengths: Packed<u32>,
+        topics: Packed<u16>,
+        theta_sum: Packed<f64>,
+    },
+    /// The shard's rows of the word–topic counts ([`ShardWords::copy_rows`]).
+    Sweep {
+        table: Packed<u32>,
+    },
+    Finish,
+}
+
+#[derive(Serialize, Deserialize)]
+enum Answer {
+    Started,
+    Swept { table: Packed<u32>, topic_total: Vec<u32>, histograms: Vec<Vec<(u32, u32)>> },
+    Finished { theta_sum: Packed<f64>, doc_topic: Packed<u32> },
+}
+
+/// The LDA shards one worker holds, each as the driver last left it.
+#[derive(Default)]
+pub struct LdaShardHost {
+    shards: std::collections::BTreeMap<usize, HeldShard>,
+}
+
+struct HeldShard {
+    k: usize,
+    v: usize,
+    beta: f64,
+    sparse: bool,
+    seed: u64,
+    words: ShardWords,
+    starts: Vec<usize>,
+    topics: Vec<u16>,
+    doc_topic: Vec<u32>,
+    theta_sum: Array2<f64>,
+}
+
+impl LdaShardHost {
+    /// Answer the driver's `request` about shard `shard` (a start replaces what was held).
+    pub fn answer(&mut self, shard: usize, common: &[u8], request: &[u8]) -> Result<Vec<u8>> {
+        let answer = match (decode::<Common>(common)?, decode::<Request>(request)?) {
+            (Common::Start { k, v, beta, sparse, seed }, Request::Start { words, lengths, topics, theta_sum }) => {
+                let mut starts = Vec::with_capacity(lengths.0.len() + 1);
+                starts.push(0);
+                for &length in &lengths.0 {
+                    starts.push(starts.last().unwrap() + length as usize);
+                }
+                let n = lengths.0.len();
+                let mut doc_topic = vec![0u32; n * k];
+                for d in 0..n {
+                    topics.0[starts[d]..starts[d + 1]].iter().for_each(|&z| doc_topic[d * k + z as usize] += 1);
+                }
+                let theta_sum = Array2::from_shape_vec((n, k), theta_sum.0)
+                    .map_err(|_| Error::Config(format!("LDA shard {shard}: proportions are not {n} × {k}")))?;
+                let words = ShardWords::new(&words.0);
+                let (k_, topics) = (k, topics.0);
+                let held = HeldShard { k: k_, v, beta, sparse, seed, words, starts, topics, doc_topic, theta_sum };
+                self.shards.insert(shard, held);
+                Answer::Started
+            }
+            (Common::Sweep { sweep, topic_total, alpha, average_first, histograms }, Request::Sweep { table }) => {
+                let held = self.held(shard)?;
+                if average_first {
+                    accumulate_theta(&mut held.theta_sum, &held.doc_topic, &alpha);
+                }
+                let (mut table, mut topic_total) = (table.0, topic_total);
+                let mut view = Shard {
+                    docs: 0..held.starts.len() - 1,
+                    words: &held.words.tokens,
+                    topics: &mut held.topics,
+                    starts: &held.starts,
+                    doc_topic: &mut held.doc_topic,
+                };
+                let sampling =
+                    Sampling { alpha: &alpha, beta: held.beta, v: held.v, sparse: held.sparse, seed: held.seed, sweep };
+                sampling.sample(shard, &mut view, &held.words, &mut table, &mut topic_total);
+                let histograms = if histograms {
+                    topic_histograms(&held.doc_topic, held.k).into_iter().map(|map| map.into_iter().collect()).collect()
+                } else {
+                    Vec::new()
+                };
+                Answer::Swept { table: Packed(table), topic_total, histograms }
+            }
+            (Common::Finish { alpha, average_first }, Request::Finish) => {
+                let held = self.held(shard)?;
+                if average_first {
+                    accumulate_theta(&mut held.theta_sum, &held.doc_topic, &alpha);
+                }
+                let held = self.shards.remove(&shard).expect("held");
+                Answer::Finished {
+                    theta_sum: Packed(held.theta_sum.into_raw_vec_and_offset().0),
+                    doc_topic: Packed(held.doc_topic),
+                }
+            }
+            _ => {
+                return Err(Error::Config(format!("LDA shard {shard}: a request that does not match its common part")))
+            }
+        };
+        encode(&answer)
+    }
+
+    fn held(&mut self, shard: usize) -> Result<&mut HeldShard> {
+        self.shards
+            .get_mut(&shard)
+            .ok_or_else(|| Error::Config(format!("LDA shard {shard} is not held here (was its worker restarted?)")))
+    }
+}
+
+/// The driver's state of one LDA chain after its warm-up, handed to [`Chain::sample_away`].
+pub(super) struct Chain<'a> {
+    pub(super) k: usize,
+    pub(super) v: usize,
+    pub(super) sparse: bool,
+    pub(super) seed: u64,
+    pub(super) params: &'a LdaParams,
+    pub(super) words: &'a [u32],
+    pub(super) starts: &'a [usize],
+    pub(super) bounds: &'a [usize],
+    pub(super) shard_words: &'a [ShardWords],
+    pub(super) length_histogram: &'a [(f64, f64)],
+    pub(super) topics: &'a mut Vec<u16>,
+    pub(super) doc_topic: &'a mut Vec<u32>,
+    pub(super) word_topic: &'a mut Vec<u32>,
+    pub(super) topic_total: &'a mut Vec<u32>,
+    pub(super) alpha: &'a mut Vec<f64>,
+    pub(super) theta_sum: &'a mut Array2<f64>,
+    pub(super) phi_sum: &'a mut Array2<f64>,
+}
+
+impl Chain<'_> {
+    /// Sweeps `from..` of the chain with every shard sampled through `away`; the documents' topic
+    /// counts and averaged proportions come back at the end.
+    pub(super) fn sample_away(
+        &mut self,
+        away: &AwayShards,
+        from: usize,
+        progress: &crate::progress::Bar,
+    ) -> Result<()> {
+        // What sampling away changes on the driver, as the warm-up left it. (The tokens' topics,
+        // the documents' counts and proportions change only when the shards hand them back.)
+        let kept = (self.word_topic.clone(), self.topic_total.clone(), self.alpha.clone(), self.phi_sum.clone());
+        let mut attempt = 0;
+        loop {
+            match self.try_away(away, from, progress) {
+                Ok(()) => return Ok(()),
+                Err(error) if attempt < RETRIES => {
+                    attempt += 1;
+                    // Said even under --quiet: the run took longer than it should have, and why.
+                    eprintln!("[themeshift] note: LDA: {error}; sampling its shards again from sweep {from}");
+                    (*self.word_topic, *self.topic_total, *self.alpha, *self.phi_sum) = kept.clone();
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    fn try_away(&mut self, away: &AwayShards, from: usize, progress: &crate::progress::Bar) -> Result<()> {
+        let (k, params) = (self.k, self.params);
+        let shards: Vec<usize> = (0..self.bounds.len() - 1).collect();
+        let start = Common::Start { k, v: self.v, beta: params.beta, sparse: self.sparse, seed: self.seed };
+        let requests = shards
+            .iter()
+            .map(|&s| {
+                let (a, b) = (self.bounds[s], self.bounds[s + 1]);
+                let tokens = self.starts[a]..self.starts[b];
+                let request = Request::Start {
+                    words: Packed(self.words[tokens.clone()].to_vec()),
+                    lengths: Packed(self.starts[a..=b].windows(2).map(|p| (p[1] - p[0]) as u32).collect()),
+                    topics: Packed(self.topics[tokens].to_vec()),
+                    theta_sum: Packed(
+                        self.theta_sum.rows().into_iter().skip(a).take(b - a).flatten().copied().collect(),
+                    ),
+                };
+                Ok((s, encode(&request)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for answer in ask(away, &start, requests)? {
+            let Answer::Started = answer else { return Err(unexpected()) };
+        }
+        let mut average_first = false;
+        for sweep in from..params.iterations {
+            progress.add(1);
+            let done = sweep + 1;
+            let histograms = params.optimizes_after(done);
+            let common = Common::Sweep {
+                sweep,
+                topic_total: self.topic_total.clone(),
+                alpha: self.alpha.clone(),
+                average_first,
+                histograms,
+            };
+            let requests = shards
+                .iter()
+                .map(|&s| {
+                    let mut table = Vec::new();
+                    self.shard_words[s].copy_rows(self.word_topic, k, &mut table);
+                    Ok((s, encode(&Request::Sweep { table: Packed(table) })?))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let (mut tables, mut totals) = (Vec::new(), Vec::new());
+            let mut per_topic: Vec<FxHashMap<u32, u32>> = vec![FxHashMap::default(); k];
+            for answer in ask(away, &common, requests)? {
+                let Answer::Swept { table, topic_total, histograms } = answer else { return Err(unexpected()) };
+                tables.push(table.0);
+                totals.push(topic_total);
+                for (map, shard_map) in per_topic.iter_mut().zip(histograms) {
+                    shard_map.into_iter().for_each(|(count, docs)| *map.entry(count).or_default() += docs);
+                }
+            }
+            let sampled: Vec<&[u32]> = tables.iter().map(|t| &t[..]).collect();
+            ShardWords::add_all_changes(self.shard_words, &sampled, self.word_topic, k);
+            merge(self.topic_total, totals.iter());
+            if histograms {
+                optimize_alpha(self.alpha, per_topic, self.length_histogram);
+            }
+            average_first = params.averages_after(done);
+            if average_first {
+                accumulate_phi(self.phi_sum, self.word_topic, self.topic_total, params.beta);
+            }
+        }
+        let finish = Common::Finish { alpha: self.alpha.clone(), average_first };
+        let requests = shards.iter().map(|&s| Ok((s, encode(&Request::Finish)?))).collect::<Result<Vec<_>>>()?;
+        for (s, answer) in shards.iter().zip(ask(away, &finish, requests)?) {
+            let Answer::Finished { theta_sum, doc_topic } = answer else { return Err(unexpected()) };
+            let (a, b) = (self.bounds[*s], self.bounds[*s + 1]);
+            if theta_sum.0.len() != (b - a) * k || doc_topic.0.len() != (b - a) * k {
+                return Err(Error::Config(format!("LDA shard {s} sent back counts of the wrong size")));
+            }
+            self.doc_topic[a * k..b * k].copy_from_slice(&doc_topic.0);
+            for (row, values) in self.theta_sum.rows_mut().into_iter().skip(a).zip(theta_sum.0.chunks_exact(k)) {
+                row.into_iter().zip(values).for_each(|(x, &y)| *x = y);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn ask(away: &AwayShards, common: &Common, requests: Vec<(usize, Vec<u8>)>) -> Result<Vec<Answer>> {
+    let asked = requests.len();
+    let answers = away(encode(common)?, requests)?;
+    if answers.len() != asked {
+        return Err(Error::Config(format!("the LDA shards sent {} answers for {asked} requests", answers.len())));
+    }
+    answers.iter().map(|bytes| decode(bytes)).collect()
+}
+
+fn unexpected() -> Error {
+    Error::Config("an LDA shard answered another request than the one asked".into())
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    rmp_serde::to_vec(value).map_err(|e| Error::Config(format!("cannot encode an LDA shard's message: {e}")))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    rmp_serde::from_slice(bytes).map_err(|e| {
+        Error::Config(format!(
+            "an LDA shard's message does not decode ({e}); were the workers running another themeshift version?"
+        ))
+    })
+}
+
+/// Numbers sent as one run of little-endian bytes (MessagePack's bin), not one by one: a shard's
+/// rows of the counts are millions of them every sweep.
+struct Packed<T>(Vec<T>);
+
+trait Plain: Copy {
+    const SIZE: usize;
+    fn put(self, out: &mut Vec<u8>);
+    fn get(bytes: &[u8]) -> Self;
+}
+
+macro_rules! plain {
+    ($($t:ty),*) => {$(
+        impl Plain for $t {
+            const SIZE: usize = std::mem::size_of::<$t>();
+            fn put(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn get(bytes: &[u8]) -> Self {
+                <$t>::from_le_bytes(bytes.try_into().expect("SIZE bytes"))
+            }
+        }
+    )*};
+}
+plain!(u16, u32, f64);
+
+impl<T: Plain> Serialize for Packed<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut bytes = Vec::with_capacity(self.0.len() * T::SIZE);
+        self.0.iter().for_each(|&x| x.put(&mut bytes));
+        serializer.serialize_bytes(&bytes)
+    }
+}
+
+impl<'de, T: Plain> Deserialize<'de> for Packed<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct Bytes<T>(std::marker::PhantomData<T>);
+        impl<T: Plain> serde::de::Visitor<'_> for Bytes<T> {
+            type Value = Packed<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "a run of {}-byte numbers", T::SIZE)
+            }
+            fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> std::result::Result<Packed<T>, E> {
+                if !bytes.len().is_multiple_of(T::SIZE) {
+                    return Err(E::custom(format!("{} bytes are not whole {}-byte numbers", bytes.len(), T::SIZE)));
+                }
+                Ok(Packed(bytes.chunks_exact(T::SIZE).map(T::get).collect()))
+            }
+        }
+        deserializer.deserialize_bytes(Bytes(std::marker::PhantomData))
+    }
+}
