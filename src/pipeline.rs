@@ -15,7 +15,8 @@ use crate::ingest::{ingest_plan, ShardPlan};
 use crate::normalize::{mark_duplicates, normalize, Boilerplate, Fingerprints, Normalizer, ScriptConverter};
 use crate::segment::keywords::KeywordExtractor;
 use crate::segment::{add_seed_words, build_jieba, FilterChain, Segmenter, Tokenized};
-use crate::shards::{AskShards, PartialJoin, RowsWanted, ShardPartial, ShardTexts, ShardTokens};
+use crate::shards::{AskShards, Holding, PartialJoin, RowsWanted, ShardPartial, ShardTexts, ShardTokens};
+use crate::topics::lda_shards::AwayShards;
 use crate::topics::theme_model::{fit_theme_model, match_seeds, SeedTheme, Seeds, ThemeInputs, ThemeModel};
 use crate::topics::{fit_topics, TopicInputs, TopicModel, TopicsConfig};
 use crate::trends::analysis::{analyse, PeriodKeyness, TrendResults};
@@ -195,7 +196,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         Ok(segmenter.segment_texts(&texts))
     })?;
     let texts = ShardTexts::here(corpus.take_texts());
-    let read = Read { corpus, fingerprints, tokens: ShardTokens::here(tokenized), texts };
+    let read = Read { corpus, fingerprints, tokens: ShardTokens::here(tokenized), texts, lda_away: None };
     finish(config, begun, read, Some(segmenter), Sharding::in_process(config, &plan))
 }
 
@@ -215,6 +216,8 @@ struct Read {
     fingerprints: Fingerprints,
     tokens: ShardTokens,
     texts: ShardTexts,
+    /// Where a sharded run samples LDA's shards (its workers); `None`: here.
+    lda_away: Option<AwayShards>,
 }
 
 /// The map of a sharded run, for one shard of the plan: read, normalize and segment its documents.
@@ -250,11 +253,15 @@ pub fn run_sharded(
     let read = begun.stages.run("join shards", || {
         let joined = join.finish()?;
         sharding.workers = joined.workers;
+        let lda_ask = ask.clone();
+        let lda_away: AwayShards =
+            std::sync::Arc::new(move |common, requests| lda_ask(Holding::Lda, common, requests)?.collect());
         Ok(Read {
             corpus: joined.corpus,
             fingerprints: joined.fingerprints,
             tokens: ShardTokens::asked(&joined.documents, joined.n_tokens, ask.clone()),
             texts: ShardTexts::asked(&joined.documents, ask),
+            lda_away: Some(lda_away),
         })
     })?;
     check_skips(&read.corpus, config.strict)?;
@@ -319,7 +326,7 @@ fn finish(
     segmenter: Option<Segmenter>,
     sharding: Sharding,
 ) -> Result<RunSummary> {
-    let Read { mut corpus, fingerprints, tokens, texts } = read;
+    let Read { mut corpus, fingerprints, tokens, texts, lda_away } = read;
     let Begun { charts, staging, mut stages, themes } = begun;
     let out = staging.dir.as_path();
     let run_id = manifest::run_id(config, &corpus.report);
@@ -443,6 +450,7 @@ fn finish(
                                     tfidf: &vectorized.tfidf(),
                                     counts: &vectorized.counts,
                                     token_ids: token_ids.as_deref(),
+                                    lda_away: lda_away.as_ref(),
                                 };
                                 fit_topics(&inputs, &topics_config, config.seed)
                             })
@@ -478,9 +486,10 @@ fn finish(
     } else {
         Vec::new()
     };
-    drop(texts);
+    // The last handles on the shards: their workers can stop while the tables are written.
+    drop((texts, lda_away));
     crate::shards::release_memory();
-    let (clustering, topic_models, trends) = (stages.add(clustering), stages.add(topic_models), stages.add(trends)?);
+    let (clustering, topic_models, trends) = (stages.add(clustering), stages.add(topic_models)?, stages.add(trends)?);
     let theme_model = if theme_model.0.is_some() { stages.add(theme_model) } else { None };
     let groups = document_groups(docs.len(), rows, clustering.as_ref(), topic_models.first());
     let names = RowNames {

@@ -166,8 +166,9 @@ pub fn rerun_topics(
     }
     let job = Refit { tool: "topics", options: serde_json::json!(config), seed, with_tokens: true };
     job.run(run_dir, out, charts, |run, out| {
-        let inputs = TopicInputs { tfidf: &run.tfidf, counts: &run.counts, token_ids: run.token_ids.as_deref() };
-        let models = fit_topics(&inputs, config, seed);
+        let inputs =
+            TopicInputs { tfidf: &run.tfidf, counts: &run.counts, token_ids: run.token_ids.as_deref(), lda_away: None };
+        let models = fit_topics(&inputs, config, seed)?;
         let outputs =
             write_topic_outputs(charts, out, &run.run_id, &models, &run.names(), &run.terms, config.doc_topic_floor)?;
         let top = (0..run.rows.len()).map(|r| models[0].shares.row(r).as_slice().and_then(leading_group)).collect();

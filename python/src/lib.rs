@@ -345,6 +345,32 @@ impl ShardJoin {
     }
 }
 
+/// The LDA shards a Ray worker holds from sweep to sweep (an actor's state): `answer(shard,
+/// common, request)` gives the encoded answer to what the driver's LDA sent for that shard.
+#[pyclass]
+#[derive(Default)]
+struct LdaShards(themeshift::topics::lda_shards::LdaShardHost);
+
+#[pymethods]
+impl LdaShards {
+    #[new]
+    fn new() -> Self {
+        LdaShards::default()
+    }
+
+    fn answer<'py>(
+        &mut self,
+        py: Python<'py>,
+        shard: usize,
+        common: &Bound<'py, PyBytes>,
+        request: &Bound<'py, PyBytes>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let (common, request, host) = (common.as_bytes(), request.as_bytes(), &mut self.0);
+        let answer = py.detach(|| host.answer(shard, common, request)).map_err(|e| raise(&e))?;
+        Ok(PyBytes::new(py, &answer))
+    }
+}
+
 /// Calls its function (with no arguments) when dropped; an error there is reported as Python
 /// reports an exception it cannot raise.
 struct WhenDropped(Option<Py<PyAny>>);
@@ -548,6 +574,7 @@ fn _themeshift(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("WriteError", py.get_type::<WriteError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<ShardJoin>()?;
+    m.add_class::<LdaShards>()?;
     for f in [
         wrap_pyfunction!(run, m)?,
         wrap_pyfunction!(run_options, m)?,

@@ -53,6 +53,58 @@ def _answer_tokens(tokens, common, request):
     return _themeshift.answer_tokens(tokens, common, request)
 
 
+class _LdaWorker:
+    """A Ray actor holding LDA shards from sweep to sweep (their tokens, topics and document
+    counts); the driver's LDA sends each sweep only the shards' rows of the word–topic counts."""
+
+    def __init__(self):
+        self.shards = _themeshift.LdaShards()
+
+    def answer(self, common, requests):
+        _forget_store_pages()
+        return [self.shards.answer(shard, common, request) for shard, request in requests]
+
+
+class _LdaWorkers:
+    """The actors LDA's shards are sampled on: one per CPU of the cluster (at most one per shard),
+    shard s on actor s mod their number — which actor holds a shard does not change the fit.
+    Should an actor die, every actor is let go and the call fails; the driver's LDA then starts
+    its shards again from the warm-up, on new actors."""
+
+    def __init__(self):
+        self.actors = []
+
+    def ask(self, common, requests):
+        import ray
+
+        if not self.actors:
+            cpus = int(ray.cluster_resources().get("CPU", 1))
+            # No CPU reserved: the shards' other tasks (evidence, counts) may run beside them.
+            worker = ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy="SPREAD")(_LdaWorker)
+            self.actors = [worker.remote() for _ in range(max(1, min(cpus, len(requests))))]
+        groups = {}
+        for shard, request in requests:
+            groups.setdefault(shard % len(self.actors), []).append((shard, request))
+        common = ray.put(common)
+        refs = {i: self.actors[i].answer.remote(common, group) for i, group in groups.items()}
+        try:
+            answered = {i: _fetch(ref) for i, ref in refs.items()}
+        except ray.exceptions.RayError:
+            self.close()
+            raise
+        by_shard = {}
+        for i, group in groups.items():
+            by_shard.update(zip((shard for shard, _ in group), answered[i]))
+        return [by_shard[shard] for shard, _ in requests]
+
+    def close(self):
+        import ray
+
+        for actor in self.actors:
+            ray.kill(actor)
+        self.actors = []
+
+
 def _forget_store_pages():
     """Drop this process's view of the object-store pages it has read.
 
@@ -255,7 +307,14 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
         answer = {holding: ray.remote(num_cpus=cpus_per_shard, max_retries=max_retries)(function)
                   for holding, function in (("texts", _answer_texts), ("tokens", _answer_tokens))}
 
+        lda_workers = _LdaWorkers()
+
         def ask_shards(holding, common, requests):
+            if holding == "lda":
+                return lda_workers.ask(common, requests)
+            return shards_answer(holding, common, requests)
+
+        def shards_answer(holding, common, requests):
             # Every shard asked answers side by side; what is common to all travels once. The
             # driver takes the answers one at a time, in order, each let go before the next.
             common = ray.put(common)
@@ -267,6 +326,7 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
         def shards_done():
             # Nothing more is asked of the workers: a Ray this call started stops (~1.2 s, mostly
             # waiting for its processes to exit) while the driver writes the tables.
+            lda_workers.close()
             if started_here:
                 stopping.append(threading.Thread(target=ray.shutdown))
                 stopping[0].start()

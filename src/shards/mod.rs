@@ -225,6 +225,9 @@ impl PartialJoin {
 pub enum Holding {
     Texts,
     Tokens,
+    /// The shards of an LDA chain sampled away from the driver ([`crate::topics::lda_shards`]):
+    /// held by long-lived workers, not by a shard of the plan.
+    Lda,
 }
 
 impl Holding {
@@ -233,6 +236,7 @@ impl Holding {
         match self {
             Holding::Texts => "texts",
             Holding::Tokens => "tokens",
+            Holding::Lda => "lda",
         }
     }
 }

@@ -17,10 +17,11 @@ use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::top;
+use crate::error::Result;
 use crate::linalg::{truncated_svd, Scatter};
 use crate::vectorize::{Csr, Weights};
 use coherence::{coherence, TopicCoherence};
-use lda::{lda, LdaParams};
+use lda::{lda, lda_away, LdaParams};
 use nmf::{nmf, nndsvda, NmfParams};
 
 /// `[topics]` in a study file. Defaults: one NMF model with 20 topics; 20 terms per topic,
@@ -144,20 +145,28 @@ pub struct TopicInputs<'a> {
     /// Each matrix row's tokens in text order, as vocabulary ids (`u32::MAX` outside it), for
     /// coherence; `None` when the tokens are not at hand.
     pub token_ids: Option<&'a [Vec<u32>]>,
+    /// Where LDA's shards are sampled when not here (a sharded run's workers).
+    pub lda_away: Option<&'a lda_shards::AwayShards>,
 }
 
 /// Fit every model for every k, in that order.
-pub fn fit_topics(inputs: &TopicInputs, config: &TopicsConfig, seed: u64) -> Vec<TopicModel> {
+pub fn fit_topics(inputs: &TopicInputs, config: &TopicsConfig, seed: u64) -> Result<Vec<TopicModel>> {
     let mut models = Vec::new();
     for method in &config.models {
         for &k in &config.k {
-            models.push(fit_one(inputs, method, k, config, seed));
+            models.push(fit_one(inputs, method, k, config, seed)?);
         }
     }
-    models
+    Ok(models)
 }
 
-fn fit_one(inputs: &TopicInputs, method: &TopicMethod, k: usize, config: &TopicsConfig, seed: u64) -> TopicModel {
+fn fit_one(
+    inputs: &TopicInputs,
+    method: &TopicMethod,
+    k: usize,
+    config: &TopicsConfig,
+    seed: u64,
+) -> Result<TopicModel> {
     let start = Instant::now();
     let (topic_terms, strength, shares, iterations, diagnostics) = match method {
         TopicMethod::Nmf(params) => {
@@ -177,7 +186,10 @@ fn fit_one(inputs: &TopicInputs, method: &TopicMethod, k: usize, config: &Topics
             (fit.h, fit.w, shares, fit.iterations, vec![("reconstruction_error", fit.reconstruction_error)])
         }
         TopicMethod::Lda(params) => {
-            let fit = lda(inputs.counts, k, params, seed);
+            let fit = match inputs.lda_away {
+                Some(away) => lda_away(inputs.counts, k, params, seed, away)?,
+                None => lda(inputs.counts, k, params, seed),
+            };
             let seconds = start.elapsed().as_secs_f64();
             let rate = fit.tokens as f64 * fit.iterations as f64 / seconds.max(1e-9);
             let alpha_sum = fit.alpha.iter().sum::<f64>();
@@ -210,7 +222,7 @@ fn fit_one(inputs: &TopicInputs, method: &TopicMethod, k: usize, config: &Topics
         }
         None => Vec::new(),
     };
-    TopicModel {
+    Ok(TopicModel {
         method: method.name(),
         k,
         terms,
@@ -220,7 +232,7 @@ fn fit_one(inputs: &TopicInputs, method: &TopicMethod, k: usize, config: &Topics
         iterations,
         seconds: fit_seconds,
         diagnostics: [diagnostics, vec![("coherence_seconds", start.elapsed().as_secs_f64() - fit_seconds)]].concat(),
-    }
+    })
 }
 
 /// Rows scaled to sum to 1 (all-zero rows stay zero).

@@ -724,6 +724,11 @@ fn sharded_run_writes_the_in_process_tables() {
         // Seeds segmentation loses are counted in the texts: asked of the shards too.
         c.theme_model =
             Some(themeshift::topics::keyatm::KeyAtmParams { iterations: 20, burn_in: 10, ..Default::default() });
+        // LDA's shards are sampled where the run sends them, after a warm-up here.
+        let lda =
+            themeshift::topics::lda::LdaParams { iterations: 30, burn_in: 15, warm_up: Some(4), ..Default::default() };
+        c.topics.models.push(themeshift::topics::TopicMethod::Lda(lda));
+        c.topics.k = vec![3];
         c
     };
     run(&config("local")).unwrap();
@@ -742,13 +747,17 @@ fn sharded_run_writes_the_in_process_tables() {
     }
     let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = asked.clone();
+    let lda_host = std::sync::Mutex::new(themeshift::topics::lda_shards::LdaShardHost::default());
     let ask: AskShards = std::sync::Arc::new(move |holding, common, requests| {
         let answers: Vec<_> = requests
             .into_iter()
             .map(|(shard, request)| {
                 log.lock().unwrap().push(holding);
-                let answer = if holding == Holding::Texts { answer_texts } else { answer_tokens };
-                answer(&held[&(holding.name(), shard)], &common, &request)
+                match holding {
+                    Holding::Lda => lda_host.lock().unwrap().answer(shard, &common, &request),
+                    Holding::Texts => answer_texts(&held[&(holding.name(), shard)], &common, &request),
+                    Holding::Tokens => answer_tokens(&held[&(holding.name(), shard)], &common, &request),
+                }
             })
             .collect();
         Ok(Box::new(answers.into_iter()))
@@ -757,6 +766,7 @@ fn sharded_run_writes_the_in_process_tables() {
     let asked = asked.lock().unwrap();
     assert!(asked.contains(&Holding::Texts), "evidence and texts were made from the shards' answers");
     assert!(asked.contains(&Holding::Tokens), "the vocabulary and rows were made from the shards' answers");
+    assert!(asked.contains(&Holding::Lda), "LDA's shards were sampled away");
     let tables: Vec<_> = std::fs::read_dir(tmp.path().join("local"))
         .unwrap()
         .map(|e| e.unwrap().file_name())
