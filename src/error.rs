@@ -52,6 +52,10 @@ pub enum Error {
 
     #[error("{count} document(s) were skipped and --strict is set; first: {first}")]
     Strict { count: usize, first: String },
+
+    /// A sharded run's workers did not answer, or answered what does not decode.
+    #[error("{0}")]
+    Shards(String),
 }
 
 impl Error {

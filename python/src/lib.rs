@@ -49,6 +49,7 @@ fn raise(error: &Error) -> PyErr {
         Error::Config(_) => ConfigError::new_err(message),
         Error::Font(_) => FontError::new_err(message),
         Error::Write { .. } => WriteError::new_err(message),
+        Error::Shards(_) => ThemeshiftError::new_err(message),
     }
 }
 
@@ -261,7 +262,7 @@ impl Iterator for PyAnswers {
             Some(
                 answer
                     .and_then(|a| Ok(a.cast::<PyBytes>()?.as_bytes().to_vec()))
-                    .map_err(|e| themeshift::Error::Config(format!("asking the shards: {e}"))),
+                    .map_err(|e| themeshift::Error::Shards(format!("asking the shards: {e}"))),
             )
         })
     }
@@ -335,7 +336,7 @@ impl ShardJoin {
                     Ok(Box::new(PyAnswers(answers.bind(py).try_iter()?.unbind())))
                 })
                 .map_err(|e| {
-                    themeshift::Error::Config(format!("asking the shards about their {}: {e}", holding.name()))
+                    themeshift::Error::Shards(format!("asking the shards about their {}: {e}", holding.name()))
                 })
             });
             let summary =

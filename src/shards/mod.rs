@@ -338,18 +338,18 @@ impl Shards {
 /// A MessagePack value a shard was sent or holds, decoded; `what` names it in the error.
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
     rmp_serde::from_slice(bytes).map_err(|e| {
-        Error::Config(format!("{what} does not decode ({e}); were the workers running another themeshift version?"))
+        Error::Shards(format!("{what} does not decode ({e}); were the workers running another themeshift version?"))
     })
 }
 
 fn encode<T: Serialize>(value: &T, what: &str) -> Result<Vec<u8>> {
-    rmp_serde::to_vec(value).map_err(|e| Error::Config(format!("cannot encode {what}: {e}")))
+    rmp_serde::to_vec(value).map_err(|e| Error::Shards(format!("cannot encode {what}: {e}")))
 }
 
 fn check_len(got: usize, asked: usize) -> Result<()> {
     if got == asked {
         Ok(())
     } else {
-        Err(Error::Config(format!("a shard sent {got} answers for {asked} questions")))
+        Err(Error::Shards(format!("a shard sent {got} answers for {asked} questions")))
     }
 }

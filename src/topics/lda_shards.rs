@@ -114,7 +114,7 @@ impl LdaShardHost {
                     topics.0[starts[d]..starts[d + 1]].iter().for_each(|&z| doc_topic[d * k + z as usize] += 1);
                 }
                 let theta_sum = Array2::from_shape_vec((n, k), theta_sum.0)
-                    .map_err(|_| Error::Config(format!("LDA shard {shard}: proportions are not {n} × {k}")))?;
+                    .map_err(|_| Error::Shards(format!("LDA shard {shard}: proportions are not {n} × {k}")))?;
                 let words = ShardWords::new(&words.0);
                 let (k_, topics) = (k, topics.0);
                 let held = HeldShard { k: k_, v, beta, sparse, seed, words, starts, topics, doc_topic, theta_sum };
@@ -156,7 +156,7 @@ impl LdaShardHost {
                 }
             }
             _ => {
-                return Err(Error::Config(format!("LDA shard {shard}: a request that does not match its common part")))
+                return Err(Error::Shards(format!("LDA shard {shard}: a request that does not match its common part")))
             }
         };
         encode(&answer)
@@ -165,7 +165,7 @@ impl LdaShardHost {
     fn held(&mut self, shard: usize) -> Result<&mut HeldShard> {
         self.shards
             .get_mut(&shard)
-            .ok_or_else(|| Error::Config(format!("LDA shard {shard} is not held here (was its worker restarted?)")))
+            .ok_or_else(|| Error::Shards(format!("LDA shard {shard} is not held here (was its worker restarted?)")))
     }
 }
 
@@ -209,7 +209,9 @@ impl Chain<'_> {
                 Err(error) if attempt < RETRIES => {
                     attempt += 1;
                     // Said even under --quiet: the run took longer than it should have, and why.
-                    eprintln!("[themeshift] note: LDA: {error}; sampling its shards again from sweep {from}");
+                    let said = error.to_string();
+                    let first_line = said.lines().next().unwrap_or_default();
+                    eprintln!("[themeshift] note: LDA: {first_line}; sampling its shards again from sweep {from}");
                     (*self.word_topic, *self.topic_total, *self.alpha, *self.phi_sum) = kept.clone();
                 }
                 Err(error) => return Err(error),
@@ -287,7 +289,7 @@ impl Chain<'_> {
             let Answer::Finished { theta_sum, doc_topic } = answer else { return Err(unexpected()) };
             let (a, b) = (self.bounds[*s], self.bounds[*s + 1]);
             if theta_sum.0.len() != (b - a) * k || doc_topic.0.len() != (b - a) * k {
-                return Err(Error::Config(format!("LDA shard {s} sent back counts of the wrong size")));
+                return Err(Error::Shards(format!("LDA shard {s} sent back counts of the wrong size")));
             }
             self.doc_topic[a * k..b * k].copy_from_slice(&doc_topic.0);
             for (row, values) in self.theta_sum.rows_mut().into_iter().skip(a).zip(theta_sum.0.chunks_exact(k)) {
@@ -302,22 +304,22 @@ fn ask(away: &AwayShards, common: &Common, requests: Vec<(usize, Vec<u8>)>) -> R
     let asked = requests.len();
     let answers = away(encode(common)?, requests)?;
     if answers.len() != asked {
-        return Err(Error::Config(format!("the LDA shards sent {} answers for {asked} requests", answers.len())));
+        return Err(Error::Shards(format!("the LDA shards sent {} answers for {asked} requests", answers.len())));
     }
     answers.iter().map(|bytes| decode(bytes)).collect()
 }
 
 fn unexpected() -> Error {
-    Error::Config("an LDA shard answered another request than the one asked".into())
+    Error::Shards("an LDA shard answered another request than the one asked".into())
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    rmp_serde::to_vec(value).map_err(|e| Error::Config(format!("cannot encode an LDA shard's message: {e}")))
+    rmp_serde::to_vec(value).map_err(|e| Error::Shards(format!("cannot encode an LDA shard's message: {e}")))
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     rmp_serde::from_slice(bytes).map_err(|e| {
-        Error::Config(format!(
+        Error::Shards(format!(
             "an LDA shard's message does not decode ({e}); were the workers running another themeshift version?"
         ))
     })
