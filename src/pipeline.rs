@@ -151,6 +151,8 @@ pub struct Sharding {
     pub map_seconds: Option<f64>,
     /// Shards the driver of a Ray run read itself while the Ray it started came up.
     pub driver_shards: Vec<usize>,
+    /// Whether LDA's shards are sampled on the workers (else by the driver).
+    pub lda_on_workers: bool,
 }
 
 impl Sharding {
@@ -254,14 +256,15 @@ pub fn run_sharded(
         let joined = join.finish()?;
         sharding.workers = joined.workers;
         let lda_ask = ask.clone();
-        let lda_away: AwayShards =
-            std::sync::Arc::new(move |common, requests| lda_ask(Holding::Lda, common, requests)?.collect());
+        let lda_away: Option<AwayShards> = sharding.lda_on_workers.then(|| -> AwayShards {
+            std::sync::Arc::new(move |common, requests| lda_ask(Holding::Lda, common, requests)?.collect())
+        });
         Ok(Read {
             corpus: joined.corpus,
             fingerprints: joined.fingerprints,
             tokens: ShardTokens::asked(&joined.documents, joined.n_tokens, ask.clone()),
             texts: ShardTexts::asked(&joined.documents, ask),
-            lda_away: Some(lda_away),
+            lda_away,
         })
     })?;
     check_skips(&read.corpus, config.strict)?;

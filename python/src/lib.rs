@@ -295,7 +295,7 @@ impl ShardJoin {
     }
 
     /// `sharding`: the driver's account for the manifest, as JSON (`engine`, `map_seconds`,
-    /// `driver_shards`).
+    /// `driver_shards`, `lda_on_workers`).
     /// `ask_shards(holding, common, requests)`: for `holding` (`"texts"` or `"tokens"`), `common`
     /// (bytes, the same for every shard) and a list of `(shard, request bytes)`, the answers (an
     /// iterable of bytes, in the same order) that `answer_texts` or `answer_tokens` gives on what
@@ -322,6 +322,7 @@ impl ShardJoin {
                 shard_mb: config.shard_mb,
                 map_seconds: account["map_seconds"].as_f64(),
                 driver_shards: serde_json::from_value(account["driver_shards"].clone()).unwrap_or_default(),
+                lda_on_workers: account["lda_on_workers"].as_bool().unwrap_or(false),
                 ..Sharding::default()
             };
             let done = WhenDropped(shards_done);

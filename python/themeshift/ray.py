@@ -217,7 +217,8 @@ def _fetch(ref):
 
 def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb: Optional[float] = None,
         address: Optional[str] = None, num_cpus: Optional[int] = None, cpus_per_shard: int = 1,
-        max_retries: int = 3, shards_per_worker: int = 0, **options: Any) -> Run:
+        max_retries: int = 3, shards_per_worker: int = 0, lda_on_workers: Optional[bool] = None,
+        **options: Any) -> Run:
     """Run the pipeline on ``inputs`` with the map over shards on Ray; returns a :class:`Run`.
 
     ``shard_mb``: megabytes of input per shard (default 64, as the CLI's ``--shard-mb``).
@@ -228,7 +229,10 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
     ``max_retries``: times a shard is read again when its worker dies. ``shards_per_worker``: a
     worker process is replaced after this many shards (0: never), which bounds its memory by one
     shard's at ~1 s of start-up per replacement (a reused worker keeps a little of each shard:
-    ~5 MB each, measured). Every other keyword is an option of ``themeshift.run``.
+    ~5 MB each, measured). ``lda_on_workers``: sample LDA's shards on Ray actors, each holding
+    its shards' tokens from sweep to sweep (the same fit); by default only when the cluster has
+    more CPUs than this machine — on one machine the driver samples them faster itself.
+    Every other keyword is an option of ``themeshift.run``.
     """
     import ray
 
@@ -302,8 +306,10 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
                 raise ours(str(cause)) from None
             raise failed[1]
         map_seconds = time.perf_counter() - start
+        if lda_on_workers is None:
+            lda_on_workers = ray.cluster_resources().get("CPU", 0) > (os.cpu_count() or 1)
         account = json.dumps({"engine": "ray", "map_seconds": map_seconds,
-                              "driver_shards": list(range(by_driver))})
+                              "driver_shards": list(range(by_driver)), "lda_on_workers": bool(lda_on_workers)})
         answer = {holding: ray.remote(num_cpus=cpus_per_shard, max_retries=max_retries)(function)
                   for holding, function in (("texts", _answer_texts), ("tokens", _answer_tokens))}
 

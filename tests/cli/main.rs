@@ -762,7 +762,7 @@ fn sharded_run_writes_the_in_process_tables() {
             .collect();
         Ok(Box::new(answers.into_iter()))
     });
-    run_sharded(&sharded, &plan, join, ask, Sharding::default()).unwrap();
+    run_sharded(&sharded, &plan, join, ask, Sharding { lda_on_workers: true, ..Sharding::default() }).unwrap();
     let asked = asked.lock().unwrap();
     assert!(asked.contains(&Holding::Texts), "evidence and texts were made from the shards' answers");
     assert!(asked.contains(&Holding::Tokens), "the vocabulary and rows were made from the shards' answers");
