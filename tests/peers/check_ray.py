@@ -10,16 +10,16 @@ driver's and workers' peak RSS and the map's time.
 """
 import filecmp
 import json
-import os
 import resource
-import signal
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
 import themeshift.ray
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ray_kill import kill_first  # noqa: E402
 
 corpus, local, work = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 results = []
@@ -30,31 +30,9 @@ def check(name, ok, detail=""):
     print(f"  {'ok ' if ok else 'FAIL'} {name}{' — ' + detail if detail else ''}")
 
 
-def map_workers():
-    """Pids of Ray workers running a shard's map now (Ray names the process after the task)."""
-    ps = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
-    return [int(line.split(None, 1)[0]) for line in ps.splitlines() if "ray::_map_shard" in line]
-
-
-def kill_one(killed, stop):
-    while not stop.is_set():
-        pids = map_workers()
-        if pids:
-            time.sleep(0.3)  # well inside the shard's map, which takes seconds
-            try:
-                os.kill(pids[0], signal.SIGKILL)
-                killed.append(pids[0])
-                return
-            except ProcessLookupError:
-                continue
-        time.sleep(0.05)
-
-
 def ray_run(name, num_cpus, disturb=False):
-    killed, stop = [], threading.Event()
-    killer = threading.Thread(target=kill_one, args=(killed, stop), daemon=True)
-    if disturb:
-        killer.start()
+    # A shard's map takes seconds: 0.3 s in is well inside it.
+    killed, stop = kill_first("_map_shard", 0.3) if disturb else ([], threading.Event())
     start = time.perf_counter()
     run = themeshift.ray.run([corpus], out=work / name, num_cpus=num_cpus, shard_mb=8)
     seconds = time.perf_counter() - start

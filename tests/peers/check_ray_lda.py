@@ -10,15 +10,15 @@ topic tables must be byte-identical in all four. Prints each run's topics stage 
 """
 import filecmp
 import json
-import os
-import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import themeshift.ray
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ray_kill import kill_first  # noqa: E402
 
 BIN, corpus, work = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 # On one machine LDA's shards stay with the driver unless asked for: here they are.
@@ -37,26 +37,6 @@ def topics_seconds(run_dir):
     return next(s["seconds"] for s in stages if s["stage"] == "topics")
 
 
-def lda_actors():
-    """Pids of the processes of Ray actors holding LDA shards (Ray names them after the class)."""
-    ps = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
-    return [int(line.split(None, 1)[0]) for line in ps.splitlines() if "ray::_LdaWorker" in line]
-
-
-def kill_one(killed, stop):
-    while not stop.is_set():
-        pids = lda_actors()
-        if pids:
-            time.sleep(1.0)  # some sweeps into the fit
-            try:
-                os.kill(pids[0], signal.SIGKILL)
-                killed.append(pids[0])
-                return
-            except ProcessLookupError:
-                continue
-        time.sleep(0.05)
-
-
 local = work / "lda-in-process"
 subprocess.run([BIN, "run", "--input", corpus, "--out", local, "--topics", "lda", "--k", "20", "--lda-iterations",
                 "120", "--charts", "none", "--shard-mb", "2", "--quiet"], check=True, stdout=subprocess.DEVNULL)
@@ -64,9 +44,8 @@ print(f"  in process: topics {topics_seconds(local):.1f} s")
 
 
 def ray_run(name, num_cpus, disturb=False):
-    killed, stop = [], threading.Event()
-    if disturb:
-        threading.Thread(target=kill_one, args=(killed, stop), daemon=True).start()
+    # Some sweeps into the fit.
+    killed, stop = kill_first("_LdaWorker", 1.0) if disturb else ([], threading.Event())
     run = themeshift.ray.run([corpus], out=work / name, num_cpus=num_cpus, **OPTIONS)
     stop.set()
     print(f"  {name}: topics {topics_seconds(run.path):.1f} s on {num_cpus} CPU(s)", flush=True)
