@@ -95,7 +95,6 @@ impl LdaParams {
         self.alpha.unwrap_or((DEFAULT_ALPHA_SUM / k.max(1) as f64).min(1.0))
     }
 
-    /// Sweeps as one shard before the shards sample side by side, for a fit of `k` topics.
     /// Whether α is re-estimated after sweep `done` (counted from 1).
     pub(super) fn optimizes_after(&self, done: usize) -> bool {
         self.optimize_interval > 0 && done.is_multiple_of(self.optimize_interval) && done < self.iterations
@@ -107,6 +106,7 @@ impl LdaParams {
         kept || done == self.iterations
     }
 
+    /// Sweeps as one shard before the shards sample side by side, for a fit of `k` topics.
     pub fn warm_up_for(&self, k: usize) -> usize {
         self.warm_up.unwrap_or(if self.alpha_for(k) < 1.0 { WARM_UP } else { 0 })
     }
@@ -241,6 +241,8 @@ fn lda_with(
         }
     }
     if let Some(away) = away.filter(|_| here_until < params.iterations) {
+        // The shards' copies of the counts are theirs from now on.
+        drop((warm_up, tables));
         let mut chain = super::lda_shards::Chain {
             k,
             v,
@@ -252,7 +254,7 @@ fn lda_with(
             bounds: &bounds,
             shard_words: &shard_words,
             length_histogram: &length_histogram,
-            topics: &mut topics,
+            topics: &topics,
             doc_topic: &mut doc_topic,
             word_topic: &mut word_topic,
             topic_total: &mut topic_total,

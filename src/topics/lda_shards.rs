@@ -116,8 +116,8 @@ impl LdaShardHost {
                 let theta_sum = Array2::from_shape_vec((n, k), theta_sum.0)
                     .map_err(|_| Error::Shards(format!("LDA shard {shard}: proportions are not {n} × {k}")))?;
                 let words = ShardWords::new(&words.0);
-                let (k_, topics) = (k, topics.0);
-                let held = HeldShard { k: k_, v, beta, sparse, seed, words, starts, topics, doc_topic, theta_sum };
+                let held =
+                    HeldShard { k, v, beta, sparse, seed, words, starts, topics: topics.0, doc_topic, theta_sum };
                 self.shards.insert(shard, held);
                 Answer::Started
             }
@@ -181,7 +181,7 @@ pub(super) struct Chain<'a> {
     pub(super) bounds: &'a [usize],
     pub(super) shard_words: &'a [ShardWords],
     pub(super) length_histogram: &'a [(f64, f64)],
-    pub(super) topics: &'a mut Vec<u16>,
+    pub(super) topics: &'a [u16],
     pub(super) doc_topic: &'a mut Vec<u32>,
     pub(super) word_topic: &'a mut Vec<u32>,
     pub(super) topic_total: &'a mut Vec<u32>,
@@ -199,8 +199,9 @@ impl Chain<'_> {
         from: usize,
         progress: &crate::progress::Bar,
     ) -> Result<()> {
-        // What sampling away changes on the driver, as the warm-up left it. (The tokens' topics,
-        // the documents' counts and proportions change only when the shards hand them back.)
+        // What sampling away changes on the driver, as the warm-up left it. (The tokens' topics
+        // stay as it left them; the documents' counts and proportions change only when the shards
+        // hand them back, at the end.)
         let kept = (self.word_topic.clone(), self.topic_total.clone(), self.alpha.clone(), self.phi_sum.clone());
         let mut attempt = 0;
         loop {
