@@ -131,20 +131,20 @@ fn stages(c: &mut Criterion) {
     let params = LdaParams { iterations: 50, burn_in: 30, ..LdaParams::default() };
     models.bench_function("topics: LDA k=5, 50 sweeps", |b| {
         b.iter(|| {
-            let fit = lda(&vectorized.counts, 5, &params, 1);
+            let fit = lda(&vectorized.counts, 5, &params, 1, None).unwrap();
             assert_eq!(fit.assigned.sum() as usize, fit.tokens);
         })
     });
     models.bench_function("topics: LDA k=50 (dense draw), 50 sweeps", |b| {
         b.iter(|| {
-            let fit = lda(&vectorized.counts, 50, &params, 1);
+            let fit = lda(&vectorized.counts, 50, &params, 1, None).unwrap();
             assert_eq!(fit.assigned.sum() as usize, fit.tokens);
         })
     });
     // k = 200 is past the switch to SparseLDA's buckets (k = 160).
     models.bench_function("topics: LDA k=200 (sparse sampler), 50 sweeps", |b| {
         b.iter(|| {
-            let fit = lda(&vectorized.counts, 200, &params, 1);
+            let fit = lda(&vectorized.counts, 200, &params, 1, None).unwrap();
             assert_eq!(fit.assigned.sum() as usize, fit.tokens);
         })
     });

@@ -799,7 +799,7 @@ fn with_theme_model(
                     "taken_elsewhere": s.taken_elsewhere,
                     "taken_by": s.takers.iter().map(|&(topic, documents)| serde_json::json!({
                         "topic": m.names[topic], "label": m.labels[topic], "documents": documents,
-                        "words": m.terms[topic].iter().take(5).map(|&(id, _)| &terms[id as usize]).collect::<Vec<_>>(),
+                        "words": ThemeModel::words(&m.terms[topic], 5, terms),
                     })).collect::<Vec<_>>(),
                 }))).collect::<serde_json::Map<_, _>>(),
                 "seed_document_hits": crate::topics::theme_model::SEED_DOCUMENT_HITS,

@@ -336,13 +336,14 @@ impl Shards {
 }
 
 /// A MessagePack value a shard was sent or holds, decoded; `what` names it in the error.
-fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
+/// A message between the driver and its workers, or an error naming `what` it is.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
     rmp_serde::from_slice(bytes).map_err(|e| {
         Error::Shards(format!("{what} does not decode ({e}); were the workers running another themeshift version?"))
     })
 }
 
-fn encode<T: Serialize>(value: &T, what: &str) -> Result<Vec<u8>> {
+pub(crate) fn encode<T: Serialize>(value: &T, what: &str) -> Result<Vec<u8>> {
     rmp_serde::to_vec(value).map_err(|e| Error::Shards(format!("cannot encode {what}: {e}")))
 }
 

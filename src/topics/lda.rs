@@ -148,15 +148,11 @@ pub(super) struct Shard<'a> {
     pub(super) doc_topic: &'a mut [u32],
 }
 
-/// Fit `k` topics to the term counts `counts` (documents × terms).
-pub fn lda(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64) -> LdaFit {
-    lda_with(counts, k, params, seed, k >= SPARSE_FROM_K, None).expect("a fit in this process does not fail")
-}
-
-/// [`lda`] with the shards sampled where `away` sends them (after the warm-up, which is sampled
-/// here): the same fit, bit for bit, as long as `away` answers; see [`super::lda_shards`].
-pub fn lda_away(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64, away: &AwayShards) -> Result<LdaFit> {
-    lda_with(counts, k, params, seed, k >= SPARSE_FROM_K, Some(away))
+/// Fit `k` topics to the term counts `counts` (documents × terms). With `away`, the shards are
+/// sampled where it sends them (after the warm-up, sampled here): the same fit, bit for bit; it
+/// fails only if they stop answering ([`super::lda_shards`]).
+pub fn lda(counts: &Csr<u32>, k: usize, params: &LdaParams, seed: u64, away: Option<&AwayShards>) -> Result<LdaFit> {
+    lda_with(counts, k, params, seed, k >= SPARSE_FROM_K, away)
 }
 
 fn lda_with(

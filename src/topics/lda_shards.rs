@@ -86,7 +86,6 @@ pub struct LdaShardHost {
 }
 
 struct HeldShard {
-    k: usize,
     v: usize,
     beta: f64,
     sparse: bool,
@@ -116,8 +115,7 @@ impl LdaShardHost {
                 let theta_sum = Array2::from_shape_vec((n, k), theta_sum.0)
                     .map_err(|_| Error::Shards(format!("LDA shard {shard}: proportions are not {n} × {k}")))?;
                 let words = ShardWords::new(&words.0);
-                let held =
-                    HeldShard { k, v, beta, sparse, seed, words, starts, topics: topics.0, doc_topic, theta_sum };
+                let held = HeldShard { v, beta, sparse, seed, words, starts, topics: topics.0, doc_topic, theta_sum };
                 self.shards.insert(shard, held);
                 Answer::Started
             }
@@ -138,7 +136,10 @@ impl LdaShardHost {
                     Sampling { alpha: &alpha, beta: held.beta, v: held.v, sparse: held.sparse, seed: held.seed, sweep };
                 sampling.sample(shard, &mut view, &held.words, &mut table, &mut topic_total);
                 let histograms = if histograms {
-                    topic_histograms(&held.doc_topic, held.k).into_iter().map(|map| map.into_iter().collect()).collect()
+                    topic_histograms(&held.doc_topic, held.theta_sum.ncols())
+                        .into_iter()
+                        .map(|map| map.into_iter().collect())
+                        .collect()
                 } else {
                     Vec::new()
                 };
@@ -315,15 +316,11 @@ fn unexpected() -> Error {
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    rmp_serde::to_vec(value).map_err(|e| Error::Shards(format!("cannot encode an LDA shard's message: {e}")))
+    crate::shards::encode(value, "an LDA shard's message")
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    rmp_serde::from_slice(bytes).map_err(|e| {
-        Error::Shards(format!(
-            "an LDA shard's message does not decode ({e}); were the workers running another themeshift version?"
-        ))
-    })
+    crate::shards::decode(bytes, "an LDA shard's message")
 }
 
 /// Numbers sent as one run of little-endian bytes (MessagePack's bin), not one by one: a shard's

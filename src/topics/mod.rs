@@ -21,7 +21,7 @@ use crate::error::Result;
 use crate::linalg::{truncated_svd, Scatter};
 use crate::vectorize::{Csr, Weights};
 use coherence::{coherence, TopicCoherence};
-use lda::{lda, lda_away, LdaParams};
+use lda::{lda, LdaParams};
 use nmf::{nmf, nndsvda, NmfParams};
 
 /// `[topics]` in a study file. Defaults: one NMF model with 20 topics; 20 terms per topic,
@@ -186,10 +186,7 @@ fn fit_one(
             (fit.h, fit.w, shares, fit.iterations, vec![("reconstruction_error", fit.reconstruction_error)])
         }
         TopicMethod::Lda(params) => {
-            let fit = match inputs.lda_away {
-                Some(away) => lda_away(inputs.counts, k, params, seed, away)?,
-                None => lda(inputs.counts, k, params, seed),
-            };
+            let fit = lda(inputs.counts, k, params, seed, inputs.lda_away)?;
             let seconds = start.elapsed().as_secs_f64();
             let rate = fit.tokens as f64 * fit.iterations as f64 / seconds.max(1e-9);
             let alpha_sum = fit.alpha.iter().sum::<f64>();

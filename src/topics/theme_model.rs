@@ -184,6 +184,12 @@ impl ThemeModel {
         (0..self.n_key).filter(|&t| self.agreement[t].is_some_and(|r| r < UNSETTLED)).collect()
     }
 
+    /// The first `n` of a topic's (term id, weight) `list` ([`Self::terms`], [`Self::found`]) as
+    /// the vocabulary's `terms`.
+    pub fn words<'t>(list: &[(u32, f64)], n: usize, terms: &'t [String]) -> Vec<&'t str> {
+        list.iter().take(n).map(|&(id, _)| terms[id as usize].as_str()).collect()
+    }
+
     /// φ of word `term` in topic `topic`.
     pub fn weight(&self, topic: usize, term: u32) -> f64 {
         self.phi[[topic, term as usize]] as f64

@@ -167,10 +167,7 @@ fn seed_documents_table(md: &mut String, m: &ThemeModel, terms: &[String]) {
         let takers: Vec<String> = s
             .takers
             .iter()
-            .map(|&(j, n)| {
-                let words: Vec<&str> = m.terms[j].iter().take(5).map(|&(id, _)| terms[id as usize].as_str()).collect();
-                format!("{} ({}): {n}", m.labels[j], words.join(" "))
-            })
+            .map(|&(j, n)| format!("{} ({}): {n}", m.labels[j], ThemeModel::words(&m.terms[j], 5, terms).join(" ")))
             .collect();
         let _ = writeln!(
             md,
@@ -236,7 +233,7 @@ pub fn report_section(
             let trend = stat.map_or("—", |s| if s.mk_p < 0.05 { s.direction } else { "—" });
             let changes: Vec<&str> =
                 stat.map(|s| s.change_points.iter().map(|&p| periods[p].as_str()).collect()).unwrap_or_default();
-            let found: Vec<&str> = m.found[t].iter().take(10).map(|&(id, _)| terms[id as usize].as_str()).collect();
+            let found = ThemeModel::words(&m.found[t], 10, terms);
             let cells: Vec<String> = shown.iter().map(|&p| cell(t, p)).collect();
             let agree = m.agreement[t].map_or("—".to_string(), |r| format!("{r:.2}"));
             let _ = writeln!(
