@@ -16,7 +16,7 @@ use crate::normalize::{mark_duplicates, normalize, Boilerplate, Fingerprints, No
 use crate::segment::keywords::KeywordExtractor;
 use crate::segment::{add_seed_words, build_jieba, FilterChain, Segmenter, Tokenized};
 use crate::shards::{AskShards, Holding, PartialJoin, RowsWanted, ShardPartial, ShardTexts, ShardTokens};
-use crate::topics::lda_shards::AwayShards;
+use crate::topics::away::AwayShards;
 use crate::topics::theme_model::{fit_theme_model, match_seeds, SeedTheme, Seeds, ThemeInputs, ThemeModel};
 use crate::topics::{fit_topics, TopicInputs, TopicModel, TopicsConfig};
 use crate::trends::analysis::{analyse, PeriodKeyness, TrendResults};
@@ -151,8 +151,9 @@ pub struct Sharding {
     pub map_seconds: Option<f64>,
     /// Shards the driver of a Ray run read itself while the Ray it started came up.
     pub driver_shards: Vec<usize>,
-    /// Whether LDA's shards are sampled on the workers (else by the driver).
-    pub lda_on_workers: bool,
+    /// Whether the samplers' shards (LDA's, the theme model's) are sampled on the workers (else
+    /// by the driver).
+    pub models_on_workers: bool,
 }
 
 impl Sharding {
@@ -198,7 +199,7 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         Ok(segmenter.segment_texts(&texts))
     })?;
     let texts = ShardTexts::here(corpus.take_texts());
-    let read = Read { corpus, fingerprints, tokens: ShardTokens::here(tokenized), texts, lda_away: None };
+    let read = Read { corpus, fingerprints, tokens: ShardTokens::here(tokenized), texts, models_away: None };
     finish(config, begun, read, Some(segmenter), Sharding::in_process(config, &plan))
 }
 
@@ -218,8 +219,24 @@ struct Read {
     fingerprints: Fingerprints,
     tokens: ShardTokens,
     texts: ShardTexts,
-    /// Where a sharded run samples LDA's shards (its workers); `None`: here.
-    lda_away: Option<AwayShards>,
+    /// Where a sharded run samples its models' shards (its workers); `None`: here.
+    models_away: Option<ModelsAway>,
+}
+
+/// Where a sharded run's samplers send their shards: to its workers, each model's to its own.
+struct ModelsAway {
+    lda: AwayShards,
+    theme_model: AwayShards,
+}
+
+impl ModelsAway {
+    fn asked(ask: &AskShards) -> ModelsAway {
+        let to = |holding: Holding| -> AwayShards {
+            let ask = ask.clone();
+            std::sync::Arc::new(move |common, requests| ask(holding, common, requests)?.collect())
+        };
+        ModelsAway { lda: to(Holding::Lda), theme_model: to(Holding::ThemeModel) }
+    }
 }
 
 /// The map of a sharded run, for one shard of the plan: read, normalize and segment its documents.
@@ -255,16 +272,13 @@ pub fn run_sharded(
     let read = begun.stages.run("join shards", || {
         let joined = join.finish()?;
         sharding.workers = joined.workers;
-        let lda_ask = ask.clone();
-        let lda_away: Option<AwayShards> = sharding.lda_on_workers.then(|| -> AwayShards {
-            std::sync::Arc::new(move |common, requests| lda_ask(Holding::Lda, common, requests)?.collect())
-        });
+        let models_away = sharding.models_on_workers.then(|| ModelsAway::asked(&ask));
         Ok(Read {
             corpus: joined.corpus,
             fingerprints: joined.fingerprints,
             tokens: ShardTokens::asked(&joined.documents, joined.n_tokens, ask.clone()),
             texts: ShardTexts::asked(&joined.documents, ask),
-            lda_away,
+            models_away,
         })
     })?;
     check_skips(&read.corpus, config.strict)?;
@@ -329,7 +343,7 @@ fn finish(
     segmenter: Option<Segmenter>,
     sharding: Sharding,
 ) -> Result<RunSummary> {
-    let Read { mut corpus, fingerprints, tokens, texts, lda_away } = read;
+    let Read { mut corpus, fingerprints, tokens, texts, models_away } = read;
     let Begun { charts, staging, mut stages, themes } = begun;
     let out = staging.dir.as_path();
     let run_id = manifest::run_id(config, &corpus.report);
@@ -432,11 +446,15 @@ fn finish(
             period_of_row: &period_of_row,
             n_periods: periods.len(),
             top_terms: config.topics.top_terms,
+            away: models_away.as_ref().map(|away| &away.theme_model),
         };
-        let model = fit_theme_model(&inputs, params, config.seed);
+        let model = match fit_theme_model(&inputs, params, config.seed) {
+            Ok(model) => model,
+            Err(error) => return Some(Err(error)),
+        };
         let series: Vec<Vec<f64>> = (0..model.names.len()).map(|t| model.series(t, periods.len())).collect();
         let stats = if periods.is_empty() { Vec::new() } else { series_stats(&series, config.trends.change_penalty) };
-        Some((model, stats))
+        Some(Ok((model, stats)))
     };
     let (((clustering, topic_models), trends), theme_model) = both(
         side_by_side,
@@ -453,7 +471,7 @@ fn finish(
                                     tfidf: &vectorized.tfidf(),
                                     counts: &vectorized.counts,
                                     token_ids: token_ids.as_deref(),
-                                    lda_away: lda_away.as_ref(),
+                                    lda_away: models_away.as_ref().map(|away| &away.lda),
                                 };
                                 fit_topics(&inputs, &topics_config, config.seed)
                             })
@@ -490,10 +508,10 @@ fn finish(
         Vec::new()
     };
     // The last handles on the shards: their workers can stop while the tables are written.
-    drop((texts, lda_away));
+    drop((texts, models_away));
     crate::shards::release_memory();
     let (clustering, topic_models, trends) = (stages.add(clustering), stages.add(topic_models)?, stages.add(trends)?);
-    let theme_model = if theme_model.0.is_some() { stages.add(theme_model) } else { None };
+    let theme_model = if theme_model.0.is_some() { stages.add(theme_model).transpose()? } else { None };
     let groups = document_groups(docs.len(), rows, clustering.as_ref(), topic_models.first());
     let names = RowNames {
         doc_ids: rows.iter().map(|&d| docs[d].id.as_str()).collect(),

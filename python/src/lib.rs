@@ -295,11 +295,12 @@ impl ShardJoin {
     }
 
     /// `sharding`: the driver's account for the manifest, as JSON (`engine`, `map_seconds`,
-    /// `driver_shards`, `lda_on_workers`).
-    /// `ask_shards(holding, common, requests)`: for `holding` (`"texts"` or `"tokens"`), `common`
-    /// (bytes, the same for every shard) and a list of `(shard, request bytes)`, the answers (an
-    /// iterable of bytes, in the same order) that `answer_texts` or `answer_tokens` gives on what
-    /// the shard holds, wherever it is. `shards_done()`, if given, is called once the run will ask
+    /// `driver_shards`, `models_on_workers`).
+    /// `ask_shards(holding, common, requests)`: for `holding` (`"texts"`, `"tokens"`, or a
+    /// model's shards: `"lda"`, `"theme_model"`), `common` (bytes, the same for every shard) and
+    /// a list of `(shard, request bytes)`, the answers (an iterable of bytes, in the same order)
+    /// that `answer_texts`, `answer_tokens` or a [`ModelShards`] gives on what the shard holds,
+    /// wherever it is. `shards_done()`, if given, is called once the run will ask
     /// the shards nothing more (before the tables are written).
     #[pyo3(signature = (sharding, ask_shards, shards_done=None))]
     fn finish(
@@ -322,7 +323,7 @@ impl ShardJoin {
                 shard_mb: config.shard_mb,
                 map_seconds: account["map_seconds"].as_f64(),
                 driver_shards: serde_json::from_value(account["driver_shards"].clone()).unwrap_or_default(),
-                lda_on_workers: account["lda_on_workers"].as_bool().unwrap_or(false),
+                models_on_workers: account["models_on_workers"].as_bool().unwrap_or(false),
                 ..Sharding::default()
             };
             let done = WhenDropped(shards_done);
@@ -347,17 +348,24 @@ impl ShardJoin {
     }
 }
 
-/// The LDA shards a Ray worker holds from sweep to sweep (an actor's state): `answer(shard,
-/// common, request)` gives the encoded answer to what the driver's LDA sent for that shard.
+/// One model's shards a Ray worker holds from sweep to sweep (an actor's state): `ModelShards(model)`
+/// for `model` `"lda"` or `"theme_model"` (as the driver's `ask_shards` names them); `answer(shard,
+/// common, request)` gives the encoded answer to what the driver's sampler sent for that shard.
 #[pyclass]
-#[derive(Default)]
-struct LdaShards(themeshift::topics::lda_shards::LdaShardHost);
+struct ModelShards(Box<dyn themeshift::topics::away::ShardHost + Sync>);
 
 #[pymethods]
-impl LdaShards {
+impl ModelShards {
     #[new]
-    fn new() -> Self {
-        LdaShards::default()
+    fn new(model: &str) -> PyResult<Self> {
+        use themeshift::topics::{keyatm_shards::ThemeShardHost, lda_shards::LdaShardHost};
+        match model {
+            "lda" => Ok(ModelShards(Box::new(LdaShardHost::default()))),
+            "theme_model" => Ok(ModelShards(Box::new(ThemeShardHost::default()))),
+            other => {
+                Err(ConfigError::new_err(format!("no model {other:?} has shards: use \"lda\" or \"theme_model\"")))
+            }
+        }
     }
 
     fn answer<'py>(
@@ -576,7 +584,7 @@ fn _themeshift(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("WriteError", py.get_type::<WriteError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<ShardJoin>()?;
-    m.add_class::<LdaShards>()?;
+    m.add_class::<ModelShards>()?;
     for f in [
         wrap_pyfunction!(run, m)?,
         wrap_pyfunction!(run_options, m)?,

@@ -16,9 +16,10 @@ fails the run with the same error as the CLI (or is skipped and counted under ``
 The texts and tokens stay in the object store; what needs them (the terms' frequencies that
 choose the vocabulary, each document's count row and theme hits, evidence sentences, raw counts of
 seeds lost to segmentation) is a Ray task per shard that returns only its answer; only
-``keep_tokens`` brings texts and tokens to the driver. What is not sharded yet: the models and
-trends run on the driver, which therefore holds every document's metadata and the count matrix
-(see README, "Sharded runs").
+``keep_tokens`` brings texts and tokens to the driver. The sweeps of LDA and of the theme model
+can run on Ray actors that hold their shards (``models_on_workers``); what is not sharded yet: the
+other models and the trends run on the driver, which therefore holds every document's metadata
+and the count matrix (see README, "Sharded runs").
 """
 from __future__ import annotations
 
@@ -53,25 +54,40 @@ def _answer_tokens(tokens, common, request):
     return _themeshift.answer_tokens(tokens, common, request)
 
 
-class _LdaWorker:
-    """A Ray actor holding LDA shards from sweep to sweep (their tokens, topics and document
-    counts); the driver's LDA sends each sweep only the shards' rows of the word–topic counts."""
+class _ModelWorker:
+    """A Ray actor holding one model's shards from sweep to sweep (their tokens, topics and
+    document counts); the driver's sampler sends each sweep only the shards' rows of the
+    word–topic counts. One class per model (below), so that a process's name says whose shards
+    it holds."""
+
+    model = None
 
     def __init__(self):
-        self.shards = _themeshift.LdaShards()
+        self.shards = _themeshift.ModelShards(self.model)
 
     def answer(self, common, requests):
         _forget_store_pages()
         return [self.shards.answer(shard, common, request) for shard, request in requests]
 
 
-class _LdaWorkers:
-    """The actors LDA's shards are sampled on: one per CPU of the cluster (at most one per shard),
-    shard s on actor s mod their number — which actor holds a shard does not change the fit.
-    Should an actor die, every actor is let go and the call fails; the driver's LDA then starts
-    its shards again from the warm-up, on new actors."""
+class _LdaWorker(_ModelWorker):
+    model = "lda"
 
-    def __init__(self):
+
+class _ThemeModelWorker(_ModelWorker):
+    model = "theme_model"
+
+
+class _ModelWorkers:
+    """The actors one model's shards are sampled on: one per CPU of the cluster (at most one per
+    shard), shard s on actor s mod their number — which actor holds a shard does not change the
+    fit. Should an actor die, every actor is let go and the call fails; the driver's sampler then
+    starts its shards again from the state it kept (LDA's warm-up, the theme model chain's start),
+    on new actors. Each model has actors of its own: LDA and the theme model are fitted side by
+    side, and one's restart must not take the other's shards."""
+
+    def __init__(self, worker):
+        self.worker = worker
         self.actors = []
 
     def ask(self, common, requests):
@@ -80,7 +96,7 @@ class _LdaWorkers:
         if not self.actors:
             cpus = int(ray.cluster_resources().get("CPU", 1))
             # No CPU reserved: the shards' other tasks (evidence, counts) may run beside them.
-            worker = ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy="SPREAD")(_LdaWorker)
+            worker = ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy="SPREAD")(self.worker)
             self.actors = [worker.remote() for _ in range(max(1, min(cpus, len(requests))))]
         groups = {}
         for shard, request in requests:
@@ -217,7 +233,7 @@ def _fetch(ref):
 
 def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb: Optional[float] = None,
         address: Optional[str] = None, num_cpus: Optional[int] = None, cpus_per_shard: int = 1,
-        max_retries: int = 3, shards_per_worker: int = 0, lda_on_workers: Optional[bool] = None,
+        max_retries: int = 3, shards_per_worker: int = 0, models_on_workers: Optional[bool] = None,
         **options: Any) -> Run:
     """Run the pipeline on ``inputs`` with the map over shards on Ray; returns a :class:`Run`.
 
@@ -229,9 +245,10 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
     ``max_retries``: times a shard is read again when its worker dies. ``shards_per_worker``: a
     worker process is replaced after this many shards (0: never), which bounds its memory by one
     shard's at ~1 s of start-up per replacement (a reused worker keeps a little of each shard:
-    ~5 MB each, measured). ``lda_on_workers``: sample LDA's shards on Ray actors, each holding
-    its shards' tokens from sweep to sweep (the same fit); by default only when the cluster has
-    more CPUs than this machine — on one machine the driver samples them faster itself.
+    ~5 MB each, measured). ``models_on_workers``: sample the shards of LDA and of the theme model
+    on Ray actors, each holding its shards' tokens from sweep to sweep (the same fit); by default
+    only when the cluster has more CPUs than this machine — on one machine the driver samples them
+    faster itself.
     Every other keyword is an option of ``themeshift.run``.
     """
     import ray
@@ -306,18 +323,18 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
                 raise ours(str(cause)) from None
             raise failed[1]
         map_seconds = time.perf_counter() - start
-        if lda_on_workers is None:
-            lda_on_workers = ray.cluster_resources().get("CPU", 0) > (os.cpu_count() or 1)
+        if models_on_workers is None:
+            models_on_workers = ray.cluster_resources().get("CPU", 0) > (os.cpu_count() or 1)
         account = json.dumps({"engine": "ray", "map_seconds": map_seconds,
-                              "driver_shards": list(range(by_driver)), "lda_on_workers": bool(lda_on_workers)})
+                              "driver_shards": list(range(by_driver)), "models_on_workers": bool(models_on_workers)})
         answer = {holding: ray.remote(num_cpus=cpus_per_shard, max_retries=max_retries)(function)
                   for holding, function in (("texts", _answer_texts), ("tokens", _answer_tokens))}
 
-        lda_workers = _LdaWorkers()
+        model_workers = {worker.model: _ModelWorkers(worker) for worker in (_LdaWorker, _ThemeModelWorker)}
 
         def ask_shards(holding, common, requests):
-            if holding == "lda":
-                return lda_workers.ask(common, requests)
+            if holding in model_workers:
+                return model_workers[holding].ask(common, requests)
             return shards_answer(holding, common, requests)
 
         def shards_answer(holding, common, requests):
@@ -332,7 +349,8 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
         def shards_done():
             # Nothing more is asked of the workers: a Ray this call started stops (~1.2 s, mostly
             # waiting for its processes to exit) while the driver writes the tables.
-            lda_workers.close()
+            for workers in model_workers.values():
+                workers.close()
             if started_here:
                 stopping.append(threading.Thread(target=ray.shutdown))
                 stopping[0].start()

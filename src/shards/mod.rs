@@ -228,6 +228,8 @@ pub enum Holding {
     /// The shards of an LDA chain sampled away from the driver ([`crate::topics::lda_shards`]):
     /// held by long-lived workers, not by a shard of the plan.
     Lda,
+    /// The theme model's, likewise ([`crate::topics::keyatm_shards`]).
+    ThemeModel,
 }
 
 impl Holding {
@@ -237,6 +239,7 @@ impl Holding {
             Holding::Texts => "texts",
             Holding::Tokens => "tokens",
             Holding::Lda => "lda",
+            Holding::ThemeModel => "theme_model",
         }
     }
 }

@@ -39,8 +39,10 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use super::away::AwayShards;
 use super::draw;
-use super::lda::{histogram, merge, shard_bounds, tokens_by_document, ShardWords};
+use super::lda::{histogram, merge, shard_bounds, sorted, tokens_by_document, topic_histograms, ShardWords};
+use crate::error::Result;
 use crate::vectorize::Csr;
 
 /// Settings of the keyword-assisted model. Defaults: 30 free topics (with fewer, the themes must
@@ -139,31 +141,33 @@ pub struct Chain {
 
 /// The word–topic side of the state: what every shard copies and the sweep's merge adds up.
 #[derive(Clone, Default)]
-struct WordCounts {
+pub(super) struct WordCounts {
     /// `regular[w * K + k]`: tokens of w in topic k with s = 0.
-    regular: Vec<u32>,
-    regular_total: Vec<u32>,
+    pub(super) regular: Vec<u32>,
+    pub(super) regular_total: Vec<u32>,
     /// `keyword[slot]`: tokens with s = 1 of the (topic, seed) pair `slot`.
-    keyword: Vec<u32>,
-    keyword_total: Vec<u32>,
+    pub(super) keyword: Vec<u32>,
+    pub(super) keyword_total: Vec<u32>,
 }
 
 /// Fixed facts the sampler reads.
-struct Model<'a> {
-    k: usize,
-    v: usize,
+pub(super) struct Model {
+    pub(super) k: usize,
+    pub(super) v: usize,
     n_key: usize,
-    params: &'a KeyAtmParams,
+    pub(super) params: KeyAtmParams,
+    /// Each keyword topic's seeds (vocabulary ids, increasing).
+    pub(super) keywords: Vec<Vec<u32>>,
     /// `word_slots[word_slot_start[w]..word_slot_start[w + 1]]`: (topic, slot) of each keyword topic seeded with w.
     word_slot_start: Vec<usize>,
     word_slots: Vec<(usize, usize)>,
     seeds_per_topic: Vec<usize>,
 }
 
-impl<'a> Model<'a> {
+impl Model {
     /// The model of `keywords` (vocabulary ids per keyword topic) and `params.free_topics` free
     /// topics over a vocabulary of `v` words.
-    fn new(v: usize, keywords: &[Vec<u32>], params: &'a KeyAtmParams) -> Self {
+    pub(super) fn new(v: usize, keywords: &[Vec<u32>], params: &KeyAtmParams) -> Self {
         let n_key = keywords.len();
         let k = n_key + params.free_topics;
         assert!((1..=u16::MAX as usize).contains(&k), "1 to 65535 topics");
@@ -171,11 +175,17 @@ impl<'a> Model<'a> {
         let mut by_word: Vec<Vec<(usize, usize)>> = vec![Vec::new(); v];
         let mut seeds_per_topic = Vec::with_capacity(n_key);
         let mut slot = 0;
+        let keywords: Vec<Vec<u32>> = keywords
+            .iter()
+            .map(|seeds| {
+                let mut seeds = seeds.clone();
+                seeds.sort_unstable();
+                seeds.dedup();
+                seeds
+            })
+            .collect();
         for (topic, seeds) in keywords.iter().enumerate() {
-            let mut seeds = seeds.clone();
-            seeds.sort_unstable();
-            seeds.dedup();
-            for &w in &seeds {
+            for &w in seeds {
                 by_word[w as usize].push((topic, slot));
                 slot += 1;
             }
@@ -187,7 +197,7 @@ impl<'a> Model<'a> {
             word_slots.extend_from_slice(list);
             word_slot_start.push(word_slots.len());
         }
-        Model { k, v, n_key, params, word_slot_start, word_slots, seeds_per_topic }
+        Model { k, v, n_key, params: params.clone(), keywords, word_slot_start, word_slots, seeds_per_topic }
     }
 
     #[inline(always)]
@@ -223,7 +233,9 @@ impl<'a> Model<'a> {
 
 /// Fit keyword topics seeded by `keywords` (vocabulary ids per keyword topic, each non-empty)
 /// plus `params.free_topics` free topics to the term counts (documents × terms). `groups[r]` is
-/// matrix row r's group (period) among `n_groups`, for the per-group draws.
+/// matrix row r's group (period) among `n_groups`, for the per-group draws. With `away`, the
+/// shards are sampled where it sends them: the same fit, bit for bit; it fails only if they stop
+/// answering ([`super::keyatm_shards`]).
 pub fn keyatm(
     counts: &Csr<u32>,
     keywords: &[Vec<u32>],
@@ -231,7 +243,8 @@ pub fn keyatm(
     groups: &[Option<usize>],
     n_groups: usize,
     seed: u64,
-) -> KeyAtmFit {
+    away: Option<&AwayShards>,
+) -> Result<KeyAtmFit> {
     let model = Model::new(counts.n_cols, keywords, params);
     let n_key = model.n_key;
     let (words, starts) = tokens_by_document(counts);
@@ -239,171 +252,104 @@ pub fn keyatm(
     let shard_words = ShardWords::of_shards(&words, &starts, &bounds);
     let data = Data { words: &words, starts: &starts, bounds: &bounds, shard_words: &shard_words, groups, n_groups };
     // Chain 0 keeps the run's seed, so one chain is exactly the model of a single-chain run.
-    let fits: Vec<KeyAtmFit> =
-        (0..params.chains).map(|c| sample_chain(&model, &data, seed.wrapping_add(c as u64 * CHAIN_STRIDE))).collect();
-    pool(fits, n_key)
+    let fits = (0..params.chains)
+        .map(|c| sample_chain(&model, &data, seed.wrapping_add(c as u64 * CHAIN_STRIDE), away))
+        .collect::<Result<Vec<KeyAtmFit>>>()?;
+    Ok(pool(fits, n_key))
 }
 
 /// The step between the seeds of chains 0, 1, 2, … (the golden ratio's bits, so no two chains share a stream).
 const CHAIN_STRIDE: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// The documents' tokens in document order and their groups.
-struct Data<'a> {
-    words: &'a [u32],
-    starts: &'a [usize],
+pub(super) struct Data<'a> {
+    pub(super) words: &'a [u32],
+    pub(super) starts: &'a [usize],
     /// The fixed shards' document ranges, and each shard's own numbering of its words (it copies,
     /// samples against and hands back only its rows of the regular word–topic counts).
-    bounds: &'a [usize],
-    shard_words: &'a [ShardWords],
-    groups: &'a [Option<usize>],
-    n_groups: usize,
+    pub(super) bounds: &'a [usize],
+    pub(super) shard_words: &'a [ShardWords],
+    pub(super) groups: &'a [Option<usize>],
+    pub(super) n_groups: usize,
 }
 
-/// One chain: keyATM's start, then `params.iterations` sweeps, estimates averaged over its kept draws.
-fn sample_chain(model: &Model, data: &Data, seed: u64) -> KeyAtmFit {
-    let (k, v, n_key, params) = (model.k, model.v, model.n_key, model.params);
-    let Data { words, starts, bounds, shard_words, groups, n_groups } = *data;
-    let n = starts.len() - 1;
-    let total = words.len();
-    let slot = model.word_slots.len();
+/// Where a chain's tokens start: keyATM's start (a seed token goes to one of its keyword topics,
+/// with s = 1 seven times in ten; any other token to a topic drawn uniformly).
+pub(super) struct Start {
+    pub(super) topics: Vec<u16>,
+    pub(super) switch: Vec<bool>,
+    pub(super) doc_topic: Vec<u32>,
+    pub(super) counts: WordCounts,
+}
 
-    // keyATM's start: a seed token goes to one of its keyword topics, with s = 1 seven times in ten.
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let mut topics = vec![0u16; total];
-    let mut switch = vec![false; total];
-    for i in 0..total {
-        let slots = model.slots(words[i] as usize);
-        if slots.is_empty() {
-            topics[i] = rng.gen_range(0..k) as u16;
-        } else {
-            topics[i] = slots[rng.gen_range(0..slots.len())].0 as u16;
-            switch[i] = rng.gen::<f64>() >= 0.3;
+impl Start {
+    fn new(model: &Model, data: &Data, seed: u64) -> Start {
+        let (k, words, starts) = (model.k, data.words, data.starts);
+        let n = starts.len() - 1;
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let mut topics = vec![0u16; words.len()];
+        let mut switch = vec![false; words.len()];
+        for i in 0..words.len() {
+            let slots = model.slots(words[i] as usize);
+            if slots.is_empty() {
+                topics[i] = rng.gen_range(0..k) as u16;
+            } else {
+                topics[i] = slots[rng.gen_range(0..slots.len())].0 as u16;
+                switch[i] = rng.gen::<f64>() >= 0.3;
+            }
         }
+        let mut doc_topic = vec![0u32; n * k];
+        let mut counts = WordCounts {
+            regular: vec![0; model.v * k],
+            regular_total: vec![0; k],
+            keyword: vec![0; model.word_slots.len()],
+            keyword_total: vec![0; k],
+        };
+        for d in 0..n {
+            for i in starts[d]..starts[d + 1] {
+                let (w, z) = (words[i] as usize, topics[i] as usize);
+                doc_topic[d * k + z] += 1;
+                add(model, &mut counts, w, w, z, switch[i], 1);
+            }
+        }
+        Start { topics, switch, doc_topic, counts }
     }
-    let mut doc_topic = vec![0u32; n * k];
-    let mut c = WordCounts {
-        regular: vec![0; v * k],
-        regular_total: vec![0; k],
-        keyword: vec![0; slot],
-        keyword_total: vec![0; k],
+}
+
+/// One chain: keyATM's start, then `params.iterations` sweeps, estimates averaged over its kept
+/// draws; its shards sampled here or through `away`.
+fn sample_chain(model: &Model, data: &Data, seed: u64, away: Option<&AwayShards>) -> Result<KeyAtmFit> {
+    let (k, v, n_key, iterations) = (model.k, model.v, model.n_key, model.params.iterations);
+    let n = data.starts.len() - 1;
+    let mut start = Start::new(model, data, seed);
+    let lengths: Vec<u32> = data.starts.windows(2).map(|p| (p[1] - p[0]) as u32).collect();
+    let mut chain = ChainState {
+        model,
+        seed,
+        n_docs: n,
+        length_histogram: histogram(lengths.iter().copied()),
+        counts: std::mem::take(&mut start.counts),
+        alpha: vec![1.0 / k as f64; k],
+        phi_sum: vec![0f64; v * k],
+        pi_sum: vec![0f64; n_key],
+        group_draws: Vec::new(),
+        log_likelihoods: Vec::new(),
+        group_words: vec![vec![FxHashMap::default(); data.n_groups]; n_key],
     };
-    for d in 0..n {
-        for i in starts[d]..starts[d + 1] {
-            let (w, z) = (words[i] as usize, topics[i] as usize);
-            doc_topic[d * k + z] += 1;
-            add(model, &mut c, w, w, z, switch[i], 1);
-        }
-    }
-    let mut alpha = vec![1.0 / k as f64; k];
-
-    let lengths: Vec<u32> = (0..n).map(|d| (starts[d + 1] - starts[d]) as u32).collect();
-    let mut theta_sum = vec![0f64; n * k];
-    let mut assigned_sum = vec![0f64; n * k];
-    let mut phi_sum = vec![0f64; v * k];
-    let mut pi_sum = vec![0f64; n_key];
-    let mut group_draws = Vec::new();
-    let mut log_likelihoods = Vec::new();
-    let mut group_words: Vec<Vec<FxHashMap<u32, u32>>> = vec![vec![FxHashMap::default(); n_groups]; n_key];
-    let progress = crate::progress::bar("theme model", params.iterations as u64, "sweeps");
-    // Each shard's copy of the counts, refilled each sweep in memory kept from the one before, as
-    // LDA's tables are.
-    let mut copies: Vec<WordCounts> = std::iter::repeat_with(WordCounts::default).take(shard_words.len()).collect();
-    for sweep in 0..params.iterations {
-        progress.add(1);
-        {
-            let mut shards = Vec::new();
-            let (mut t_rest, mut s_rest, mut dt_rest) = (&mut topics[..], &mut switch[..], &mut doc_topic[..]);
-            for pair in bounds.windows(2) {
-                let (a, b) = (pair[0], pair[1]);
-                let (t, tr) = t_rest.split_at_mut(starts[b] - starts[a]);
-                let (s, sr) = s_rest.split_at_mut(starts[b] - starts[a]);
-                let (dt, dtr) = dt_rest.split_at_mut((b - a) * k);
-                shards.push((a..b, t, s, dt));
-                (t_rest, s_rest, dt_rest) = (tr, sr, dtr);
-            }
-            shards.into_par_iter().zip(shard_words).zip(&mut copies).enumerate().for_each(
-                |(shard, (((docs, t, s, dt), own), copy))| {
-                    let stream = seed ^ 0x6b65_7941_544d_0000 ^ ((sweep as u64 + 1) << 20) ^ (shard as u64 + 1);
-                    let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream);
-                    own.copy_rows(&c.regular, k, &mut copy.regular);
-                    copy.regular_total.clone_from(&c.regular_total);
-                    copy.keyword.clone_from(&c.keyword);
-                    copy.keyword_total.clone_from(&c.keyword_total);
-                    let base = starts[docs.start];
-                    let local =
-                        ShardTokens { words: &words[base..starts[docs.end]], rows: &own.tokens, topics: t, switch: s };
-                    sample_shard(model, copy, local, dt, &starts[docs.start..=docs.end], &alpha, &mut rng);
-                },
-            );
-        }
-        // Integer sums: the order the shards' changes are added in does not matter.
-        let sampled: Vec<&[u32]> = copies.iter().map(|x| &x.regular[..]).collect();
-        ShardWords::add_all_changes(shard_words, &sampled, &mut c.regular, k);
-        merge(&mut c.regular_total, copies.iter().map(|x| &x.regular_total));
-        merge(&mut c.keyword, copies.iter().map(|x| &x.keyword));
-        merge(&mut c.keyword_total, copies.iter().map(|x| &x.keyword_total));
-        if params.estimate_alpha {
-            let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x0061_6c70_6861 ^ ((sweep as u64 + 1) << 24));
-            resample_alpha(&mut alpha, &doc_topic, &lengths, n_key, &mut rng);
-        }
-        let done = sweep + 1;
-        if done > params.burn_in && (done - params.burn_in).is_multiple_of(params.thin) {
-            let alpha_sum: f64 = alpha.iter().sum();
-            let mut group_sum = vec![0f64; n_groups * k];
-            let mut group_n = vec![0u64; n_groups];
-            for d in 0..n {
-                let denominator = lengths[d] as f64 + alpha_sum;
-                for t in 0..k {
-                    let share = (doc_topic[d * k + t] as f64 + alpha[t]) / denominator;
-                    theta_sum[d * k + t] += share;
-                    assigned_sum[d * k + t] += doc_topic[d * k + t] as f64;
-                    if let Some(g) = groups[d] {
-                        group_sum[g * k + t] += share;
-                    }
-                }
-                if let Some(g) = groups[d] {
-                    group_n[g] += 1;
-                }
-            }
-            for (g, &count) in group_n.iter().enumerate() {
-                group_sum[g * k..(g + 1) * k].iter_mut().for_each(|x| *x /= count.max(1) as f64);
-            }
-            group_draws.push(group_sum);
-            log_likelihoods.push(log_likelihood(model, &c, &doc_topic, &lengths, &alpha));
-            // φ in word-major order, so both the counts and the sums are read in memory order.
-            let pi: Vec<f64> = (0..k).map(|t| if t < n_key { model.switch_odds(&c, t).1 } else { 0.0 }).collect();
-            (0..n_key).for_each(|t| pi_sum[t] += pi[t]);
-            let regular_denominator: Vec<f64> =
-                c.regular_total.iter().map(|&total| total as f64 + v as f64 * params.beta).collect();
-            for w in 0..v {
-                let (counts, sums) = (&c.regular[w * k..(w + 1) * k], &mut phi_sum[w * k..(w + 1) * k]);
-                for t in 0..k {
-                    let regular = (counts[t] as f64 + params.beta) / regular_denominator[t];
-                    let keyword = model.slot_of(w, t).map_or(0.0, |s| {
-                        (c.keyword[s] as f64 + params.beta_s)
-                            / (c.keyword_total[t] as f64 + model.seeds_per_topic[t] as f64 * params.beta_s)
-                    });
-                    sums[t] += (1.0 - pi[t]) * regular + pi[t] * keyword;
-                }
-            }
-            for d in 0..n {
-                let Some(g) = groups[d] else { continue };
-                for i in starts[d]..starts[d + 1] {
-                    let z = topics[i] as usize;
-                    if z < n_key {
-                        *group_words[z][g].entry(words[i]).or_default() += 1;
-                    }
-                }
-            }
-        }
-    }
+    let progress = crate::progress::bar("theme model", iterations as u64, "sweeps");
+    let (theta_sum, assigned_sum) = match away {
+        None => sample_here(&mut chain, data, start, &progress),
+        Some(away) => super::keyatm_shards::sample_away(&mut chain, data, &start, away, &progress)?,
+    };
+    let ChainState { counts, alpha, phi_sum, pi_sum, group_draws, log_likelihoods, group_words, .. } = chain;
+    drop(counts);
     let draws = group_draws.len();
     let mean = |sum: Vec<f64>, rows: usize, cols: usize| {
         Array2::from_shape_vec((rows, cols), sum.into_iter().map(|x| (x / draws as f64) as f32).collect())
             .expect("shape")
     };
     let log_likelihood = log_likelihoods.iter().sum::<f64>() / draws as f64;
-    KeyAtmFit {
+    Ok(KeyAtmFit {
         theta: mean(theta_sum, n, k),
         assigned: mean(assigned_sum, n, k),
         phi: mean(phi_sum, v, k).reversed_axes().as_standard_layout().into_owned(),
@@ -413,9 +359,298 @@ fn sample_chain(model: &Model, data: &Data, seed: u64) -> KeyAtmFit {
         group_words,
         chains: vec![Chain { seed, log_likelihood, draws: 0..draws }],
         draws,
-        tokens: total,
-        iterations: params.iterations,
+        tokens: data.words.len(),
+        iterations,
+    })
+}
+
+/// Every sweep of a chain with its shards sampled in this process, in parallel; the documents'
+/// summed shares and assigned tokens over the kept draws come back.
+fn sample_here(
+    chain: &mut ChainState,
+    data: &Data,
+    start: Start,
+    progress: &crate::progress::Bar,
+) -> (Vec<f64>, Vec<f64>) {
+    let (model, seed) = (chain.model, chain.seed);
+    let k = model.k;
+    let Data { words, starts, bounds, shard_words, groups, n_groups } = *data;
+    let Start { mut topics, mut switch, mut doc_topic, .. } = start;
+    let n = starts.len() - 1;
+    let mut theta_sum = vec![0f64; n * k];
+    let mut assigned_sum = vec![0f64; n * k];
+    let tokens_of = || bounds.windows(2).map(|p| starts[p[1]] - starts[p[0]]);
+    let cells_of = || bounds.windows(2).map(|p| (p[1] - p[0]) * k);
+    // Each shard's copy of the counts, refilled each sweep in memory kept from the one before, as
+    // LDA's tables are.
+    let mut copies: Vec<WordCounts> = std::iter::repeat_with(WordCounts::default).take(shard_words.len()).collect();
+    for sweep in 0..model.params.iterations {
+        progress.add(1);
+        let (c, alpha) = (&chain.counts, &chain.alpha);
+        let shards = split_by(&mut topics, tokens_of())
+            .into_iter()
+            .zip(split_by(&mut switch, tokens_of()))
+            .zip(split_by(&mut doc_topic, cells_of()))
+            .collect::<Vec<_>>();
+        shards.into_par_iter().zip(shard_words).zip(&mut copies).enumerate().for_each(
+            |(shard, ((((topics, switch), doc_topic), own), copy))| {
+                let (a, b) = (bounds[shard], bounds[shard + 1]);
+                own.copy_rows(&c.regular, k, &mut copy.regular);
+                copy.regular_total.clone_from(&c.regular_total);
+                copy.keyword.clone_from(&c.keyword);
+                copy.keyword_total.clone_from(&c.keyword_total);
+                let tokens = ShardTokens { words: &words[starts[a]..starts[b]], rows: &own.tokens, topics, switch };
+                let sweep_of = ShardSweep { seed, sweep, shard, alpha };
+                sweep_of.sample(model, copy, tokens, doc_topic, &starts[a..=b]);
+            },
+        );
+        let regular: Vec<&[u32]> = copies.iter().map(|x| &x.regular[..]).collect();
+        chain.add_changes(
+            shard_words,
+            &regular,
+            copies.iter().map(|x| &x.regular_total),
+            copies.iter().map(|x| &x.keyword),
+            copies.iter().map(|x| &x.keyword_total),
+        );
+        let histograms = chain.needs_histograms(sweep).then(|| topic_histograms(&doc_topic, k));
+        if chain.after_sweep(sweep, histograms) {
+            let alpha = &chain.alpha;
+            let parts: Vec<KeptPart> = split_by(&mut theta_sum, cells_of())
+                .into_par_iter()
+                .zip(split_by(&mut assigned_sum, cells_of()))
+                .enumerate()
+                .map(|(shard, (theta_sum, assigned_sum))| {
+                    let (a, b) = (bounds[shard], bounds[shard + 1]);
+                    let docs = KeptDocs {
+                        words: &words[starts[a]..starts[b]],
+                        starts: &starts[a..=b],
+                        topics: &topics[starts[a]..starts[b]],
+                        doc_topic: &doc_topic[a * k..b * k],
+                        groups: &groups[a..b],
+                    };
+                    docs.keep(model, alpha, n_groups, theta_sum, assigned_sum)
+                })
+                .collect();
+            chain.add_kept(parts);
+        }
     }
+    (theta_sum, assigned_sum)
+}
+
+/// `values` cut into consecutive pieces of the given sizes.
+fn split_by<T>(mut values: &mut [T], sizes: impl Iterator<Item = usize>) -> Vec<&mut [T]> {
+    sizes
+        .map(|size| {
+            let (piece, rest) = std::mem::take(&mut values).split_at_mut(size);
+            values = rest;
+            piece
+        })
+        .collect()
+}
+
+/// Whether the sweep that makes `done` sweeps is one whose state is a kept posterior draw.
+fn kept_after(params: &KeyAtmParams, done: usize) -> bool {
+    done > params.burn_in && (done - params.burn_in).is_multiple_of(params.thin)
+}
+
+/// A chain's state on the driver between sweeps: the word–topic counts, α, and what its kept
+/// draws have added up that is not the documents' own (which their shards keep).
+#[derive(Clone)]
+pub(super) struct ChainState<'a> {
+    pub(super) model: &'a Model,
+    pub(super) seed: u64,
+    n_docs: usize,
+    length_histogram: Vec<(f64, f64)>,
+    pub(super) counts: WordCounts,
+    pub(super) alpha: Vec<f64>,
+    phi_sum: Vec<f64>,
+    pi_sum: Vec<f64>,
+    group_draws: Vec<Vec<f64>>,
+    log_likelihoods: Vec<f64>,
+    group_words: Vec<Vec<FxHashMap<u32, u32>>>,
+}
+
+impl ChainState<'_> {
+    /// Whether what follows sweep `sweep` needs the histograms of the documents' topic counts
+    /// (α's resampling, a kept draw's log-likelihood).
+    pub(super) fn needs_histograms(&self, sweep: usize) -> bool {
+        self.model.params.estimate_alpha || kept_after(&self.model.params, sweep + 1)
+    }
+
+    /// Add every shard's changes to the word–topic counts: the rows of each shard's words
+    /// (`regular[s]`, [`ShardWords::copy_rows`]), the totals and the keyword counts. Integer sums:
+    /// the order they are added in does not matter.
+    pub(super) fn add_changes<'c>(
+        &mut self,
+        shard_words: &[ShardWords],
+        regular: &[&[u32]],
+        regular_total: impl Iterator<Item = &'c Vec<u32>>,
+        keyword: impl Iterator<Item = &'c Vec<u32>>,
+        keyword_total: impl Iterator<Item = &'c Vec<u32>>,
+    ) {
+        let c = &mut self.counts;
+        ShardWords::add_all_changes(shard_words, regular, &mut c.regular, self.model.k);
+        merge(&mut c.regular_total, regular_total);
+        merge(&mut c.keyword, keyword);
+        merge(&mut c.keyword_total, keyword_total);
+    }
+
+    /// After sweep `sweep`'s changes are added: α resampled, and, if the sweep is a kept draw,
+    /// the draw's word side (log-likelihood, π, φ) added; `histograms` are the documents' topic
+    /// counts' (nonzero counts only) when [`Self::needs_histograms`]. Returns whether the sweep is
+    /// kept: its documents' side ([`KeptDocs::keep`]) then reads α as it now is.
+    pub(super) fn after_sweep(&mut self, sweep: usize, histograms: Option<Vec<FxHashMap<u32, u32>>>) -> bool {
+        let (model, params) = (self.model, &self.model.params);
+        let (k, n_key, v) = (model.k, model.n_key, model.v);
+        let histograms = histograms.map(|maps| with_zeros(maps, self.n_docs));
+        if params.estimate_alpha {
+            let stream = self.seed ^ 0x0061_6c70_6861 ^ ((sweep as u64 + 1) << 24);
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream);
+            let histograms = histograms.as_ref().expect("asked for α");
+            resample_alpha(&mut self.alpha, histograms, &self.length_histogram, self.n_docs, n_key, &mut rng);
+        }
+        if !kept_after(params, sweep + 1) {
+            return false;
+        }
+        let c = &self.counts;
+        let histograms = histograms.as_ref().expect("asked for a kept draw");
+        self.log_likelihoods.push(log_likelihood(
+            model,
+            c,
+            histograms,
+            &self.length_histogram,
+            self.n_docs,
+            &self.alpha,
+        ));
+        // φ in word-major order, so both the counts and the sums are read in memory order.
+        let pi: Vec<f64> = (0..k).map(|t| if t < n_key { model.switch_odds(c, t).1 } else { 0.0 }).collect();
+        (0..n_key).for_each(|t| self.pi_sum[t] += pi[t]);
+        let regular_denominator: Vec<f64> =
+            c.regular_total.iter().map(|&total| total as f64 + v as f64 * params.beta).collect();
+        for w in 0..v {
+            let (counts, sums) = (&c.regular[w * k..(w + 1) * k], &mut self.phi_sum[w * k..(w + 1) * k]);
+            for t in 0..k {
+                let regular = (counts[t] as f64 + params.beta) / regular_denominator[t];
+                let keyword = model.slot_of(w, t).map_or(0.0, |s| {
+                    (c.keyword[s] as f64 + params.beta_s)
+                        / (c.keyword_total[t] as f64 + model.seeds_per_topic[t] as f64 * params.beta_s)
+                });
+                sums[t] += (1.0 - pi[t]) * regular + pi[t] * keyword;
+            }
+        }
+        true
+    }
+
+    /// A kept draw's documents' side from every shard, in shard order: each group's mean share
+    /// (the shards' sums added in shard order, so the same bits wherever they were summed) and
+    /// the tokens each keyword topic holds in each group.
+    pub(super) fn add_kept(&mut self, parts: Vec<KeptPart>) {
+        let k = self.model.k;
+        let n_groups = self.group_words.first().map_or(0, |g| g.len());
+        let mut group_sum = vec![0f64; n_groups * k];
+        let mut group_n = vec![0u64; n_groups];
+        for part in parts {
+            group_sum.iter_mut().zip(&part.group_sum).for_each(|(x, y)| *x += y);
+            group_n.iter_mut().zip(&part.group_n).for_each(|(x, y)| *x += y);
+            for (mine, theirs) in self.group_words.iter_mut().zip(part.group_words) {
+                for (here, words) in mine.iter_mut().zip(theirs) {
+                    words.into_iter().for_each(|(w, c)| *here.entry(w).or_default() += c);
+                }
+            }
+        }
+        for (g, &count) in group_n.iter().enumerate() {
+            group_sum[g * k..(g + 1) * k].iter_mut().for_each(|x| *x /= count.max(1) as f64);
+        }
+        self.group_draws.push(group_sum);
+    }
+}
+
+/// One shard's part of a kept draw's documents' side ([`ChainState::add_kept`]).
+#[derive(Serialize, Deserialize)]
+pub(super) struct KeptPart {
+    /// `[g * K + k]`: the sum of the shard's documents' shares of topic k in group g.
+    group_sum: Vec<f64>,
+    group_n: Vec<u64>,
+    /// Per keyword topic and group: (word, tokens), by word.
+    group_words: Vec<Vec<Vec<(u32, u32)>>>,
+}
+
+/// A shard's documents as a kept draw reads them (`starts` as in [`ShardSweep::sample`]).
+pub(super) struct KeptDocs<'a> {
+    pub(super) words: &'a [u32],
+    pub(super) starts: &'a [usize],
+    pub(super) topics: &'a [u16],
+    pub(super) doc_topic: &'a [u32],
+    pub(super) groups: &'a [Option<usize>],
+}
+
+impl KeptDocs<'_> {
+    /// Add the draw's shares (under `alpha`, as after the sweep) and assigned tokens to the
+    /// documents' sums; the shard's part of the groups' side.
+    pub(super) fn keep(
+        &self,
+        model: &Model,
+        alpha: &[f64],
+        n_groups: usize,
+        theta_sum: &mut [f64],
+        assigned_sum: &mut [f64],
+    ) -> KeptPart {
+        let (k, n_key) = (model.k, model.n_key);
+        let alpha_sum: f64 = alpha.iter().sum();
+        let mut group_sum = vec![0f64; n_groups * k];
+        let mut group_n = vec![0u64; n_groups];
+        let mut group_words: Vec<Vec<FxHashMap<u32, u32>>> = vec![vec![FxHashMap::default(); n_groups]; n_key];
+        let base = self.starts[0];
+        for (d, group) in self.groups.iter().enumerate() {
+            let tokens = self.starts[d] - base..self.starts[d + 1] - base;
+            let denominator = tokens.len() as f64 + alpha_sum;
+            for t in 0..k {
+                let count = self.doc_topic[d * k + t] as f64;
+                let share = (count + alpha[t]) / denominator;
+                theta_sum[d * k + t] += share;
+                assigned_sum[d * k + t] += count;
+                if let Some(g) = group {
+                    group_sum[g * k + t] += share;
+                }
+            }
+            let Some(g) = *group else { continue };
+            group_n[g] += 1;
+            for i in tokens {
+                let z = self.topics[i] as usize;
+                if z < n_key {
+                    *group_words[z][g].entry(self.words[i]).or_default() += 1;
+                }
+            }
+        }
+        let group_words = group_words
+            .into_iter()
+            .map(|by_group| {
+                by_group
+                    .into_iter()
+                    .map(|map| {
+                        let mut words: Vec<(u32, u32)> = map.into_iter().collect();
+                        words.sort_unstable();
+                        words
+                    })
+                    .collect()
+            })
+            .collect();
+        KeptPart { group_sum, group_n, group_words }
+    }
+}
+
+/// Per topic, the histogram of the documents' counts (`n_docs` documents) from its nonzero
+/// counts' ([`topic_histograms`]): documents without the topic are the rest.
+fn with_zeros(maps: Vec<FxHashMap<u32, u32>>, n_docs: usize) -> Vec<Vec<(f64, f64)>> {
+    maps.into_iter()
+        .map(|mut map| {
+            let holding: u64 = map.values().map(|&m| m as u64).sum();
+            if (holding as usize) < n_docs {
+                map.insert(0, (n_docs - holding as usize) as u32);
+            }
+            sorted(map)
+        })
+        .collect()
 }
 
 /// The chains' fits as one: free topics matched to the first chain's, estimates averaged over
@@ -505,12 +740,39 @@ fn add(model: &Model, c: &mut WordCounts, w: usize, row: usize, z: usize, s: boo
     }
 }
 
-struct ShardTokens<'a> {
-    words: &'a [u32],
+pub(super) struct ShardTokens<'a> {
+    pub(super) words: &'a [u32],
     /// Each token's row of the shard's regular counts.
-    rows: &'a [u32],
-    topics: &'a mut [u16],
-    switch: &'a mut [bool],
+    pub(super) rows: &'a [u32],
+    pub(super) topics: &'a mut [u16],
+    pub(super) switch: &'a mut [bool],
+}
+
+/// One sweep of one shard: the α it samples with, and where its random stream comes from (the
+/// chain's seed, the sweep and the shard — never the thread or the worker).
+pub(super) struct ShardSweep<'a> {
+    pub(super) seed: u64,
+    pub(super) sweep: usize,
+    pub(super) shard: usize,
+    pub(super) alpha: &'a [f64],
+}
+
+impl ShardSweep<'_> {
+    /// Sample the shard's `tokens` against `c`, its copy of the counts (its words' rows of the
+    /// regular counts); `starts` are its documents' first tokens and then its end, counted from
+    /// wherever its tokens start.
+    pub(super) fn sample(
+        &self,
+        model: &Model,
+        c: &mut WordCounts,
+        tokens: ShardTokens,
+        doc_topic: &mut [u32],
+        starts: &[usize],
+    ) {
+        let stream = self.seed ^ 0x6b65_7941_544d_0000 ^ ((self.sweep as u64 + 1) << 20) ^ (self.shard as u64 + 1);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(stream);
+        sample_shard(model, c, tokens, doc_topic, starts, self.alpha, &mut rng);
+    }
 }
 
 /// One sweep over a shard's documents: z given s for every token, then s given z for a token of
@@ -524,7 +786,7 @@ fn sample_shard(
     alpha: &[f64],
     rng: &mut Xoshiro256PlusPlus,
 ) {
-    let (k, params) = (model.k, model.params);
+    let (k, params) = (model.k, &model.params);
     let v_beta = model.v as f64 * params.beta;
     // Each topic's word-independent factors of the two conditionals, refreshed whenever its
     // totals change: then a token's weights need no division.
@@ -620,9 +882,17 @@ fn sample_shard(
 ///
 /// Zero counts add nothing to the sums over words, and the documents' part needs only the
 /// histograms of n_dk and of the lengths.
-fn log_likelihood(model: &Model, c: &WordCounts, doc_topic: &[u32], lengths: &[u32], alpha: &[f64]) -> f64 {
+/// `histograms`: each topic's histogram of the documents' counts; `lengths`: of their lengths.
+fn log_likelihood(
+    model: &Model,
+    c: &WordCounts,
+    histograms: &[Vec<(f64, f64)>],
+    lengths: &[(f64, f64)],
+    n_docs: usize,
+    alpha: &[f64],
+) -> f64 {
     use libm::lgamma;
-    let (k, params) = (model.k, model.params);
+    let (k, params) = (model.k, &model.params);
     let v_beta = model.v as f64 * params.beta;
     let counted = |counts: &[u32], prior: f64| {
         let base = lgamma(prior);
@@ -640,12 +910,10 @@ fn log_likelihood(model: &Model, c: &WordCounts, doc_topic: &[u32], lengths: &[u
         total +=
             lgamma(n1 + g1) + lgamma(n0 + g2) - lgamma(n0 + n1 + g1 + g2) - (lgamma(g1) + lgamma(g2) - lgamma(g1 + g2));
     }
-    let n = lengths.len() as f64;
+    let n = n_docs as f64;
     let sum: f64 = alpha.iter().sum();
-    total +=
-        n * lgamma(sum) - histogram(lengths.iter().copied()).iter().map(|&(x, m)| m * lgamma(x + sum)).sum::<f64>();
-    for (t, &a) in alpha.iter().enumerate() {
-        let counts = histogram(doc_topic.iter().skip(t).step_by(k).copied());
+    total += n * lgamma(sum) - lengths.iter().map(|&(x, m)| m * lgamma(x + sum)).sum::<f64>();
+    for (&a, counts) in alpha.iter().zip(histograms) {
         total += counts.iter().map(|&(x, m)| m * lgamma(x + a)).sum::<f64>() - n * lgamma(a);
     }
     total
@@ -657,14 +925,21 @@ fn gamma_log_density(x: f64, a: f64, b: f64) -> f64 {
 }
 
 /// One slice-sampling pass over α (topic by topic), under the Dirichlet–multinomial likelihood
-/// of the documents' topic counts.
-fn resample_alpha(alpha: &mut [f64], doc_topic: &[u32], lengths: &[u32], n_key: usize, rng: &mut Xoshiro256PlusPlus) {
+/// of the documents' topic counts (`histograms`, per topic; `length_histogram`, of the
+/// documents' lengths; `n_docs` documents).
+fn resample_alpha(
+    alpha: &mut [f64],
+    histograms: &[Vec<(f64, f64)>],
+    length_histogram: &[(f64, f64)],
+    n_docs: usize,
+    n_key: usize,
+    rng: &mut Xoshiro256PlusPlus,
+) {
     let k = alpha.len();
-    let n = lengths.len() as f64;
-    let length_histogram = histogram(lengths.iter().copied());
+    let n = n_docs as f64;
     let (low, high) = (1e-9 / (1.0 + 1e-9), 100.0 / 101.0);
     for t in 0..k {
-        let counts = histogram(doc_topic.iter().skip(t).step_by(k).copied());
+        let counts = &histograms[t];
         let rest: f64 = alpha.iter().enumerate().filter(|&(j, _)| j != t).map(|(_, a)| a).sum();
         let (shape, scale) = if t < n_key { (1.0, 1.0) } else { (2.0, 1.0) };
         let log_target = |a: f64| {
@@ -722,7 +997,7 @@ mod tests {
         // One keyword topic (group 0) and two free topics that must take groups 1 and 2: each
         // chain numbers them as it likes, and a pool that added them by number would mix them.
         let p = KeyAtmParams { free_topics: 2, chains: 4, ..params() };
-        let fit = keyatm(&planted(), &[vec![0, 1]], &p, &[None; 90], 1, 5);
+        let fit = keyatm(&planted(), &[vec![0, 1]], &p, &[None; 90], 1, 5, None).unwrap();
         assert_eq!((fit.chains.len(), fit.draws), (4, 4 * 30));
         for topic in 1..3 {
             let row = fit.phi.row(topic);
@@ -772,7 +1047,8 @@ mod tests {
         }
         let alpha = [0.3, 0.7, 0.2];
         let lengths: Vec<u32> = (0..n).map(|d| (starts[d + 1] - starts[d]) as u32).collect();
-        let fast = log_likelihood(&model, &c, &doc_topic, &lengths, &alpha);
+        let histograms = with_zeros(topic_histograms(&doc_topic, k), n);
+        let fast = log_likelihood(&model, &c, &histograms, &histogram(lengths.iter().copied()), n, &alpha);
         let lg = libm::lgamma;
         let mut slow = 0.0;
         for t in 0..k {
@@ -795,14 +1071,14 @@ mod tests {
         }
         assert!((fast - slow).abs() < 1e-6 * slow.abs(), "{fast} vs {slow}");
         // Sampling finds far likelier states than this random one.
-        let fit = keyatm(&counts, &keywords, &p, &[None; 90], 1, 2);
+        let fit = keyatm(&counts, &keywords, &p, &[None; 90], 1, 2, None).unwrap();
         assert!(fit.chains[0].log_likelihood > fast + 100.0, "{} vs {fast}", fit.chains[0].log_likelihood);
     }
 
     #[test]
     fn keyword_topics_find_their_groups_and_the_words_beside_the_seeds() {
         let groups: Vec<Option<usize>> = (0..90).map(|d| Some(d / 45)).collect();
-        let fit = keyatm(&planted(), &[vec![0, 1], vec![6, 7]], &params(), &groups, 2, 3);
+        let fit = keyatm(&planted(), &[vec![0, 1], vec![6, 7]], &params(), &groups, 2, 3, None).unwrap();
         for (topic, group) in [(0usize, 0u32), (1, 1)] {
             let row = fit.phi.row(topic);
             // Shared noise words may sit anywhere; the three groups must not mix.
@@ -834,13 +1110,57 @@ mod tests {
         let groups = vec![Some(0); 90];
         let fit = |threads| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            pool.install(|| keyatm(&planted(), &[vec![0, 1], vec![6, 7]], &params(), &groups, 1, 11))
+            pool.install(|| keyatm(&planted(), &[vec![0, 1], vec![6, 7]], &params(), &groups, 1, 11, None).unwrap())
         };
         let (a, b) = (fit(1), fit(3));
         assert_eq!(a.theta, b.theta);
         assert_eq!(a.phi, b.phi);
         assert_eq!(a.alpha, b.alpha);
         assert_eq!(a.group_words, b.group_words);
+    }
+
+    /// Shards sampled away — here by two hosts, as on two workers, each message encoded — give
+    /// the fit sampled here, bit for bit, with α resampled, draws kept and two chains pooled; and
+    /// so does a fit whose host is lost once (its chain starts again).
+    #[test]
+    fn shards_sampled_away_give_the_same_fit() {
+        use super::super::away::ShardHost;
+        use super::super::keyatm_shards::ThemeShardHost;
+        use std::sync::{Arc, Mutex};
+        let away = |fail_on_call: Option<usize>| -> AwayShards {
+            let hosts = Arc::new(Mutex::new((vec![ThemeShardHost::default(), ThemeShardHost::default()], 0usize)));
+            Arc::new(move |common, requests| {
+                let mut held = hosts.lock().unwrap();
+                held.1 += 1;
+                if Some(held.1) == fail_on_call {
+                    // The worker died: what it held is gone.
+                    held.0[1] = ThemeShardHost::default();
+                    return Err(crate::error::Error::Shards("a worker died".into()));
+                }
+                requests.into_iter().map(|(s, request)| held.0[s % 2].answer(s, &common, &request)).collect()
+            })
+        };
+        let groups: Vec<Option<usize>> = (0..90).map(|d| (d % 5 != 0).then_some(d / 30)).collect();
+        let p = KeyAtmParams { chains: 2, iterations: 40, burn_in: 20, thin: 4, ..params() };
+        let keywords = [vec![0, 1], vec![6, 7]];
+        let fit = |away: Option<&AwayShards>| keyatm(&planted(), &keywords, &p, &groups, 3, 4, away).unwrap();
+        let here = fit(None);
+        // Call 1 starts a chain's shards, calls 2–41 are its sweeps; 30 fails mid-chain.
+        for fail_on_call in [None, Some(30)] {
+            let there = fit(Some(&away(fail_on_call)));
+            let case = format!("failing on call {fail_on_call:?}");
+            assert_eq!(here.theta, there.theta, "{case}");
+            assert_eq!(here.assigned, there.assigned, "{case}");
+            assert_eq!(here.phi, there.phi, "{case}");
+            assert_eq!((&here.alpha, &here.pi), (&there.alpha, &there.pi), "{case}");
+            assert_eq!(here.group_draws, there.group_draws, "{case}");
+            assert_eq!(here.group_words, there.group_words, "{case}");
+            let lls = |f: &KeyAtmFit| f.chains.iter().map(|c| c.log_likelihood).collect::<Vec<_>>();
+            assert_eq!(lls(&here), lls(&there), "{case}");
+        }
+        // A host that keeps failing fails the fit with its error.
+        let broken: AwayShards = Arc::new(|_, _| Err(crate::error::Error::Shards("no workers".into())));
+        assert!(keyatm(&planted(), &keywords, &p, &groups, 3, 4, Some(&broken)).is_err());
     }
 
     #[test]
@@ -858,7 +1178,7 @@ mod tests {
             .collect();
         let counts = Csr::from_rows(6, rows);
         let groups: Vec<Option<usize>> = (0..60).map(|d| Some(d / 30)).collect();
-        let fit = keyatm(&counts, &[vec![0, 5]], &params(), &groups, 2, 1);
+        let fit = keyatm(&counts, &[vec![0, 5]], &params(), &groups, 2, 1, None).unwrap();
         assert!(!fit.group_words[0][0].contains_key(&5));
         assert!(fit.group_words[0][1].get(&5).copied().unwrap_or(0) > 0);
     }
@@ -869,10 +1189,12 @@ mod tests {
         let k = 2;
         let lengths = vec![20u32; 200];
         let doc_topic: Vec<u32> = (0..200).flat_map(|d| if d % 2 == 0 { [20, 0] } else { [0, 20] }).collect();
+        let (histograms, length_histogram) =
+            (with_zeros(topic_histograms(&doc_topic, k), 200), histogram(lengths.into_iter()));
         let mut alpha = vec![1.0; k];
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
         for _ in 0..50 {
-            resample_alpha(&mut alpha, &doc_topic, &lengths, 0, &mut rng);
+            resample_alpha(&mut alpha, &histograms, &length_histogram, 200, 0, &mut rng);
         }
         assert!(alpha.iter().all(|&a| a < 0.2), "{alpha:?}");
     }

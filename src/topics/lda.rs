@@ -28,8 +28,8 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use super::away::AwayShards;
 use super::draw;
-use super::lda_shards::AwayShards;
 use crate::error::Result;
 use crate::vectorize::Csr;
 
@@ -748,7 +748,7 @@ pub(super) fn histogram(values: impl Iterator<Item = u32>) -> Vec<(f64, f64)> {
     sorted(map)
 }
 
-fn sorted(map: FxHashMap<u32, u32>) -> Vec<(f64, f64)> {
+pub(super) fn sorted(map: FxHashMap<u32, u32>) -> Vec<(f64, f64)> {
     let mut out: Vec<(f64, f64)> = map.into_iter().map(|(x, c)| (x as f64, c as f64)).collect();
     out.sort_by(|a, b| a.0.total_cmp(&b.0));
     out
@@ -882,7 +882,8 @@ mod tests {
     /// estimates averaged; and so does a run whose host is lost once (it starts again).
     #[test]
     fn shards_sampled_away_give_the_same_fit() {
-        use super::super::lda_shards::{AwayShards, LdaShardHost};
+        use super::super::away::{AwayShards, ShardHost};
+        use super::super::lda_shards::LdaShardHost;
         use std::sync::{Arc, Mutex};
         let away = |fail_on_call: Option<usize>| -> AwayShards {
             let hosts = Arc::new(Mutex::new((vec![LdaShardHost::default(), LdaShardHost::default()], 0usize)));

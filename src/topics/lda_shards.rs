@@ -16,20 +16,16 @@
 
 use ndarray::Array2;
 use rustc_hash::FxHashMap;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
+use super::away::{self, retried, AwayShards, Packed, ShardHost};
 use super::lda::{
     accumulate_phi, accumulate_theta, merge, optimize_alpha, topic_histograms, LdaParams, Sampling, Shard, ShardWords,
 };
 use crate::error::{Error, Result};
 
-/// Sends `common` (the same for every shard) and one request per LDA shard (by index) to where the
-/// shards are sampled, and returns their answers in the order asked ([`LdaShardHost::answer`]
-/// gives each).
-pub type AwayShards = std::sync::Arc<dyn Fn(Vec<u8>, Vec<(usize, Vec<u8>)>) -> Result<Vec<Vec<u8>>> + Send + Sync>;
-
-/// Times sampling away starts again from the warm-up's state after a shard is lost.
-const RETRIES: usize = 2;
+/// How errors and notes name these shards.
+const WHAT: &str = "LDA";
 
 #[derive(Serialize, Deserialize)]
 enum Common {
@@ -97,10 +93,9 @@ struct HeldShard {
     theta_sum: Array2<f64>,
 }
 
-impl LdaShardHost {
-    /// Answer the driver's `request` about shard `shard` (a start replaces what was held).
-    pub fn answer(&mut self, shard: usize, common: &[u8], request: &[u8]) -> Result<Vec<u8>> {
-        let answer = match (decode::<Common>(common)?, decode::<Request>(request)?) {
+impl ShardHost for LdaShardHost {
+    fn answer(&mut self, shard: usize, common: &[u8], request: &[u8]) -> Result<Vec<u8>> {
+        let answer = match (away::decode::<Common>(common, WHAT)?, away::decode::<Request>(request, WHAT)?) {
             (Common::Start { k, v, beta, sparse, seed }, Request::Start { words, lengths, topics, theta_sum }) => {
                 let mut starts = Vec::with_capacity(lengths.0.len() + 1);
                 starts.push(0);
@@ -160,9 +155,11 @@ impl LdaShardHost {
                 return Err(Error::Shards(format!("LDA shard {shard}: a request that does not match its common part")))
             }
         };
-        encode(&answer)
+        away::encode(&answer, WHAT)
     }
+}
 
+impl LdaShardHost {
     fn held(&mut self, shard: usize) -> Result<&mut HeldShard> {
         self.shards
             .get_mut(&shard)
@@ -204,21 +201,10 @@ impl Chain<'_> {
         // stay as it left them; the documents' counts and proportions change only when the shards
         // hand them back, at the end.)
         let kept = (self.word_topic.clone(), self.topic_total.clone(), self.alpha.clone(), self.phi_sum.clone());
-        let mut attempt = 0;
-        loop {
-            match self.try_away(away, from, progress) {
-                Ok(()) => return Ok(()),
-                Err(error) if attempt < RETRIES => {
-                    attempt += 1;
-                    // Said even under --quiet: the run took longer than it should have, and why.
-                    let said = error.to_string();
-                    let first_line = said.lines().next().unwrap_or_default();
-                    eprintln!("[themeshift] note: LDA: {first_line}; sampling its shards again from sweep {from}");
-                    (*self.word_topic, *self.topic_total, *self.alpha, *self.phi_sum) = kept.clone();
-                }
-                Err(error) => return Err(error),
-            }
-        }
+        let restore = |chain: &mut Self| {
+            (*chain.word_topic, *chain.topic_total, *chain.alpha, *chain.phi_sum) = kept.clone();
+        };
+        retried(WHAT, from, self, restore, |chain| chain.try_away(away, from, progress))
     }
 
     fn try_away(&mut self, away: &AwayShards, from: usize, progress: &crate::progress::Bar) -> Result<()> {
@@ -238,11 +224,11 @@ impl Chain<'_> {
                         self.theta_sum.rows().into_iter().skip(a).take(b - a).flatten().copied().collect(),
                     ),
                 };
-                Ok((s, encode(&request)?))
+                Ok((s, away::encode(&request, WHAT)?))
             })
             .collect::<Result<Vec<_>>>()?;
-        for answer in ask(away, &start, requests)? {
-            let Answer::Started = answer else { return Err(unexpected()) };
+        for answer in away::ask::<_, Answer>(away, WHAT, &start, requests)? {
+            let Answer::Started = answer else { return Err(away::unexpected(WHAT)) };
         }
         let mut average_first = false;
         for sweep in from..params.iterations {
@@ -261,13 +247,15 @@ impl Chain<'_> {
                 .map(|&s| {
                     let mut table = Vec::new();
                     self.shard_words[s].copy_rows(self.word_topic, k, &mut table);
-                    Ok((s, encode(&Request::Sweep { table: Packed(table) })?))
+                    Ok((s, away::encode(&Request::Sweep { table: Packed(table) }, WHAT)?))
                 })
                 .collect::<Result<Vec<_>>>()?;
             let (mut tables, mut totals) = (Vec::new(), Vec::new());
             let mut per_topic: Vec<FxHashMap<u32, u32>> = vec![FxHashMap::default(); k];
-            for answer in ask(away, &common, requests)? {
-                let Answer::Swept { table, topic_total, histograms } = answer else { return Err(unexpected()) };
+            for answer in away::ask::<_, Answer>(away, WHAT, &common, requests)? {
+                let Answer::Swept { table, topic_total, histograms } = answer else {
+                    return Err(away::unexpected(WHAT));
+                };
                 tables.push(table.0);
                 totals.push(topic_total);
                 for (map, shard_map) in per_topic.iter_mut().zip(histograms) {
@@ -286,9 +274,10 @@ impl Chain<'_> {
             }
         }
         let finish = Common::Finish { alpha: self.alpha.clone(), average_first };
-        let requests = shards.iter().map(|&s| Ok((s, encode(&Request::Finish)?))).collect::<Result<Vec<_>>>()?;
-        for (s, answer) in shards.iter().zip(ask(away, &finish, requests)?) {
-            let Answer::Finished { theta_sum, doc_topic } = answer else { return Err(unexpected()) };
+        let requests =
+            shards.iter().map(|&s| Ok((s, away::encode(&Request::Finish, WHAT)?))).collect::<Result<Vec<_>>>()?;
+        for (s, answer) in shards.iter().zip(away::ask::<_, Answer>(away, WHAT, &finish, requests)?) {
+            let Answer::Finished { theta_sum, doc_topic } = answer else { return Err(away::unexpected(WHAT)) };
             let (a, b) = (self.bounds[*s], self.bounds[*s + 1]);
             if theta_sum.0.len() != (b - a) * k || doc_topic.0.len() != (b - a) * k {
                 return Err(Error::Shards(format!("LDA shard {s} sent back counts of the wrong size")));
@@ -299,78 +288,5 @@ impl Chain<'_> {
             }
         }
         Ok(())
-    }
-}
-
-fn ask(away: &AwayShards, common: &Common, requests: Vec<(usize, Vec<u8>)>) -> Result<Vec<Answer>> {
-    let asked = requests.len();
-    let answers = away(encode(common)?, requests)?;
-    if answers.len() != asked {
-        return Err(Error::Shards(format!("the LDA shards sent {} answers for {asked} requests", answers.len())));
-    }
-    answers.iter().map(|bytes| decode(bytes)).collect()
-}
-
-fn unexpected() -> Error {
-    Error::Shards("an LDA shard answered another request than the one asked".into())
-}
-
-fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    crate::shards::encode(value, "an LDA shard's message")
-}
-
-fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    crate::shards::decode(bytes, "an LDA shard's message")
-}
-
-/// Numbers sent as one run of little-endian bytes (MessagePack's bin), not one by one: a shard's
-/// rows of the counts are millions of them every sweep.
-struct Packed<T>(Vec<T>);
-
-trait Plain: Copy {
-    const SIZE: usize;
-    fn put(self, out: &mut Vec<u8>);
-    fn get(bytes: &[u8]) -> Self;
-}
-
-macro_rules! plain {
-    ($($t:ty),*) => {$(
-        impl Plain for $t {
-            const SIZE: usize = std::mem::size_of::<$t>();
-            fn put(self, out: &mut Vec<u8>) {
-                out.extend_from_slice(&self.to_le_bytes());
-            }
-            fn get(bytes: &[u8]) -> Self {
-                <$t>::from_le_bytes(bytes.try_into().expect("SIZE bytes"))
-            }
-        }
-    )*};
-}
-plain!(u16, u32, f64);
-
-impl<T: Plain> Serialize for Packed<T> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut bytes = Vec::with_capacity(self.0.len() * T::SIZE);
-        self.0.iter().for_each(|&x| x.put(&mut bytes));
-        serializer.serialize_bytes(&bytes)
-    }
-}
-
-impl<'de, T: Plain> Deserialize<'de> for Packed<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        struct Bytes<T>(std::marker::PhantomData<T>);
-        impl<T: Plain> serde::de::Visitor<'_> for Bytes<T> {
-            type Value = Packed<T>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                write!(f, "a run of {}-byte numbers", T::SIZE)
-            }
-            fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> std::result::Result<Packed<T>, E> {
-                if !bytes.len().is_multiple_of(T::SIZE) {
-                    return Err(E::custom(format!("{} bytes are not whole {}-byte numbers", bytes.len(), T::SIZE)));
-                }
-                Ok(Packed(bytes.chunks_exact(T::SIZE).map(T::get).collect()))
-            }
-        }
-        deserializer.deserialize_bytes(Bytes(std::marker::PhantomData))
     }
 }

@@ -2,9 +2,11 @@
 //! topics; each fitted model is described by its top terms, its documents' topic shares, its
 //! most representative documents and its coherence (gensim's c_npmi, c_v, u_mass).
 
+pub mod away;
 pub mod coherence;
 mod draw;
 pub mod keyatm;
+pub mod keyatm_shards;
 mod lanes;
 pub mod lda;
 pub mod lda_shards;
@@ -146,7 +148,7 @@ pub struct TopicInputs<'a> {
     /// coherence; `None` when the tokens are not at hand.
     pub token_ids: Option<&'a [Vec<u32>]>,
     /// Where LDA's shards are sampled when not here (a sharded run's workers).
-    pub lda_away: Option<&'a lda_shards::AwayShards>,
+    pub lda_away: Option<&'a away::AwayShards>,
 }
 
 /// Fit every model for every k, in that order.

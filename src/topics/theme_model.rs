@@ -19,6 +19,7 @@ use std::time::Instant;
 
 use ndarray::Array2;
 
+use super::away::AwayShards;
 use super::keyatm::{keyatm, Chain, KeyAtmParams};
 use crate::cluster::top;
 use crate::error::Result;
@@ -209,12 +210,15 @@ pub struct ThemeInputs<'a> {
     pub n_periods: usize,
     /// Terms listed per topic in theme_model.parquet, and per theme and period.
     pub top_terms: usize,
+    /// Where the sampler's shards are sampled when not here (a sharded run's workers).
+    pub away: Option<&'a AwayShards>,
 }
 
-pub fn fit_theme_model(inputs: &ThemeInputs, params: &KeyAtmParams, seed: u64) -> ThemeModel {
+/// Fit the model; it fails only if its shards are sampled away and stop answering.
+pub fn fit_theme_model(inputs: &ThemeInputs, params: &KeyAtmParams, seed: u64) -> Result<ThemeModel> {
     let start = Instant::now();
     let seeds = inputs.seeds;
-    let fit = keyatm(inputs.counts, &seeds.ids, params, inputs.period_of_row, inputs.n_periods, seed);
+    let fit = keyatm(inputs.counts, &seeds.ids, params, inputs.period_of_row, inputs.n_periods, seed, inputs.away)?;
     let n_key = seeds.themes.len();
     let k = n_key + params.free_topics;
     let free = |i: usize| format!("free_{}", i + 1);
@@ -243,7 +247,7 @@ pub fn fit_theme_model(inputs: &ThemeInputs, params: &KeyAtmParams, seed: u64) -
     }
     let words_by_period = period_words(&fit.group_words, fit.draws, inputs.top_terms);
     let seed_documents = seed_documents(inputs.counts, &seeds.ids, &fit.theta);
-    ThemeModel {
+    Ok(ThemeModel {
         names,
         labels,
         n_key,
@@ -264,7 +268,7 @@ pub fn fit_theme_model(inputs: &ThemeInputs, params: &KeyAtmParams, seed: u64) -
         tokens: fit.tokens,
         iterations: fit.iterations,
         seconds: start.elapsed().as_secs_f64(),
-    }
+    })
 }
 
 /// Each keyword theme's seed documents (`seeds[t]` sorted) and the topics holding the most share
