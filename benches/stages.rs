@@ -11,7 +11,7 @@ use themeshift::demo;
 use themeshift::linalg::{truncated_svd, Scatter};
 use themeshift::normalize::{clean_whitespace_and_width, ScriptConverter};
 use themeshift::segment::{build_jieba, FilterChain, Segmenter};
-use themeshift::topics::coherence::coherence;
+use themeshift::topics::coherence::{coherence, count_here};
 use themeshift::topics::lda::{lda, LdaParams};
 use themeshift::topics::nmf::{nmf, nndsvda, NmfParams};
 use themeshift::trends::analysis::{analyse, TrendParams};
@@ -153,7 +153,7 @@ fn stages(c: &mut Criterion) {
     let topics: Vec<Vec<u32>> = (0..5u32).map(|t| (t * 10..t * 10 + 10).collect()).collect();
     models.bench_function("coherence: 5 topics × 10 words", |b| {
         b.iter(|| {
-            let c = coherence(&docs, &topics);
+            let c = coherence(&|relevant: &[u32]| Ok(count_here(&docs, relevant)), &topics).unwrap();
             assert!(c.iter().all(|t| t.c_npmi.is_finite() && t.u_mass.is_finite()));
             assert_eq!(c.len(), 5);
         })

@@ -357,23 +357,18 @@ fn finish(
     let analysed: Vec<usize> =
         (0..docs.len()).filter(|&d| config.keep_duplicates || docs[d].duplicate_of.is_none()).collect();
     // The vocabulary from the terms' frequencies, merged over the shards; then each analysed
-    // document's row — counts, theme hits and, for the topic models, its tokens as vocabulary ids
-    // — from the shard that holds its tokens.
-    let (vectorized, terms, supported, theme_hits, token_ids) = stages.run("vectorize", || {
+    // document's row — counts and theme hits — from the shard that holds its tokens.
+    let (vectorized, terms, supported, theme_hits) = stages.run("vectorize", || {
         let frequencies = tokens.frequencies(&analysed)?;
         crate::progress::check();
         let (vocabulary, adjustments) = vocabulary_for(&frequencies, analysed.len(), &config.vectorize.vocabulary)?;
         let supported = models_the_corpus_supports(config, analysed.len(), vocabulary.len());
-        let wanted = RowsWanted {
-            vocabulary: vocabulary.terms.clone(),
-            lexicon: LexiconIndex::new(themes),
-            token_ids: !supported.1.models.is_empty(),
-        };
+        let wanted = RowsWanted { vocabulary: vocabulary.terms.clone(), lexicon: LexiconIndex::new(themes) };
         let entries = vocabulary.df.iter().map(|&d| d as usize).sum();
         let rows = tokens.rows(&analysed, wanted, entries)?;
         crate::progress::check();
         let vectorized = Vectorized::new(analysed, vocabulary, rows.counts, config.vectorize.sublinear_tf, adjustments);
-        Ok((vectorized, frequencies.terms, supported, rows.hits, rows.token_ids))
+        Ok((vectorized, frequencies.terms, supported, rows.hits))
     })?;
     let (cluster_config, topics_config, skipped_models) = supported;
     let seeds = config.theme_model.as_ref().map(|_| {
@@ -422,15 +417,15 @@ fn finish(
     let theme_hits = (theme_hits, unseen_terms(themes, &terms));
     let (n_token_ids, n_distinct_terms) = (n_tokens.iter().sum::<u64>() as usize, terms.len());
     drop(terms);
-    // The tokens themselves come to this process only for --keep-tokens (at 8× the full corpus
-    // they are 90 M ids).
-    let tokenized = if config.keep_tokens {
-        Some(tokens.into_tokenized()?)
-    } else {
-        drop(tokens);
-        None
-    };
+    // The tokens stay where they are while the topic models' coherence counts their top words
+    // in them; with no topic models they are let go now. (They come to this process only for
+    // --keep-tokens: at 8× the full corpus they are 90 M ids.)
+    let tokens = (!topics_config.models.is_empty() || config.keep_tokens).then_some(tokens);
     crate::shards::release_memory();
+    let counted = |relevant: &[u32]| {
+        let words = relevant.iter().map(|&id| vectorized.vocabulary.terms[id as usize].clone()).collect();
+        tokens.as_ref().expect("kept for the topic models").cooccurrence(&vectorized.rows, words)
+    };
 
     // Clusters, topics and trends only read what came before: they run side by side, unless the
     // corpus is so large that their working sets together would set the run's peak memory.
@@ -470,7 +465,7 @@ fn finish(
                                 let inputs = TopicInputs {
                                     tfidf: &vectorized.tfidf(),
                                     counts: &vectorized.counts,
-                                    token_ids: token_ids.as_deref(),
+                                    cooccurrence: Some(&counted),
                                     lda_away: models_away.as_ref().map(|away| &away.lda),
                                 };
                                 fit_topics(&inputs, &topics_config, config.seed)
@@ -506,6 +501,11 @@ fn finish(
         texts.texts_of(&(0..docs.len()).collect::<Vec<_>>())?
     } else {
         Vec::new()
+    };
+    // --keep-tokens' table holds every token: they come to this process now, the last thing asked of them.
+    let tokenized = match tokens {
+        Some(tokens) if config.keep_tokens => Some(tokens.into_tokenized()?),
+        _ => None,
     };
     // The last handles on the shards: their workers can stop while the tables are written.
     drop((texts, models_away));

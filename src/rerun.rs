@@ -9,6 +9,7 @@ use polars::prelude::*;
 
 use crate::cluster::{cluster, LsaKmeans};
 use crate::error::{Error, Origin, Result};
+use crate::topics::coherence::{count_here, CooccurrenceSource};
 use crate::topics::{fit_topics, TopicInputs, TopicsConfig};
 use crate::trends::groups::leading_group;
 use crate::vectorize::Csr;
@@ -166,8 +167,10 @@ pub fn rerun_topics(
     }
     let job = Refit { tool: "topics", options: serde_json::json!(config), seed, with_tokens: true };
     job.run(run_dir, out, charts, |run, out| {
-        let inputs =
-            TopicInputs { tfidf: &run.tfidf, counts: &run.counts, token_ids: run.token_ids.as_deref(), lda_away: None };
+        // Coherence counts the top words in the run's tokens (its tokens.parquet), when it kept them.
+        let counted = |relevant: &[u32]| Ok(count_here(run.token_ids.as_deref().unwrap_or_default(), relevant));
+        let cooccurrence = run.token_ids.is_some().then_some(&counted as &CooccurrenceSource);
+        let inputs = TopicInputs { tfidf: &run.tfidf, counts: &run.counts, cooccurrence, lda_away: None };
         let models = fit_topics(&inputs, config, seed)?;
         let outputs =
             write_topic_outputs(charts, out, &run.run_id, &models, &run.names(), &run.terms, config.doc_topic_floor)?;

@@ -1,16 +1,18 @@
 //! The tokens of a run's documents, held apart from the documents (in this process, or with the
 //! shards that segmented them), and what a run asks of them: the terms' frequencies (merged into
 //! the corpus's, which choose the vocabulary), then each analysed document's row — its counts
-//! over the vocabulary, its theme hits and, for the topic models, its tokens as vocabulary ids.
+//! over the vocabulary and its theme hits — and, for the topic models' coherence, how often their
+//! top words occur together.
 
 use std::borrow::Cow;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{check_len, decode, encode, AskShards, Holding, Places, Shards};
 use crate::error::{Error, Result};
 use crate::segment::{Tokenized, TokensJoin};
-use crate::topics::vocabulary_token_ids;
+use crate::topics::coherence::{Cooccurrence, NOT_RELEVANT};
 use crate::trends::themes::LexiconIndex;
 use crate::vectorize::{columns_of, count_rows, Csr, TermFrequencies};
 
@@ -27,36 +29,36 @@ pub enum TokenQuestion {
     Frequencies,
     /// The rows of the documents asked, in that order.
     Rows(RowsWanted),
+    /// The co-occurrence counts of these words (index i is word i) over the documents asked.
+    Cooccurrence(Vec<String>),
     /// All of the shard's tokens.
     Tokens,
 }
 
-/// What a document's row holds: its counts over `vocabulary` (sorted terms), its hits of the
-/// themes' lexicons, and its tokens as vocabulary ids (`u32::MAX` for a term outside it) when
-/// `token_ids` (for LDA and the theme model).
+/// What a document's row holds: its counts over `vocabulary` (sorted terms) and its hits of the
+/// themes' lexicons.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RowsWanted {
     pub vocabulary: Vec<String>,
     pub lexicon: LexiconIndex,
-    pub token_ids: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub enum TokenAnswer {
     Frequencies(TermFrequencies),
     Rows(ShardRows),
     Tokens(Tokenized),
+    Cooccurrence(Cooccurrence),
 }
 
 /// Rows of some documents, in the order asked: the count matrix's rows laid end to end (`lens`
-/// entries each), theme hits, and tokens as vocabulary ids (empty unless asked).
+/// entries each) and theme hits.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ShardRows {
     pub lens: Vec<u32>,
     pub columns: Vec<u32>,
     pub counts: Vec<u32>,
     pub hits: Vec<Vec<f64>>,
-    pub token_ids: Vec<Vec<u32>>,
 }
 
 impl TokenQuestion {
@@ -76,19 +78,20 @@ impl TokenQuestion {
             TokenQuestion::Rows(wanted) => {
                 let columns = columns_of(&tokenized.terms, &wanted.vocabulary);
                 let counts = count_rows(&tokenized, docs, &columns, wanted.vocabulary.len());
-                let token_ids = if wanted.token_ids {
-                    let tokens: Vec<&[u32]> = docs.iter().map(|&d| tokenized.doc(d)).collect();
-                    vocabulary_token_ids(&tokens, &columns)
-                } else {
-                    Vec::new()
-                };
                 TokenAnswer::Rows(ShardRows {
                     lens: counts.indptr.windows(2).map(|w| (w[1] - w[0]) as u32).collect(),
                     columns: std::sync::Arc::unwrap_or_clone(counts.indices),
                     counts: counts.values,
                     hits: wanted.lexicon.hits(&tokenized, docs),
-                    token_ids,
                 })
+            }
+            TokenQuestion::Cooccurrence(words) => {
+                let index_of = columns_of(&tokenized.terms, words);
+                let mapped: Vec<Vec<u32>> = docs
+                    .par_iter()
+                    .map(|&d| tokenized.doc(d).iter().map(|&t| index_of[t as usize].unwrap_or(NOT_RELEVANT)).collect())
+                    .collect();
+                TokenAnswer::Cooccurrence(Cooccurrence::count(&mapped, words.len()))
             }
             TokenQuestion::Tokens => TokenAnswer::Tokens(tokenized.into_owned()),
         })
@@ -109,8 +112,6 @@ pub fn answer_tokens(tokens: &[u8], question: &[u8], docs: &[u8]) -> Result<Vec<
 pub struct Rows {
     pub counts: Csr<u32>,
     pub hits: Vec<Vec<f64>>,
-    /// Each document's tokens as vocabulary ids, when asked.
-    pub token_ids: Option<Vec<Vec<u32>>>,
 }
 
 /// The tokens of a run's documents: held in this process, or with the shards that segmented
@@ -159,14 +160,13 @@ impl ShardTokens {
     /// vocabulary's document frequencies summed), so the matrix is laid out once.
     pub fn rows(&self, docs: &[usize], wanted: RowsWanted, entries: usize) -> Result<Rows> {
         assert!(docs.windows(2).all(|w| w[0] < w[1]), "rows are asked in document order");
-        let (n_cols, token_ids) = (wanted.vocabulary.len(), wanted.token_ids);
+        let n_cols = wanted.vocabulary.len();
         let mut all = ShardRows::default();
         let question = TokenQuestion::Rows(wanted);
         self.ask(&question, self.shards.places(docs), |places, answer| {
             let TokenAnswer::Rows(part) = answer else { return Err(other_kind()) };
             check_len(part.lens.len(), places.len())?;
             check_len(part.hits.len(), places.len())?;
-            check_len(part.token_ids.len(), if token_ids { places.len() } else { 0 })?;
             if all.lens.is_empty() {
                 // The first (in process, the only) shard's rows are taken whole, not copied.
                 all = part;
@@ -177,7 +177,6 @@ impl ShardTokens {
                 all.columns.extend(part.columns);
                 all.counts.extend(part.counts);
                 all.hits.extend(part.hits);
-                all.token_ids.extend(part.token_ids);
             }
             Ok(())
         })?;
@@ -190,7 +189,23 @@ impl ShardTokens {
         check_len(all.columns.len(), *indptr.last().unwrap())?;
         let counts =
             Csr { n_cols, indptr: indptr.into(), indices: std::sync::Arc::new(all.columns), values: all.counts };
-        Ok(Rows { counts, hits: all.hits, token_ids: token_ids.then_some(all.token_ids) })
+        Ok(Rows { counts, hits: all.hits })
+    }
+
+    /// The co-occurrence counts of `words` (index i is word i) over documents `docs`: every
+    /// shard's, added up (integers: the same whatever the order).
+    pub fn cooccurrence(&self, docs: &[usize], words: Vec<String>) -> Result<Cooccurrence> {
+        let mut all = Cooccurrence::empty(words.len());
+        let r = words.len();
+        self.ask(&TokenQuestion::Cooccurrence(words), self.shards.places(docs), |_, answer| {
+            let TokenAnswer::Cooccurrence(part) = answer else { return Err(other_kind()) };
+            if part.words() != r {
+                return Err(Error::Shards(format!("a shard counted {} words for {r}", part.words())));
+            }
+            all = std::mem::replace(&mut all, Cooccurrence::empty(0)).merge(part);
+            Ok(())
+        })?;
+        Ok(all)
     }
 
     /// Every document's tokens, as one process segmenting the whole corpus makes them.
@@ -284,17 +299,26 @@ mod tests {
             Theme { name: "a".into(), label: "a".into(), terms: vec![("能源".into(), 1.0), ("金融".into(), 0.5)] },
             Theme { name: "b".into(), label: "b".into(), terms: vec![("合作".into(), 2.0)] },
         ];
-        let wanted = RowsWanted {
-            vocabulary: vec!["合作".into(), "金融".into()],
-            lexicon: LexiconIndex::new(&themes),
-            token_ids: true,
-        };
+        let wanted =
+            RowsWanted { vocabulary: vec!["合作".into(), "金融".into()], lexicon: LexiconIndex::new(&themes) };
         let (a, b) = (asked.rows(&docs, wanted.clone(), 4).unwrap(), here.rows(&docs, wanted, 4).unwrap());
-        assert_eq!((&a.counts, &a.hits, &a.token_ids), (&b.counts, &b.hits, &b.token_ids));
+        assert_eq!((&a.counts, &a.hits), (&b.counts, &b.hits));
         assert_eq!(a.counts, Csr::from_rows(2, vec![vec![(0, 2)], vec![(1, 1)], vec![], vec![(0, 1), (1, 1)]]));
         assert_eq!(a.hits, [vec![1.0, 4.0], vec![1.5, 0.0], vec![0.0, 0.0], vec![0.5, 2.0]]);
-        let outside = u32::MAX;
-        assert_eq!(a.token_ids.unwrap()[1], [outside, 1, outside]);
+        // Coherence's counts of the top words, "贸易" among them, over the same documents: added
+        // up from the shards, the counts of the tokens held here.
+        let words = || vec!["能源".to_string(), "合作".into(), "贸易".into()];
+        let (a, b) = (asked.cooccurrence(&docs, words()).unwrap(), here.cooccurrence(&docs, words()).unwrap());
+        let topics = [vec![0u32, 1, 2]];
+        let from = |counts: Cooccurrence| {
+            let source = move |_: &[u32]| Ok(counts.clone());
+            crate::topics::coherence::coherence(&source, &topics).unwrap()
+        };
+        let x = NOT_RELEVANT;
+        let by_hand =
+            crate::topics::coherence::count_here(&[vec![1, 0, 1], vec![0, x, 2], vec![], vec![1, x]], &[0, 1, 2]);
+        assert_eq!(from(b.clone()), from(by_hand));
+        assert_eq!(from(a), from(b));
         assert_eq!(asked.into_tokenized().unwrap(), whole);
     }
 

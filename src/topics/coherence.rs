@@ -10,10 +10,16 @@
 //! Windows follow gensim exactly, including two details that change the numbers: a document
 //! shorter than the window counts as one window, and when a window slides the token leaving it
 //! is marked absent even if another copy of it is still inside (gensim's `_slide_window`).
+//!
+//! The counts ([`Cooccurrence`]) are integers and windows never cross documents, so each shard of
+//! a sharded run counts its own documents and the shards' counts add up to the corpus's exactly;
+//! only the top words' counts travel, never the tokens.
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
 
 /// gensim's smoothing constant in the log ratios.
 const EPSILON: f64 = 1e-12;
@@ -27,8 +33,10 @@ pub struct TopicCoherence {
     pub u_mass: f64,
 }
 
-/// Occurrence and co-occurrence counts of the relevant words (dense `r × r`, symmetric).
-#[derive(Clone)]
+/// Occurrence and co-occurrence counts of the relevant words (dense `r × r`, symmetric; only
+/// the pairs that occur together travel).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(into = "SparseCounts", try_from = "SparseCounts")]
 struct Counts {
     r: usize,
     units: u64,
@@ -56,6 +64,7 @@ impl Counts {
     }
 
     fn merge(mut self, other: Counts) -> Counts {
+        assert_eq!(self.r, other.r, "counts of the same words");
         self.units += other.units;
         self.occurrences.iter_mut().zip(other.occurrences).for_each(|(a, b)| *a += b);
         self.pairs.iter_mut().zip(other.pairs).for_each(|(a, b)| *a += b);
@@ -79,15 +88,99 @@ impl Counts {
     }
 }
 
-/// Which relevant word (0..r) each token is, if any.
-const NONE: u32 = u32::MAX;
+/// [`Counts`] as they travel: the pairs counted (a < b), not all r².
+#[derive(Serialize, Deserialize)]
+struct SparseCounts {
+    r: usize,
+    units: u64,
+    occurrences: Vec<u64>,
+    pairs: Vec<(u32, u32, u64)>,
+}
+
+impl From<Counts> for SparseCounts {
+    fn from(c: Counts) -> Self {
+        let r = c.r;
+        let pairs = (0..r)
+            .flat_map(|a| (a + 1..r).map(move |b| (a, b)))
+            .filter_map(|(a, b)| Some((a as u32, b as u32, c.pairs[a * r + b])).filter(|p| p.2 > 0))
+            .collect();
+        SparseCounts { r, units: c.units, occurrences: c.occurrences, pairs }
+    }
+}
+
+impl TryFrom<SparseCounts> for Counts {
+    type Error = String;
+    fn try_from(s: SparseCounts) -> std::result::Result<Self, String> {
+        let r = s.r;
+        if s.occurrences.len() != r || s.pairs.iter().any(|&(a, b, _)| a >= b || b as usize >= r) {
+            return Err(format!("co-occurrence counts that are not of {r} words"));
+        }
+        let mut counts = Counts::new(r);
+        counts.units = s.units;
+        counts.occurrences = s.occurrences;
+        for (a, b, n) in s.pairs {
+            let (a, b) = (a as usize, b as usize);
+            counts.pairs[a * r + b] = n;
+            counts.pairs[b * r + a] = n;
+        }
+        Ok(counts)
+    }
+}
+
+/// A token that is none of the relevant words.
+pub const NOT_RELEVANT: u32 = u32::MAX;
+const NONE: u32 = NOT_RELEVANT;
+
+/// The counts every coherence measure reads, of some relevant words (0..r): in windows of
+/// [`NPMI_WINDOW`] and of [`CV_WINDOW`] tokens, and in documents.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Cooccurrence {
+    npmi: Counts,
+    cv: Counts,
+    documents: Counts,
+}
+
+impl Cooccurrence {
+    /// Counts over `docs`, each token as its relevant word's index (0..r) or [`NOT_RELEVANT`].
+    pub fn count<D: AsRef<[u32]> + Sync>(docs: &[D], r: usize) -> Cooccurrence {
+        let ((npmi, cv), documents) = rayon::join(
+            || rayon::join(|| windows(docs, r, NPMI_WINDOW), || windows(docs, r, CV_WINDOW)),
+            || documents(docs, r),
+        );
+        Cooccurrence { npmi, cv, documents }
+    }
+
+    /// No units yet, of `r` words: what the shards' counts are added to.
+    pub fn empty(r: usize) -> Cooccurrence {
+        Cooccurrence { npmi: Counts::new(r), cv: Counts::new(r), documents: Counts::new(r) }
+    }
+
+    /// The counts of both corpora together (of the same words).
+    pub fn merge(self, other: Cooccurrence) -> Cooccurrence {
+        Cooccurrence {
+            npmi: self.npmi.merge(other.npmi),
+            cv: self.cv.merge(other.cv),
+            documents: self.documents.merge(other.documents),
+        }
+    }
+
+    /// How many relevant words are counted.
+    pub fn words(&self) -> usize {
+        self.npmi.r
+    }
+}
+
+/// Counts the co-occurrence of `relevant` (vocabulary ids; index i is relevant word i) over the
+/// documents the run analyses: here, or asked of the shards that hold their tokens.
+pub type CooccurrenceSource<'a> = dyn Fn(&[u32]) -> Result<Cooccurrence> + Sync + 'a;
 
 /// gensim's `WordOccurrenceAccumulator` over sliding windows of `window` tokens.
-fn windows(docs: &[Vec<u32>], r: usize, window: usize) -> Counts {
+fn windows<D: AsRef<[u32]> + Sync>(docs: &[D], r: usize, window: usize) -> Counts {
     docs.par_iter()
         .fold(
             || (Counts::new(r), vec![false; r], Vec::new()),
             |(mut counts, mut flag, mut present), doc| {
+                let doc = doc.as_ref();
                 let n = doc.len();
                 if n == 0 {
                     counts.units += 1;
@@ -137,12 +230,13 @@ fn windows(docs: &[Vec<u32>], r: usize, window: usize) -> Counts {
 }
 
 /// gensim's `CorpusAccumulator`: each document is one unit.
-fn documents(docs: &[Vec<u32>], r: usize) -> Counts {
+fn documents<D: AsRef<[u32]> + Sync>(docs: &[D], r: usize) -> Counts {
     docs.par_iter()
         .fold(
             || Counts::new(r),
             |mut counts, doc| {
-                let mut present: Vec<usize> = doc.iter().filter(|&&w| w != NONE).map(|&w| w as usize).collect();
+                let mut present: Vec<usize> =
+                    doc.as_ref().iter().filter(|&&w| w != NONE).map(|&w| w as usize).collect();
                 present.sort_unstable();
                 present.dedup();
                 counts.units += 1;
@@ -182,35 +276,48 @@ fn u_mass(counts: &Counts, topic: &[usize]) -> f64 {
     }))
 }
 
-/// Coherence of each topic (its top words, best first, as token ids) over `docs` (token id
-/// sequences in text order, the same id space).
-pub fn coherence<D: AsRef<[u32]> + Sync>(docs: &[D], topics: &[Vec<u32>]) -> Vec<TopicCoherence> {
-    let mut relevant: FxHashMap<u32, u32> = FxHashMap::default();
+/// Coherence of each topic (its top words, best first, as token ids) from the counts `source`
+/// gives of their words.
+pub fn coherence(source: &CooccurrenceSource, topics: &[Vec<u32>]) -> Result<Vec<TopicCoherence>> {
+    let mut relevant: FxHashMap<u32, usize> = FxHashMap::default();
+    let mut words = Vec::new();
     for &w in topics.iter().flatten() {
-        let next = relevant.len() as u32;
-        relevant.entry(w).or_insert(next);
+        relevant.entry(w).or_insert_with(|| {
+            words.push(w);
+            words.len() - 1
+        });
     }
-    let r = relevant.len();
+    let counts = source(&words)?;
+    if counts.words() != words.len() {
+        return Err(crate::error::Error::Shards(format!(
+            "co-occurrence counts of {} words came back for {}",
+            counts.words(),
+            words.len()
+        )));
+    }
+    Ok(topics
+        .iter()
+        .map(|topic| {
+            let ids: Vec<usize> = topic.iter().map(|w| relevant[w]).collect();
+            TopicCoherence {
+                c_npmi: c_npmi(&counts.npmi, &ids),
+                c_v: c_v(&counts.cv, &ids),
+                u_mass: u_mass(&counts.documents, &ids),
+            }
+        })
+        .collect())
+}
+
+/// The counts of `relevant` (ids; index i is relevant word i) over `docs`, token id sequences in
+/// text order in the same id space.
+pub fn count_here<D: AsRef<[u32]> + Sync>(docs: &[D], relevant: &[u32]) -> Cooccurrence {
+    let position: FxHashMap<u32, u32> = relevant.iter().enumerate().map(|(i, &w)| (w, i as u32)).collect();
     // Each token as its relevant-word index (u32, NONE outside): half the memory of usize.
     let mapped: Vec<Vec<u32>> = docs
         .par_iter()
-        .map(|d| d.as_ref().iter().map(|t| relevant.get(t).copied().unwrap_or(NONE)).collect())
+        .map(|d| d.as_ref().iter().map(|t| position.get(t).copied().unwrap_or(NONE)).collect())
         .collect();
-    let ((npmi_counts, cv_counts), doc_counts) = rayon::join(
-        || rayon::join(|| windows(&mapped, r, NPMI_WINDOW), || windows(&mapped, r, CV_WINDOW)),
-        || documents(&mapped, r),
-    );
-    topics
-        .iter()
-        .map(|topic| {
-            let ids: Vec<usize> = topic.iter().map(|w| relevant[w] as usize).collect();
-            TopicCoherence {
-                c_npmi: c_npmi(&npmi_counts, &ids),
-                c_v: c_v(&cv_counts, &ids),
-                u_mass: u_mass(&doc_counts, &ids),
-            }
-        })
-        .collect()
+    Cooccurrence::count(&mapped, relevant.len())
 }
 
 #[cfg(test)]
@@ -234,7 +341,8 @@ mod tests {
             vec![5, 6, 5, 6, 0, 1, 2, 3, 4, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 5],
         ];
         let topics = vec![vec![0, 1, 2], vec![3, 4, 5], vec![6, 5, 0]];
-        let got = coherence(&docs, &topics);
+        let here = |relevant: &[u32]| Ok(count_here(&docs, relevant));
+        let got = coherence(&here, &topics).unwrap();
         let expected = [
             (0.472_346_229, 0.983_744_727, -0.191_788_048),
             (0.264_142_580, 0.917_684_633, -0.270_310_072),
@@ -245,5 +353,15 @@ mod tests {
             assert!((g.c_v - e.1).abs() < 1e-6, "c_v {} vs {}", g.c_v, e.1);
             assert!((g.u_mass - e.2).abs() < 1e-6, "u_mass {} vs {}", g.u_mass, e.2);
         }
+        // Counted in two parts that travel and are added up: the same coherence, bit for bit.
+        let in_parts = |relevant: &[u32]| {
+            let travel = |part: &[Vec<u32>]| -> Cooccurrence {
+                let bytes = crate::shards::encode(&count_here(part, relevant), "counts").unwrap();
+                crate::shards::decode(&bytes, "counts").unwrap()
+            };
+            Ok(Cooccurrence::empty(relevant.len()).merge(travel(&docs[..3])).merge(travel(&docs[3..])))
+        };
+        let parts = coherence(&in_parts, &topics).unwrap();
+        assert_eq!(got, parts);
     }
 }

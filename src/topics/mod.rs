@@ -22,7 +22,7 @@ use crate::cluster::top;
 use crate::error::Result;
 use crate::linalg::{truncated_svd, Scatter};
 use crate::vectorize::{Csr, Weights};
-use coherence::{coherence, TopicCoherence};
+use coherence::{coherence, CooccurrenceSource, TopicCoherence};
 use lda::{lda, LdaParams};
 use nmf::{nmf, nndsvda, NmfParams};
 
@@ -144,9 +144,9 @@ impl TopicModel {
 pub struct TopicInputs<'a> {
     pub tfidf: &'a dyn Weights,
     pub counts: &'a Csr<u32>,
-    /// Each matrix row's tokens in text order, as vocabulary ids (`u32::MAX` outside it), for
-    /// coherence; `None` when the tokens are not at hand.
-    pub token_ids: Option<&'a [Vec<u32>]>,
+    /// Coherence's counts of the top words over the matrix's rows; `None` when the tokens are
+    /// not at hand.
+    pub cooccurrence: Option<&'a CooccurrenceSource<'a>>,
     /// Where LDA's shards are sampled when not here (a sharded run's workers).
     pub lda_away: Option<&'a away::AwayShards>,
 }
@@ -213,11 +213,11 @@ fn fit_one(
         })
         .collect();
     let fit_seconds = start.elapsed().as_secs_f64();
-    let coherence = match inputs.token_ids {
-        Some(docs) => {
+    let coherence = match inputs.cooccurrence {
+        Some(source) => {
             let lists: Vec<Vec<u32>> =
                 terms.iter().map(|t| t.iter().take(config.coherence_terms).map(|&(id, _)| id).collect()).collect();
-            coherence(docs, &lists)
+            coherence(source, &lists)?
         }
         None => Vec::new(),
     };
@@ -244,15 +244,6 @@ fn row_shares(m: &Array2<f32>) -> Array2<f32> {
         }
     }
     out
-}
-
-/// Each matrix row's tokens (text order) as vocabulary ids; tokens outside the vocabulary become
-/// `u32::MAX`, which keeps their place in coherence's sliding windows (as gensim counts them).
-pub fn vocabulary_token_ids<D: AsRef<[u32]> + Sync>(docs: &[D], to_vocabulary: &[Option<u32>]) -> Vec<Vec<u32>> {
-    use rayon::prelude::*;
-    docs.par_iter()
-        .map(|d| d.as_ref().iter().map(|&t| to_vocabulary[t as usize].unwrap_or(u32::MAX)).collect())
-        .collect()
 }
 
 #[cfg(test)]
