@@ -2,8 +2,10 @@
 //! theme model, [`super::keyatm_shards`]) share: how the driver asks its shards, how a lost
 //! shard is sampled again, and how large arrays travel.
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::lda::topic_histograms;
 use crate::error::{Error, Result};
 
 /// Sends `common` (the same for every shard) and one request per shard (by index) to where the
@@ -44,6 +46,32 @@ pub(super) fn retried<S>(
             }
             Err(error) => return Err(error),
         }
+    }
+}
+
+/// A shard's documents' first tokens, then its end, from the documents' lengths.
+pub(super) fn starts_of(lengths: &[u32]) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(lengths.iter().scan(0, |at, &length| {
+            *at += length as usize;
+            Some(*at)
+        }))
+        .collect()
+}
+
+/// Per topic, (count, documents) of a shard's documents' nonzero topic counts ([`topic_histograms`])
+/// as they travel.
+pub(super) type Histograms = Vec<Vec<(u32, u32)>>;
+
+/// A shard's [`Histograms`] of its documents' topic counts (`doc_topic`, n × `k`).
+pub(super) fn histograms_of(doc_topic: &[u32], k: usize) -> Histograms {
+    topic_histograms(doc_topic, k).into_iter().map(|map| map.into_iter().collect()).collect()
+}
+
+/// Add a shard's [`Histograms`] to the corpus's, per topic (integers: in any order).
+pub(super) fn add_histograms(per_topic: &mut [FxHashMap<u32, u32>], shard: Histograms) {
+    for (map, shard_map) in per_topic.iter_mut().zip(shard) {
+        shard_map.into_iter().for_each(|(count, docs)| *map.entry(count).or_default() += docs);
     }
 }
 

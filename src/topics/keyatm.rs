@@ -279,11 +279,11 @@ pub(super) struct Start {
     pub(super) topics: Vec<u16>,
     pub(super) switch: Vec<bool>,
     pub(super) doc_topic: Vec<u32>,
-    pub(super) counts: WordCounts,
 }
 
 impl Start {
-    fn new(model: &Model, data: &Data, seed: u64) -> Start {
+    /// The start and its word–topic counts.
+    fn new(model: &Model, data: &Data, seed: u64) -> (Start, WordCounts) {
         let (k, words, starts) = (model.k, data.words, data.starts);
         let n = starts.len() - 1;
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
@@ -312,7 +312,7 @@ impl Start {
                 add(model, &mut counts, w, w, z, switch[i], 1);
             }
         }
-        Start { topics, switch, doc_topic, counts }
+        (Start { topics, switch, doc_topic }, counts)
     }
 }
 
@@ -321,14 +321,14 @@ impl Start {
 fn sample_chain(model: &Model, data: &Data, seed: u64, away: Option<&AwayShards>) -> Result<KeyAtmFit> {
     let (k, v, n_key, iterations) = (model.k, model.v, model.n_key, model.params.iterations);
     let n = data.starts.len() - 1;
-    let mut start = Start::new(model, data, seed);
+    let (start, counts) = Start::new(model, data, seed);
     let lengths: Vec<u32> = data.starts.windows(2).map(|p| (p[1] - p[0]) as u32).collect();
     let mut chain = ChainState {
         model,
         seed,
         n_docs: n,
         length_histogram: histogram(lengths.iter().copied()),
-        counts: std::mem::take(&mut start.counts),
+        counts,
         alpha: vec![1.0 / k as f64; k],
         phi_sum: vec![0f64; v * k],
         pi_sum: vec![0f64; n_key],
@@ -341,8 +341,7 @@ fn sample_chain(model: &Model, data: &Data, seed: u64, away: Option<&AwayShards>
         None => sample_here(&mut chain, data, start, &progress),
         Some(away) => super::keyatm_shards::sample_away(&mut chain, data, &start, away, &progress)?,
     };
-    let ChainState { counts, alpha, phi_sum, pi_sum, group_draws, log_likelihoods, group_words, .. } = chain;
-    drop(counts);
+    let ChainState { alpha, phi_sum, pi_sum, group_draws, log_likelihoods, group_words, .. } = chain;
     let draws = group_draws.len();
     let mean = |sum: Vec<f64>, rows: usize, cols: usize| {
         Array2::from_shape_vec((rows, cols), sum.into_iter().map(|x| (x / draws as f64) as f32).collect())
@@ -375,7 +374,7 @@ fn sample_here(
     let (model, seed) = (chain.model, chain.seed);
     let k = model.k;
     let Data { words, starts, bounds, shard_words, groups, n_groups } = *data;
-    let Start { mut topics, mut switch, mut doc_topic, .. } = start;
+    let Start { mut topics, mut switch, mut doc_topic } = start;
     let n = starts.len() - 1;
     let mut theta_sum = vec![0f64; n * k];
     let mut assigned_sum = vec![0f64; n * k];

@@ -16,11 +16,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::away::{self, retried, AwayShards, Packed, ShardHost};
+use super::away::{self, retried, AwayShards, Histograms, Packed, ShardHost};
 use super::keyatm::{
     ChainState, Data, KeptDocs, KeptPart, KeyAtmParams, Model, ShardSweep, ShardTokens, Start, WordCounts,
 };
-use super::lda::{topic_histograms, ShardWords};
+use super::lda::ShardWords;
 use crate::error::{Error, Result};
 
 /// How errors and notes name these shards.
@@ -81,7 +81,7 @@ enum Answer {
         regular_total: Vec<u32>,
         keyword: Vec<u32>,
         keyword_total: Vec<u32>,
-        histograms: Vec<Vec<(u32, u32)>>,
+        histograms: Histograms,
         kept: Option<KeptPart>,
     },
     Finished {
@@ -139,11 +139,7 @@ impl ShardHost for ThemeShardHost {
                 }
                 let model = Model::new(v, &keywords, &params);
                 let k = model.k;
-                let mut starts = Vec::with_capacity(lengths.0.len() + 1);
-                starts.push(0);
-                for &length in &lengths.0 {
-                    starts.push(starts.last().unwrap() + length as usize);
-                }
+                let starts = away::starts_of(&lengths.0);
                 let n = lengths.0.len();
                 let tokens = *starts.last().unwrap();
                 if [words.0.len(), topics.0.len(), switch.0.len()] != [tokens; 3] || groups.0.len() != n {
@@ -186,14 +182,8 @@ impl ShardHost for ThemeShardHost {
                 };
                 let sweep_of = ShardSweep { seed: held.seed, sweep, shard, alpha: &alpha };
                 sweep_of.sample(&held.model, &mut copy, tokens, &mut held.doc_topic, &held.starts);
-                let histograms = if histograms {
-                    topic_histograms(&held.doc_topic, held.model.k)
-                        .into_iter()
-                        .map(|map| map.into_iter().collect())
-                        .collect()
-                } else {
-                    Vec::new()
-                };
+                let histograms =
+                    if histograms { away::histograms_of(&held.doc_topic, held.model.k) } else { Vec::new() };
                 Answer::Swept {
                     table: Packed(copy.regular),
                     regular_total: copy.regular_total,
@@ -326,9 +316,7 @@ fn try_away(
             keyword.push(kw);
             keyword_total.push(kt);
             kept_parts.extend(kept);
-            for (map, shard_map) in per_topic.iter_mut().zip(histograms) {
-                shard_map.into_iter().for_each(|(count, docs)| *map.entry(count).or_default() += docs);
-            }
+            away::add_histograms(&mut per_topic, histograms);
         }
         if keep {
             chain.add_kept(kept_parts);

@@ -18,10 +18,8 @@ use ndarray::Array2;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use super::away::{self, retried, AwayShards, Packed, ShardHost};
-use super::lda::{
-    accumulate_phi, accumulate_theta, merge, optimize_alpha, topic_histograms, LdaParams, Sampling, Shard, ShardWords,
-};
+use super::away::{self, retried, AwayShards, Histograms, Packed, ShardHost};
+use super::lda::{accumulate_phi, accumulate_theta, merge, optimize_alpha, LdaParams, Sampling, Shard, ShardWords};
 use crate::error::{Error, Result};
 
 /// How errors and notes name these shards.
@@ -71,7 +69,7 @@ enum Request {
 #[derive(Serialize, Deserialize)]
 enum Answer {
     Started,
-    Swept { table: Packed<u32>, topic_total: Vec<u32>, histograms: Vec<Vec<(u32, u32)>> },
+    Swept { table: Packed<u32>, topic_total: Vec<u32>, histograms: Histograms },
     Finished { theta_sum: Packed<f64>, doc_topic: Packed<u32> },
 }
 
@@ -97,11 +95,7 @@ impl ShardHost for LdaShardHost {
     fn answer(&mut self, shard: usize, common: &[u8], request: &[u8]) -> Result<Vec<u8>> {
         let answer = match (away::decode::<Common>(common, WHAT)?, away::decode::<Request>(request, WHAT)?) {
             (Common::Start { k, v, beta, sparse, seed }, Request::Start { words, lengths, topics, theta_sum }) => {
-                let mut starts = Vec::with_capacity(lengths.0.len() + 1);
-                starts.push(0);
-                for &length in &lengths.0 {
-                    starts.push(starts.last().unwrap() + length as usize);
-                }
+                let starts = away::starts_of(&lengths.0);
                 let n = lengths.0.len();
                 let mut doc_topic = vec![0u32; n * k];
                 for d in 0..n {
@@ -130,14 +124,8 @@ impl ShardHost for LdaShardHost {
                 let sampling =
                     Sampling { alpha: &alpha, beta: held.beta, v: held.v, sparse: held.sparse, seed: held.seed, sweep };
                 sampling.sample(shard, &mut view, &held.words, &mut table, &mut topic_total);
-                let histograms = if histograms {
-                    topic_histograms(&held.doc_topic, held.theta_sum.ncols())
-                        .into_iter()
-                        .map(|map| map.into_iter().collect())
-                        .collect()
-                } else {
-                    Vec::new()
-                };
+                let histograms =
+                    if histograms { away::histograms_of(&held.doc_topic, held.theta_sum.ncols()) } else { Vec::new() };
                 Answer::Swept { table: Packed(table), topic_total, histograms }
             }
             (Common::Finish { alpha, average_first }, Request::Finish) => {
@@ -258,9 +246,7 @@ impl Chain<'_> {
                 };
                 tables.push(table.0);
                 totals.push(topic_total);
-                for (map, shard_map) in per_topic.iter_mut().zip(histograms) {
-                    shard_map.into_iter().for_each(|(count, docs)| *map.entry(count).or_default() += docs);
-                }
+                away::add_histograms(&mut per_topic, histograms);
             }
             let sampled: Vec<&[u32]> = tables.iter().map(|t| &t[..]).collect();
             ShardWords::add_all_changes(self.shard_words, &sampled, self.word_topic, k);
