@@ -79,34 +79,48 @@ class _ThemeModelWorker(_ModelWorker):
 
 
 class _ModelWorkers:
-    """The actors one model's shards are sampled on: one per CPU of the cluster (at most one per
-    shard), shard s on actor s mod their number — which actor holds a shard does not change the
-    fit. Should an actor die, every actor is let go and the call fails; the driver's sampler then
-    starts its shards again from the state it kept (LDA's warm-up, the theme model chain's start),
-    on new actors. Each model has actors of its own: LDA and the theme model are fitted side by
-    side, and one's restart must not take the other's shards."""
+    """The actors one model's shards are sampled on: shard s on actor s mod the cluster's CPUs,
+    each actor made when the first shard it holds is sent (so at most one per CPU, and no more
+    than there are shards) — which actor holds a shard does not change the fit. Should an actor
+    die, every actor is let go and the call fails; the driver's sampler then starts its shards
+    again from the state it kept (LDA's warm-up, the theme model chain's start), on new actors.
+    Each model has actors of its own: LDA and the theme model are fitted side by side, and one's
+    restart must not take the other's shards. The theme model's chains ask side by side too (their
+    shards numbered apart, so they spread over the actors): a failure lets go only the actors of
+    its own generation, not new ones another chain's restart has made since."""
 
     def __init__(self, worker):
         self.worker = worker
-        self.actors = []
+        self.actors = {}
+        self.generation = 0
+        self.cpus = None
+        self.lock = threading.Lock()
 
     def ask(self, common, requests):
         import ray
 
-        if not self.actors:
-            cpus = int(ray.cluster_resources().get("CPU", 1))
-            # No CPU reserved: the shards' other tasks (evidence, counts) may run beside them.
-            worker = ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy="SPREAD")(self.worker)
-            self.actors = [worker.remote() for _ in range(max(1, min(cpus, len(requests))))]
-        groups = {}
-        for shard, request in requests:
-            groups.setdefault(shard % len(self.actors), []).append((shard, request))
+        with self.lock:
+            if self.cpus is None:
+                self.cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+            groups = {}
+            for shard, request in requests:
+                groups.setdefault(shard % self.cpus, []).append((shard, request))
+            for i in groups:
+                if i not in self.actors:
+                    # No CPU reserved: the shards' other tasks (evidence, counts) may run beside them.
+                    worker = ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy="SPREAD")(self.worker)
+                    self.actors[i] = worker.remote()
+            actors, generation = dict(self.actors), self.generation
         common = ray.put(common)
-        refs = {i: self.actors[i].answer.remote(common, group) for i, group in groups.items()}
+        refs = {i: actors[i].answer.remote(common, group) for i, group in groups.items()}
         try:
             answered = {i: _fetch(ref) for i, ref in refs.items()}
-        except ray.exceptions.RayError:
-            self.close()
+        except ray.exceptions.RayActorError:
+            # An actor died: its shards are gone, and the others' are let go with them, unless a
+            # restart since has made new actors (then this call's actors are already let go).
+            with self.lock:
+                if self.generation == generation:
+                    self.close()
             raise
         by_shard = {}
         for i, group in groups.items():
@@ -114,11 +128,13 @@ class _ModelWorkers:
         return [by_shard[shard] for shard, _ in requests]
 
     def close(self):
+        """Let every actor go; the next request makes new ones."""
         import ray
 
-        for actor in self.actors:
+        for actor in self.actors.values():
             ray.kill(actor)
-        self.actors = []
+        self.actors = {}
+        self.generation += 1
 
 
 def _forget_store_pages():

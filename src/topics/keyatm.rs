@@ -252,10 +252,44 @@ pub fn keyatm(
     let shard_words = ShardWords::of_shards(&words, &starts, &bounds);
     let data = Data { words: &words, starts: &starts, bounds: &bounds, shard_words: &shard_words, groups, n_groups };
     // Chain 0 keeps the run's seed, so one chain is exactly the model of a single-chain run.
-    let fits = (0..params.chains)
-        .map(|c| sample_chain(&model, &data, seed.wrapping_add(c as u64 * CHAIN_STRIDE), away))
-        .collect::<Result<Vec<KeyAtmFit>>>()?;
+    let seeds: Vec<u64> = (0..params.chains).map(|c| seed.wrapping_add(c as u64 * CHAIN_STRIDE)).collect();
+    let fits = match away {
+        // Sampled here, one chain's shards already keep every thread busy: a chain at a time.
+        None => seeds.iter().map(|&seed| sample_chain(&model, &data, seed, None)).collect::<Result<Vec<_>>>()?,
+        // Sampled away, a chain's driver mostly waits for its shards' answers: the chains run side
+        // by side, each on a thread of its own with as many threads for its own parallel work as
+        // this one has, their shards numbered apart where they are held. Each chain is what it
+        // would be alone.
+        Some(away) => {
+            let threads = rayon::current_num_threads();
+            std::thread::scope(|scope| {
+                let chains: Vec<_> = seeds
+                    .iter()
+                    .enumerate()
+                    .map(|(c, &seed)| {
+                        let (model, data, away) = (&model, &data, numbered_from(away, c * SHARDS));
+                        scope.spawn(move || {
+                            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
+                            let pool =
+                                pool.map_err(|e| crate::error::Error::Shards(format!("a chain's threads: {e}")))?;
+                            pool.install(|| sample_chain(model, data, seed, Some(&away)))
+                        })
+                    })
+                    .collect();
+                chains.into_iter().map(|chain| chain.join().expect("a chain's thread")).collect::<Result<Vec<_>>>()
+            })?
+        }
+    };
     Ok(pool(fits, n_key))
+}
+
+/// `away` with its shards numbered from `first` on where they are held (a chain's shards keep
+/// their own numbers in what is sent).
+fn numbered_from(away: &AwayShards, first: usize) -> AwayShards {
+    let away = away.clone();
+    std::sync::Arc::new(move |common, requests| {
+        away(common, requests.into_iter().map(|(shard, request)| (first + shard, request)).collect())
+    })
 }
 
 /// The step between the seeds of chains 0, 1, 2, … (the golden ratio's bits, so no two chains share a stream).
@@ -1119,8 +1153,8 @@ mod tests {
     }
 
     /// Shards sampled away — here by two hosts, as on two workers, each message encoded — give
-    /// the fit sampled here, bit for bit, with α resampled, draws kept and two chains pooled; and
-    /// so does a fit whose host is lost once (its chain starts again).
+    /// the fit sampled here, bit for bit, with α resampled, draws kept and two chains (sampled
+    /// side by side) pooled; and so does a fit whose host is lost once (its chains start again).
     #[test]
     fn shards_sampled_away_give_the_same_fit() {
         use super::super::away::ShardHost;
@@ -1144,7 +1178,7 @@ mod tests {
         let keywords = [vec![0, 1], vec![6, 7]];
         let fit = |away: Option<&AwayShards>| keyatm(&planted(), &keywords, &p, &groups, 3, 4, away).unwrap();
         let here = fit(None);
-        // Call 1 starts a chain's shards, calls 2–41 are its sweeps; 30 fails mid-chain.
+        // The chains run side by side, so their calls interleave: call 30 is well into both.
         for fail_on_call in [None, Some(30)] {
             let there = fit(Some(&away(fail_on_call)));
             let case = format!("failing on call {fail_on_call:?}");

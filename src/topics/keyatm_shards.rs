@@ -57,9 +57,11 @@ enum Common {
 
 #[derive(Serialize, Deserialize)]
 enum Request {
-    /// The shard's tokens (vocabulary ids, document by document), its documents' lengths and
-    /// groups ([`NO_GROUP`] for none), the tokens' topics and switches (0 or 1).
+    /// The shard's number in its chain (what its random streams come from; where it is held it
+    /// may go by another), its tokens (vocabulary ids, document by document), its documents'
+    /// lengths and groups ([`NO_GROUP`] for none), the tokens' topics and switches (0 or 1).
     Start {
+        index: usize,
         words: Packed<u32>,
         lengths: Packed<u32>,
         groups: Packed<u32>,
@@ -98,6 +100,7 @@ pub struct ThemeShardHost {
 }
 
 struct HeldShard {
+    index: usize,
     model: Model,
     seed: u64,
     n_groups: usize,
@@ -131,7 +134,7 @@ impl ShardHost for ThemeShardHost {
         let answer = match (away::decode::<Common>(common, WHAT)?, away::decode::<Request>(request, WHAT)?) {
             (
                 Common::Start { v, keywords, params, seed, n_groups },
-                Request::Start { words, lengths, groups, topics, switch },
+                Request::Start { index, words, lengths, groups, topics, switch },
             ) => {
                 let fits = keywords.iter().all(|seeds| !seeds.is_empty() && seeds.iter().all(|&w| (w as usize) < v));
                 if !fits || keywords.len() + params.free_topics > u16::MAX as usize {
@@ -151,6 +154,7 @@ impl ShardHost for ThemeShardHost {
                 }
                 let groups = groups.0.iter().map(|&g| (g != NO_GROUP).then_some(g as usize)).collect();
                 let held = HeldShard {
+                    index,
                     model,
                     seed,
                     n_groups,
@@ -180,7 +184,7 @@ impl ShardHost for ThemeShardHost {
                     topics: &mut held.topics,
                     switch: &mut held.switch,
                 };
-                let sweep_of = ShardSweep { seed: held.seed, sweep, shard, alpha: &alpha };
+                let sweep_of = ShardSweep { seed: held.seed, sweep, shard: held.index, alpha: &alpha };
                 sweep_of.sample(&held.model, &mut copy, tokens, &mut held.doc_topic, &held.starts);
                 let histograms =
                     if histograms { away::histograms_of(&held.doc_topic, held.model.k) } else { Vec::new() };
@@ -265,6 +269,7 @@ fn try_away(
             let (a, b) = (bounds[s], bounds[s + 1]);
             let tokens = starts[a]..starts[b];
             let request = Request::Start {
+                index: s,
                 words: Packed(words[tokens.clone()].to_vec()),
                 lengths: Packed(starts[a..=b].windows(2).map(|p| (p[1] - p[0]) as u32).collect()),
                 groups: Packed(groups[a..b].iter().map(|g| g.map_or(NO_GROUP, |g| g as u32)).collect()),

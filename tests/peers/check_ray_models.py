@@ -3,10 +3,11 @@ fits, at any number of workers, and actors killed in the middle of the fits chan
 
 usage: check_ray_models.py THEMESHIFT RUSSIA_JSONL WORK
 
-Runs the China–Russia subset with LDA (k = 20, 120 sweeps) and the theme model (one chain of 120
-sweeps) in process (the CLI), on local Ray with 1 and with 2 CPUs, and on 2 CPUs while this script
-SIGKILLs one LDA actor's process and one theme model actor's in the middle of the fits (each
-driver's sampler starts its shards again, on new actors, from the state it kept). Every table must
+Runs the China–Russia subset with LDA (k = 20, 120 sweeps) and the theme model (two chains of 120
+sweeps, side by side on the actors) in process (the CLI), on local Ray with 1 and with 2 CPUs, and
+on 2 CPUs while this script SIGKILLs one LDA actor's process and one theme model actor's in the
+middle of the fits (each driver's sampler — each theme model chain — starts its shards again, on
+new actors, from the state it kept). Every table must
 be byte-identical in all four. Prints each run's model stage times.
 """
 import filecmp
@@ -22,7 +23,7 @@ from ray_kill import kill_first  # noqa: E402
 
 BIN, corpus, work = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 MODELS = {"topics": ["lda"], "k": [20], "lda_iterations": 120, "theme_model_iterations": 120,
-          "theme_model_chains": 1, "charts": ["none"], "shard_mb": 2}
+          "theme_model_chains": 2, "charts": ["none"], "shard_mb": 2}
 # On one machine the models' shards stay with the driver unless asked for: here they are.
 ON_ACTORS = dict(MODELS, models_on_workers=True)
 STAGES = ("topics", "theme model")
@@ -42,7 +43,7 @@ def stage_seconds(run_dir):
 
 local = work / "models-in-process"
 subprocess.run([BIN, "run", "--input", corpus, "--out", local, "--topics", "lda", "--k", "20", "--lda-iterations",
-                "120", "--theme-model-iterations", "120", "--theme-model-chains", "1", "--charts", "none",
+                "120", "--theme-model-iterations", "120", "--theme-model-chains", "2", "--charts", "none",
                 "--shard-mb", "2", "--quiet"], check=True, stdout=subprocess.DEVNULL)
 tables = sorted(p.name for p in local.glob("*.parquet"))
 print(f"  in process: {stage_seconds(local)}; {len(tables)} tables")
