@@ -19,6 +19,41 @@ pub trait ShardHost: Send {
     fn answer(&mut self, shard: usize, common: &[u8], request: &[u8]) -> Result<Vec<u8>>;
 }
 
+/// The shards of one model a worker holds, each as the driver last left it, by the number the
+/// driver sends them under.
+pub(super) struct Held<S>(std::collections::BTreeMap<usize, S>);
+
+impl<S> Default for Held<S> {
+    fn default() -> Self {
+        Held(Default::default())
+    }
+}
+
+impl<S> Held<S> {
+    /// Hold `state` as shard `shard` (what was held under that number is let go).
+    pub(super) fn start(&mut self, shard: usize, state: S) {
+        self.0.insert(shard, state);
+    }
+
+    /// Shard `shard` of the model `what`, or an error if it is not held here.
+    pub(super) fn get(&mut self, shard: usize, what: &str) -> Result<&mut S> {
+        self.0
+            .get_mut(&shard)
+            .ok_or_else(|| Error::Shards(format!("{what} shard {shard} is not held here (was its worker restarted?)")))
+    }
+
+    /// Let shard `shard` go, handing back what it held.
+    pub(super) fn finish(&mut self, shard: usize, what: &str) -> Result<S> {
+        self.get(shard, what)?;
+        Ok(self.0.remove(&shard).expect("held"))
+    }
+}
+
+/// The error of a request whose common part is of another kind (a start's with a sweep's).
+pub(super) fn mismatched(what: &str, shard: usize) -> Error {
+    Error::Shards(format!("{what} shard {shard}: a request that does not match its common part"))
+}
+
 /// Times sampling away starts again from the state it began from after a shard is lost.
 const RETRIES: usize = 2;
 
@@ -154,4 +189,20 @@ impl<'de, T: Plain> Deserialize<'de> for Packed<T> {
         }
         deserializer.deserialize_bytes(Bytes(std::marker::PhantomData))
     }
+}
+
+/// Two hosts of `H`, as two workers would hold a model's shards (shard s on host s mod 2, every
+/// message encoded), the second of which dies — losing what it held — on call `dies_on_call`.
+#[cfg(test)]
+pub(super) fn two_hosts<H: ShardHost + Default + 'static>(dies_on_call: Option<usize>) -> AwayShards {
+    let hosts = std::sync::Mutex::new(([H::default(), H::default()], 0usize));
+    std::sync::Arc::new(move |common, requests| {
+        let mut held = hosts.lock().unwrap();
+        held.1 += 1;
+        if Some(held.1) == dies_on_call {
+            held.0[1] = H::default();
+            return Err(Error::Shards("a worker died".into()));
+        }
+        requests.into_iter().map(|(s, request)| held.0[s % 2].answer(s, &common, &request)).collect()
+    })
 }

@@ -41,6 +41,7 @@ use serde::{Deserialize, Serialize};
 
 use super::away::AwayShards;
 use super::draw;
+use super::keyatm_shards::AwayChain;
 use super::lda::{histogram, merge, shard_bounds, sorted, tokens_by_document, topic_histograms, ShardWords};
 use crate::error::Result;
 use crate::vectorize::Csr;
@@ -373,7 +374,7 @@ fn sample_chain(model: &Model, data: &Data, seed: u64, away: Option<&AwayShards>
     let progress = crate::progress::bar("theme model", iterations as u64, "sweeps");
     let (theta_sum, assigned_sum) = match away {
         None => sample_here(&mut chain, data, start, &progress),
-        Some(away) => super::keyatm_shards::sample_away(&mut chain, data, &start, away, &progress)?,
+        Some(away) => AwayChain { data, start: &start, away, progress: &progress }.sample(&mut chain)?,
     };
     let ChainState { alpha, phi_sum, pi_sum, group_draws, log_likelihoods, group_words, .. } = chain;
     let draws = group_draws.len();
@@ -1157,22 +1158,8 @@ mod tests {
     /// side by side) pooled; and so does a fit whose host is lost once (its chains start again).
     #[test]
     fn shards_sampled_away_give_the_same_fit() {
-        use super::super::away::ShardHost;
         use super::super::keyatm_shards::ThemeShardHost;
-        use std::sync::{Arc, Mutex};
-        let away = |fail_on_call: Option<usize>| -> AwayShards {
-            let hosts = Arc::new(Mutex::new((vec![ThemeShardHost::default(), ThemeShardHost::default()], 0usize)));
-            Arc::new(move |common, requests| {
-                let mut held = hosts.lock().unwrap();
-                held.1 += 1;
-                if Some(held.1) == fail_on_call {
-                    // The worker died: what it held is gone.
-                    held.0[1] = ThemeShardHost::default();
-                    return Err(crate::error::Error::Shards("a worker died".into()));
-                }
-                requests.into_iter().map(|(s, request)| held.0[s % 2].answer(s, &common, &request)).collect()
-            })
-        };
+        let away = super::super::away::two_hosts::<ThemeShardHost>;
         let groups: Vec<Option<usize>> = (0..90).map(|d| (d % 5 != 0).then_some(d / 30)).collect();
         let p = KeyAtmParams { chains: 2, iterations: 40, burn_in: 20, thin: 4, ..params() };
         let keywords = [vec![0, 1], vec![6, 7]];
@@ -1192,7 +1179,7 @@ mod tests {
             assert_eq!(lls(&here), lls(&there), "{case}");
         }
         // A host that keeps failing fails the fit with its error.
-        let broken: AwayShards = Arc::new(|_, _| Err(crate::error::Error::Shards("no workers".into())));
+        let broken: AwayShards = std::sync::Arc::new(|_, _| Err(crate::error::Error::Shards("no workers".into())));
         assert!(keyatm(&planted(), &keywords, &p, &groups, 3, 4, Some(&broken)).is_err());
     }
 

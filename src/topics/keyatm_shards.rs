@@ -96,7 +96,7 @@ enum Answer {
 /// The theme model's shards one worker holds, each as the driver last left it.
 #[derive(Default)]
 pub struct ThemeShardHost {
-    shards: std::collections::BTreeMap<usize, HeldShard>,
+    shards: away::Held<HeldShard>,
 }
 
 struct HeldShard {
@@ -168,14 +168,14 @@ impl ShardHost for ThemeShardHost {
                     theta_sum: vec![0.0; n * k],
                     assigned_sum: vec![0.0; n * k],
                 };
-                self.shards.insert(shard, held);
+                self.shards.start(shard, held);
                 Answer::Started
             }
             (
                 Common::Sweep { sweep, regular_total, keyword, keyword_total, alpha, keep, histograms },
                 Request::Sweep { table },
             ) => {
-                let held = self.held(shard)?;
+                let held = self.shards.get(shard, WHAT)?;
                 let kept = keep.then(|| held.keep(&alpha));
                 let mut copy = WordCounts { regular: table.0, regular_total, keyword, keyword_total };
                 let tokens = ShardTokens {
@@ -198,158 +198,142 @@ impl ShardHost for ThemeShardHost {
                 }
             }
             (Common::Finish { alpha, keep }, Request::Finish) => {
-                let held = self.held(shard)?;
+                let held = self.shards.get(shard, WHAT)?;
                 let kept = keep.then(|| held.keep(&alpha));
-                let held = self.shards.remove(&shard).expect("held");
+                let held = self.shards.finish(shard, WHAT)?;
                 Answer::Finished { theta_sum: Packed(held.theta_sum), assigned_sum: Packed(held.assigned_sum), kept }
             }
-            _ => {
-                return Err(Error::Shards(format!(
-                    "{WHAT} shard {shard}: a request that does not match its common part"
-                )))
-            }
+            _ => return Err(away::mismatched(WHAT, shard)),
         };
         away::encode(&answer, WHAT)
     }
 }
 
-impl ThemeShardHost {
-    fn held(&mut self, shard: usize) -> Result<&mut HeldShard> {
-        self.shards
-            .get_mut(&shard)
-            .ok_or_else(|| Error::Shards(format!("{WHAT} shard {shard} is not held here (was its worker restarted?)")))
-    }
+/// A chain sampled away: its tokens, keyATM's start, where its shards go and its progress bar.
+pub(super) struct AwayChain<'a> {
+    pub(super) data: &'a Data<'a>,
+    pub(super) start: &'a Start,
+    pub(super) away: &'a AwayShards,
+    pub(super) progress: &'a crate::progress::Bar,
 }
 
-/// Every sweep of `chain` with its shards sampled through `away`, from keyATM's `start`; the
-/// documents' summed shares and assigned tokens over the kept draws come back.
-pub(super) fn sample_away(
-    chain: &mut ChainState,
-    data: &Data,
-    start: &Start,
-    away: &AwayShards,
-    progress: &crate::progress::Bar,
-) -> Result<(Vec<f64>, Vec<f64>)> {
-    let begun = chain.clone();
-    let mut sums = None;
-    retried(
-        WHAT,
-        0,
-        chain,
-        |chain| *chain = begun.clone(),
-        |chain| {
-            sums = Some(try_away(chain, data, start, away, progress)?);
+impl AwayChain<'_> {
+    /// Every sweep of `chain` with its shards sampled away; the documents' summed shares and
+    /// assigned tokens over the kept draws come back.
+    pub(super) fn sample(&self, chain: &mut ChainState) -> Result<(Vec<f64>, Vec<f64>)> {
+        let begun = chain.clone();
+        let mut sums = None;
+        let attempt = |chain: &mut ChainState| -> Result<()> {
+            sums = Some(self.every_sweep(chain)?);
             Ok(())
-        },
-    )?;
-    Ok(sums.expect("sampled"))
-}
-
-fn try_away(
-    chain: &mut ChainState,
-    data: &Data,
-    start: &Start,
-    away: &AwayShards,
-    progress: &crate::progress::Bar,
-) -> Result<(Vec<f64>, Vec<f64>)> {
-    let model = chain.model;
-    let k = model.k;
-    let Data { words, starts, bounds, shard_words, groups, n_groups } = *data;
-    let shards: Vec<usize> = (0..bounds.len() - 1).collect();
-    let common = Common::Start {
-        v: model.v,
-        keywords: model.keywords.clone(),
-        params: model.params.clone(),
-        seed: chain.seed,
-        n_groups,
-    };
-    let requests = shards
-        .iter()
-        .map(|&s| {
-            let (a, b) = (bounds[s], bounds[s + 1]);
-            let tokens = starts[a]..starts[b];
-            let request = Request::Start {
-                index: s,
-                words: Packed(words[tokens.clone()].to_vec()),
-                lengths: Packed(starts[a..=b].windows(2).map(|p| (p[1] - p[0]) as u32).collect()),
-                groups: Packed(groups[a..b].iter().map(|g| g.map_or(NO_GROUP, |g| g as u32)).collect()),
-                topics: Packed(start.topics[tokens.clone()].to_vec()),
-                switch: Packed(start.switch[tokens].iter().map(|&s| s as u8).collect()),
-            };
-            Ok((s, away::encode(&request, WHAT)?))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    for answer in away::ask::<_, Answer>(away, WHAT, &common, requests)? {
-        let Answer::Started = answer else { return Err(away::unexpected(WHAT)) };
+        };
+        retried(WHAT, 0, chain, |chain| *chain = begun.clone(), attempt)?;
+        Ok(sums.expect("sampled"))
     }
-    let mut keep = false;
-    for sweep in 0..model.params.iterations {
-        progress.add(1);
-        let histograms = chain.needs_histograms(sweep);
-        let c = &chain.counts;
-        let common = Common::Sweep {
-            sweep,
-            regular_total: c.regular_total.clone(),
-            keyword: c.keyword.clone(),
-            keyword_total: c.keyword_total.clone(),
-            alpha: chain.alpha.clone(),
-            keep,
-            histograms,
+
+    /// One attempt of [`Self::sample`].
+    fn every_sweep(&self, chain: &mut ChainState) -> Result<(Vec<f64>, Vec<f64>)> {
+        let (start, away, progress) = (self.start, self.away, self.progress);
+        let model = chain.model;
+        let k = model.k;
+        let Data { words, starts, bounds, shard_words, groups, n_groups } = *self.data;
+        let shards: Vec<usize> = (0..bounds.len() - 1).collect();
+        let common = Common::Start {
+            v: model.v,
+            keywords: model.keywords.clone(),
+            params: model.params.clone(),
+            seed: chain.seed,
+            n_groups,
         };
         let requests = shards
             .iter()
             .map(|&s| {
-                let mut table = Vec::new();
-                shard_words[s].copy_rows(&c.regular, k, &mut table);
-                Ok((s, away::encode(&Request::Sweep { table: Packed(table) }, WHAT)?))
+                let (a, b) = (bounds[s], bounds[s + 1]);
+                let tokens = starts[a]..starts[b];
+                let request = Request::Start {
+                    index: s,
+                    words: Packed(words[tokens.clone()].to_vec()),
+                    lengths: Packed(starts[a..=b].windows(2).map(|p| (p[1] - p[0]) as u32).collect()),
+                    groups: Packed(groups[a..b].iter().map(|g| g.map_or(NO_GROUP, |g| g as u32)).collect()),
+                    topics: Packed(start.topics[tokens.clone()].to_vec()),
+                    switch: Packed(start.switch[tokens].iter().map(|&s| s as u8).collect()),
+                };
+                Ok((s, away::encode(&request, WHAT)?))
             })
             .collect::<Result<Vec<_>>>()?;
-        let (mut tables, mut regular_total, mut keyword, mut keyword_total) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut kept_parts = Vec::new();
-        let mut per_topic: Vec<rustc_hash::FxHashMap<u32, u32>> = vec![Default::default(); k];
         for answer in away::ask::<_, Answer>(away, WHAT, &common, requests)? {
-            let Answer::Swept { table, regular_total: rt, keyword: kw, keyword_total: kt, histograms, kept } = answer
-            else {
+            let Answer::Started = answer else { return Err(away::unexpected(WHAT)) };
+        }
+        let mut keep = false;
+        for sweep in 0..model.params.iterations {
+            progress.add(1);
+            let histograms = chain.needs_histograms(sweep);
+            let c = &chain.counts;
+            let common = Common::Sweep {
+                sweep,
+                regular_total: c.regular_total.clone(),
+                keyword: c.keyword.clone(),
+                keyword_total: c.keyword_total.clone(),
+                alpha: chain.alpha.clone(),
+                keep,
+                histograms,
+            };
+            let requests = shards
+                .iter()
+                .map(|&s| {
+                    let mut table = Vec::new();
+                    shard_words[s].copy_rows(&c.regular, k, &mut table);
+                    Ok((s, away::encode(&Request::Sweep { table: Packed(table) }, WHAT)?))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let (mut tables, mut regular_total, mut keyword, mut keyword_total) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            let mut kept_parts = Vec::new();
+            let mut per_topic: Vec<rustc_hash::FxHashMap<u32, u32>> = vec![Default::default(); k];
+            for answer in away::ask::<_, Answer>(away, WHAT, &common, requests)? {
+                let Answer::Swept { table, regular_total: rt, keyword: kw, keyword_total: kt, histograms, kept } =
+                    answer
+                else {
+                    return Err(away::unexpected(WHAT));
+                };
+                if [rt.len(), kt.len(), kw.len()] != [k, k, c.keyword.len()] || kept.is_some() != keep {
+                    return Err(Error::Shards(format!("a {WHAT} shard sent back counts of the wrong size")));
+                }
+                tables.push(table.0);
+                regular_total.push(rt);
+                keyword.push(kw);
+                keyword_total.push(kt);
+                kept_parts.extend(kept);
+                away::add_histograms(&mut per_topic, histograms);
+            }
+            if keep {
+                chain.add_kept(kept_parts);
+            }
+            let regular: Vec<&[u32]> = tables.iter().map(|t| &t[..]).collect();
+            chain.add_changes(shard_words, &regular, regular_total.iter(), keyword.iter(), keyword_total.iter());
+            keep = chain.after_sweep(sweep, histograms.then_some(per_topic));
+        }
+        let finish = Common::Finish { alpha: chain.alpha.clone(), keep };
+        let requests =
+            shards.iter().map(|&s| Ok((s, away::encode(&Request::Finish, WHAT)?))).collect::<Result<Vec<_>>>()?;
+        let n = starts.len() - 1;
+        let (mut theta_sum, mut assigned_sum) = (vec![0f64; n * k], vec![0f64; n * k]);
+        let mut kept_parts = Vec::new();
+        for (&s, answer) in shards.iter().zip(away::ask::<_, Answer>(away, WHAT, &finish, requests)?) {
+            let Answer::Finished { theta_sum: theta, assigned_sum: assigned, kept } = answer else {
                 return Err(away::unexpected(WHAT));
             };
-            if [rt.len(), kt.len(), kw.len()] != [k, k, c.keyword.len()] || kept.is_some() != keep {
-                return Err(Error::Shards(format!("a {WHAT} shard sent back counts of the wrong size")));
+            let cells = bounds[s] * k..bounds[s + 1] * k;
+            if theta.0.len() != cells.len() || assigned.0.len() != cells.len() || kept.is_some() != keep {
+                return Err(Error::Shards(format!("{WHAT} shard {s} sent back sums of the wrong size")));
             }
-            tables.push(table.0);
-            regular_total.push(rt);
-            keyword.push(kw);
-            keyword_total.push(kt);
+            theta_sum[cells.clone()].copy_from_slice(&theta.0);
+            assigned_sum[cells].copy_from_slice(&assigned.0);
             kept_parts.extend(kept);
-            away::add_histograms(&mut per_topic, histograms);
         }
         if keep {
             chain.add_kept(kept_parts);
         }
-        let regular: Vec<&[u32]> = tables.iter().map(|t| &t[..]).collect();
-        chain.add_changes(shard_words, &regular, regular_total.iter(), keyword.iter(), keyword_total.iter());
-        keep = chain.after_sweep(sweep, histograms.then_some(per_topic));
+        Ok((theta_sum, assigned_sum))
     }
-    let finish = Common::Finish { alpha: chain.alpha.clone(), keep };
-    let requests =
-        shards.iter().map(|&s| Ok((s, away::encode(&Request::Finish, WHAT)?))).collect::<Result<Vec<_>>>()?;
-    let n = starts.len() - 1;
-    let (mut theta_sum, mut assigned_sum) = (vec![0f64; n * k], vec![0f64; n * k]);
-    let mut kept_parts = Vec::new();
-    for (&s, answer) in shards.iter().zip(away::ask::<_, Answer>(away, WHAT, &finish, requests)?) {
-        let Answer::Finished { theta_sum: theta, assigned_sum: assigned, kept } = answer else {
-            return Err(away::unexpected(WHAT));
-        };
-        let cells = bounds[s] * k..bounds[s + 1] * k;
-        if theta.0.len() != cells.len() || assigned.0.len() != cells.len() || kept.is_some() != keep {
-            return Err(Error::Shards(format!("{WHAT} shard {s} sent back sums of the wrong size")));
-        }
-        theta_sum[cells.clone()].copy_from_slice(&theta.0);
-        assigned_sum[cells].copy_from_slice(&assigned.0);
-        kept_parts.extend(kept);
-    }
-    if keep {
-        chain.add_kept(kept_parts);
-    }
-    Ok((theta_sum, assigned_sum))
 }

@@ -882,22 +882,9 @@ mod tests {
     /// estimates averaged; and so does a run whose host is lost once (it starts again).
     #[test]
     fn shards_sampled_away_give_the_same_fit() {
-        use super::super::away::{AwayShards, ShardHost};
+        use super::super::away::AwayShards;
         use super::super::lda_shards::LdaShardHost;
-        use std::sync::{Arc, Mutex};
-        let away = |fail_on_call: Option<usize>| -> AwayShards {
-            let hosts = Arc::new(Mutex::new((vec![LdaShardHost::default(), LdaShardHost::default()], 0usize)));
-            Arc::new(move |common, requests| {
-                let mut held = hosts.lock().unwrap();
-                held.1 += 1;
-                if Some(held.1) == fail_on_call {
-                    // The worker died: what it held is gone.
-                    held.0[1] = LdaShardHost::default();
-                    return Err(crate::error::Error::Config("a worker died".into()));
-                }
-                requests.into_iter().map(|(s, request)| held.0[s % 2].answer(s, &common, &request)).collect()
-            })
-        };
+        let away = super::super::away::two_hosts::<LdaShardHost>;
         let planted = planted();
         for sparse in [false, true] {
             let warmed = LdaParams { optimize_interval: 10, warm_up: Some(5), burn_in: 20, thin: 5, ..params() };
@@ -912,7 +899,7 @@ mod tests {
             }
         }
         // A host that keeps failing fails the fit with its error.
-        let broken: AwayShards = Arc::new(|_, _| Err(crate::error::Error::Config("no workers".into())));
+        let broken: AwayShards = std::sync::Arc::new(|_, _| Err(crate::error::Error::Config("no workers".into())));
         let warmed = LdaParams { warm_up: Some(5), ..params() };
         assert!(lda_with(&planted, 4, &warmed, 9, false, Some(&broken)).is_err());
     }

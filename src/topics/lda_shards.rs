@@ -76,7 +76,7 @@ enum Answer {
 /// The LDA shards one worker holds, each as the driver last left it.
 #[derive(Default)]
 pub struct LdaShardHost {
-    shards: std::collections::BTreeMap<usize, HeldShard>,
+    shards: away::Held<HeldShard>,
 }
 
 struct HeldShard {
@@ -105,11 +105,11 @@ impl ShardHost for LdaShardHost {
                     .map_err(|_| Error::Shards(format!("LDA shard {shard}: proportions are not {n} × {k}")))?;
                 let words = ShardWords::new(&words.0);
                 let held = HeldShard { v, beta, sparse, seed, words, starts, topics: topics.0, doc_topic, theta_sum };
-                self.shards.insert(shard, held);
+                self.shards.start(shard, held);
                 Answer::Started
             }
             (Common::Sweep { sweep, topic_total, alpha, average_first, histograms }, Request::Sweep { table }) => {
-                let held = self.held(shard)?;
+                let held = self.shards.get(shard, WHAT)?;
                 if average_first {
                     accumulate_theta(&mut held.theta_sum, &held.doc_topic, &alpha);
                 }
@@ -129,29 +129,19 @@ impl ShardHost for LdaShardHost {
                 Answer::Swept { table: Packed(table), topic_total, histograms }
             }
             (Common::Finish { alpha, average_first }, Request::Finish) => {
-                let held = self.held(shard)?;
+                let held = self.shards.get(shard, WHAT)?;
                 if average_first {
                     accumulate_theta(&mut held.theta_sum, &held.doc_topic, &alpha);
                 }
-                let held = self.shards.remove(&shard).expect("held");
+                let held = self.shards.finish(shard, WHAT)?;
                 Answer::Finished {
                     theta_sum: Packed(held.theta_sum.into_raw_vec_and_offset().0),
                     doc_topic: Packed(held.doc_topic),
                 }
             }
-            _ => {
-                return Err(Error::Shards(format!("LDA shard {shard}: a request that does not match its common part")))
-            }
+            _ => return Err(away::mismatched(WHAT, shard)),
         };
         away::encode(&answer, WHAT)
-    }
-}
-
-impl LdaShardHost {
-    fn held(&mut self, shard: usize) -> Result<&mut HeldShard> {
-        self.shards
-            .get_mut(&shard)
-            .ok_or_else(|| Error::Shards(format!("LDA shard {shard} is not held here (was its worker restarted?)")))
     }
 }
 
