@@ -90,7 +90,10 @@ class _ModelWorkers:
     its own generation, not new ones another chain's restart has made since."""
 
     def __init__(self, worker):
-        self.worker = worker
+        import ray
+
+        # No CPU reserved: the shards' other tasks (evidence, counts) may run beside them.
+        self.worker = ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy="SPREAD")(worker)
         self.actors = {}
         self.generation = 0
         self.cpus = None
@@ -107,9 +110,7 @@ class _ModelWorkers:
                 groups.setdefault(shard % self.cpus, []).append((shard, request))
             for i in groups:
                 if i not in self.actors:
-                    # No CPU reserved: the shards' other tasks (evidence, counts) may run beside them.
-                    worker = ray.remote(num_cpus=0, max_restarts=0, scheduling_strategy="SPREAD")(self.worker)
-                    self.actors[i] = worker.remote()
+                    self.actors[i] = self.worker.remote()
             actors, generation = dict(self.actors), self.generation
         common = ray.put(common)
         refs = {i: actors[i].answer.remote(common, group) for i, group in groups.items()}

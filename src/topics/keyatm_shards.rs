@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::away::{self, retried, AwayShards, Histograms, Packed, ShardHost};
+use super::away::{self, retried, AwayShards, HeldTokens, Histograms, Packed, SentTokens, ShardHost};
 use super::keyatm::{
     ChainState, Data, KeptDocs, KeptPart, KeyAtmParams, Model, ShardSweep, ShardTokens, Start, WordCounts,
 };
@@ -55,25 +55,19 @@ enum Common {
     },
 }
 
+/// A shard's start: its number in its chain (what its random streams come from; where it is
+/// held it may go by another), its tokens, its tokens' switches (0 or 1) and its documents'
+/// groups ([`NO_GROUP`] for none).
 #[derive(Serialize, Deserialize)]
-enum Request {
-    /// The shard's number in its chain (what its random streams come from; where it is held it
-    /// may go by another), its tokens (vocabulary ids, document by document), its documents'
-    /// lengths and groups ([`NO_GROUP`] for none), the tokens' topics and switches (0 or 1).
-    Start {
-        index: usize,
-        words: Packed<u32>,
-        lengths: Packed<u32>,
-        groups: Packed<u32>,
-        topics: Packed<u16>,
-        switch: Packed<u8>,
-    },
-    /// The shard's rows of the regular word–topic counts ([`ShardWords::copy_rows`]).
-    Sweep {
-        table: Packed<u32>,
-    },
-    Finish,
+struct ShardStart {
+    index: usize,
+    tokens: SentTokens,
+    switch: Packed<u8>,
+    groups: Packed<u32>,
 }
+
+/// Its sweep requests carry the shard's rows of the regular word–topic counts.
+type Request = away::Request<ShardStart>;
 
 #[derive(Serialize, Deserialize)]
 enum Answer {
@@ -134,7 +128,7 @@ impl ShardHost for ThemeShardHost {
         let answer = match (away::decode::<Common>(common, WHAT)?, away::decode::<Request>(request, WHAT)?) {
             (
                 Common::Start { v, keywords, params, seed, n_groups },
-                Request::Start { index, words, lengths, groups, topics, switch },
+                Request::Start(ShardStart { index, tokens, switch, groups }),
             ) => {
                 let fits = keywords.iter().all(|seeds| !seeds.is_empty() && seeds.iter().all(|&w| (w as usize) < v));
                 if !fits || keywords.len() + params.free_topics > u16::MAX as usize {
@@ -142,15 +136,10 @@ impl ShardHost for ThemeShardHost {
                 }
                 let model = Model::new(v, &keywords, &params);
                 let k = model.k;
-                let starts = away::starts_of(&lengths.0);
-                let n = lengths.0.len();
-                let tokens = *starts.last().unwrap();
-                if [words.0.len(), topics.0.len(), switch.0.len()] != [tokens; 3] || groups.0.len() != n {
+                let HeldTokens { words, starts, topics, doc_topic } = tokens.held(k, WHAT, shard)?;
+                let n = starts.len() - 1;
+                if switch.0.len() != words.len() || groups.0.len() != n {
                     return Err(Error::Shards(format!("{WHAT} shard {shard}: its tokens and documents disagree")));
-                }
-                let mut doc_topic = vec![0u32; n * k];
-                for d in 0..n {
-                    topics.0[starts[d]..starts[d + 1]].iter().for_each(|&z| doc_topic[d * k + z as usize] += 1);
                 }
                 let groups = groups.0.iter().map(|&g| (g != NO_GROUP).then_some(g as usize)).collect();
                 let held = HeldShard {
@@ -158,11 +147,11 @@ impl ShardHost for ThemeShardHost {
                     model,
                     seed,
                     n_groups,
-                    own: ShardWords::new(&words.0),
-                    words: words.0,
+                    own: ShardWords::new(&words),
+                    words,
                     starts,
                     groups,
-                    topics: topics.0,
+                    topics,
                     switch: switch.0.into_iter().map(|s| s == 1).collect(),
                     doc_topic,
                     theta_sum: vec![0.0; n * k],
@@ -249,15 +238,12 @@ impl AwayChain<'_> {
             .iter()
             .map(|&s| {
                 let (a, b) = (bounds[s], bounds[s + 1]);
-                let tokens = starts[a]..starts[b];
-                let request = Request::Start {
+                let request = Request::Start(ShardStart {
                     index: s,
-                    words: Packed(words[tokens.clone()].to_vec()),
-                    lengths: Packed(starts[a..=b].windows(2).map(|p| (p[1] - p[0]) as u32).collect()),
+                    tokens: SentTokens::of(words, starts, &start.topics, a..b),
+                    switch: Packed(start.switch[starts[a]..starts[b]].iter().map(|&s| s as u8).collect()),
                     groups: Packed(groups[a..b].iter().map(|g| g.map_or(NO_GROUP, |g| g as u32)).collect()),
-                    topics: Packed(start.topics[tokens.clone()].to_vec()),
-                    switch: Packed(start.switch[tokens].iter().map(|&s| s as u8).collect()),
-                };
+                });
                 Ok((s, away::encode(&request, WHAT)?))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -278,14 +264,7 @@ impl AwayChain<'_> {
                 keep,
                 histograms,
             };
-            let requests = shards
-                .iter()
-                .map(|&s| {
-                    let mut table = Vec::new();
-                    shard_words[s].copy_rows(&c.regular, k, &mut table);
-                    Ok((s, away::encode(&Request::Sweep { table: Packed(table) }, WHAT)?))
-                })
-                .collect::<Result<Vec<_>>>()?;
+            let requests = away::sweep_requests::<ShardStart>(shard_words, &c.regular, k, WHAT)?;
             let (mut tables, mut regular_total, mut keyword, mut keyword_total) =
                 (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             let mut kept_parts = Vec::new();
@@ -314,8 +293,7 @@ impl AwayChain<'_> {
             keep = chain.after_sweep(sweep, histograms.then_some(per_topic));
         }
         let finish = Common::Finish { alpha: chain.alpha.clone(), keep };
-        let requests =
-            shards.iter().map(|&s| Ok((s, away::encode(&Request::Finish, WHAT)?))).collect::<Result<Vec<_>>>()?;
+        let requests = away::finish_requests::<ShardStart>(shards.len(), WHAT)?;
         let n = starts.len() - 1;
         let (mut theta_sum, mut assigned_sum) = (vec![0f64; n * k], vec![0f64; n * k]);
         let mut kept_parts = Vec::new();

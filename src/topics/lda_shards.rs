@@ -18,7 +18,7 @@ use ndarray::Array2;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use super::away::{self, retried, AwayShards, Histograms, Packed, ShardHost};
+use super::away::{self, retried, AwayShards, HeldTokens, Histograms, Packed, SentTokens, ShardHost};
 use super::lda::{accumulate_phi, accumulate_theta, merge, optimize_alpha, LdaParams, Sampling, Shard, ShardWords};
 use crate::error::{Error, Result};
 
@@ -49,22 +49,14 @@ enum Common {
     },
 }
 
+/// A shard's start: its tokens and its documents' averaged proportions so far (n_s × k).
 #[derive(Serialize, Deserialize)]
-enum Request {
-    /// The shard's tokens (vocabulary ids, document by document), its documents' lengths, the
-    /// tokens' topics and the documents' averaged proportions so far (n_s × k).
-    Start {
-        words: Packed<u32>,
-        lengths: Packed<u32>,
-        topics: Packed<u16>,
-        theta_sum: Packed<f64>,
-    },
-    /// The shard's rows of the word–topic counts ([`ShardWords::copy_rows`]).
-    Sweep {
-        table: Packed<u32>,
-    },
-    Finish,
+struct ShardStart {
+    tokens: SentTokens,
+    theta_sum: Packed<f64>,
 }
+
+type Request = away::Request<ShardStart>;
 
 #[derive(Serialize, Deserialize)]
 enum Answer {
@@ -94,17 +86,13 @@ struct HeldShard {
 impl ShardHost for LdaShardHost {
     fn answer(&mut self, shard: usize, common: &[u8], request: &[u8]) -> Result<Vec<u8>> {
         let answer = match (away::decode::<Common>(common, WHAT)?, away::decode::<Request>(request, WHAT)?) {
-            (Common::Start { k, v, beta, sparse, seed }, Request::Start { words, lengths, topics, theta_sum }) => {
-                let starts = away::starts_of(&lengths.0);
-                let n = lengths.0.len();
-                let mut doc_topic = vec![0u32; n * k];
-                for d in 0..n {
-                    topics.0[starts[d]..starts[d + 1]].iter().for_each(|&z| doc_topic[d * k + z as usize] += 1);
-                }
+            (Common::Start { k, v, beta, sparse, seed }, Request::Start(ShardStart { tokens, theta_sum })) => {
+                let HeldTokens { words, starts, topics, doc_topic } = tokens.held(k, WHAT, shard)?;
+                let n = starts.len() - 1;
                 let theta_sum = Array2::from_shape_vec((n, k), theta_sum.0)
                     .map_err(|_| Error::Shards(format!("LDA shard {shard}: proportions are not {n} × {k}")))?;
-                let words = ShardWords::new(&words.0);
-                let held = HeldShard { v, beta, sparse, seed, words, starts, topics: topics.0, doc_topic, theta_sum };
+                let words = ShardWords::new(&words);
+                let held = HeldShard { v, beta, sparse, seed, words, starts, topics, doc_topic, theta_sum };
                 self.shards.start(shard, held);
                 Answer::Started
             }
@@ -193,15 +181,12 @@ impl Chain<'_> {
             .iter()
             .map(|&s| {
                 let (a, b) = (self.bounds[s], self.bounds[s + 1]);
-                let tokens = self.starts[a]..self.starts[b];
-                let request = Request::Start {
-                    words: Packed(self.words[tokens.clone()].to_vec()),
-                    lengths: Packed(self.starts[a..=b].windows(2).map(|p| (p[1] - p[0]) as u32).collect()),
-                    topics: Packed(self.topics[tokens].to_vec()),
+                let request = Request::Start(ShardStart {
+                    tokens: SentTokens::of(self.words, self.starts, self.topics, a..b),
                     theta_sum: Packed(
                         self.theta_sum.rows().into_iter().skip(a).take(b - a).flatten().copied().collect(),
                     ),
-                };
+                });
                 Ok((s, away::encode(&request, WHAT)?))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -220,14 +205,7 @@ impl Chain<'_> {
                 average_first,
                 histograms,
             };
-            let requests = shards
-                .iter()
-                .map(|&s| {
-                    let mut table = Vec::new();
-                    self.shard_words[s].copy_rows(self.word_topic, k, &mut table);
-                    Ok((s, away::encode(&Request::Sweep { table: Packed(table) }, WHAT)?))
-                })
-                .collect::<Result<Vec<_>>>()?;
+            let requests = away::sweep_requests::<ShardStart>(self.shard_words, self.word_topic, k, WHAT)?;
             let (mut tables, mut totals) = (Vec::new(), Vec::new());
             let mut per_topic: Vec<FxHashMap<u32, u32>> = vec![FxHashMap::default(); k];
             for answer in away::ask::<_, Answer>(away, WHAT, &common, requests)? {
@@ -250,8 +228,7 @@ impl Chain<'_> {
             }
         }
         let finish = Common::Finish { alpha: self.alpha.clone(), average_first };
-        let requests =
-            shards.iter().map(|&s| Ok((s, away::encode(&Request::Finish, WHAT)?))).collect::<Result<Vec<_>>>()?;
+        let requests = away::finish_requests::<ShardStart>(shards.len(), WHAT)?;
         for (s, answer) in shards.iter().zip(away::ask::<_, Answer>(away, WHAT, &finish, requests)?) {
             let Answer::Finished { theta_sum, doc_topic } = answer else { return Err(away::unexpected(WHAT)) };
             let (a, b) = (self.bounds[*s], self.bounds[*s + 1]);
