@@ -2,8 +2,16 @@
 //!
 //! Every parallel reduction here sums fixed blocks of rows in block order, so results are
 //! bit-identical whatever the number of threads.
+//!
+//! The tall side of a factorization (one row per document) is also cut into fixed row shards
+//! ([`ROW_SHARDS`], [`shard_bounds`]): every sum over its rows is taken within each shard (blocks
+//! counted from the shard's first row), then the shards' sums are added in shard order. A worker
+//! holding one shard's rows therefore computes exactly that shard's part, and the whole is the same
+//! bits whether the shards are summed here or gathered from workers.
 
 use linfa_linalg::eigh::{EigSort, Eigh};
+use std::ops::Range;
+
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -15,6 +23,30 @@ use crate::vectorize::Weights;
 
 /// Rows per block in parallel reductions: fixed, so sums do not depend on the thread count.
 pub const BLOCK: usize = 2048;
+
+/// Row shards of the tall side of NMF and of the SVD behind LSA and NMF's start: fixed (as LDA's
+/// shards), so the sums do not depend on threads or workers.
+pub const ROW_SHARDS: usize = 8;
+
+/// `shards` ranges of rows with about the same number of entries each, `starts` being the rows'
+/// starts (a CSR `indptr`, or token offsets): range `s` is `bounds[s]..bounds[s + 1]`.
+pub fn shard_bounds(starts: &[usize], shards: usize) -> Vec<usize> {
+    let n = starts.len() - 1;
+    let total = starts[n];
+    let mut bounds = vec![0];
+    for s in 1..shards {
+        let target = total * s / shards;
+        let d = starts.partition_point(|&x| x < target).min(n);
+        bounds.push(d.max(*bounds.last().unwrap()));
+    }
+    bounds.push(n);
+    bounds
+}
+
+/// Σ over the shards (in order) of `part(rows)`: a sum over rows as [`ROW_SHARDS`] takes it.
+pub fn sum_by_shards(bounds: &[usize], part: impl Fn(Range<usize>) -> f64) -> f64 {
+    bounds.windows(2).map(|w| part(w[0]..w[1])).fold(0.0, |total, p| total + p)
+}
 
 /// `$avx2` (a call of a kernel compiled for AVX2 and FMA) when `$wide` — from [`wide_simd`] —
 /// says this CPU has them, else `$portable`: the one place the kernels are chosen.
@@ -70,18 +102,21 @@ pub fn sparse_dense_into(x: &dyn Weights, m: ArrayView2<f32>, out: &mut Array2<f
 /// sums, bit for bit, as [`sparse_dense`] on the stored transpose, whatever the number of tasks.
 /// Scattering pays because the output rows hit follow the terms' frequencies (a few thousand hot
 /// rows stay in cache), where gathering the rows of `m` reads all of it for every term.
+/// With row shards, each shard's rows are summed on their own and the shards' sums added in order.
 pub struct Scatter {
     /// Output-row bounds of the ranges: range `p` is `bounds[p]..bounds[p + 1]`.
     bounds: Vec<usize>,
     /// `splits[p][r]`: where row `r`'s entries of range `p` start (its columns ascend), so the
     /// products never search a row.
     splits: Vec<Vec<usize>>,
+    /// Bounds of the row shards (see [`shard_bounds`]).
+    shards: Vec<usize>,
 }
 
 impl Scatter {
-    /// One range per thread, each with about the same number of entries. (More ranges balance
-    /// no better and cost time: every range walks every row.)
-    pub fn new(x: &dyn Weights, threads: usize) -> Self {
+    /// One range per thread, each with about the same number of entries (more ranges balance
+    /// no better and cost time: every range walks every row); `shards` row shards.
+    pub fn new(x: &dyn Weights, threads: usize, shards: usize) -> Self {
         let v = x.n_cols();
         let parts = threads.max(1);
         let mut counts = vec![0usize; v];
@@ -105,7 +140,12 @@ impl Scatter {
                 (0..x.n_rows()).map(|r| indptr[r] + before(r)).collect()
             })
             .collect();
-        Scatter { bounds, splits }
+        Scatter { bounds, splits, shards: shard_bounds(x.indptr(), shards.max(1)) }
+    }
+
+    /// Bounds of the row shards the products sum by.
+    pub fn row_shards(&self) -> &[usize] {
+        &self.shards
     }
 
     /// `xᵀ · m`; `x` must be the matrix this was made for.
@@ -135,17 +175,30 @@ impl Scatter {
             rest = tail;
         }
         tasks.into_par_iter().for_each(|(p, out)| {
-            out.fill(0.0);
             let first = self.bounds[p];
             let mut buf = Vec::new();
-            for (r, (&from, &to)) in self.splits[p].iter().zip(&self.splits[p + 1]).enumerate() {
-                let (cols, vals) = (&x.indices()[from..to], x.weights(r, from..to, &mut buf));
-                let source = &m[r * l..(r + 1) * l];
-                fastest!(
-                    wide,
-                    scatter_row_avx2(out, first, cols, vals, source),
-                    scatter_row(out, first, cols, vals, source)
-                );
+            let mut scatter_rows = |target: &mut [f32], rows: Range<usize>| {
+                target.fill(0.0);
+                for r in rows {
+                    let (from, to) = (self.splits[p][r], self.splits[p + 1][r]);
+                    let (cols, vals) = (&x.indices()[from..to], x.weights(r, from..to, &mut buf));
+                    let source = &m[r * l..(r + 1) * l];
+                    fastest!(
+                        wide,
+                        scatter_row_avx2(target, first, cols, vals, source),
+                        scatter_row(target, first, cols, vals, source)
+                    );
+                }
+            };
+            let mut part = Vec::new();
+            for (s, rows) in self.shards.windows(2).enumerate() {
+                if s == 0 {
+                    scatter_rows(out, rows[0]..rows[1]);
+                } else {
+                    part.resize(out.len(), 0.0);
+                    scatter_rows(&mut part, rows[0]..rows[1]);
+                    out.iter_mut().zip(&part).for_each(|(o, &v)| *o += v);
+                }
             }
         });
     }
@@ -354,20 +407,34 @@ pub fn wide_simd() -> bool {
 
 /// `aᵀ · b` for tall dense `a` (n × p) and `b` (n × q), summed block by block in f64.
 pub fn gram(a: ArrayView2<f32>, b: ArrayView2<f32>) -> Array2<f64> {
+    gram_by_shards(a, b, &[0, a.nrows()])
+}
+
+/// [`gram`] summed within each row shard (`bounds`, blocks counted from the shard's first row),
+/// the shards' sums then added in order.
+pub fn gram_by_shards(a: ArrayView2<f32>, b: ArrayView2<f32>, bounds: &[usize]) -> Array2<f64> {
     assert_eq!(a.nrows(), b.nrows());
-    let starts: Vec<usize> = (0..a.nrows()).step_by(BLOCK).collect();
-    let parts: Vec<Array2<f32>> = starts
-        .par_iter()
-        .map(|&s| {
-            let e = (s + BLOCK).min(a.nrows());
-            a.slice(s![s..e, ..]).t().dot(&b.slice(s![s..e, ..]))
-        })
+    assert_eq!(bounds.last().copied(), Some(a.nrows()), "gram_by_shards: shards do not cover the rows");
+    let blocks: Vec<(usize, Range<usize>)> = bounds
+        .windows(2)
+        .enumerate()
+        .flat_map(|(shard, w)| (w[0]..w[1]).step_by(BLOCK).map(move |s| (shard, s..(s + BLOCK).min(w[1]))))
         .collect();
-    let mut sum = Array2::<f64>::zeros((a.ncols(), b.ncols()));
-    for part in parts {
-        sum.zip_mut_with(&part, |s, &p| *s += p as f64);
+    let parts: Vec<Array2<f32>> =
+        blocks.par_iter().map(|(_, rows)| a.slice(s![rows.clone(), ..]).t().dot(&b.slice(s![rows.clone(), ..]))).collect();
+    let mut total = Array2::<f64>::zeros((a.ncols(), b.ncols()));
+    let mut shard_sum = total.clone();
+    let mut shard = 0;
+    for ((of, _), part) in blocks.iter().zip(parts) {
+        if *of != shard {
+            total += &shard_sum;
+            shard_sum.fill(0.0);
+            shard = *of;
+        }
+        shard_sum.zip_mut_with(&part, |s, &p| *s += p as f64);
     }
-    sum
+    total += &shard_sum;
+    total
 }
 
 /// `a · t` for tall `a` (n × p) and small `t` (p × q), in parallel row blocks.
@@ -405,11 +472,12 @@ pub fn tall_times_small_in_place(mut a: Array2<f32>, t: ArrayView2<f32>) -> Arra
 
 /// An orthonormal basis of the column space of `y`, by eigendecomposition of its Gram matrix;
 /// `passes` = 2 repeats it (as CholeskyQR2) so the basis is orthonormal to working precision.
-/// Directions with no weight become zero columns.
-pub fn orthonormalize(y: Array2<f32>, passes: usize) -> Array2<f32> {
+/// Directions with no weight become zero columns. The Gram matrix is summed by the row shards
+/// `bounds`.
+pub fn orthonormalize(y: Array2<f32>, passes: usize, bounds: &[usize]) -> Array2<f32> {
     let mut q = y;
     for _ in 0..passes {
-        let (values, vectors) = gram(q.view(), q.view()).eigh().expect("symmetric Gram matrix").sort_eig_desc();
+        let (values, vectors) = gram_by_shards(q.view(), q.view(), bounds).eigh().expect("symmetric Gram matrix").sort_eig_desc();
         let floor = values[0].max(0.0) * 1e-12;
         let mut t = Array2::<f32>::zeros(vectors.dim());
         for (j, &lambda) in values.iter().enumerate() {
@@ -456,17 +524,19 @@ pub fn randomized_svd(
     let omega = Array2::from_shape_simple_fn((x.n_cols(), l), || rng.gen_range(-1.0f32..1.0));
     // Power iterations only need a well-conditioned basis (scikit-learn normalizes them by LU);
     // the final basis is made orthonormal to working precision.
-    let mut q = orthonormalize(sparse_dense(x, omega.view()), 1);
+    // Documents' side by the row shards, terms' side whole.
+    let (rows, terms) = (scatter.row_shards(), [0, x.n_cols()]);
+    let mut q = orthonormalize(sparse_dense(x, omega.view()), 1, rows);
     drop(omega);
     for i in 0..power_iters {
         crate::progress::check();
-        let z = orthonormalize(scatter.product(x, q.view()), 1);
+        let z = orthonormalize(scatter.product(x, q.view()), 1, &terms);
         // q is spent once z is made: its buffer takes the next product.
         sparse_dense_into(x, z.view(), &mut q);
-        q = orthonormalize(q, if i + 1 == power_iters { 2 } else { 1 });
+        q = orthonormalize(q, if i + 1 == power_iters { 2 } else { 1 }, rows);
     }
     if power_iters == 0 {
-        q = orthonormalize(q, 1);
+        q = orthonormalize(q, 1, rows);
     }
     // B = qᵀ x (l × v), held as its transpose xᵀ q (v × l); B Bᵀ = (xᵀq)ᵀ (xᵀq).
     let bt = scatter.product(x, q.view());
@@ -598,7 +668,7 @@ mod tests {
             let gathered = sparse_dense(&xt, m.view());
             for threads in [1, 3] {
                 let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-                let scattered = pool.install(|| Scatter::new(&x, threads).product(&x, m.view()));
+                let scattered = pool.install(|| Scatter::new(&x, threads, 1).product(&x, m.view()));
                 assert_eq!(scattered, gathered, "l = {l}, {threads} threads");
             }
             let mut portable = Array2::<f32>::zeros((n_cols, l));
@@ -610,10 +680,50 @@ mod tests {
         }
     }
 
+    /// The rows of `x` in `range` as a matrix of their own (what a worker holding a shard has).
+    fn rows_of(x: &Csr<f32>, range: Range<usize>) -> Csr<f32> {
+        Csr::from_rows(x.n_cols, range.map(|r| x.row(r).0.iter().copied().zip(x.row(r).1.iter().copied()).collect()).collect())
+    }
+
+    /// A product or Gram matrix summed by row shards is, bit for bit, what workers each holding
+    /// one shard would compute alone (one shard of their own) and the driver would add in shard
+    /// order — and it does not depend on the thread count.
+    #[test]
+    fn sums_by_shards_equal_shards_summed_apart() {
+        let (n_rows, n_cols, l) = (3 * BLOCK / 2 + 77, 50, 20);
+        let rows: Vec<Vec<(u32, f32)>> = (0..n_rows as u32)
+            .map(|r| {
+                (0..n_cols as u32).filter(|c| (c * 7 + r * 13) % 6 == 0).map(|c| (c, 1.0 / (1 + c + r % 97) as f32)).collect()
+            })
+            .collect();
+        let x = Csr::from_rows(n_cols, rows);
+        let m = Array2::from_shape_fn((n_rows, l), |(i, j)| ((i * 31 + j * 17) % 97) as f32 / 7.0 - 3.0);
+        let here = Scatter::new(&x, 2, 3);
+        let bounds = here.row_shards().to_vec();
+        assert_eq!(bounds.len(), 4);
+        assert!(bounds.windows(2).all(|w| w[0] < w[1]), "{bounds:?}");
+        let mut product = Array2::<f32>::zeros((n_cols, l));
+        let mut gram_sum = Array2::<f64>::zeros((l, l));
+        for w in bounds.windows(2) {
+            let part = rows_of(&x, w[0]..w[1]);
+            let block = m.slice(s![w[0]..w[1], ..]);
+            product += &Scatter::new(&part, 1, 1).product(&part, block);
+            gram_sum += &gram(block, block);
+        }
+        for threads in [1, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let scattered = pool.install(|| Scatter::new(&x, threads, 3).product(&x, m.view()));
+            assert_eq!(scattered, product, "{threads} threads");
+            assert_eq!(pool.install(|| gram_by_shards(m.view(), m.view(), &bounds)), gram_sum, "{threads} threads");
+        }
+        // One shard is the plain sum.
+        assert_eq!(gram_by_shards(m.view(), m.view(), &[0, n_rows]), gram(m.view(), m.view()));
+    }
+
     #[test]
     fn randomized_svd_recovers_singular_values_of_a_small_matrix() {
         let x = blocks();
-        let svd = randomized_svd(&x, &Scatter::new(&x, 1), 3, 2, 3, 7);
+        let svd = randomized_svd(&x, &Scatter::new(&x, 1, 1), 3, 2, 3, 7);
         // Exact values from the dense 6 × 5 matrix (numpy.linalg.svd): two blocks, rank 5 at most.
         let d = dense(&x);
         let gram_values = {
@@ -630,7 +740,7 @@ mod tests {
                 assert!((utu[[i, j]] - if i == j { 1.0 } else { 0.0 }).abs() < 1e-5);
             }
         }
-        let same = randomized_svd(&x, &Scatter::new(&x, 2), 3, 2, 3, 7);
+        let same = randomized_svd(&x, &Scatter::new(&x, 2, 1), 3, 2, 3, 7);
         assert_eq!(same.vt, svd.vt, "seeded: identical");
     }
 

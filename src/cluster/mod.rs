@@ -8,7 +8,7 @@ use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::linalg::{normalize_rows, truncated_svd, Scatter};
+use crate::linalg::{normalize_rows, truncated_svd, Scatter, ROW_SHARDS};
 use crate::vectorize::{Csr, Weights};
 use kmeans::{kmeans, KMeansParams};
 
@@ -109,7 +109,7 @@ impl Clustering {
 /// Cluster the rows of the TF-IDF matrix `x` (`counts` its term counts).
 pub fn cluster(x: &dyn Weights, counts: &Csr<u32>, params: &LsaKmeans, seed: u64) -> Clustering {
     let start = std::time::Instant::now();
-    let svd = truncated_svd(x, &Scatter::new(x, rayon::current_num_threads()), params.dimensions, seed);
+    let svd = truncated_svd(x, &Scatter::new(x, rayon::current_num_threads(), ROW_SHARDS), params.dimensions, seed);
     // Document coordinates in LSA space: U · Σ (scikit-learn's TruncatedSVD.transform), unit rows;
     // U's own buffer becomes them.
     let mut points: Array2<f32> = svd.u;

@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 use super::away::AwayShards;
 use super::draw;
 use super::keyatm_shards::AwayChain;
-use super::lda::{histogram, merge, shard_bounds, sorted, tokens_by_document, topic_histograms, ShardWords};
+use super::lda::{histogram, merge, sorted, tokens_by_document, topic_histograms, ShardWords};
 use crate::error::Result;
 use crate::vectorize::Csr;
 
@@ -249,7 +249,7 @@ pub fn keyatm(
     let model = Model::new(counts.n_cols, keywords, params);
     let n_key = model.n_key;
     let (words, starts) = tokens_by_document(counts);
-    let bounds = shard_bounds(&starts, SHARDS);
+    let bounds = crate::linalg::shard_bounds(&starts, SHARDS);
     let shard_words = ShardWords::of_shards(&words, &starts, &bounds);
     let data = Data { words: &words, starts: &starts, bounds: &bounds, shard_words: &shard_words, groups, n_groups };
     // Chain 0 keeps the run's seed, so one chain is exactly the model of a single-chain run.

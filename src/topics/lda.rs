@@ -186,7 +186,7 @@ fn lda_with(
     let length_histogram = histogram(starts.windows(2).map(|p| (p[1] - p[0]) as u32).filter(|&x| x > 0));
 
     let mut alpha = vec![params.alpha_for(k); k];
-    let bounds = shard_bounds(&starts, SHARDS);
+    let bounds = crate::linalg::shard_bounds(&starts, SHARDS);
     let shard_words = ShardWords::of_shards(&words, &starts, &bounds);
     let one_shard = [0, n];
     let warm_up_sweeps = params.warm_up_for(k);
@@ -328,20 +328,6 @@ pub(super) fn tokens_by_document(counts: &Csr<u32>) -> (Vec<u32>, Vec<usize>) {
     }
     starts.push(words.len());
     (words, starts)
-}
-
-/// Document ranges with about the same number of tokens each.
-pub(super) fn shard_bounds(starts: &[usize], shards: usize) -> Vec<usize> {
-    let n = starts.len() - 1;
-    let total = starts[n];
-    let mut bounds = vec![0];
-    for s in 1..shards {
-        let target = total * s / shards;
-        let d = starts.partition_point(|&x| x < target).min(n);
-        bounds.push(d.max(*bounds.last().unwrap()));
-    }
-    bounds.push(n);
-    bounds
 }
 
 /// A shard's own numbering of the words it holds, so that it copies, samples against and hands

@@ -6,13 +6,18 @@
 //! The data only enters through two sparse × dense products per iteration (`X · Hᵀ` gathered,
 //! `Xᵀ · W` scattered from the rows of X, see [`Scatter`]); each row of W (and of Hᵀ) is then
 //! updated on its own, so rows run in parallel and the result does not depend on the thread count.
+//! Every sum over documents (`Xᵀ · W`, `WᵀW`, the violation, the start's norms) is taken by the
+//! scatter plan's row shards ([`crate::linalg::ROW_SHARDS`]), so a shard's part is the same
+//! wherever its rows are held.
 
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::lanes::{from_lanes, to_lanes, LANES};
-use crate::linalg::{fastest, gram, sparse_dense, sparse_dense_into, wide_simd, Scatter, Svd, BLOCK};
+use crate::linalg::{
+    fastest, gram, gram_by_shards, sparse_dense, sparse_dense_into, sum_by_shards, wide_simd, Scatter, Svd, BLOCK,
+};
 use crate::vectorize::Csr;
 
 /// NMF settings: `max_iterations` 200 and `tolerance` 1e-4, as scikit-learn.
@@ -39,13 +44,25 @@ pub struct NmfFit {
     pub reconstruction_error: f64,
 }
 
+/// The mean of X's entries (zeros included), summed by the row shards `bounds`.
+pub fn mean(x: &Csr<f32>, bounds: &[usize]) -> f32 {
+    let sum = sum_by_shards(bounds, |rows| {
+        x.values[x.indptr[rows.start]..x.indptr[rows.end]].iter().map(|&v| v as f64).sum()
+    });
+    (sum / (x.n_rows() * x.n_cols).max(1) as f64) as f32
+}
+
 /// NNDSVDa (Boutsidis & Gallopoulos 2008; zeros filled with the mean of X) from the first `k`
-/// components of `svd`. Returns W (n × k) and Hᵀ (v × k).
-pub fn nndsvda(svd: &Svd, k: usize, x_mean: f32) -> (Array2<f32>, Array2<f32>) {
+/// components of `svd`; norms of U's columns summed by the row shards `bounds`. Returns W (n × k)
+/// and Hᵀ (v × k).
+pub fn nndsvda(svd: &Svd, k: usize, x_mean: f32, bounds: &[usize]) -> (Array2<f32>, Array2<f32>) {
     let (n, v) = (svd.u.nrows(), svd.vt.ncols());
     let mut w = Array2::<f32>::zeros((n, k));
     let mut ht = Array2::<f32>::zeros((v, k));
-    let norm = |v: &[f32]| v.iter().map(|&x| (x as f64).powi(2)).sum::<f64>().sqrt();
+    let squares = |v: &[f32]| v.iter().map(|&x| (x as f64).powi(2)).sum::<f64>();
+    let terms = [0, v];
+    // A document vector's norm by shards, a term vector's whole.
+    let norm = |v: &[f32]| sum_by_shards(if v.len() == n { bounds } else { &terms }, |r| squares(&v[r])).sqrt();
     for j in 0..k.min(svd.s.len()) {
         let (x, y) = (svd.u.column(j), svd.vt.row(j));
         // The leading pair has one sign throughout; later pairs keep the larger of their positive
@@ -76,17 +93,23 @@ pub fn nndsvda(svd: &Svd, k: usize, x_mean: f32) -> (Array2<f32>, Array2<f32>) {
 }
 
 /// One HALS sweep over every row of `factor` (n × k) given `cross` = X·other (n × k) and
-/// `gram` = otherᵀ·other (k × k). Returns Σ |projected gradient| (scikit-learn's violation).
-fn sweep(factor: &mut Array2<f32>, cross: ArrayView2<f32>, gram: &Array2<f64>) -> f64 {
+/// `gram` = otherᵀ·other (k × k). Returns Σ |projected gradient| (scikit-learn's violation),
+/// summed by the row shards `bounds`.
+fn sweep(factor: &mut Array2<f32>, cross: ArrayView2<f32>, gram: &Array2<f64>, bounds: &[usize]) -> f64 {
     let k = factor.ncols();
     let gram: Vec<f32> = gram.iter().map(|&g| g as f32).collect();
     let (factor, cross) = (factor.as_slice_mut().expect("standard layout"), cross.as_slice().expect("standard layout"));
-    let parts: Vec<f64> = factor
-        .par_chunks_mut(BLOCK * k)
-        .zip(cross.par_chunks(BLOCK * k))
-        .map(|(block, cross)| sweep_block(block, cross, &gram, k))
-        .collect();
-    parts.iter().sum()
+    let mut violation = 0.0;
+    for rows in bounds.windows(2) {
+        let span = rows[0] * k..rows[1] * k;
+        let parts: Vec<f64> = factor[span.clone()]
+            .par_chunks_mut(BLOCK * k)
+            .zip(cross[span].par_chunks(BLOCK * k))
+            .map(|(block, cross)| sweep_block(block, cross, &gram, k))
+            .collect();
+        violation += parts.iter().sum::<f64>();
+    }
+    violation
 }
 
 fn sweep_block(block: &mut [f32], cross: &[f32], gram: &[f32], k: usize) -> f64 {
@@ -160,6 +183,7 @@ fn sweep_lanes_avx2(lanes: &mut [f32], cross: &[f32], gram: &[f32], k: usize, pr
 /// Fit from a start `(w, ht)`; `x` is n × v, `scatter` its plan for Xᵀ products.
 pub fn nmf(x: &Csr<f32>, scatter: &Scatter, start: (Array2<f32>, Array2<f32>), params: &NmfParams) -> NmfFit {
     let (mut w, mut ht) = start;
+    let (rows, terms) = (scatter.row_shards(), [0, x.n_cols]);
     let (mut x_ht, mut xt_w) = (Array2::zeros(w.dim()), Array2::zeros(ht.dim()));
     let mut first = None;
     let mut iterations = 0;
@@ -168,24 +192,33 @@ pub fn nmf(x: &Csr<f32>, scatter: &Scatter, start: (Array2<f32>, Array2<f32>), p
         iterations += 1;
         progress.add(1);
         sparse_dense_into(x, ht.view(), &mut x_ht);
-        let mut violation = sweep(&mut w, x_ht.view(), &gram(ht.view(), ht.view()));
+        let mut violation = sweep(&mut w, x_ht.view(), &gram(ht.view(), ht.view()), rows);
         scatter.product_into(x, w.view(), &mut xt_w);
-        violation += sweep(&mut ht, xt_w.view(), &gram(w.view(), w.view()));
+        violation += sweep(&mut ht, xt_w.view(), &gram_by_shards(w.view(), w.view(), rows), &terms);
         let first = *first.get_or_insert(violation);
         if first == 0.0 || violation / first <= params.tolerance {
             break;
         }
     }
-    let reconstruction_error = frobenius_error(x, &w, &ht);
+    let reconstruction_error = frobenius_error(x, &w, &ht, rows);
     NmfFit { w, h: ht.reversed_axes().as_standard_layout().to_owned(), iterations, reconstruction_error }
 }
 
-/// ‖X − W Hᵀᵀ‖_F = sqrt(‖X‖² − 2 Σ W∘(X·Ht) + Σ (WᵀW)∘(HtᵀHt)), without forming W·H.
-pub fn frobenius_error(x: &Csr<f32>, w: &Array2<f32>, ht: &Array2<f32>) -> f64 {
+/// ‖X − W Hᵀᵀ‖_F = sqrt(‖X‖² − 2 Σ W∘(X·Ht) + Σ (WᵀW)∘(HtᵀHt)), without forming W·H; sums over
+/// documents by the row shards `bounds`.
+pub fn frobenius_error(x: &Csr<f32>, w: &Array2<f32>, ht: &Array2<f32>, bounds: &[usize]) -> f64 {
     let x_ht = sparse_dense(x, ht.view());
-    let cross: f64 = w.iter().zip(x_ht.iter()).map(|(&a, &b)| a as f64 * b as f64).sum();
-    let model: f64 = (&gram(w.view(), w.view()) * &gram(ht.view(), ht.view())).sum();
-    (x.squared_norm() - 2.0 * cross + model).max(0.0).sqrt()
+    let k = w.ncols();
+    let (w_all, x_ht_all) = (w.as_slice().expect("standard layout"), x_ht.as_slice().expect("standard layout"));
+    let cross = sum_by_shards(bounds, |rows| {
+        let span = rows.start * k..rows.end * k;
+        w_all[span.clone()].iter().zip(&x_ht_all[span]).map(|(&a, &b)| a as f64 * b as f64).sum()
+    });
+    let squares = sum_by_shards(bounds, |rows| {
+        x.values[x.indptr[rows.start]..x.indptr[rows.end]].iter().map(|&v| (v as f64) * (v as f64)).sum()
+    });
+    let model: f64 = (&gram_by_shards(w.view(), w.view(), bounds) * &gram(ht.view(), ht.view())).sum();
+    (squares - 2.0 * cross + model).max(0.0).sqrt()
 }
 
 #[cfg(test)]
@@ -233,11 +266,11 @@ mod tests {
     #[test]
     fn recovers_planted_topics_and_lowers_the_error() {
         let x = planted();
-        let scatter = Scatter::new(&x, 1);
+        let scatter = Scatter::new(&x, 1, 3);
         let svd = randomized_svd(&x, &scatter, 2, 4, 4, 1);
-        let mean = x.values.iter().sum::<f32>() / (x.n_rows() * x.n_cols) as f32;
-        let start = nndsvda(&svd, 2, mean);
-        let start_error = frobenius_error(&x, &start.0, &start.1);
+        let rows = scatter.row_shards();
+        let start = nndsvda(&svd, 2, mean(&x, rows), rows);
+        let start_error = frobenius_error(&x, &start.0, &start.1, rows);
         let fit = nmf(&x, &scatter, start, &NmfParams::default());
         assert!(fit.reconstruction_error < 1e-2, "error {}", fit.reconstruction_error);
         assert!(fit.reconstruction_error < start_error);
