@@ -124,7 +124,7 @@ fn stages(c: &mut Criterion) {
             let scatter = Scatter::new(x, rayon::current_num_threads(), ROW_SHARDS);
             let svd = truncated_svd(x, &scatter, 5, 1);
             let rows = scatter.row_shards();
-            let fit = nmf(x, &scatter, nndsvda(&svd, 5, mean(x, rows), rows), &NmfParams::default());
+            let fit = nmf(x, &scatter, nndsvda(&svd, 5, mean(x, rows), rows), &NmfParams::default(), None).unwrap();
             assert!(fit.reconstruction_error.is_finite() && fit.iterations > 1);
         })
     });

@@ -103,6 +103,7 @@ pub fn sparse_dense_into(x: &dyn Weights, m: ArrayView2<f32>, out: &mut Array2<f
 /// Scattering pays because the output rows hit follow the terms' frequencies (a few thousand hot
 /// rows stay in cache), where gathering the rows of `m` reads all of it for every term.
 /// With row shards, each shard's rows are summed on their own and the shards' sums added in order.
+#[derive(Clone)]
 pub struct Scatter {
     /// Output-row bounds of the ranges: range `p` is `bounds[p]..bounds[p + 1]`.
     bounds: Vec<usize>,
@@ -420,8 +421,10 @@ pub fn gram_by_shards(a: ArrayView2<f32>, b: ArrayView2<f32>, bounds: &[usize]) 
         .enumerate()
         .flat_map(|(shard, w)| (w[0]..w[1]).step_by(BLOCK).map(move |s| (shard, s..(s + BLOCK).min(w[1]))))
         .collect();
-    let parts: Vec<Array2<f32>> =
-        blocks.par_iter().map(|(_, rows)| a.slice(s![rows.clone(), ..]).t().dot(&b.slice(s![rows.clone(), ..]))).collect();
+    let parts: Vec<Array2<f32>> = blocks
+        .par_iter()
+        .map(|(_, rows)| a.slice(s![rows.clone(), ..]).t().dot(&b.slice(s![rows.clone(), ..])))
+        .collect();
     let mut total = Array2::<f64>::zeros((a.ncols(), b.ncols()));
     let mut shard_sum = total.clone();
     let mut shard = 0;
@@ -477,7 +480,8 @@ pub fn tall_times_small_in_place(mut a: Array2<f32>, t: ArrayView2<f32>) -> Arra
 pub fn orthonormalize(y: Array2<f32>, passes: usize, bounds: &[usize]) -> Array2<f32> {
     let mut q = y;
     for _ in 0..passes {
-        let (values, vectors) = gram_by_shards(q.view(), q.view(), bounds).eigh().expect("symmetric Gram matrix").sort_eig_desc();
+        let (values, vectors) =
+            gram_by_shards(q.view(), q.view(), bounds).eigh().expect("symmetric Gram matrix").sort_eig_desc();
         let floor = values[0].max(0.0) * 1e-12;
         let mut t = Array2::<f32>::zeros(vectors.dim());
         for (j, &lambda) in values.iter().enumerate() {
@@ -682,7 +686,10 @@ mod tests {
 
     /// The rows of `x` in `range` as a matrix of their own (what a worker holding a shard has).
     fn rows_of(x: &Csr<f32>, range: Range<usize>) -> Csr<f32> {
-        Csr::from_rows(x.n_cols, range.map(|r| x.row(r).0.iter().copied().zip(x.row(r).1.iter().copied()).collect()).collect())
+        Csr::from_rows(
+            x.n_cols,
+            range.map(|r| x.row(r).0.iter().copied().zip(x.row(r).1.iter().copied()).collect()).collect(),
+        )
     }
 
     /// A product or Gram matrix summed by row shards is, bit for bit, what workers each holding
@@ -693,7 +700,10 @@ mod tests {
         let (n_rows, n_cols, l) = (3 * BLOCK / 2 + 77, 50, 20);
         let rows: Vec<Vec<(u32, f32)>> = (0..n_rows as u32)
             .map(|r| {
-                (0..n_cols as u32).filter(|c| (c * 7 + r * 13) % 6 == 0).map(|c| (c, 1.0 / (1 + c + r % 97) as f32)).collect()
+                (0..n_cols as u32)
+                    .filter(|c| (c * 7 + r * 13) % 6 == 0)
+                    .map(|c| (c, 1.0 / (1 + c + r % 97) as f32))
+                    .collect()
             })
             .collect();
         let x = Csr::from_rows(n_cols, rows);

@@ -226,6 +226,7 @@ struct Read {
 /// Where a sharded run's samplers send their shards: to its workers, each model's to its own.
 struct ModelsAway {
     lda: AwayShards,
+    nmf: AwayShards,
     theme_model: AwayShards,
 }
 
@@ -235,7 +236,7 @@ impl ModelsAway {
             let ask = ask.clone();
             std::sync::Arc::new(move |common, requests| ask(holding, common, requests)?.collect())
         };
-        ModelsAway { lda: to(Holding::Lda), theme_model: to(Holding::ThemeModel) }
+        ModelsAway { lda: to(Holding::Lda), nmf: to(Holding::Nmf), theme_model: to(Holding::ThemeModel) }
     }
 }
 
@@ -467,6 +468,7 @@ fn finish(
                                     counts: &vectorized.counts,
                                     cooccurrence: Some(&counted),
                                     lda_away: models_away.as_ref().map(|away| &away.lda),
+                                    nmf_away: models_away.as_ref().map(|away| &away.nmf),
                                 };
                                 fit_topics(&inputs, &topics_config, config.seed)
                             })

@@ -349,7 +349,7 @@ impl ShardJoin {
 }
 
 /// One model's shards a Ray worker holds from sweep to sweep (an actor's state): `ModelShards(model)`
-/// for `model` `"lda"` or `"theme_model"` (as the driver's `ask_shards` names them); `answer(shard,
+/// for `model` `"lda"`, `"nmf"` or `"theme_model"` (as the driver's `ask_shards` names them); `answer(shard,
 /// common, request)` gives the encoded answer to what the driver's sampler sent for that shard.
 #[pyclass]
 struct ModelShards(Box<dyn themeshift::topics::away::ShardHost + Sync>);
@@ -358,13 +358,14 @@ struct ModelShards(Box<dyn themeshift::topics::away::ShardHost + Sync>);
 impl ModelShards {
     #[new]
     fn new(model: &str) -> PyResult<Self> {
-        use themeshift::topics::{keyatm_shards::ThemeShardHost, lda_shards::LdaShardHost};
+        use themeshift::topics::{keyatm_shards::ThemeShardHost, lda_shards::LdaShardHost, nmf_shards::NmfShardHost};
         match model {
             "lda" => Ok(ModelShards(Box::new(LdaShardHost::default()))),
+            "nmf" => Ok(ModelShards(Box::new(NmfShardHost::default()))),
             "theme_model" => Ok(ModelShards(Box::new(ThemeShardHost::default()))),
-            other => {
-                Err(ConfigError::new_err(format!("no model {other:?} has shards: use \"lda\" or \"theme_model\"")))
-            }
+            other => Err(ConfigError::new_err(format!(
+                "no model {other:?} has shards: use \"lda\", \"nmf\" or \"theme_model\""
+            ))),
         }
     }
 

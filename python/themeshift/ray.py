@@ -16,10 +16,11 @@ fails the run with the same error as the CLI (or is skipped and counted under ``
 The texts and tokens stay in the object store; what needs them (the terms' frequencies that
 choose the vocabulary, each document's count row and theme hits, evidence sentences, raw counts of
 seeds lost to segmentation) is a Ray task per shard that returns only its answer; only
-``keep_tokens`` brings texts and tokens to the driver. The sweeps of LDA and of the theme model
-can run on Ray actors that hold their shards (``models_on_workers``); what is not sharded yet: the
-other models and the trends run on the driver, which therefore holds every document's metadata
-and the count matrix (see README, "Sharded runs").
+``keep_tokens`` brings texts and tokens to the driver. The sweeps of LDA and of the theme model,
+and NMF's documents' side (rows of the TF-IDF matrix and of W), can run on Ray actors that hold
+their shards (``models_on_workers``); what is not sharded yet: NMF's start, LSA + k-means and the
+trends run on the driver, which therefore holds every document's metadata and the count matrix
+(see README, "Sharded runs").
 """
 from __future__ import annotations
 
@@ -55,10 +56,10 @@ def _answer_tokens(tokens, common, request):
 
 
 class _ModelWorker:
-    """A Ray actor holding one model's shards from sweep to sweep (their tokens, topics and
-    document counts); the driver's sampler sends each sweep only the shards' rows of the
-    word–topic counts. One class per model (below), so that a process's name says whose shards
-    it holds."""
+    """A Ray actor holding one model's shards from sweep to sweep (a sampler's tokens, topics and
+    document counts; NMF's rows of X and W); the driver sends each sweep only what changed on its
+    side (a sampler's rows of the word–topic counts, NMF's H). One class per model (below), so
+    that a process's name says whose shards it holds."""
 
     model = None
 
@@ -72,6 +73,10 @@ class _ModelWorker:
 
 class _LdaWorker(_ModelWorker):
     model = "lda"
+
+
+class _NmfWorker(_ModelWorker):
+    model = "nmf"
 
 
 class _ThemeModelWorker(_ModelWorker):
@@ -262,8 +267,9 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
     ``max_retries``: times a shard is read again when its worker dies. ``shards_per_worker``: a
     worker process is replaced after this many shards (0: never), which bounds its memory by one
     shard's at ~1 s of start-up per replacement (a reused worker keeps a little of each shard:
-    ~5 MB each, measured). ``models_on_workers``: sample the shards of LDA and of the theme model
-    on Ray actors, each holding its shards' tokens from sweep to sweep (the same fit); by default
+    ~5 MB each, measured). ``models_on_workers``: sample the shards of LDA and of the theme model,
+    and sweep NMF's documents' side, on Ray actors, each holding its shards from sweep to sweep
+    (the same fit); by default
     only when the cluster has more CPUs than this machine — on one machine the driver samples them
     faster itself.
     Every other keyword is an option of ``themeshift.run``.
@@ -347,7 +353,7 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
         answer = {holding: ray.remote(num_cpus=cpus_per_shard, max_retries=max_retries)(function)
                   for holding, function in (("texts", _answer_texts), ("tokens", _answer_tokens))}
 
-        model_workers = {worker.model: _ModelWorkers(worker) for worker in (_LdaWorker, _ThemeModelWorker)}
+        model_workers = {worker.model: _ModelWorkers(worker) for worker in (_LdaWorker, _NmfWorker, _ThemeModelWorker)}
 
         def ask_shards(holding, common, requests):
             if holding in model_workers:

@@ -228,6 +228,8 @@ pub enum Holding {
     /// The shards of an LDA chain sampled away from the driver ([`crate::topics::lda_shards`]):
     /// held by long-lived workers, not by a shard of the plan.
     Lda,
+    /// The row shards of NMF's documents' side, likewise ([`crate::topics::nmf_shards`]).
+    Nmf,
     /// The theme model's, likewise ([`crate::topics::keyatm_shards`]).
     ThemeModel,
 }
@@ -239,6 +241,7 @@ impl Holding {
             Holding::Texts => "texts",
             Holding::Tokens => "tokens",
             Holding::Lda => "lda",
+            Holding::Nmf => "nmf",
             Holding::ThemeModel => "theme_model",
         }
     }

@@ -1,6 +1,6 @@
-//! What the samplers whose shards can live away from the driver (LDA, [`super::lda_shards`]; the
-//! theme model, [`super::keyatm_shards`]) share: how the driver asks its shards, how a lost
-//! shard is sampled again, and how large arrays travel.
+//! What the models whose shards can live away from the driver (LDA, [`super::lda_shards`]; the
+//! theme model, [`super::keyatm_shards`]; NMF's documents' side, [`super::nmf_shards`]) share: how
+//! the driver asks its shards, how a lost shard's work starts again, and how large arrays travel.
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -54,11 +54,11 @@ pub(super) fn mismatched(what: &str, shard: usize) -> Error {
     Error::Shards(format!("{what} shard {shard}: a request that does not match its common part"))
 }
 
-/// Times sampling away starts again from the state it began from after a shard is lost.
+/// Times work away starts again from the state it began from after a shard is lost.
 const RETRIES: usize = 2;
 
 /// Run `attempt` on `state`; should it fail (a shard was lost), put back `state` as it was
-/// (`restore`) and try again, at most [`RETRIES`] times. `what` names the sampling in the note
+/// (`restore`) and try again, at most [`RETRIES`] times. `what` names the model in the note
 /// printed, `from` the sweep it starts again from.
 pub(super) fn retried<S>(
     what: &str,
@@ -76,7 +76,7 @@ pub(super) fn retried<S>(
                 // Said even under --quiet: the run took longer than it should have, and why.
                 let said = error.to_string();
                 let first_line = said.lines().next().unwrap_or_default();
-                eprintln!("[themeshift] note: {what}: {first_line}; sampling its shards again from sweep {from}");
+                eprintln!("[themeshift] note: {what}: {first_line}; starting its shards again from sweep {from}");
                 restore(state);
             }
             Err(error) => return Err(error),
@@ -232,7 +232,7 @@ macro_rules! plain {
         }
     )*};
 }
-plain!(u8, u16, u32, f64);
+plain!(u8, u16, u32, f32, f64);
 
 impl<T: Plain> Serialize for Packed<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {

@@ -11,6 +11,7 @@ mod lanes;
 pub mod lda;
 pub mod lda_shards;
 pub mod nmf;
+pub mod nmf_shards;
 pub mod theme_model;
 
 use std::time::Instant;
@@ -149,6 +150,8 @@ pub struct TopicInputs<'a> {
     pub cooccurrence: Option<&'a CooccurrenceSource<'a>>,
     /// Where LDA's shards are sampled when not here (a sharded run's workers).
     pub lda_away: Option<&'a away::AwayShards>,
+    /// Where NMF's documents' side is held when not here.
+    pub nmf_away: Option<&'a away::AwayShards>,
 }
 
 /// Fit every model for every k, in that order.
@@ -183,7 +186,7 @@ fn fit_one(
             let scatter = Scatter::new(x, rayon::current_num_threads(), ROW_SHARDS);
             let svd = truncated_svd(x, &scatter, k, seed);
             let rows = scatter.row_shards();
-            let fit = nmf(x, &scatter, nndsvda(&svd, k, mean(x, rows), rows), params);
+            let fit = nmf(x, &scatter, nndsvda(&svd, k, mean(x, rows), rows), params, inputs.nmf_away)?;
             let shares = row_shares(&fit.w);
             (fit.h, fit.w, shares, fit.iterations, vec![("reconstruction_error", fit.reconstruction_error)])
         }

@@ -10,11 +10,16 @@
 //! scatter plan's row shards ([`crate::linalg::ROW_SHARDS`]), so a shard's part is the same
 //! wherever its rows are held.
 
+use std::borrow::Cow;
+
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::away::{retried, AwayShards};
 use super::lanes::{from_lanes, to_lanes, LANES};
+use super::nmf_shards::AwayRows;
+use crate::error::Result;
 use crate::linalg::{
     fastest, gram, gram_by_shards, sparse_dense, sparse_dense_into, sum_by_shards, wide_simd, Scatter, Svd, BLOCK,
 };
@@ -180,45 +185,135 @@ fn sweep_lanes_avx2(lanes: &mut [f32], cross: &[f32], gram: &[f32], k: usize, pr
     sweep_lanes(lanes, cross, gram, k, projected)
 }
 
-/// Fit from a start `(w, ht)`; `x` is n × v, `scatter` its plan for Xᵀ products.
-pub fn nmf(x: &Csr<f32>, scatter: &Scatter, start: (Array2<f32>, Array2<f32>), params: &NmfParams) -> NmfFit {
-    let (mut w, mut ht) = start;
-    let (rows, terms) = (scatter.row_shards(), [0, x.n_cols]);
-    let (mut x_ht, mut xt_w) = (Array2::zeros(w.dim()), Array2::zeros(ht.dim()));
+/// Fit from a start `(w, ht)`; `x` is n × v, `scatter` its plan for Xᵀ products (and its row
+/// shards). With `away`, the documents' side (X's rows and W's) is held and swept by the shards'
+/// workers ([`super::nmf_shards`]) — the same fit, bit for bit.
+pub fn nmf(
+    x: &Csr<f32>,
+    scatter: &Scatter,
+    start: (Array2<f32>, Array2<f32>),
+    params: &NmfParams,
+    away: Option<&AwayShards>,
+) -> Result<NmfFit> {
+    let (w, ht) = start;
+    let Some(away) = away else {
+        return fit(DocumentRows::new(Cow::Borrowed(x), Cow::Borrowed(scatter), w), ht, params);
+    };
+    let mut fitted = None;
+    retried(
+        super::nmf_shards::WHAT,
+        0,
+        &mut (),
+        |_| {},
+        |_| {
+            let rows = AwayRows::start(away, x, scatter.row_shards(), &w)?;
+            fitted = Some(fit(rows, ht.clone(), params)?);
+            Ok(())
+        },
+    )?;
+    Ok(fitted.expect("fitted when retried succeeds"))
+}
+
+/// Where W — the documents' side of the fit, with X's rows — is held and swept: here
+/// ([`DocumentRows`]) or by the shards' workers ([`AwayRows`]).
+pub(super) trait DocumentSide {
+    /// Sweep W against `ht` (`gram_h` = HtᵀHt); `xt_w` gets XᵀW. Returns the violation and WᵀW,
+    /// every sum over documents taken by the row shards.
+    fn sweep(&mut self, ht: &Array2<f32>, gram_h: &Array2<f64>, xt_w: &mut Array2<f32>) -> Result<(f64, Array2<f64>)>;
+    /// W, and the sums over documents of the reconstruction error given `ht`.
+    fn finish(self, ht: &Array2<f32>) -> Result<(Array2<f32>, ErrorSums)>;
+}
+
+/// The sums over documents in ‖X − W Htᵀ‖²: ‖X‖², Σ W∘(X·Ht) and WᵀW.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct ErrorSums {
+    pub(super) squares: f64,
+    pub(super) cross: f64,
+    pub(super) wtw: Vec<f64>,
+}
+
+impl ErrorSums {
+    /// ‖X − W Htᵀ‖_F from these sums and `ht`.
+    fn error(&self, ht: &Array2<f32>) -> f64 {
+        let model: f64 = self.wtw.iter().zip(gram(ht.view(), ht.view()).iter()).map(|(a, b)| a * b).sum();
+        (self.squares - 2.0 * self.cross + model).max(0.0).sqrt()
+    }
+}
+
+fn fit(mut documents: impl DocumentSide, mut ht: Array2<f32>, params: &NmfParams) -> Result<NmfFit> {
+    let terms = [0, ht.nrows()];
+    let mut xt_w = Array2::zeros(ht.dim());
     let mut first = None;
     let mut iterations = 0;
     let progress = crate::progress::bar("NMF", params.max_iterations as u64, "iterations (at most)");
     for _ in 0..params.max_iterations {
         iterations += 1;
         progress.add(1);
-        sparse_dense_into(x, ht.view(), &mut x_ht);
-        let mut violation = sweep(&mut w, x_ht.view(), &gram(ht.view(), ht.view()), rows);
-        scatter.product_into(x, w.view(), &mut xt_w);
-        violation += sweep(&mut ht, xt_w.view(), &gram_by_shards(w.view(), w.view(), rows), &terms);
+        let (mut violation, wtw) = documents.sweep(&ht, &gram(ht.view(), ht.view()), &mut xt_w)?;
+        violation += sweep(&mut ht, xt_w.view(), &wtw, &terms);
         let first = *first.get_or_insert(violation);
         if first == 0.0 || violation / first <= params.tolerance {
             break;
         }
     }
-    let reconstruction_error = frobenius_error(x, &w, &ht, rows);
-    NmfFit { w, h: ht.reversed_axes().as_standard_layout().to_owned(), iterations, reconstruction_error }
+    let (w, sums) = documents.finish(&ht)?;
+    let reconstruction_error = sums.error(&ht);
+    Ok(NmfFit { w, h: ht.reversed_axes().as_standard_layout().to_owned(), iterations, reconstruction_error })
+}
+
+/// X's rows and W's beside them, with the plan of their Xᵀ products: every row here, by the plan's
+/// row shards, or one shard's rows held by a worker (one shard of its own).
+pub(super) struct DocumentRows<'a> {
+    x: Cow<'a, Csr<f32>>,
+    scatter: Cow<'a, Scatter>,
+    w: Array2<f32>,
+    x_ht: Array2<f32>,
+}
+
+impl<'a> DocumentRows<'a> {
+    pub(super) fn new(x: Cow<'a, Csr<f32>>, scatter: Cow<'a, Scatter>, w: Array2<f32>) -> Self {
+        let x_ht = Array2::zeros(w.dim());
+        DocumentRows { x, scatter, w, x_ht }
+    }
+
+    /// The error's sums over these rows given `ht`.
+    pub(super) fn error_sums(&self, ht: &Array2<f32>) -> ErrorSums {
+        let (x, bounds) = (&*self.x, self.scatter.row_shards());
+        let x_ht = sparse_dense(x, ht.view());
+        let k = self.w.ncols();
+        let (w_all, x_ht_all) =
+            (self.w.as_slice().expect("standard layout"), x_ht.as_slice().expect("standard layout"));
+        let cross = sum_by_shards(bounds, |rows| {
+            let span = rows.start * k..rows.end * k;
+            w_all[span.clone()].iter().zip(&x_ht_all[span]).map(|(&a, &b)| a as f64 * b as f64).sum()
+        });
+        let squares = sum_by_shards(bounds, |rows| {
+            x.values[x.indptr[rows.start]..x.indptr[rows.end]].iter().map(|&v| (v as f64) * (v as f64)).sum()
+        });
+        let wtw = gram_by_shards(self.w.view(), self.w.view(), bounds).into_raw_vec_and_offset().0;
+        ErrorSums { squares, cross, wtw }
+    }
+}
+
+impl DocumentSide for DocumentRows<'_> {
+    fn sweep(&mut self, ht: &Array2<f32>, gram_h: &Array2<f64>, xt_w: &mut Array2<f32>) -> Result<(f64, Array2<f64>)> {
+        let bounds = self.scatter.row_shards();
+        sparse_dense_into(&*self.x, ht.view(), &mut self.x_ht);
+        let violation = sweep(&mut self.w, self.x_ht.view(), gram_h, bounds);
+        self.scatter.product_into(&*self.x, self.w.view(), xt_w);
+        Ok((violation, gram_by_shards(self.w.view(), self.w.view(), bounds)))
+    }
+
+    fn finish(self, ht: &Array2<f32>) -> Result<(Array2<f32>, ErrorSums)> {
+        let sums = self.error_sums(ht);
+        Ok((self.w, sums))
+    }
 }
 
 /// ‖X − W Hᵀᵀ‖_F = sqrt(‖X‖² − 2 Σ W∘(X·Ht) + Σ (WᵀW)∘(HtᵀHt)), without forming W·H; sums over
-/// documents by the row shards `bounds`.
-pub fn frobenius_error(x: &Csr<f32>, w: &Array2<f32>, ht: &Array2<f32>, bounds: &[usize]) -> f64 {
-    let x_ht = sparse_dense(x, ht.view());
-    let k = w.ncols();
-    let (w_all, x_ht_all) = (w.as_slice().expect("standard layout"), x_ht.as_slice().expect("standard layout"));
-    let cross = sum_by_shards(bounds, |rows| {
-        let span = rows.start * k..rows.end * k;
-        w_all[span.clone()].iter().zip(&x_ht_all[span]).map(|(&a, &b)| a as f64 * b as f64).sum()
-    });
-    let squares = sum_by_shards(bounds, |rows| {
-        x.values[x.indptr[rows.start]..x.indptr[rows.end]].iter().map(|&v| (v as f64) * (v as f64)).sum()
-    });
-    let model: f64 = (&gram_by_shards(w.view(), w.view(), bounds) * &gram(ht.view(), ht.view())).sum();
-    (squares - 2.0 * cross + model).max(0.0).sqrt()
+/// documents by the row shards of `scatter`.
+pub fn frobenius_error(x: &Csr<f32>, scatter: &Scatter, w: &Array2<f32>, ht: &Array2<f32>) -> f64 {
+    DocumentRows::new(Cow::Borrowed(x), Cow::Borrowed(scatter), w.clone()).error_sums(ht).error(ht)
 }
 
 #[cfg(test)]
@@ -263,6 +358,47 @@ mod tests {
         assert!((violation - total).abs() <= 1e-12 * total.abs(), "{violation} vs {total}");
     }
 
+    /// Documents of three planted topics over 60 terms, more than a block of rows so that the
+    /// shards' sums cross block bounds.
+    fn larger() -> Csr<f32> {
+        let rows = (0..BLOCK as u32 + 700)
+            .map(|d| {
+                let topic = d % 3;
+                (0..60u32)
+                    .filter(|t| t / 20 == topic || (t * 7 + d * 11) % 13 == 0)
+                    .map(|t| (t, 1.0 + ((t * 5 + d * 3) % 17) as f32 / 10.0))
+                    .collect()
+            })
+            .collect();
+        Csr::from_rows(60, rows)
+    }
+
+    /// The documents' side held by two hosts (each shard's rows and W sent once, every message
+    /// encoded) gives the fit of holding it here, bit for bit — also when a host dies mid-fit
+    /// (the fit starts again); a host that always fails fails the fit.
+    #[test]
+    fn documents_held_away_give_the_same_fit() {
+        use super::super::away::two_hosts;
+        use super::super::nmf_shards::NmfShardHost;
+        let x = larger();
+        let k = 4;
+        let scatter = Scatter::new(&x, 2, crate::linalg::ROW_SHARDS);
+        let rows = scatter.row_shards();
+        let start = || nndsvda(&randomized_svd(&x, &scatter, k, 4, 2, 3), k, mean(&x, rows), rows);
+        let params = NmfParams { max_iterations: 30, tolerance: 1e-9 };
+        let here = nmf(&x, &scatter, start(), &params, None).unwrap();
+        assert_eq!(here.iterations, 30);
+        for dies_on_call in [None, Some(9)] {
+            let there = nmf(&x, &scatter, start(), &params, Some(&two_hosts::<NmfShardHost>(dies_on_call))).unwrap();
+            assert_eq!(there.iterations, here.iterations, "dies on call {dies_on_call:?}");
+            assert!(there.w.iter().zip(&here.w).all(|(a, b)| a.to_bits() == b.to_bits()), "W, {dies_on_call:?}");
+            assert!(there.h.iter().zip(&here.h).all(|(a, b)| a.to_bits() == b.to_bits()), "H, {dies_on_call:?}");
+            assert_eq!(there.reconstruction_error.to_bits(), here.reconstruction_error.to_bits());
+        }
+        let broken: AwayShards = std::sync::Arc::new(|_, _| Err(crate::error::Error::Config("no workers".into())));
+        assert!(nmf(&x, &scatter, start(), &params, Some(&broken)).is_err());
+    }
+
     #[test]
     fn recovers_planted_topics_and_lowers_the_error() {
         let x = planted();
@@ -270,8 +406,8 @@ mod tests {
         let svd = randomized_svd(&x, &scatter, 2, 4, 4, 1);
         let rows = scatter.row_shards();
         let start = nndsvda(&svd, 2, mean(&x, rows), rows);
-        let start_error = frobenius_error(&x, &start.0, &start.1, rows);
-        let fit = nmf(&x, &scatter, start, &NmfParams::default());
+        let start_error = frobenius_error(&x, &scatter, &start.0, &start.1);
+        let fit = nmf(&x, &scatter, start, &NmfParams::default(), None).unwrap();
         assert!(fit.reconstruction_error < 1e-2, "error {}", fit.reconstruction_error);
         assert!(fit.reconstruction_error < start_error);
         // Each fitted topic puts its weight on one planted block of terms.

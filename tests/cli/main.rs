@@ -724,7 +724,8 @@ fn sharded_run_writes_the_in_process_tables() {
         // Seeds segmentation loses are counted in the texts: asked of the shards too.
         c.theme_model =
             Some(themeshift::topics::keyatm::KeyAtmParams { iterations: 20, burn_in: 10, ..Default::default() });
-        // LDA's shards (after a warm-up here) and the theme model's are sampled where the run sends them.
+        // LDA's shards (after a warm-up here) and the theme model's are sampled where the run sends
+        // them, and NMF's documents' side (the default model's) is swept there.
         let lda =
             themeshift::topics::lda::LdaParams { iterations: 30, burn_in: 15, warm_up: Some(4), ..Default::default() };
         c.topics.models.push(themeshift::topics::TopicMethod::Lda(lda));
@@ -750,6 +751,7 @@ fn sharded_run_writes_the_in_process_tables() {
     use themeshift::topics::away::ShardHost;
     let lda_host = std::sync::Mutex::new(themeshift::topics::lda_shards::LdaShardHost::default());
     let theme_host = std::sync::Mutex::new(themeshift::topics::keyatm_shards::ThemeShardHost::default());
+    let nmf_host = std::sync::Mutex::new(themeshift::topics::nmf_shards::NmfShardHost::default());
     let ask: AskShards = std::sync::Arc::new(move |holding, common, requests| {
         let answers: Vec<_> = requests
             .into_iter()
@@ -758,6 +760,7 @@ fn sharded_run_writes_the_in_process_tables() {
                 match holding {
                     Holding::Lda => lda_host.lock().unwrap().answer(shard, &common, &request),
                     Holding::ThemeModel => theme_host.lock().unwrap().answer(shard, &common, &request),
+                    Holding::Nmf => nmf_host.lock().unwrap().answer(shard, &common, &request),
                     Holding::Texts => answer_texts(&held[&(holding.name(), shard)], &common, &request),
                     Holding::Tokens => answer_tokens(&held[&(holding.name(), shard)], &common, &request),
                 }
@@ -771,6 +774,7 @@ fn sharded_run_writes_the_in_process_tables() {
     assert!(asked.contains(&Holding::Tokens), "the vocabulary and rows were made from the shards' answers");
     assert!(asked.contains(&Holding::Lda), "LDA's shards were sampled away");
     assert!(asked.contains(&Holding::ThemeModel), "the theme model's shards were sampled away");
+    assert!(asked.contains(&Holding::Nmf), "NMF's documents' side was swept away");
     let tables: Vec<_> = std::fs::read_dir(tmp.path().join("local"))
         .unwrap()
         .map(|e| e.unwrap().file_name())
