@@ -8,12 +8,12 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use themeshift::cluster::{cluster, LsaKmeans};
 use themeshift::demo;
-use themeshift::linalg::{truncated_svd, Scatter, ROW_SHARDS};
+use themeshift::linalg::{Scatter, ROW_SHARDS};
 use themeshift::normalize::{clean_whitespace_and_width, ScriptConverter};
 use themeshift::segment::{build_jieba, FilterChain, Segmenter};
 use themeshift::topics::coherence::{coherence, count_here};
 use themeshift::topics::lda::{lda, LdaParams};
-use themeshift::topics::nmf::{mean, nmf, nndsvda, NmfParams};
+use themeshift::topics::nmf::{nmf, NmfParams};
 use themeshift::trends::analysis::{analyse, TrendParams};
 use themeshift::trends::bootstrap::document_key;
 use themeshift::trends::themes::{parse_lexicon, unseen_terms, LexiconIndex, CHINA_RUSSIA};
@@ -122,9 +122,7 @@ fn stages(c: &mut Criterion) {
     models.bench_function("topics: NMF k=5", |b| {
         b.iter(|| {
             let scatter = Scatter::new(x, rayon::current_num_threads(), ROW_SHARDS);
-            let svd = truncated_svd(x, &scatter, 5, 1);
-            let rows = scatter.row_shards();
-            let fit = nmf(x, &scatter, nndsvda(&svd, 5, mean(x, rows), rows), &NmfParams::default(), None).unwrap();
+            let fit = nmf(x, &scatter, 5, 1, &NmfParams::default(), None).unwrap();
             assert!(fit.reconstruction_error.is_finite() && fit.iterations > 1);
         })
     });

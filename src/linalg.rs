@@ -17,6 +17,7 @@ use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
+use crate::error::Result;
 #[cfg(test)]
 use crate::vectorize::Csr;
 use crate::vectorize::Weights;
@@ -480,19 +481,80 @@ pub fn tall_times_small_in_place(mut a: Array2<f32>, t: ArrayView2<f32>) -> Arra
 pub fn orthonormalize(y: Array2<f32>, passes: usize, bounds: &[usize]) -> Array2<f32> {
     let mut q = y;
     for _ in 0..passes {
-        let (values, vectors) =
-            gram_by_shards(q.view(), q.view(), bounds).eigh().expect("symmetric Gram matrix").sort_eig_desc();
-        let floor = values[0].max(0.0) * 1e-12;
-        let mut t = Array2::<f32>::zeros(vectors.dim());
-        for (j, &lambda) in values.iter().enumerate() {
-            if lambda > floor && lambda > 0.0 {
-                let scale = 1.0 / lambda.sqrt();
-                t.column_mut(j).assign(&vectors.column(j).mapv(|v| (v * scale) as f32));
-            }
-        }
+        let t = whitening(gram_by_shards(q.view(), q.view(), bounds));
         q = tall_times_small_in_place(q, t.view());
     }
     q
+}
+
+/// The `t` that makes `q · t` orthonormal, given `gram` = qᵀq (zero columns for directions with
+/// no weight).
+fn whitening(gram: Array2<f64>) -> Array2<f32> {
+    let (values, vectors) = gram.eigh().expect("symmetric Gram matrix").sort_eig_desc();
+    let floor = values[0].max(0.0) * 1e-12;
+    let mut t = Array2::<f32>::zeros(vectors.dim());
+    for (j, &lambda) in values.iter().enumerate() {
+        if lambda > floor && lambda > 0.0 {
+            let scale = 1.0 / lambda.sqrt();
+            t.column_mut(j).assign(&vectors.column(j).mapv(|v| (v * scale) as f32));
+        }
+    }
+    t
+}
+
+/// The documents' side of a randomized SVD: X's rows and the tall matrix Q beside them (the
+/// basis, at the end U) — every row here ([`TallRows`]), or row shards held by workers. Every
+/// sum over documents is taken by the row shards.
+pub trait TallSide {
+    /// Q ← X · `m` (`m` terms × l).
+    fn multiply(&mut self, m: ArrayView2<f32>) -> Result<()>;
+    /// QᵀQ.
+    fn gram(&mut self) -> Result<Array2<f64>>;
+    /// Q ← Q · `t` (`t` l × q, q ≤ l).
+    fn transform(&mut self, t: ArrayView2<f32>) -> Result<()>;
+    /// XᵀQ (terms × l).
+    fn transposed_product(&mut self) -> Result<Array2<f32>>;
+}
+
+/// X's rows here, with the plan of their Xᵀ products (and row shards), and Q beside them.
+pub struct TallRows<'a> {
+    pub x: &'a dyn Weights,
+    pub scatter: &'a Scatter,
+    pub q: Array2<f32>,
+}
+
+impl TallSide for TallRows<'_> {
+    fn multiply(&mut self, m: ArrayView2<f32>) -> Result<()> {
+        if self.q.dim() == (self.x.n_rows(), m.ncols()) {
+            // The old Q's buffer takes the product.
+            sparse_dense_into(self.x, m, &mut self.q);
+        } else {
+            self.q = sparse_dense(self.x, m);
+        }
+        Ok(())
+    }
+
+    fn gram(&mut self) -> Result<Array2<f64>> {
+        Ok(gram_by_shards(self.q.view(), self.q.view(), self.scatter.row_shards()))
+    }
+
+    fn transform(&mut self, t: ArrayView2<f32>) -> Result<()> {
+        self.q = tall_times_small_in_place(std::mem::take(&mut self.q), t);
+        Ok(())
+    }
+
+    fn transposed_product(&mut self) -> Result<Array2<f32>> {
+        Ok(self.scatter.product(self.x, self.q.view()))
+    }
+}
+
+/// Make the side's Q orthonormal (see [`orthonormalize`]).
+fn orthonormalize_side(side: &mut dyn TallSide, passes: usize) -> Result<()> {
+    for _ in 0..passes {
+        let t = whitening(side.gram()?);
+        side.transform(t.view())?;
+    }
+    Ok(())
 }
 
 /// Extra columns of the random test matrix beyond the components asked for (scikit-learn: 10).
@@ -523,32 +585,47 @@ pub fn randomized_svd(
     power_iters: usize,
     seed: u64,
 ) -> Svd {
-    let l = (k + oversample).min(x.n_rows()).min(x.n_cols()).max(1);
+    let mut rows = TallRows { x, scatter, q: Array2::zeros((0, 0)) };
+    let (s, vt) = randomized_svd_of(&mut rows, x.n_rows(), x.n_cols(), k, oversample, power_iters, seed)
+        .expect("rows held here answer");
+    Svd { u: rows.q, s, vt }
+}
+
+/// [`randomized_svd`] of an `n` × `v` matrix whose documents' side is `side`: returns the singular
+/// values and Vᵀ; U is left in the side (its Q).
+pub fn randomized_svd_of(
+    side: &mut dyn TallSide,
+    n: usize,
+    v: usize,
+    k: usize,
+    oversample: usize,
+    power_iters: usize,
+    seed: u64,
+) -> Result<(Array1<f64>, Array2<f32>)> {
+    let l = (k + oversample).min(n).min(v).max(1);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let omega = Array2::from_shape_simple_fn((x.n_cols(), l), || rng.gen_range(-1.0f32..1.0));
+    let omega = Array2::from_shape_simple_fn((v, l), || rng.gen_range(-1.0f32..1.0));
     // Power iterations only need a well-conditioned basis (scikit-learn normalizes them by LU);
-    // the final basis is made orthonormal to working precision.
-    // Documents' side by the row shards, terms' side whole.
-    let (rows, terms) = (scatter.row_shards(), [0, x.n_cols()]);
-    let mut q = orthonormalize(sparse_dense(x, omega.view()), 1, rows);
+    // the final basis is made orthonormal to working precision. The terms' side is whole.
+    side.multiply(omega.view())?;
     drop(omega);
+    orthonormalize_side(side, 1)?;
+    let terms = [0, v];
     for i in 0..power_iters {
         crate::progress::check();
-        let z = orthonormalize(scatter.product(x, q.view()), 1, &terms);
-        // q is spent once z is made: its buffer takes the next product.
-        sparse_dense_into(x, z.view(), &mut q);
-        q = orthonormalize(q, if i + 1 == power_iters { 2 } else { 1 }, rows);
+        let z = orthonormalize(side.transposed_product()?, 1, &terms);
+        side.multiply(z.view())?;
+        orthonormalize_side(side, if i + 1 == power_iters { 2 } else { 1 })?;
     }
     if power_iters == 0 {
-        q = orthonormalize(q, 1, rows);
+        orthonormalize_side(side, 1)?;
     }
     // B = qᵀ x (l × v), held as its transpose xᵀ q (v × l); B Bᵀ = (xᵀq)ᵀ (xᵀq).
-    let bt = scatter.product(x, q.view());
+    let bt = side.transposed_product()?;
     let (values, vectors) = gram(bt.view(), bt.view()).eigh().expect("symmetric Gram matrix").sort_eig_desc();
     let k = k.min(l);
     let s: Array1<f64> = values.iter().take(k).map(|&v| v.max(0.0).sqrt()).collect();
-    let ub = vectors.slice(s![.., ..k]).mapv(|v| v as f32);
-    let mut u = tall_times_small_in_place(q, ub.view());
+    let mut ub = vectors.slice(s![.., ..k]).mapv(|v| v as f32);
     // vᵀ = diag(1/s) · ubᵀ · B, i.e. v = bt · ub · diag(1/s).
     let mut v = tall_times_small(bt.view(), ub.view());
     for (j, mut col) in v.axis_iter_mut(Axis(1)).enumerate() {
@@ -559,11 +636,14 @@ pub fn randomized_svd(
         let col = v.column(j);
         let largest = col.iter().copied().fold(0f32, |m, x| if x.abs() > m.abs() { x } else { m });
         if largest < 0.0 {
+            // Negated exactly: q · (−ub) is −(q · ub) bit for bit.
             v.column_mut(j).mapv_inplace(|x| -x);
-            u.column_mut(j).mapv_inplace(|x| -x);
+            ub.column_mut(j).mapv_inplace(|x| -x);
         }
     }
-    Svd { u, s, vt: v.reversed_axes().as_standard_layout().to_owned() }
+    // U = q · ub.
+    side.transform(ub.view())?;
+    Ok((s, v.reversed_axes().as_standard_layout().to_owned()))
 }
 
 /// [`randomized_svd`] with the project's settings ([`SVD_OVERSAMPLE`], [`SVD_POWER_ITERATIONS`]):

@@ -21,11 +21,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::cluster::top;
 use crate::error::Result;
-use crate::linalg::{truncated_svd, Scatter, ROW_SHARDS};
+use crate::linalg::{Scatter, ROW_SHARDS};
 use crate::vectorize::{Csr, Weights};
 use coherence::{coherence, CooccurrenceSource, TopicCoherence};
 use lda::{lda, LdaParams};
-use nmf::{mean, nmf, nndsvda, NmfParams};
+use nmf::{nmf, NmfParams};
 
 /// `[topics]` in a study file. Defaults: one NMF model with 20 topics; 20 terms per topic,
 /// coherence from the top 10, documents listed in doc_topics from a share of 0.05, 5
@@ -184,9 +184,7 @@ fn fit_one(
             // China–Russia subset it lands in a local optimum 0.006 NPMI lower as often as not.
             // One plan for the Xᵀ products of the start's SVD and of the fit.
             let scatter = Scatter::new(x, rayon::current_num_threads(), ROW_SHARDS);
-            let svd = truncated_svd(x, &scatter, k, seed);
-            let rows = scatter.row_shards();
-            let fit = nmf(x, &scatter, nndsvda(&svd, k, mean(x, rows), rows), params, inputs.nmf_away)?;
+            let fit = nmf(x, &scatter, k, seed, params, inputs.nmf_away)?;
             let shares = row_shares(&fit.w);
             (fit.h, fit.w, shares, fit.iterations, vec![("reconstruction_error", fit.reconstruction_error)])
         }
