@@ -14,6 +14,7 @@
 //! Partials, texts, tokens, requests and answers travel as MessagePack (compact, and readable from
 //! Python with `msgpack`).
 
+pub mod away;
 mod texts;
 mod tokens;
 

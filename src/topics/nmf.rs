@@ -16,7 +16,6 @@ use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::away::{retried, AwayShards};
 use super::lanes::{from_lanes, to_lanes, LANES};
 use super::nmf_shards::AwayRows;
 use crate::error::Result;
@@ -24,6 +23,7 @@ use crate::linalg::{
     fastest, gram, gram_by_shards, randomized_svd_of, sparse_dense, sparse_dense_into, sum_by_shards, wide_simd,
     Scatter, Svd, TallRows, TallSide, BLOCK, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS,
 };
+use crate::shards::away::{retried, AwayShards};
 use crate::vectorize::Csr;
 
 /// NMF settings: `max_iterations` 200 and `tolerance` 1e-4, as scikit-learn.
@@ -532,8 +532,8 @@ mod tests {
     /// fails the fit.
     #[test]
     fn documents_held_away_give_the_same_fit() {
-        use super::super::away::two_hosts;
         use super::super::nmf_shards::NmfShardHost;
+        use crate::shards::away::two_hosts;
         let x = larger();
         let k = 4;
         let scatter = Scatter::new(&x, 2, crate::linalg::ROW_SHARDS);

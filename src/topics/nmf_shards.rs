@@ -19,10 +19,10 @@ use std::borrow::Cow;
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use super::away::{self, AwayShards, Packed, ShardHost};
 use super::nmf::{DocumentRows, DocumentSide, ErrorSums, StartSums, WColumn};
 use crate::error::{Error, Result};
 use crate::linalg::{Scatter, TallSide};
+use crate::shards::away::{self, AwayShards, Packed, ShardHost};
 use crate::vectorize::Csr;
 
 /// How errors and notes name these shards.
