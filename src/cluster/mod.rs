@@ -109,7 +109,8 @@ impl Clustering {
 /// Cluster the rows of the TF-IDF matrix `x` (`counts` its term counts).
 pub fn cluster(x: &dyn Weights, counts: &Csr<u32>, params: &LsaKmeans, seed: u64) -> Clustering {
     let start = std::time::Instant::now();
-    let svd = truncated_svd(x, &Scatter::new(x, rayon::current_num_threads(), ROW_SHARDS), params.dimensions, seed);
+    let scatter = Scatter::new(x, rayon::current_num_threads(), ROW_SHARDS);
+    let svd = truncated_svd(x, &scatter, params.dimensions, seed);
     // Document coordinates in LSA space: U · Σ (scikit-learn's TruncatedSVD.transform), unit rows;
     // U's own buffer becomes them.
     let mut points: Array2<f32> = svd.u;
@@ -120,6 +121,7 @@ pub fn cluster(x: &dyn Weights, counts: &Csr<u32>, params: &LsaKmeans, seed: u64
     normalize_rows(&mut points);
     let fit = kmeans(
         points.view(),
+        scatter.row_shards(),
         &KMeansParams {
             k: params.k,
             runs: params.runs,
