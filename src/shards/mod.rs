@@ -15,6 +15,7 @@
 //! Python with `msgpack`).
 
 pub mod away;
+pub mod rows;
 mod texts;
 mod tokens;
 

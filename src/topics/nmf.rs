@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::lanes::{from_lanes, to_lanes, LANES};
-use super::nmf_shards::AwayRows;
+use super::nmf_shards::NmfAway;
 use crate::error::Result;
 use crate::linalg::{
     fastest, gram, gram_by_shards, randomized_svd_of, sparse_dense, sparse_dense_into, sum_by_shards, wide_simd,
@@ -295,7 +295,7 @@ pub fn nmf(
         &mut (),
         |_| {},
         |_| {
-            fitted = Some(fit_from_start(AwayRows::start(away, x, scatter.row_shards())?, x, k, seed, params)?);
+            fitted = Some(fit_from_start(NmfAway::start(away, x, scatter.row_shards())?, x, k, seed, params)?);
             Ok(())
         },
     )?;
@@ -320,7 +320,7 @@ fn fit_from_start(
 }
 
 /// Where the documents' side of the fit — X's rows, and U's then W's beside them — is held: here
-/// ([`DocumentRows`]) or by the shards' workers ([`AwayRows`]). As a [`TallSide`] it holds the
+/// ([`DocumentRows`]) or by the shards' workers ([`NmfAway`]). As a [`TallSide`] it holds the
 /// start's SVD, leaving U.
 pub(super) trait DocumentSide: TallSide {
     /// NNDSVDa's sums of U (`k` components) and X.
