@@ -114,7 +114,8 @@ fn stages(c: &mut Criterion) {
     for (name, weights) in [("", &made as &dyn Weights), (" (stored weights)", x as &dyn Weights)] {
         models.bench_function(format!("cluster: LSA 50 + k-means k=5{name}"), |b| {
             b.iter(|| {
-                let c = cluster(weights, &vectorized.counts, &LsaKmeans { k: 5, ..LsaKmeans::default() }, 1);
+                let c =
+                    cluster(weights, &vectorized.counts, &LsaKmeans { k: 5, ..LsaKmeans::default() }, 1, None).unwrap();
                 assert_eq!(c.labels.len(), x.n_rows());
             })
         });

@@ -99,10 +99,15 @@ fn timed<T>(stage: &'static str, work: impl FnOnce() -> T) -> (T, StageTiming) {
     (out, StageTiming { stage, seconds: start.elapsed().as_secs_f64(), peak_rss_mib: peak_rss_mib() })
 }
 
-fn cluster_stage(v: &Vectorized, config: &ClusterConfig, seed: u64) -> Option<Clustering> {
+fn cluster_stage(
+    v: &Vectorized,
+    config: &ClusterConfig,
+    seed: u64,
+    away: Option<&AwayShards>,
+) -> Result<Option<Clustering>> {
     match config {
-        ClusterConfig::LsaKmeans(params) => Some(cluster(&v.tfidf(), &v.counts, params, seed)),
-        ClusterConfig::None => None,
+        ClusterConfig::LsaKmeans(params) => Ok(Some(cluster(&v.tfidf(), &v.counts, params, seed, away)?)),
+        ClusterConfig::None => Ok(None),
     }
 }
 
@@ -226,6 +231,7 @@ struct Read {
 /// Where a sharded run's samplers send their shards: to its workers, each model's to its own.
 struct ModelsAway {
     lda: AwayShards,
+    lsa: AwayShards,
     nmf: AwayShards,
     theme_model: AwayShards,
 }
@@ -236,7 +242,12 @@ impl ModelsAway {
             let ask = ask.clone();
             std::sync::Arc::new(move |common, requests| ask(holding, common, requests)?.collect())
         };
-        ModelsAway { lda: to(Holding::Lda), nmf: to(Holding::Nmf), theme_model: to(Holding::ThemeModel) }
+        ModelsAway {
+            lda: to(Holding::Lda),
+            lsa: to(Holding::Lsa),
+            nmf: to(Holding::Nmf),
+            theme_model: to(Holding::ThemeModel),
+        }
     }
 }
 
@@ -460,7 +471,12 @@ fn finish(
                 || {
                     both(
                         side_by_side,
-                        || timed("cluster", || cluster_stage(&vectorized, &cluster_config, config.seed)),
+                        || {
+                            timed("cluster", || {
+                                let away = models_away.as_ref().map(|away| &away.lsa);
+                                cluster_stage(&vectorized, &cluster_config, config.seed, away)
+                            })
+                        },
                         || {
                             timed("topics", || {
                                 let inputs = TopicInputs {
@@ -512,7 +528,7 @@ fn finish(
     // The last handles on the shards: their workers can stop while the tables are written.
     drop((texts, models_away));
     crate::shards::release_memory();
-    let (clustering, topic_models, trends) = (stages.add(clustering), stages.add(topic_models)?, stages.add(trends)?);
+    let (clustering, topic_models, trends) = (stages.add(clustering)?, stages.add(topic_models)?, stages.add(trends)?);
     let theme_model = if theme_model.0.is_some() { stages.add(theme_model).transpose()? } else { None };
     let groups = document_groups(docs.len(), rows, clustering.as_ref(), topic_models.first());
     let names = RowNames {

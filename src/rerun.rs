@@ -192,7 +192,7 @@ pub fn rerun_clusters(
     params.check().map_err(Error::Config)?;
     let job = Refit { tool: "clusters", options: serde_json::json!(params), seed, with_tokens: false };
     job.run(run_dir, out, charts, |run, out| {
-        let clustering = cluster(&run.tfidf, &run.counts, params, seed);
+        let clustering = cluster(&run.tfidf, &run.counts, params, seed, None)?;
         let outputs = write_cluster_outputs(charts, out, &run.run_id, &clustering, &run.names(), &run.terms)?;
         let labels = clustering.labels.iter().map(|&c| Some(c as usize)).collect();
         Ok(Fitted { outputs, models: models_summary(Some(&clustering), &[]), column: ("cluster", labels) })

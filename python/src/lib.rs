@@ -349,7 +349,7 @@ impl ShardJoin {
 }
 
 /// One model's shards a Ray worker holds from sweep to sweep (an actor's state): `ModelShards(model)`
-/// for `model` `"lda"`, `"nmf"` or `"theme_model"` (as the driver's `ask_shards` names them); `answer(shard,
+/// for `model` `"lda"`, `"nmf"`, `"lsa"` or `"theme_model"` (as the driver's `ask_shards` names them); `answer(shard,
 /// common, request)` gives the encoded answer to what the driver's sampler sent for that shard.
 #[pyclass]
 struct ModelShards(Box<dyn themeshift::topics::away::ShardHost + Sync>);
@@ -362,9 +362,10 @@ impl ModelShards {
         match model {
             "lda" => Ok(ModelShards(Box::new(LdaShardHost::default()))),
             "nmf" => Ok(ModelShards(Box::new(NmfShardHost::default()))),
+            "lsa" => Ok(ModelShards(Box::new(themeshift::cluster::lsa_shards::LsaShardHost::default()))),
             "theme_model" => Ok(ModelShards(Box::new(ThemeShardHost::default()))),
             other => Err(ConfigError::new_err(format!(
-                "no model {other:?} has shards: use \"lda\", \"nmf\" or \"theme_model\""
+                "no model {other:?} has shards: use \"lda\", \"nmf\", \"lsa\" or \"theme_model\""
             ))),
         }
     }

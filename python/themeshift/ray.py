@@ -79,6 +79,10 @@ class _NmfWorker(_ModelWorker):
     model = "nmf"
 
 
+class _LsaWorker(_ModelWorker):
+    model = "lsa"
+
+
 class _ThemeModelWorker(_ModelWorker):
     model = "theme_model"
 
@@ -353,7 +357,7 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
         answer = {holding: ray.remote(num_cpus=cpus_per_shard, max_retries=max_retries)(function)
                   for holding, function in (("texts", _answer_texts), ("tokens", _answer_tokens))}
 
-        model_workers = {worker.model: _ModelWorkers(worker) for worker in (_LdaWorker, _NmfWorker, _ThemeModelWorker)}
+        model_workers = {worker.model: _ModelWorkers(worker) for worker in (_LdaWorker, _NmfWorker, _LsaWorker, _ThemeModelWorker)}
 
         def ask_shards(holding, common, requests):
             if holding in model_workers:

@@ -70,17 +70,18 @@ pub trait PointSide {
     fn farthest(&mut self, centroids: &Array2<f32>) -> Result<Vec<Option<(usize, f32)>>>;
     /// Keep the last assign's labels as the best run's.
     fn keep_labels(&mut self) -> Result<()>;
-    /// The kept labels.
-    fn labels(&mut self) -> Result<Vec<u32>>;
 }
 
 /// Cluster the rows of `points` (row shards `bounds`); `k` is capped at the number of points.
 pub fn kmeans(points: ArrayView2<f32>, bounds: &[usize], params: &KMeansParams) -> KMeansFit {
     let mut here = PointsHere::new(points, bounds);
-    kmeans_of(&mut here, params).expect("points held here answer")
+    let mut fit = kmeans_of(&mut here, params).expect("points held here answer");
+    fit.labels = here.kept_labels();
+    fit
 }
 
-/// [`kmeans`] of the points `side` holds.
+/// [`kmeans`] of the points `side` holds; the best run's labels stay with the side (its
+/// `keep_labels`), the fit's are left empty.
 pub fn kmeans_of(side: &mut dyn PointSide, params: &KMeansParams) -> Result<KMeansFit> {
     let (n, _) = side.shape();
     let k = params.k.min(n).max(1);
@@ -95,9 +96,7 @@ pub fn kmeans_of(side: &mut dyn PointSide, params: &KMeansParams) -> Result<KMea
             best = Some(fit);
         }
     }
-    let mut best = best.expect("at least one run");
-    best.labels = side.labels()?;
-    Ok(best)
+    Ok(best.expect("at least one run"))
 }
 
 /// Σ in shard order, from zero.
@@ -310,6 +309,32 @@ impl<'a> PointsHere<'a> {
     }
 }
 
+impl PointsHere<'_> {
+    /// The labels kept as the best run's.
+    pub fn kept_labels(&self) -> Vec<u32> {
+        self.kept.clone()
+    }
+
+    /// Per cluster, its `n` members (by the kept labels) nearest its centroid, by cosine
+    /// similarity: each shard's best, then the best of those.
+    pub fn nearest(&self, centroids: &Array2<f32>, n: usize) -> Vec<Vec<(usize, f64)>> {
+        (0..centroids.nrows())
+            .map(|c| {
+                let centre = centroids.row(c);
+                let norm = centre.dot(&centre).sqrt().max(f32::MIN_POSITIVE);
+                let best = self.shards().flat_map(|rows| {
+                    let members: Vec<(usize, f64)> = rows
+                        .filter(|&d| self.kept[d] as usize == c)
+                        .map(|d| (d, (self.points.row(d).dot(&centre) / norm) as f64))
+                        .collect();
+                    super::top(members, n)
+                });
+                super::top(best.collect(), n)
+            })
+            .collect()
+    }
+}
+
 impl PointSide for PointsHere<'_> {
     fn shape(&self) -> (usize, usize) {
         self.points.dim()
@@ -454,10 +479,6 @@ impl PointSide for PointsHere<'_> {
     fn keep_labels(&mut self) -> Result<()> {
         self.kept = self.labels.clone();
         Ok(())
-    }
-
-    fn labels(&mut self) -> Result<Vec<u32>> {
-        Ok(self.kept.clone())
     }
 }
 

@@ -3,14 +3,22 @@
 //! documents nearest its centre.
 
 pub mod kmeans;
+pub mod lsa;
+pub mod lsa_shards;
 
-use ndarray::{Array2, Axis};
+use std::borrow::Cow;
+
+use ndarray::Array2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::linalg::{normalize_rows, truncated_svd, Scatter, ROW_SHARDS};
+use crate::error::Result;
+use crate::linalg::{Scatter, ROW_SHARDS};
+use crate::shards::away::{retried, AwayShards};
 use crate::vectorize::{Csr, Weights};
-use kmeans::{kmeans, KMeansParams};
+use kmeans::KMeansParams;
+use lsa::{lsa_kmeans, LsaFit, LsaHere, Rows};
+use lsa_shards::LsaAway;
 
 /// `[cluster]` in a study file: `method = "lsa-kmeans"` (the default) or `"none"`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -106,52 +114,60 @@ impl Clustering {
     }
 }
 
-/// Cluster the rows of the TF-IDF matrix `x` (`counts` its term counts).
-pub fn cluster(x: &dyn Weights, counts: &Csr<u32>, params: &LsaKmeans, seed: u64) -> Clustering {
+/// Cluster the rows of the TF-IDF matrix `x` (`counts` its term counts). With `away`, the
+/// documents' side (X's rows, then their points) is held by the shards' workers
+/// ([`lsa_shards`]) — the same clusters, bit for bit.
+pub fn cluster(
+    x: &dyn Weights,
+    counts: &Csr<u32>,
+    params: &LsaKmeans,
+    seed: u64,
+    away: Option<&AwayShards>,
+) -> Result<Clustering> {
     let start = std::time::Instant::now();
     let scatter = Scatter::new(x, rayon::current_num_threads(), ROW_SHARDS);
-    let svd = truncated_svd(x, &scatter, params.dimensions, seed);
-    // Document coordinates in LSA space: U · Σ (scikit-learn's TruncatedSVD.transform), unit rows;
-    // U's own buffer becomes them.
-    let mut points: Array2<f32> = svd.u;
-    for (j, mut col) in points.axis_iter_mut(Axis(1)).enumerate() {
-        let scale = svd.s[j] as f32;
-        col.mapv_inplace(|x| x * scale);
-    }
-    normalize_rows(&mut points);
-    let fit = kmeans(
-        points.view(),
-        scatter.row_shards(),
-        &KMeansParams {
+    let fit = LsaFit {
+        dimensions: params.dimensions,
+        kmeans: KMeansParams {
             k: params.k,
             runs: params.runs,
             max_iterations: params.max_iterations,
             tolerance: params.tolerance,
             seed,
         },
-    );
-    let k = fit.centroids.nrows();
-    let terms = c_tf_idf(counts, &fit.labels, k, params.top_terms);
-    let representatives = (0..k)
-        .map(|c| {
-            let centre = fit.centroids.row(c);
-            let norm = centre.dot(&centre).sqrt().max(f32::MIN_POSITIVE);
-            let members: Vec<(usize, f64)> = (0..points.nrows())
-                .filter(|&d| fit.labels[d] as usize == c)
-                .map(|d| (d, (points.row(d).dot(&centre) / norm) as f64))
-                .collect();
-            top(members, params.representatives)
-        })
-        .collect();
-    Clustering {
+        representatives: params.representatives,
+    };
+    let shape = (x.n_rows(), x.n_cols());
+    let (clusters, representatives) = match away {
+        None => lsa_kmeans(&mut LsaHere::new(Rows::Here(x), Cow::Borrowed(&scatter)), shape, &fit, seed)?,
+        Some(away) => {
+            let stored = x.stored();
+            let mut fitted = None;
+            retried(
+                lsa_shards::WHAT,
+                0,
+                &mut (),
+                |_| {},
+                |_| {
+                    let mut side = LsaAway::start(away, &stored, scatter.row_shards())?;
+                    fitted = Some(lsa_kmeans(&mut side, shape, &fit, seed)?);
+                    Ok(())
+                },
+            )?;
+            fitted.expect("fitted when retried succeeds")
+        }
+    };
+    let k = clusters.centroids.nrows();
+    let terms = c_tf_idf(counts, &clusters.labels, k, params.top_terms);
+    Ok(Clustering {
         k,
-        labels: fit.labels,
+        labels: clusters.labels,
         terms,
         representatives,
-        inertia: fit.inertia,
-        iterations: fit.iterations,
+        inertia: clusters.inertia,
+        iterations: clusters.iterations,
         seconds: start.elapsed().as_secs_f64(),
-    }
+    })
 }
 
 /// The `n` best (index, weight) pairs: highest weight first, ties by index. Selects before it
@@ -222,6 +238,41 @@ mod tests {
         assert_eq!(terms[0][0].0, 1);
         assert_eq!(terms[1][0].0, 2);
         assert!(terms[0].iter().any(|&(t, _)| t == 0), "shared term still listed, lower");
+    }
+
+    /// The documents' side held by two hosts (each shard's rows sent once; the SVD, the points and
+    /// k-means there; every message encoded) gives the clusters of holding it here, bit for bit —
+    /// also when a host dies (the fit starts again); a host that always fails fails the fit.
+    #[test]
+    fn documents_held_away_give_the_same_clusters() {
+        use crate::shards::away::two_hosts;
+        use lsa_shards::LsaShardHost;
+        // Four groups of documents over 80 terms, more than a block of rows.
+        let rows: Vec<Vec<(u32, u32)>> = (0..crate::linalg::BLOCK as u32 + 900)
+            .map(|d| {
+                (0..80u32)
+                    .filter(|t| t / 20 == d % 4 || (t * 7 + d * 13) % 17 == 0)
+                    .map(|t| (t, 1 + (t * 5 + d * 3) % 4))
+                    .collect()
+            })
+            .collect();
+        let counts = Csr::from_rows(80, rows);
+        let x = counts.map_rows(|_, _, values, out: &mut [f32]| {
+            let norm = values.iter().map(|&c| (c * c) as f32).sum::<f32>().sqrt();
+            out.iter_mut().zip(values).for_each(|(o, &c)| *o = c as f32 / norm);
+        });
+        let params = LsaKmeans { k: 5, dimensions: 6, runs: 2, ..LsaKmeans::default() };
+        let here = cluster(&x, &counts, &params, 7, None).unwrap();
+        assert_eq!(here.sizes().iter().filter(|&&s| s > 0).count(), 5);
+        for dies_on_call in [None, Some(4), Some(40)] {
+            let there = cluster(&x, &counts, &params, 7, Some(&two_hosts::<LsaShardHost>(dies_on_call))).unwrap();
+            assert_eq!(there.labels, here.labels, "dies on call {dies_on_call:?}");
+            assert_eq!(there.representatives, here.representatives, "dies on call {dies_on_call:?}");
+            assert_eq!(there.terms, here.terms);
+            assert_eq!((there.inertia.to_bits(), there.iterations), (here.inertia.to_bits(), here.iterations));
+        }
+        let broken: AwayShards = std::sync::Arc::new(|_, _| Err(crate::error::Error::Config("no workers".into())));
+        assert!(cluster(&x, &counts, &params, 7, Some(&broken)).is_err());
     }
 
     #[test]

@@ -232,6 +232,8 @@ pub enum Holding {
     Lda,
     /// The row shards of NMF's documents' side, likewise ([`crate::topics::nmf_shards`]).
     Nmf,
+    /// LSA + k-means's, likewise ([`crate::cluster::lsa_shards`]).
+    Lsa,
     /// The theme model's, likewise ([`crate::topics::keyatm_shards`]).
     ThemeModel,
 }
@@ -244,6 +246,7 @@ impl Holding {
             Holding::Tokens => "tokens",
             Holding::Lda => "lda",
             Holding::Nmf => "nmf",
+            Holding::Lsa => "lsa",
             Holding::ThemeModel => "theme_model",
         }
     }

@@ -730,6 +730,9 @@ fn sharded_run_writes_the_in_process_tables() {
             themeshift::topics::lda::LdaParams { iterations: 30, burn_in: 15, warm_up: Some(4), ..Default::default() };
         c.topics.models.push(themeshift::topics::TopicMethod::Lda(lda));
         c.topics.k = vec![3];
+        // Few enough clusters for the fixtures, so LSA + k-means runs (its side held away too).
+        let lsa = themeshift::cluster::LsaKmeans { k: 3, dimensions: 4, ..Default::default() };
+        c.cluster = themeshift::cluster::ClusterConfig::LsaKmeans(lsa);
         c
     };
     run(&config("local")).unwrap();
@@ -752,6 +755,7 @@ fn sharded_run_writes_the_in_process_tables() {
     let lda_host = std::sync::Mutex::new(themeshift::topics::lda_shards::LdaShardHost::default());
     let theme_host = std::sync::Mutex::new(themeshift::topics::keyatm_shards::ThemeShardHost::default());
     let nmf_host = std::sync::Mutex::new(themeshift::topics::nmf_shards::NmfShardHost::default());
+    let lsa_host = std::sync::Mutex::new(themeshift::cluster::lsa_shards::LsaShardHost::default());
     let ask: AskShards = std::sync::Arc::new(move |holding, common, requests| {
         let answers: Vec<_> = requests
             .into_iter()
@@ -761,6 +765,7 @@ fn sharded_run_writes_the_in_process_tables() {
                     Holding::Lda => lda_host.lock().unwrap().answer(shard, &common, &request),
                     Holding::ThemeModel => theme_host.lock().unwrap().answer(shard, &common, &request),
                     Holding::Nmf => nmf_host.lock().unwrap().answer(shard, &common, &request),
+                    Holding::Lsa => lsa_host.lock().unwrap().answer(shard, &common, &request),
                     Holding::Texts => answer_texts(&held[&(holding.name(), shard)], &common, &request),
                     Holding::Tokens => answer_tokens(&held[&(holding.name(), shard)], &common, &request),
                 }
@@ -775,6 +780,7 @@ fn sharded_run_writes_the_in_process_tables() {
     assert!(asked.contains(&Holding::Lda), "LDA's shards were sampled away");
     assert!(asked.contains(&Holding::ThemeModel), "the theme model's shards were sampled away");
     assert!(asked.contains(&Holding::Nmf), "NMF's documents' side was swept away");
+    assert!(asked.contains(&Holding::Lsa), "LSA + k-means's documents' side was held away");
     let tables: Vec<_> = std::fs::read_dir(tmp.path().join("local"))
         .unwrap()
         .map(|e| e.unwrap().file_name())

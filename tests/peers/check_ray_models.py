@@ -1,14 +1,14 @@
-"""Acceptance: the shards of LDA and of the theme model sampled on Ray actors, and NMF's documents'
-side swept there, give the in-process fits, at any number of workers, and actors killed in the
-middle of the fits change nothing.
+"""Acceptance: the shards of LDA and of the theme model sampled on Ray actors, and the documents'
+side of NMF and of LSA + k-means held there, give the in-process fits, at any number of workers,
+and actors killed in the middle of the fits change nothing.
 
 usage: check_ray_models.py THEMESHIFT RUSSIA_JSONL WORK
 
-Runs the China–Russia subset with NMF and LDA (k = 20; LDA 120 sweeps) and the theme model (two
-chains of 120 sweeps, side by side on the actors) in process (the CLI), on local Ray with 1 and
-with 2 CPUs, and on 2 CPUs while this script SIGKILLs one actor's process of each model in the
-middle of the fits (each driver's sampler — each theme model chain — and NMF start their shards
-again, on new actors, from the state they kept). Every table must
+Runs the China–Russia subset with the clusters (LSA + k-means), NMF and LDA (k = 20; LDA 120
+sweeps) and the theme model (two chains of 120 sweeps, side by side on the actors) in process (the
+CLI), on local Ray with 1 and with 2 CPUs, and on 2 CPUs while this script SIGKILLs one actor's
+process of each model in the middle of the fits (each driver's sampler — each theme model chain —
+NMF and LSA start their shards again, on new actors, from the state they kept). Every table must
 be byte-identical in all four. Prints each run's model stage times.
 """
 import filecmp
@@ -27,7 +27,7 @@ MODELS = {"topics": ["nmf", "lda"], "k": [20], "lda_iterations": 120, "theme_mod
           "theme_model_chains": 2, "charts": ["none"], "shard_mb": 2}
 # On one machine the models' shards stay with the driver unless asked for: here they are.
 ON_ACTORS = dict(MODELS, models_on_workers=True)
-STAGES = ("topics", "theme model")
+STAGES = ("cluster", "topics", "theme model")
 results = []
 
 
@@ -49,11 +49,12 @@ subprocess.run([BIN, "run", "--input", corpus, "--out", local, "--topics", "nmf,
 tables = sorted(p.name for p in local.glob("*.parquet"))
 print(f"  in process: {stage_seconds(local)}; {len(tables)} tables")
 check("the in-process run wrote the models' tables",
-      {"topics.parquet", "doc_topics.parquet", "theme_model.parquet", "doc_themes.parquet"} <= set(tables))
+      {"clusters.parquet", "topics.parquet", "doc_topics.parquet", "theme_model.parquet", "doc_themes.parquet"}
+      <= set(tables))
 
 
 def ray_run(name, num_cpus, disturb=False):
-    watches = [kill_first(actor, 1.0) for actor in ("_LdaWorker", "_NmfWorker", "_ThemeModelWorker")] if disturb else []
+    watches = [kill_first(actor, 1.0) for actor in ("_LdaWorker", "_NmfWorker", "_LsaWorker", "_ThemeModelWorker")] if disturb else []
     run = themeshift.ray.run([corpus], out=work / name, num_cpus=num_cpus, **ON_ACTORS)
     for _, stop in watches:
         stop.set()
@@ -68,7 +69,8 @@ for name, cpus in (("models-ray-1", 1), ("models-ray-2", 2)):
     differ, _ = ray_run(name, cpus)
     check(f"{cpus} worker(s): every table byte-identical to the in-process run", not differ, f"differ: {differ}")
 differ, killed = ray_run("models-ray-2-killed", 2, disturb=True)
-check("an LDA, an NMF and a theme model actor SIGKILLed during the fits", [len(k) for k in killed] == [1, 1, 1],
+check("an LDA, an NMF, an LSA and a theme model actor SIGKILLed during the fits",
+      [len(k) for k in killed] == [1, 1, 1, 1],
       f"pids {killed}")
 check("actors killed: every table byte-identical to the in-process run", not differ, f"differ: {differ}")
 
