@@ -516,20 +516,21 @@ pub trait TallSide {
     fn transposed_product(&mut self) -> Result<Array2<f32>>;
 }
 
-/// X's rows here, with the plan of their Xᵀ products (and row shards), and Q beside them.
+/// X's rows here, with the plan of their Xᵀ products (and row shards), and Q beside them (held by
+/// whoever lends it: what holds the rows keeps Q between steps).
 pub struct TallRows<'a> {
     pub x: &'a dyn Weights,
     pub scatter: &'a Scatter,
-    pub q: Array2<f32>,
+    pub q: &'a mut Array2<f32>,
 }
 
 impl TallSide for TallRows<'_> {
     fn multiply(&mut self, m: ArrayView2<f32>) -> Result<()> {
         if self.q.dim() == (self.x.n_rows(), m.ncols()) {
             // The old Q's buffer takes the product.
-            sparse_dense_into(self.x, m, &mut self.q);
+            sparse_dense_into(self.x, m, self.q);
         } else {
-            self.q = sparse_dense(self.x, m);
+            *self.q = sparse_dense(self.x, m);
         }
         Ok(())
     }
@@ -539,7 +540,7 @@ impl TallSide for TallRows<'_> {
     }
 
     fn transform(&mut self, t: ArrayView2<f32>) -> Result<()> {
-        self.q = tall_times_small_in_place(std::mem::take(&mut self.q), t);
+        *self.q = tall_times_small_in_place(std::mem::take(self.q), t);
         Ok(())
     }
 
@@ -585,10 +586,18 @@ pub fn randomized_svd(
     power_iters: usize,
     seed: u64,
 ) -> Svd {
-    let mut rows = TallRows { x, scatter, q: Array2::zeros((0, 0)) };
-    let (s, vt) = randomized_svd_of(&mut rows, x.n_rows(), x.n_cols(), k, oversample, power_iters, seed)
-        .expect("rows held here answer");
-    Svd { u: rows.q, s, vt }
+    let mut u = Array2::zeros((0, 0));
+    let (s, vt) = randomized_svd_of(
+        &mut TallRows { x, scatter, q: &mut u },
+        x.n_rows(),
+        x.n_cols(),
+        k,
+        oversample,
+        power_iters,
+        seed,
+    )
+    .expect("rows held here answer");
+    Svd { u, s, vt }
 }
 
 /// [`randomized_svd`] of an `n` × `v` matrix whose documents' side is `side`: returns the singular

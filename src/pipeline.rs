@@ -156,9 +156,8 @@ pub struct Sharding {
     pub map_seconds: Option<f64>,
     /// Shards the driver of a Ray run read itself while the Ray it started came up.
     pub driver_shards: Vec<usize>,
-    /// Whether the samplers' shards (LDA's, the theme model's) are sampled on the workers (else
-    /// by the driver).
-    pub models_on_workers: bool,
+    /// The models whose shards the workers hold ([`MODELS_AWAY`]); the others' the driver does.
+    pub models_on_workers: Vec<String>,
 }
 
 impl Sharding {
@@ -204,7 +203,8 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
         Ok(segmenter.segment_texts(&texts))
     })?;
     let texts = ShardTexts::here(corpus.take_texts());
-    let read = Read { corpus, fingerprints, tokens: ShardTokens::here(tokenized), texts, models_away: None };
+    let models_away = ModelsAway::default();
+    let read = Read { corpus, fingerprints, tokens: ShardTokens::here(tokenized), texts, models_away };
     finish(config, begun, read, Some(segmenter), Sharding::in_process(config, &plan))
 }
 
@@ -224,23 +224,32 @@ struct Read {
     fingerprints: Fingerprints,
     tokens: ShardTokens,
     texts: ShardTexts,
-    /// Where a sharded run samples its models' shards (its workers); `None`: here.
-    models_away: Option<ModelsAway>,
+    /// Where a sharded run's models hold their shards (its workers); each `None`: here.
+    models_away: ModelsAway,
 }
 
-/// Where a sharded run's samplers send their shards: to its workers, each model's to its own.
+/// The models whose shards a sharded run's workers can hold, as [`Sharding::models_on_workers`]
+/// names them.
+pub const MODELS_AWAY: [&str; 4] = ["lda", "theme_model", "nmf", "lsa"];
+
+/// Where a sharded run's models send their shards: to its workers, each model's to its own; `None`:
+/// the model holds them here.
+#[derive(Default)]
 struct ModelsAway {
-    lda: AwayShards,
-    lsa: AwayShards,
-    nmf: AwayShards,
-    theme_model: AwayShards,
+    lda: Option<AwayShards>,
+    lsa: Option<AwayShards>,
+    nmf: Option<AwayShards>,
+    theme_model: Option<AwayShards>,
 }
 
 impl ModelsAway {
-    fn asked(ask: &AskShards) -> ModelsAway {
-        let to = |holding: Holding| -> AwayShards {
+    /// The models `named` ([`MODELS_AWAY`]) on the workers `ask` reaches.
+    fn asked(ask: &AskShards, named: &[String]) -> ModelsAway {
+        let to = |holding: Holding| -> Option<AwayShards> {
             let ask = ask.clone();
-            std::sync::Arc::new(move |common, requests| ask(holding, common, requests)?.collect())
+            named.iter().any(|n| n == holding.name()).then(|| -> AwayShards {
+                std::sync::Arc::new(move |common, requests| ask(holding, common, requests)?.collect())
+            })
         };
         ModelsAway {
             lda: to(Holding::Lda),
@@ -284,7 +293,7 @@ pub fn run_sharded(
     let read = begun.stages.run("join shards", || {
         let joined = join.finish()?;
         sharding.workers = joined.workers;
-        let models_away = sharding.models_on_workers.then(|| ModelsAway::asked(&ask));
+        let models_away = ModelsAway::asked(&ask, &sharding.models_on_workers);
         Ok(Read {
             corpus: joined.corpus,
             fingerprints: joined.fingerprints,
@@ -453,7 +462,7 @@ fn finish(
             period_of_row: &period_of_row,
             n_periods: periods.len(),
             top_terms: config.topics.top_terms,
-            away: models_away.as_ref().map(|away| &away.theme_model),
+            away: models_away.theme_model.as_ref(),
         };
         let model = match fit_theme_model(&inputs, params, config.seed) {
             Ok(model) => model,
@@ -473,7 +482,7 @@ fn finish(
                         side_by_side,
                         || {
                             timed("cluster", || {
-                                let away = models_away.as_ref().map(|away| &away.lsa);
+                                let away = models_away.lsa.as_ref();
                                 cluster_stage(&vectorized, &cluster_config, config.seed, away)
                             })
                         },
@@ -483,8 +492,8 @@ fn finish(
                                     tfidf: &vectorized.tfidf(),
                                     counts: &vectorized.counts,
                                     cooccurrence: Some(&counted),
-                                    lda_away: models_away.as_ref().map(|away| &away.lda),
-                                    nmf_away: models_away.as_ref().map(|away| &away.nmf),
+                                    lda_away: models_away.lda.as_ref(),
+                                    nmf_away: models_away.nmf.as_ref(),
                                 };
                                 fit_topics(&inputs, &topics_config, config.seed)
                             })

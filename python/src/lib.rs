@@ -323,7 +323,7 @@ impl ShardJoin {
                 shard_mb: config.shard_mb,
                 map_seconds: account["map_seconds"].as_f64(),
                 driver_shards: serde_json::from_value(account["driver_shards"].clone()).unwrap_or_default(),
-                models_on_workers: account["models_on_workers"].as_bool().unwrap_or(false),
+                models_on_workers: serde_json::from_value(account["models_on_workers"].clone()).unwrap_or_default(),
                 ..Sharding::default()
             };
             let done = WhenDropped(shards_done);

@@ -17,10 +17,10 @@ The texts and tokens stay in the object store; what needs them (the terms' frequ
 choose the vocabulary, each document's count row and theme hits, evidence sentences, raw counts of
 seeds lost to segmentation) is a Ray task per shard that returns only its answer; only
 ``keep_tokens`` brings texts and tokens to the driver. The sweeps of LDA and of the theme model,
-and NMF's documents' side (rows of the TF-IDF matrix and of W), can run on Ray actors that hold
-their shards (``models_on_workers``); what is not sharded yet: NMF's start, LSA + k-means and the
-trends run on the driver, which therefore holds every document's metadata and the count matrix
-(see README, "Sharded runs").
+and the documents' side of NMF and of LSA + k-means (rows of the TF-IDF matrix, of W, of the points),
+can run on Ray actors that hold their shards (``models_on_workers``); what is not sharded yet: the
+trends run on the driver, which also holds every document's metadata and the count matrix the
+actors' shards are sent from (see README, "Sharded runs").
 """
 from __future__ import annotations
 
@@ -87,14 +87,34 @@ class _ThemeModelWorker(_ModelWorker):
     model = "theme_model"
 
 
+_MODELS_AWAY = ("lda", "theme_model", "nmf", "lsa")
+
+
+def _models_on_workers(asked):
+    """The models ``models_on_workers`` names (see ``run``), checked."""
+    import ray
+
+    if asked is None:
+        bigger = ray.cluster_resources().get("CPU", 0) > (os.cpu_count() or 1)
+        return ["lda", "theme_model"] if bigger else []
+    if isinstance(asked, bool):
+        return list(_MODELS_AWAY) if asked else []
+    asked = [asked] if isinstance(asked, str) else list(asked)
+    unknown = [m for m in asked if m not in _MODELS_AWAY]
+    if unknown:
+        raise _themeshift.ConfigError(f"models_on_workers: no model {unknown[0]!r} has shards; "
+                                      f"use any of {', '.join(map(repr, _MODELS_AWAY))}, True or False")
+    return [m for m in _MODELS_AWAY if m in asked]
+
+
 class _ModelWorkers:
     """The actors one model's shards are sampled on: shard s on actor s mod the cluster's CPUs,
     each actor made when the first shard it holds is sent (so at most one per CPU, and no more
     than there are shards) — which actor holds a shard does not change the fit. Should an actor
-    die, every actor is let go and the call fails; the driver's sampler then starts its shards
-    again from the state it kept (LDA's warm-up, the theme model chain's start), on new actors.
-    Each model has actors of its own: LDA and the theme model are fitted side by side, and one's
-    restart must not take the other's shards. The theme model's chains ask side by side too (their
+    die, every actor is let go and the call fails; the driver then starts the model's shards
+    again from the state it kept (LDA's warm-up, the theme model chain's start, NMF's and LSA's
+    start), on new actors. Each model has actors of its own: the models are fitted side by side,
+    and one's restart must not take another's shards. The theme model's chains ask side by side too (their
     shards numbered apart, so they spread over the actors): a failure lets go only the actors of
     its own generation, not new ones another chain's restart has made since."""
 
@@ -259,7 +279,7 @@ def _fetch(ref):
 
 def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb: Optional[float] = None,
         address: Optional[str] = None, num_cpus: Optional[int] = None, cpus_per_shard: int = 1,
-        max_retries: int = 3, shards_per_worker: int = 0, models_on_workers: Optional[bool] = None,
+        max_retries: int = 3, shards_per_worker: int = 0, models_on_workers: Union[None, bool, Sequence[str]] = None,
         **options: Any) -> Run:
     """Run the pipeline on ``inputs`` with the map over shards on Ray; returns a :class:`Run`.
 
@@ -271,17 +291,21 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
     ``max_retries``: times a shard is read again when its worker dies. ``shards_per_worker``: a
     worker process is replaced after this many shards (0: never), which bounds its memory by one
     shard's at ~1 s of start-up per replacement (a reused worker keeps a little of each shard:
-    ~5 MB each, measured). ``models_on_workers``: sample the shards of LDA and of the theme model,
-    and sweep NMF's documents' side, on Ray actors, each holding its shards from sweep to sweep
-    (the same fit); by default
-    only when the cluster has more CPUs than this machine — on one machine the driver samples them
-    faster itself.
+    ~5 MB each, measured). ``models_on_workers``: the models whose shards Ray actors hold from step
+    to step (the same fits): any of ``"lda"`` and ``"theme_model"`` (their samplers' shards) and
+    ``"nmf"`` and ``"lsa"`` (the documents' side: rows of the TF-IDF matrix, of W, of the points);
+    ``True`` for all four, ``False`` for none. By default the two samplers, and only when the
+    cluster has more CPUs than this machine — on one machine the driver fits them faster itself;
+    NMF and LSA only when named, as their actors cost far more than they spread (full corpus, one
+    machine: NMF 20× its time on the driver, LSA 2×; README, "Sharded runs").
     Every other keyword is an option of ``themeshift.run``.
     """
     import ray
 
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
+    if models_on_workers is not None:
+        _models_on_workers(models_on_workers)  # a name that is no model's is refused before any work
     options = dict(options)
     options.setdefault("quiet", True)
     if shard_mb is not None:
@@ -350,10 +374,8 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
                 raise ours(str(cause)) from None
             raise failed[1]
         map_seconds = time.perf_counter() - start
-        if models_on_workers is None:
-            models_on_workers = ray.cluster_resources().get("CPU", 0) > (os.cpu_count() or 1)
-        account = json.dumps({"engine": "ray", "map_seconds": map_seconds,
-                              "driver_shards": list(range(by_driver)), "models_on_workers": bool(models_on_workers)})
+        account = json.dumps({"engine": "ray", "map_seconds": map_seconds, "driver_shards": list(range(by_driver)),
+                              "models_on_workers": _models_on_workers(models_on_workers)})
         answer = {holding: ray.remote(num_cpus=cpus_per_shard, max_retries=max_retries)(function)
                   for holding, function in (("texts", _answer_texts), ("tokens", _answer_tokens))}
 

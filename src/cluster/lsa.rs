@@ -18,7 +18,9 @@ use crate::vectorize::{Csr, Weights};
 pub type Nearest = Vec<Vec<(usize, f64)>>;
 
 /// The documents' side of LSA + k-means: the SVD's, then the points'.
-pub trait LsaSide: TallSide + PointSide {
+pub trait LsaSide: PointSide {
+    /// The SVD's side of the documents.
+    fn tall(&mut self) -> Result<Box<dyn TallSide + '_>>;
     /// The points: the SVD's U scaled by the singular values `s` (scikit-learn's
     /// TruncatedSVD.transform), rows scaled to unit length. X and U are let go.
     fn make_points(&mut self, s: &[f64]) -> Result<()>;
@@ -42,7 +44,8 @@ pub fn lsa_kmeans<S: LsaSide>(
     fit: &LsaFit,
     seed: u64,
 ) -> Result<(KMeansFit, Nearest)> {
-    let (s, _) = randomized_svd_of(side, n, v, fit.dimensions, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS, seed)?;
+    let (s, _) =
+        randomized_svd_of(&mut *side.tall()?, n, v, fit.dimensions, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS, seed)?;
     side.make_points(s.as_slice().expect("a vector"))?;
     let mut clusters = kmeans_of(side, &fit.kmeans)?;
     let (labels, nearest) = side.finish(&clusters.centroids, fit.representatives)?;
@@ -79,38 +82,17 @@ impl<'a> LsaHere<'a> {
         LsaHere { x: Some(x), scatter, q: Array2::zeros((0, 0)), points: None }
     }
 
-    fn tall<R>(&mut self, op: impl FnOnce(&mut TallRows) -> Result<R>) -> Result<R> {
-        let x = self.x.as_ref().ok_or_else(|| Error::Shards("LSA: the rows were let go".into()))?;
-        let mut rows = TallRows { x: x.get(), scatter: &self.scatter, q: std::mem::take(&mut self.q) };
-        let done = op(&mut rows);
-        self.q = rows.q;
-        done
-    }
-
     fn held_points(&mut self) -> Result<&mut PointsHere<'static>> {
         self.points.as_mut().ok_or_else(|| Error::Shards("LSA: the points are not made yet".into()))
     }
 }
 
-impl TallSide for LsaHere<'_> {
-    fn multiply(&mut self, m: ArrayView2<f32>) -> Result<()> {
-        self.tall(|rows| rows.multiply(m))
-    }
-
-    fn gram(&mut self) -> Result<Array2<f64>> {
-        self.tall(|rows| rows.gram())
-    }
-
-    fn transform(&mut self, t: ArrayView2<f32>) -> Result<()> {
-        self.tall(|rows| rows.transform(t))
-    }
-
-    fn transposed_product(&mut self) -> Result<Array2<f32>> {
-        self.tall(|rows| rows.transposed_product())
-    }
-}
-
 impl LsaSide for LsaHere<'_> {
+    fn tall(&mut self) -> Result<Box<dyn TallSide + '_>> {
+        let x = self.x.as_ref().ok_or_else(|| Error::Shards("LSA: the rows were let go".into()))?;
+        Ok(Box::new(TallRows { x: x.get(), scatter: &self.scatter, q: &mut self.q }))
+    }
+
     fn make_points(&mut self, s: &[f64]) -> Result<()> {
         // U's own buffer becomes the points.
         let mut points = std::mem::take(&mut self.q);

@@ -106,8 +106,8 @@ impl ShardHost for LsaShardHost {
         let (common, request) = (away::decode::<Common>(common, WHAT)?, away::decode::<Request>(request, WHAT)?);
         let answer = match (common, request) {
             (Common::Start { v }, Request::Start(sent)) => {
-                let held = sent.held(v, WHAT, shard)?;
-                let side = LsaHere::new(Rows::Held(held.x), Cow::Owned(held.scatter));
+                let (x, scatter) = sent.held(v, WHAT, shard)?;
+                let side = LsaHere::new(Rows::Held(x), Cow::Owned(scatter));
                 self.shards.start(shard, (v, side));
                 Answer::Done
             }
@@ -140,7 +140,7 @@ impl ShardHost for LsaShardHost {
 fn step(v: usize, side: &mut LsaHere<'static>, common: Common, shard: usize) -> Result<Answer> {
     let one = |mut parts: Vec<f64>| parts.pop().ok_or_else(|| away::unexpected(WHAT));
     Ok(match common {
-        Common::Tall(step) => Answer::Tall(rows::answer_step(side, step, v, WHAT, shard)?),
+        Common::Tall(step) => Answer::Tall(rows::answer_step(&mut *side.tall()?, step, v, WHAT, shard)?),
         Common::MakePoints { s } => {
             side.make_points(&s)?;
             Answer::Done
@@ -195,15 +195,11 @@ pub(super) struct LsaAway<'a> {
 impl<'a> LsaAway<'a> {
     /// Send each of the row shards `bounds` its rows of `x`.
     pub(super) fn start(away: &'a AwayShards, x: &Csr<f32>, bounds: &[usize]) -> Result<Self> {
-        let requests = bounds
-            .windows(2)
-            .enumerate()
-            .map(|(s, r)| Ok((s, away::encode(&Request::Start(SentRows::of(x, r[0]..r[1])), WHAT)?)))
-            .collect::<Result<Vec<_>>>()?;
         let answer = |a: Answer| if let Answer::Tall(t) = a { Some(t) } else { None };
-        let rows = AwayRows { away, bounds: bounds.to_vec(), v: x.n_cols, what: WHAT, step: Common::Tall, answer };
+        let common = Common::Start { v: x.n_cols };
+        let (rows, answers) = AwayRows::start(away, x, bounds, WHAT, (Common::Tall, answer), &common, Request::Start)?;
         let lsa = LsaAway { rows, dims: 0 };
-        lsa.done(away::ask(away, WHAT, &Common::Start { v: x.n_cols }, requests)?)?;
+        lsa.done(answers)?;
         Ok(lsa)
     }
 
@@ -222,10 +218,6 @@ impl<'a> LsaAway<'a> {
         answers.into_iter().try_for_each(|a| if let Answer::Done = a { Ok(()) } else { Err(away::unexpected(WHAT)) })
     }
 
-    fn tall(&self) -> AwayTall<'a, '_, Common, Answer, Request> {
-        AwayTall { rows: &self.rows, request: Request::Step }
-    }
-
     /// The shard of point `i`, and its number there.
     fn place(&self, i: usize) -> (usize, usize) {
         let bounds = &self.rows.bounds;
@@ -239,25 +231,11 @@ impl<'a> LsaAway<'a> {
     }
 }
 
-impl TallSide for LsaAway<'_> {
-    fn multiply(&mut self, m: ArrayView2<f32>) -> Result<()> {
-        self.tall().multiply(m)
-    }
-
-    fn gram(&mut self) -> Result<Array2<f64>> {
-        self.tall().gram()
-    }
-
-    fn transform(&mut self, t: ArrayView2<f32>) -> Result<()> {
-        self.tall().transform(t)
-    }
-
-    fn transposed_product(&mut self) -> Result<Array2<f32>> {
-        self.tall().transposed_product()
-    }
-}
-
 impl LsaSide for LsaAway<'_> {
+    fn tall(&mut self) -> Result<Box<dyn TallSide + '_>> {
+        Ok(Box::new(AwayTall { rows: &self.rows, request: Request::Step }))
+    }
+
     fn make_points(&mut self, s: &[f64]) -> Result<()> {
         self.dims = s.len();
         self.done(self.ask(&Common::MakePoints { s: s.to_vec() })?)

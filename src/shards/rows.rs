@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::away::{self, AwayShards, Packed};
 use crate::error::{Error, Result};
-use crate::linalg::{Scatter, TallRows, TallSide};
+use crate::linalg::{Scatter, TallSide};
 use crate::vectorize::Csr;
 
 /// A shard's rows of X as they travel: each row's length, then the columns and weights of all.
@@ -35,7 +35,7 @@ impl SentRows {
 
     /// The rows as held, checked to fit `v` terms (an error names `what` shard `shard`), with a plan
     /// of one row shard of their own.
-    pub fn held(self, v: usize, what: &str, shard: usize) -> Result<HeldRows> {
+    pub fn held(self, v: usize, what: &str, shard: usize) -> Result<(Csr<f32>, Scatter)> {
         let mut indptr = vec![0usize];
         for &length in &self.lengths.0 {
             indptr.push(indptr.last().unwrap() + length as usize);
@@ -56,41 +56,7 @@ impl SentRows {
             values: self.weights.0,
         };
         let scatter = Scatter::new(&x, rayon::current_num_threads(), 1);
-        Ok(HeldRows { x, scatter, q: Array2::zeros((0, 0)) })
-    }
-}
-
-/// A shard's rows of X where they are held, with the SVD's tall matrix Q beside them.
-pub struct HeldRows {
-    pub x: Csr<f32>,
-    pub scatter: Scatter,
-    pub q: Array2<f32>,
-}
-
-impl HeldRows {
-    fn tall<R>(&mut self, op: impl FnOnce(&mut TallRows) -> Result<R>) -> Result<R> {
-        let mut rows = TallRows { x: &self.x, scatter: &self.scatter, q: std::mem::take(&mut self.q) };
-        let done = op(&mut rows);
-        self.q = rows.q;
-        done
-    }
-}
-
-impl TallSide for HeldRows {
-    fn multiply(&mut self, m: ArrayView2<f32>) -> Result<()> {
-        self.tall(|rows| rows.multiply(m))
-    }
-
-    fn gram(&mut self) -> Result<Array2<f64>> {
-        self.tall(|rows| rows.gram())
-    }
-
-    fn transform(&mut self, t: ArrayView2<f32>) -> Result<()> {
-        self.tall(|rows| rows.transform(t))
-    }
-
-    fn transposed_product(&mut self) -> Result<Array2<f32>> {
-        self.tall(|rows| rows.transposed_product())
+        Ok((x, scatter))
     }
 }
 
@@ -161,6 +127,10 @@ pub fn added_from_first(parts: Vec<Vec<f32>>) -> Vec<f32> {
     total
 }
 
+/// How a model's messages carry the SVD's steps: its common message wrapping a [`TallStep`], and
+/// the [`TallAnswer`] in its answer.
+pub type StepMessages<C, A> = (fn(TallStep) -> C, fn(A) -> Option<TallAnswer>);
+
 /// The shards' rows held by workers, as the driver sees them: asks every shard, in shard order,
 /// with a model's own messages (`common` wraps a step, `request` is a shard's own part).
 pub struct AwayRows<'a, C, A> {
@@ -175,7 +145,27 @@ pub struct AwayRows<'a, C, A> {
     pub answer: fn(A) -> Option<TallAnswer>,
 }
 
-impl<C: Serialize, A: serde::de::DeserializeOwned> AwayRows<'_, C, A> {
+impl<'a, C: Serialize, A: serde::de::DeserializeOwned> AwayRows<'a, C, A> {
+    /// Send each of the row shards `bounds` its rows of `x` (in the model's `start` request, with
+    /// `common`); the shards' answers come back beside the rows held.
+    pub fn start<R: Serialize>(
+        away: &'a AwayShards,
+        x: &Csr<f32>,
+        bounds: &[usize],
+        what: &'static str,
+        (step, answer): StepMessages<C, A>,
+        common: &C,
+        start: impl Fn(SentRows) -> R,
+    ) -> Result<(Self, Vec<A>)> {
+        let requests = bounds
+            .windows(2)
+            .enumerate()
+            .map(|(s, r)| Ok((s, away::encode(&start(SentRows::of(x, r[0]..r[1])), what)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let answers = away::ask(away, what, common, requests)?;
+        Ok((AwayRows { away, bounds: bounds.to_vec(), v: x.n_cols, what, step, answer }, answers))
+    }
+
     /// Every shard's answer to `common`, each shard sent `request` — in shard order.
     pub fn ask_all<R: Serialize>(&self, common: &C, request: &R) -> Result<Vec<A>> {
         let requests = (0..self.bounds.len() - 1)

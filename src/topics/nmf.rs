@@ -311,7 +311,7 @@ fn fit_from_start(
     params: &NmfParams,
 ) -> Result<NmfFit> {
     let (n, v) = (x.n_rows(), x.n_cols);
-    let (s, vt) = randomized_svd_of(&mut documents, n, v, k, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS, seed)?;
+    let (s, vt) = randomized_svd_of(&mut *documents.tall(), n, v, k, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS, seed)?;
     let sums = documents.start_sums(k)?;
     let mean = sums.mean(n, v);
     let (columns, ht) = start_h(&s, &vt, k, &sums, mean);
@@ -320,9 +320,11 @@ fn fit_from_start(
 }
 
 /// Where the documents' side of the fit — X's rows, and U's then W's beside them — is held: here
-/// ([`DocumentRows`]) or by the shards' workers ([`NmfAway`]). As a [`TallSide`] it holds the
-/// start's SVD, leaving U.
-pub(super) trait DocumentSide: TallSide {
+/// ([`DocumentRows`]) or by the shards' workers ([`NmfAway`]). Its [`TallSide`] holds the start's
+/// SVD, leaving U.
+pub(super) trait DocumentSide {
+    /// The SVD's side of the documents.
+    fn tall(&mut self) -> Box<dyn TallSide + '_>;
     /// NNDSVDa's sums of U (`k` components) and X.
     fn start_sums(&mut self, k: usize) -> Result<StartSums>;
     /// W from U as `columns` say (`k` columns, zeros filled with X's `mean`); U is let go.
@@ -393,12 +395,9 @@ impl<'a> DocumentRows<'a> {
         DocumentRows { x_ht: Array2::zeros(w.dim()), w, ..DocumentRows::new(x, scatter) }
     }
 
-    /// `op` on the SVD's side of these rows.
-    fn tall<R>(&mut self, op: impl FnOnce(&mut TallRows) -> Result<R>) -> Result<R> {
-        let mut rows = TallRows { x: &*self.x, scatter: &self.scatter, q: std::mem::take(&mut self.q) };
-        let done = op(&mut rows);
-        self.q = rows.q;
-        done
+    /// The SVD's side of these rows.
+    pub(super) fn tall(&mut self) -> TallRows<'_> {
+        TallRows { x: &*self.x, scatter: &self.scatter, q: &mut self.q }
     }
 
     /// The error's sums over these rows given `ht`.
@@ -420,25 +419,11 @@ impl<'a> DocumentRows<'a> {
     }
 }
 
-impl TallSide for DocumentRows<'_> {
-    fn multiply(&mut self, m: ArrayView2<f32>) -> Result<()> {
-        self.tall(|rows| rows.multiply(m))
-    }
-
-    fn gram(&mut self) -> Result<Array2<f64>> {
-        self.tall(|rows| rows.gram())
-    }
-
-    fn transform(&mut self, t: ArrayView2<f32>) -> Result<()> {
-        self.tall(|rows| rows.transform(t))
-    }
-
-    fn transposed_product(&mut self) -> Result<Array2<f32>> {
-        self.tall(|rows| rows.transposed_product())
-    }
-}
-
 impl DocumentSide for DocumentRows<'_> {
+    fn tall(&mut self) -> Box<dyn TallSide + '_> {
+        Box::new(DocumentRows::tall(self))
+    }
+
     fn start_sums(&mut self, k: usize) -> Result<StartSums> {
         Ok(start_sums(&self.q, &self.x, k, self.scatter.row_shards()))
     }

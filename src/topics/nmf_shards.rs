@@ -16,7 +16,7 @@
 
 use std::borrow::Cow;
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use super::nmf::{DocumentRows, DocumentSide, ErrorSums, StartSums, WColumn};
@@ -90,8 +90,8 @@ impl ShardHost for NmfShardHost {
         let (common, request) = (away::decode::<Common>(common, WHAT)?, away::decode::<Request>(request, WHAT)?);
         let answer = match (common, request) {
             (Common::Start { v }, Request::Start(sent)) => {
-                let held = sent.held(v, WHAT, shard)?;
-                let rows = DocumentRows::new(Cow::Owned(held.x), Cow::Owned(held.scatter));
+                let (x, scatter) = sent.held(v, WHAT, shard)?;
+                let rows = DocumentRows::new(Cow::Owned(x), Cow::Owned(scatter));
                 self.shards.start(shard, HeldShard { v, rows });
                 Answer::Done
             }
@@ -115,7 +115,7 @@ impl ShardHost for NmfShardHost {
 fn step(held: &mut HeldShard, common: Common, shard: usize) -> Result<Answer> {
     let (v, rows) = (held.v, &mut held.rows);
     Ok(match common {
-        Common::Tall(step) => Answer::Tall(rows::answer_step(rows, step, v, WHAT, shard)?),
+        Common::Tall(step) => Answer::Tall(rows::answer_step(&mut rows.tall(), step, v, WHAT, shard)?),
         Common::StartSums { k } => Answer::StartSums(rows.start_sums(k)?),
         Common::StartW { columns, k, mean } => {
             rows.start_w(&columns, k, mean)?;
@@ -147,15 +147,11 @@ pub(super) struct NmfAway<'a> {
 impl<'a> NmfAway<'a> {
     /// Send each of the row shards `bounds` its rows of `x`.
     pub(super) fn start(away: &'a AwayShards, x: &Csr<f32>, bounds: &[usize]) -> Result<Self> {
-        let requests = bounds
-            .windows(2)
-            .enumerate()
-            .map(|(s, r)| Ok((s, away::encode(&Request::Start(SentRows::of(x, r[0]..r[1])), WHAT)?)))
-            .collect::<Result<Vec<_>>>()?;
         let answer = |a: Answer| if let Answer::Tall(t) = a { Some(t) } else { None };
-        let rows = AwayRows { away, bounds: bounds.to_vec(), v: x.n_cols, what: WHAT, step: Common::Tall, answer };
+        let common = Common::Start { v: x.n_cols };
+        let (rows, answers) = AwayRows::start(away, x, bounds, WHAT, (Common::Tall, answer), &common, Request::Start)?;
         let nmf = NmfAway { rows };
-        nmf.done(away::ask(away, WHAT, &Common::Start { v: x.n_cols }, requests)?)?;
+        nmf.done(answers)?;
         Ok(nmf)
     }
 
@@ -166,31 +162,13 @@ impl<'a> NmfAway<'a> {
     fn done(&self, answers: Vec<Answer>) -> Result<()> {
         answers.into_iter().try_for_each(|a| if let Answer::Done = a { Ok(()) } else { Err(away::unexpected(WHAT)) })
     }
-
-    fn tall(&self) -> AwayTall<'a, '_, Common, Answer, Request> {
-        AwayTall { rows: &self.rows, request: Request::Step }
-    }
-}
-
-impl TallSide for NmfAway<'_> {
-    fn multiply(&mut self, m: ArrayView2<f32>) -> Result<()> {
-        self.tall().multiply(m)
-    }
-
-    fn gram(&mut self) -> Result<Array2<f64>> {
-        self.tall().gram()
-    }
-
-    fn transform(&mut self, t: ArrayView2<f32>) -> Result<()> {
-        self.tall().transform(t)
-    }
-
-    fn transposed_product(&mut self) -> Result<Array2<f32>> {
-        self.tall().transposed_product()
-    }
 }
 
 impl DocumentSide for NmfAway<'_> {
+    fn tall(&mut self) -> Box<dyn TallSide + '_> {
+        Box::new(AwayTall { rows: &self.rows, request: Request::Step })
+    }
+
     fn start_sums(&mut self, k: usize) -> Result<StartSums> {
         let mut total: Option<StartSums> = None;
         for (s, answer) in self.ask(&Common::StartSums { k })?.into_iter().enumerate() {

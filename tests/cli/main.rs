@@ -707,7 +707,7 @@ fn the_theme_model_measures_the_demos_planted_shifts_and_effects_regress_them_on
 #[test]
 fn sharded_run_writes_the_in_process_tables() {
     use themeshift::config::RunConfig;
-    use themeshift::pipeline::{map_shard, run, run_sharded, shard_plan, Sharding};
+    use themeshift::pipeline::{map_shard, run, run_sharded, shard_plan, Sharding, MODELS_AWAY};
     use themeshift::shards::{
         answer_texts, answer_tokens, encode_texts, encode_tokens, AskShards, Holding, PartialJoin, ShardPartial,
     };
@@ -773,7 +773,14 @@ fn sharded_run_writes_the_in_process_tables() {
             .collect();
         Ok(Box::new(answers.into_iter()))
     });
-    run_sharded(&sharded, &plan, join, ask, Sharding { models_on_workers: true, ..Sharding::default() }).unwrap();
+    run_sharded(
+        &sharded,
+        &plan,
+        join,
+        ask,
+        Sharding { models_on_workers: MODELS_AWAY.map(String::from).to_vec(), ..Sharding::default() },
+    )
+    .unwrap();
     let asked = asked.lock().unwrap();
     assert!(asked.contains(&Holding::Texts), "evidence and texts were made from the shards' answers");
     assert!(asked.contains(&Holding::Tokens), "the vocabulary and rows were made from the shards' answers");

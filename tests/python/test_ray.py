@@ -145,3 +145,13 @@ def test_the_first_failing_shard_in_plan_order_is_reported_whoever_fails_first(t
         ray.shutdown()
     assert str(on_workers.value) == str(local.value)
     assert not (tmp_path / "y").exists() and not (tmp_path / "z").exists()
+
+
+def test_models_on_workers_names_the_models_or_is_refused(tmp_path):
+    assert themeshift.ray._models_on_workers(True) == ["lda", "theme_model", "nmf", "lsa"]
+    assert themeshift.ray._models_on_workers(False) == []
+    assert themeshift.ray._models_on_workers(["lsa", "lda"]) == ["lda", "lsa"]
+    assert themeshift.ray._models_on_workers("nmf") == ["nmf"]
+    with pytest.raises(themeshift.ConfigError, match="no model 'kmeans' has shards"):
+        themeshift.ray.run([tmp_path], out=tmp_path / "out", models_on_workers=["nmf", "kmeans"])
+    assert not (tmp_path / "out").exists()
