@@ -113,8 +113,9 @@ md = ["## Models on Ray actors", "",
       f"(`--threads {args.num_cpus}`) and on a local Ray with {args.num_cpus} CPUs with the model's 8 shards on actors "
       "(`models_on_workers=True`; one actor per CPU). A topic model's stage includes coherence (the same work on both "
       "sides). On one machine the actors only add the cost of sending each shard's part out and back every iteration "
-      "(the samplers' rows of the counts; NMF's H out and XᵀW back; k-means's centroids and sums); the gain is on a "
-      "cluster, where they work on other machines' cores.", "",
+      "(the samplers' rows of the counts; NMF's H out and XᵀW back; k-means's centroids and sums). The samplers' gain "
+      "would be on a cluster, where they sample on other machines' cores; NMF's and LSA's actors only move where the "
+      "documents' side is held (their work is small beside what travels).", "",
       "| model | sweeps / iterations | stage in process (s) | on actors (s) | actors ÷ in process | "
       "more per iteration (ms) | whole run in process / on Ray (s) | the model's tables |",
       "|---|---:|---:|---:|---:|---:|---|---|"]
