@@ -21,7 +21,7 @@ use super::lsa::{LsaHere, LsaSide, Nearest, Rows};
 use crate::error::{Error, Result};
 use crate::linalg::TallSide;
 use crate::shards::away::{self, AwayShards, Packed, ShardHost};
-use crate::shards::rows::{self, raw, shaped, AwayRows, AwayTall, SentRows, TallAnswer, TallStep};
+use crate::shards::rows::{self, by_rows, raw, AwayRows, AwayTall, SentRows, TallAnswer, TallStep};
 use crate::vectorize::Csr;
 
 /// How errors and notes name these shards.
@@ -113,7 +113,7 @@ impl ShardHost for LsaShardHost {
             }
             (Common::Finish { centroids, k, n }, Request::Step) => {
                 let (_, mut side) = self.shards.finish(shard, WHAT)?;
-                let (labels, nearest) = side.finish(&by_rows(centroids.0, k, shard)?, n)?;
+                let (labels, nearest) = side.finish(&by_rows(centroids.0, k, WHAT, shard)?, n)?;
                 Answer::Finished { labels: Packed(labels), nearest }
             }
             (Common::Points, Request::Points(ids)) => {
@@ -149,8 +149,7 @@ fn step(v: usize, side: &mut LsaHere<'static>, common: Common, shard: usize) -> 
         Common::SquaredDeviations { mean } => Answer::Total(one(side.squared_deviations(&mean)?)?),
         Common::FirstCentre { centre } => Answer::Total(one(side.first_centre(ArrayView1::from(&centre))?)?),
         Common::TryCentres { candidates, count } => {
-            let d = candidates.0.len().checked_div(count).unwrap_or(0);
-            let candidates = shaped(candidates.0, count, d, WHAT, shard)?;
+            let candidates = by_rows(candidates.0, count, WHAT, shard)?;
             Answer::Totals(side.try_centres(candidates.view())?.into_iter().map(one).collect::<Result<_>>()?)
         }
         Common::TakeCentre { i } => {
@@ -158,11 +157,11 @@ fn step(v: usize, side: &mut LsaHere<'static>, common: Common, shard: usize) -> 
             Answer::Done
         }
         Common::Assign { centroids, k } => {
-            let sums = side.assign(&by_rows(centroids.0, k, shard)?)?;
+            let sums = side.assign(&by_rows(centroids.0, k, WHAT, shard)?)?;
             Answer::Clusters(sums.into_iter().next().ok_or_else(|| away::unexpected(WHAT))?)
         }
         Common::Farthest { centroids, k } => {
-            Answer::Farthest(side.farthest(&by_rows(centroids.0, k, shard)?)?.into_iter().flatten().next())
+            Answer::Farthest(side.farthest(&by_rows(centroids.0, k, WHAT, shard)?)?.into_iter().flatten().next())
         }
         Common::KeepLabels => {
             side.keep_labels()?;
@@ -170,12 +169,6 @@ fn step(v: usize, side: &mut LsaHere<'static>, common: Common, shard: usize) -> 
         }
         _ => return Err(away::mismatched(WHAT, shard)),
     })
-}
-
-/// `values` as a matrix of `rows` rows.
-fn by_rows(values: Vec<f32>, rows: usize, shard: usize) -> Result<Array2<f32>> {
-    let cols = values.len().checked_div(rows).unwrap_or(0);
-    shaped(values, rows, cols, WHAT, shard)
 }
 
 fn check_ids(ids: &[usize], n: usize, shard: usize) -> Result<()> {

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::linalg::{Scatter, ROW_SHARDS};
-use crate::shards::away::{retried, AwayShards};
+use crate::shards::away::{retried_from_start, AwayShards};
 use crate::vectorize::{Csr, Weights};
 use kmeans::KMeansParams;
 use lsa::{lsa_kmeans, LsaFit, LsaHere, Rows};
@@ -142,19 +142,9 @@ pub fn cluster(
         None => lsa_kmeans(&mut LsaHere::new(Rows::Here(x), Cow::Borrowed(&scatter)), shape, &fit, seed)?,
         Some(away) => {
             let stored = x.stored();
-            let mut fitted = None;
-            retried(
-                lsa_shards::WHAT,
-                0,
-                &mut (),
-                |_| {},
-                |_| {
-                    let mut side = LsaAway::start(away, &stored, scatter.row_shards())?;
-                    fitted = Some(lsa_kmeans(&mut side, shape, &fit, seed)?);
-                    Ok(())
-                },
-            )?;
-            fitted.expect("fitted when retried succeeds")
+            retried_from_start(lsa_shards::WHAT, || {
+                lsa_kmeans(&mut LsaAway::start(away, &stored, scatter.row_shards())?, shape, &fit, seed)
+            })?
         }
     };
     let k = clusters.centroids.nrows();

@@ -83,6 +83,23 @@ pub fn retried<S>(
     }
 }
 
+/// `fit` (all of a model's work on its shards, from its start), run again from the start should a
+/// shard be lost ([`retried`], nothing to put back): its value.
+pub fn retried_from_start<T>(what: &str, mut fit: impl FnMut() -> Result<T>) -> Result<T> {
+    let mut fitted = None;
+    retried(
+        what,
+        0,
+        &mut (),
+        |_| {},
+        |_| {
+            fitted = Some(fit()?);
+            Ok(())
+        },
+    )?;
+    Ok(fitted.expect("a fit when retried succeeds"))
+}
+
 /// Ask every shard (`requests`) with `common`; the answers decoded, in the order asked. `what`
 /// names the model's shards in errors.
 pub fn ask<C: Serialize, A: serde::de::DeserializeOwned>(

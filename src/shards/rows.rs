@@ -100,6 +100,13 @@ pub fn shaped<T>(values: Vec<T>, rows: usize, cols: usize, what: &str, shard: us
         .map_err(|_| Error::Shards(format!("{what} shard {shard}: a matrix that is not {rows} × {cols}")))
 }
 
+/// `values` as a matrix of `rows` rows, its columns as many as they make (an error names `what`
+/// shard `shard` when they do not divide).
+pub fn by_rows<T>(values: Vec<T>, rows: usize, what: &str, shard: usize) -> Result<Array2<T>> {
+    let cols = values.len().checked_div(rows).unwrap_or(0);
+    shaped(values, rows, cols, what, shard)
+}
+
 /// A matrix's values row by row (every matrix sent is made in standard layout).
 pub fn raw<T>(m: Array2<T>) -> Vec<T> {
     assert!(m.is_standard_layout(), "a matrix in standard layout");
@@ -233,8 +240,6 @@ impl<C: Serialize, A: serde::de::DeserializeOwned, R: Serialize> TallSide for Aw
         let answers = self.rows.step_answers(TallStep::TransposedProduct, &self.request)?;
         let parts =
             self.rows.parts(answers, None, |a| if let TallAnswer::Product(p) = a { Some(p.0) } else { None })?;
-        let product = added_from_first(parts);
-        let l = product.len().checked_div(self.rows.v).unwrap_or(0);
-        shaped(product, self.rows.v, l, self.rows.what, 0)
+        by_rows(added_from_first(parts), self.rows.v, self.rows.what, 0)
     }
 }

@@ -21,9 +21,9 @@ use super::nmf_shards::NmfAway;
 use crate::error::Result;
 use crate::linalg::{
     fastest, gram, gram_by_shards, randomized_svd_of, sparse_dense, sparse_dense_into, sum_by_shards, wide_simd,
-    Scatter, Svd, TallRows, TallSide, BLOCK, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS,
+    Scatter, TallRows, TallSide, BLOCK, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS,
 };
-use crate::shards::away::{retried, AwayShards};
+use crate::shards::away::{retried_from_start, AwayShards};
 use crate::vectorize::Csr;
 
 /// NMF settings: `max_iterations` 200 and `tolerance` 1e-4, as scikit-learn.
@@ -50,10 +50,11 @@ pub struct NmfFit {
     pub reconstruction_error: f64,
 }
 
+#[cfg(test)] // what the tests check the fit's own start and error against
 /// NNDSVDa (Boutsidis & Gallopoulos 2008; zeros filled with the mean of X) from the first `k`
 /// components of `svd` of `x`; sums over documents by the row shards `bounds`. Returns W (n × k)
 /// and Hᵀ (v × k).
-pub fn nndsvda(svd: &Svd, x: &Csr<f32>, k: usize, bounds: &[usize]) -> (Array2<f32>, Array2<f32>) {
+pub fn nndsvda(svd: &crate::linalg::Svd, x: &Csr<f32>, k: usize, bounds: &[usize]) -> (Array2<f32>, Array2<f32>) {
     let sums = start_sums(&svd.u, x, k, bounds);
     let mean = sums.mean(x.n_rows(), x.n_cols);
     let (columns, ht) = start_h(&svd.s, &svd.vt, k, &sums, mean);
@@ -288,18 +289,9 @@ pub fn nmf(
     let Some(away) = away else {
         return fit_from_start(DocumentRows::new(Cow::Borrowed(x), Cow::Borrowed(scatter)), x, k, seed, params);
     };
-    let mut fitted = None;
-    retried(
-        super::nmf_shards::WHAT,
-        0,
-        &mut (),
-        |_| {},
-        |_| {
-            fitted = Some(fit_from_start(NmfAway::start(away, x, scatter.row_shards())?, x, k, seed, params)?);
-            Ok(())
-        },
-    )?;
-    Ok(fitted.expect("fitted when retried succeeds"))
+    retried_from_start(super::nmf_shards::WHAT, || {
+        fit_from_start(NmfAway::start(away, x, scatter.row_shards())?, x, k, seed, params)
+    })
 }
 
 /// NNDSVDa's start (the SVD's and W's documents' side on `documents`), then the fit.
@@ -390,6 +382,7 @@ impl<'a> DocumentRows<'a> {
         DocumentRows { x, scatter, q: empty(), w: empty(), x_ht: empty() }
     }
 
+    #[cfg(test)] // what the tests check the fit's own start and error against
     /// These rows with `w` beside them.
     fn with_w(x: Cow<'a, Csr<f32>>, scatter: Cow<'a, Scatter>, w: Array2<f32>) -> Self {
         DocumentRows { x_ht: Array2::zeros(w.dim()), w, ..DocumentRows::new(x, scatter) }
@@ -448,6 +441,7 @@ impl DocumentSide for DocumentRows<'_> {
     }
 }
 
+#[cfg(test)] // what the tests check the fit's own start and error against
 /// ‖X − W Hᵀᵀ‖_F = sqrt(‖X‖² − 2 Σ W∘(X·Ht) + Σ (WᵀW)∘(HtᵀHt)), without forming W·H; sums over
 /// documents by the row shards of `scatter`.
 pub fn frobenius_error(x: &Csr<f32>, scatter: &Scatter, w: &Array2<f32>, ht: &Array2<f32>) -> f64 {

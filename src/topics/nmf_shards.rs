@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::linalg::TallSide;
 use crate::shards::away::{self, AwayShards, Packed, ShardHost};
 use crate::shards::rows::{
-    self, added_from_first, added_from_zero, raw, shaped, AwayRows, AwayTall, SentRows, TallAnswer, TallStep,
+    self, added_from_first, added_from_zero, by_rows, raw, shaped, AwayRows, AwayTall, SentRows, TallAnswer, TallStep,
 };
 use crate::vectorize::Csr;
 
@@ -97,7 +97,7 @@ impl ShardHost for NmfShardHost {
             }
             (Common::Finish { ht }, Request::Step) => {
                 let held = self.shards.finish(shard, WHAT)?;
-                let ht = terms_by_k(ht.0, held.v, shard)?;
+                let ht = by_rows(ht.0, held.v, WHAT, shard)?;
                 let (w, sums) = held.rows.finish(&ht)?;
                 Answer::Finished { w: Packed(raw(w)), sums }
             }
@@ -122,7 +122,7 @@ fn step(held: &mut HeldShard, common: Common, shard: usize) -> Result<Answer> {
             Answer::Done
         }
         Common::Sweep { ht, gram_h } => {
-            let ht = terms_by_k(ht.0, v, shard)?;
+            let ht = by_rows(ht.0, v, WHAT, shard)?;
             let k = ht.ncols();
             let gram_h = shaped(gram_h.0, k, k, WHAT, shard)?;
             let mut xt_w = Array2::zeros((v, k));
@@ -131,12 +131,6 @@ fn step(held: &mut HeldShard, common: Common, shard: usize) -> Result<Answer> {
         }
         Common::Start { .. } | Common::Finish { .. } => return Err(away::mismatched(WHAT, shard)),
     })
-}
-
-/// Ht's `values` (`v` rows, as many columns as they make).
-fn terms_by_k(values: Vec<f32>, v: usize, shard: usize) -> Result<Array2<f32>> {
-    let k = values.len().checked_div(v).unwrap_or(0);
-    shaped(values, v, k, WHAT, shard)
 }
 
 /// NMF's documents' side held by the shards' workers, as the driver sees it.
