@@ -165,17 +165,23 @@ impl Segmenter {
         join.finish()
     }
 
+    /// The chunk's kept tokens as chunk-local ids. Every word jieba cuts is looked up once, and the
+    /// filters judge a word only the first time the chunk meets it: words repeat, so most tokens
+    /// cost one lookup, whether they are kept or dropped.
     fn intern_chunk<'a, S: AsRef<str>>(&self, texts: &'a [S]) -> Chunk<'a> {
-        let mut index: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut index: FxHashMap<&str, Option<u32>> = FxHashMap::default();
         let mut chunk = Chunk { terms: Vec::new(), lengths: Vec::with_capacity(texts.len()), ids: Vec::new() };
         for text in texts {
             let before = chunk.ids.len();
-            for token in self.tokens(text.as_ref()) {
-                let id = *index.entry(token).or_insert_with(|| {
-                    chunk.terms.push(token);
-                    (chunk.terms.len() - 1) as u32
+            for token in self.jieba.cut(text.as_ref(), true) {
+                let word = token.word;
+                let kept = *index.entry(word).or_insert_with(|| {
+                    self.filters.keeps(word).then(|| {
+                        chunk.terms.push(word);
+                        (chunk.terms.len() - 1) as u32
+                    })
                 });
-                chunk.ids.push(id);
+                chunk.ids.extend(kept);
             }
             chunk.lengths.push(chunk.ids.len() - before);
         }
