@@ -15,22 +15,35 @@ pub fn half_width(c: char) -> char {
 }
 
 /// Half-width characters, runs of spaces folded into one, lines trimmed, blank lines removed.
+///
+/// Most characters stay as they are: runs of them are copied whole, and only whitespace and the
+/// characters [`half_width`] changes are handled one by one.
 pub fn clean_whitespace_and_width(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
         let start = out.len();
         let mut pending_space = false;
-        for c in line.chars().map(half_width) {
-            if !is_common_ideograph(c) && c.is_whitespace() {
-                pending_space = out.len() > start;
-            } else {
-                if pending_space {
-                    out.push(' ');
-                    pending_space = false;
-                }
-                out.push(c);
+        let mut run = 0;
+        for (i, c) in line.char_indices() {
+            if c.is_ascii_graphic() || is_common_ideograph(c) {
+                continue;
             }
+            let half = half_width(c);
+            if half.is_whitespace() {
+                push_run(&mut out, &mut pending_space, &line[run..i]);
+                pending_space = out.len() > start;
+            } else if half != c {
+                push_run(&mut out, &mut pending_space, &line[run..i]);
+                if std::mem::take(&mut pending_space) {
+                    out.push(' ');
+                }
+                out.push(half);
+            } else {
+                continue;
+            }
+            run = i + c.len_utf8();
         }
+        push_run(&mut out, &mut pending_space, &line[run..]);
         if out.len() > start {
             out.push('\n');
         } else {
@@ -41,6 +54,16 @@ pub fn clean_whitespace_and_width(text: &str) -> String {
         out.pop();
     }
     out
+}
+
+/// A run of unchanged characters, after the space pending before it (none for an empty run).
+fn push_run(out: &mut String, pending_space: &mut bool, run: &str) {
+    if !run.is_empty() {
+        if std::mem::take(pending_space) {
+            out.push(' ');
+        }
+        out.push_str(run);
+    }
 }
 
 #[cfg(test)]
@@ -58,5 +81,46 @@ mod tests {
             clean_whitespace_and_width("\u{3000}\u{3000}第一段  内容\t尾\n\n \n第二段 "),
             "第一段 内容 尾\n第二段"
         );
+    }
+
+    /// The rule one character at a time, as it was first written: the copy by runs must agree.
+    fn one_by_one(text: &str) -> String {
+        let mut out = String::new();
+        for line in text.lines() {
+            let start = out.len();
+            let mut pending_space = false;
+            for c in line.chars().map(half_width) {
+                if c.is_whitespace() {
+                    pending_space = out.len() > start;
+                } else {
+                    if pending_space {
+                        out.push(' ');
+                        pending_space = false;
+                    }
+                    out.push(c);
+                }
+            }
+            if out.len() > start {
+                out.push('\n');
+            } else {
+                out.truncate(start);
+            }
+        }
+        if out.ends_with('\n') {
+            out.pop();
+        }
+        out
+    }
+
+    #[test]
+    fn copying_by_runs_agrees_with_the_rule_one_character_at_a_time() {
+        use rand::{Rng, SeedableRng};
+        let alphabet: Vec<char> = " \t\r\n\u{3000}\u{a0}ab,.\u{1}ＧＤＰ０９％．，。合作貿易\u{2003}é".chars().collect();
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(3);
+        for _ in 0..5000 {
+            let length = rng.gen_range(0..24);
+            let text: String = (0..length).map(|_| alphabet[rng.gen_range(0..alphabet.len())]).collect();
+            assert_eq!(clean_whitespace_and_width(&text), one_by_one(&text), "{text:?}");
+        }
     }
 }
