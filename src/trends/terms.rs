@@ -161,10 +161,11 @@ pub fn rate_intervals(
 /// Rows of a period each block of [`rate_intervals`] sums (its sums are ~1 MB at 200 × 300).
 const BOOTSTRAP_BLOCK: usize = 4096;
 
-/// Per replicate: weighted occurrences and documents of each bootstrapped term, weighted tokens
-/// and documents of the period (replicate-major, `terms` wide).
+/// Per replicate: weighted occurrences and documents of each bootstrapped term (term-major: a
+/// term's replicates side by side, so a document adds its weights to them in one contiguous,
+/// vectorized pass), weighted tokens and documents of the period.
 struct ReplicateSums {
-    terms: usize,
+    replicates: usize,
     count: Vec<u64>,
     docs: Vec<u64>,
     n_tokens: Vec<u64>,
@@ -175,7 +176,7 @@ impl ReplicateSums {
     fn new(replicates: usize, terms: usize) -> Self {
         let zeros = || vec![0u64; replicates * terms];
         ReplicateSums {
-            terms,
+            replicates,
             count: zeros(),
             docs: zeros(),
             n_tokens: vec![0; replicates],
@@ -185,13 +186,16 @@ impl ReplicateSums {
 
     /// One document: its weight in each replicate, its tokens, its (term slot, count) entries.
     fn add_row(&mut self, weights: &[u64], tokens: u64, entries: &[(usize, u64)]) {
-        for (r, &w) in weights.iter().enumerate().filter(|(_, &w)| w > 0) {
-            self.n_tokens[r] += w * tokens;
-            self.n_docs[r] += w;
-            let (count, docs) = (&mut self.count[r * self.terms..], &mut self.docs[r * self.terms..]);
-            for &(s, v) in entries {
-                count[s] += w * v;
-                docs[s] += w;
+        let r = self.replicates;
+        for (&w, (n_tokens, n_docs)) in weights.iter().zip(self.n_tokens.iter_mut().zip(&mut self.n_docs)) {
+            *n_tokens += w * tokens;
+            *n_docs += w;
+        }
+        for &(s, v) in entries {
+            let (count, docs) = (&mut self.count[s * r..(s + 1) * r], &mut self.docs[s * r..(s + 1) * r]);
+            for ((c, d), &w) in count.iter_mut().zip(docs.iter_mut()).zip(weights) {
+                *c += w * v;
+                *d += w;
             }
         }
     }
@@ -208,7 +212,7 @@ impl ReplicateSums {
     fn per_10k(&self, r: usize, i: usize) -> f64 {
         let tokens = self.n_tokens[r];
         if tokens > 0 {
-            1e4 * self.count[r * self.terms + i] as f64 / tokens as f64
+            1e4 * self.count[i * self.replicates + r] as f64 / tokens as f64
         } else {
             0.0
         }
@@ -217,7 +221,7 @@ impl ReplicateSums {
     fn doc_share(&self, r: usize, i: usize) -> f64 {
         let docs = self.n_docs[r];
         if docs > 0 {
-            self.docs[r * self.terms + i] as f64 / docs as f64
+            self.docs[i * self.replicates + r] as f64 / docs as f64
         } else {
             0.0
         }
