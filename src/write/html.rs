@@ -192,7 +192,9 @@ fn listed_terms(stats: &ReadTable) -> Result<Vec<(&'static str, Vec<String>)>> {
 /// The per-10k series (with intervals) of the listed terms, and a term × period count matrix of
 /// the most frequent terms for the keyness explorer (with each period's token total).
 fn term_tables(trends: &ReadTable, listed: &BTreeSet<&str>, vocabulary: Option<&ReadTable>) -> Result<(Value, Value)> {
-    let (terms, periods) = (trends.strings("term")?, trends.strings("period")?);
+    // The table has a row per term and period (1.6 M on the full xwlb corpus): its texts are read
+    // in place, and only the listed and explored terms' rows are kept.
+    let (terms, periods) = (trends.texts("term")?, trends.texts("period")?);
     let (counts, n_tokens) = (trends.numbers::<UInt64Type>("count")?, trends.numbers::<UInt64Type>("n_tokens")?);
     let (rate, low, high) = (trends.floats("per_10k")?, trends.floats("per_10k_low")?, trends.floats("per_10k_high")?);
     let mut explored: BTreeSet<String> = listed.iter().map(|t| t.to_string()).collect();
@@ -206,8 +208,8 @@ fn term_tables(trends: &ReadTable, listed: &BTreeSet<&str>, vocabulary: Option<&
     let mut totals: Vec<u64> = Vec::new();
     let mut series: HashMap<&str, Vec<Value>> = HashMap::new();
     let mut matrix: HashMap<&str, Vec<u64>> = HashMap::new();
-    for i in 0..terms.len() {
-        let (Some(term), Some(period)) = (terms[i].as_deref(), periods[i].as_deref()) else { continue };
+    for (i, (term, period)) in terms.iter().zip(periods.iter()).enumerate() {
+        let (Some(term), Some(period)) = (term, period) else { continue };
         let p = match period_order.iter().position(|q| q == period) {
             Some(p) => p,
             None => {

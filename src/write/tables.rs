@@ -121,8 +121,12 @@ impl ReadTable {
     }
 
     pub fn strings(&self, name: &str) -> Result<Vec<Option<String>>> {
-        let column = self.frame.column(name).and_then(|c| c.str().cloned()).map_err(|e| self.error(e))?;
-        Ok(column.iter().map(|v| v.map(str::to_string)).collect())
+        Ok(self.texts(name)?.iter().map(|v| v.map(str::to_string)).collect())
+    }
+
+    /// A text column as it is held, read without a copy of each value.
+    pub fn texts(&self, name: &str) -> Result<&StringChunked> {
+        self.frame.column(name).and_then(|c| c.str()).map_err(|e| self.error(e))
     }
 
     /// The column as `T` (cast from narrower types), nulls as zero.
