@@ -111,16 +111,33 @@ pub fn duplicate_groups(
         let first = *first_with_text.entry(*digest).or_insert(doc);
         groups.union(first, doc);
     }
-    let mut buckets: FxHashMap<(usize, u64), Vec<u32>> = FxHashMap::default();
-    for doc in 0..n_docs {
-        crate::progress::check_every(doc, 4096);
-        let Some(sketch) = prints.sketch(doc) else { continue };
-        for band in 0..BANDS {
-            let key = FxBuildHasher.hash_one(&sketch[band * ROWS..(band + 1) * ROWS]);
-            buckets.entry((band, key)).or_default().push(doc as u32);
+    // Each document's band keys, sorted: a bucket is a run of equal (band, key), its members in
+    // document order (no map of mostly one-member lists).
+    let mut keyed: Vec<(usize, u64, u32)> = (0..n_docs)
+        .into_par_iter()
+        .flat_map_iter(|doc| {
+            let sketch = prints.sketch(doc);
+            sketch.into_iter().flat_map(move |sketch| {
+                (0..BANDS).map(move |band| {
+                    (band, FxBuildHasher.hash_one(&sketch[band * ROWS..(band + 1) * ROWS]), doc as u32)
+                })
+            })
+        })
+        .collect();
+    crate::progress::check();
+    keyed.par_sort_unstable();
+    let in_order: Vec<u32> = keyed.iter().map(|&(_, _, doc)| doc).collect();
+    let mut bucket_list: Vec<&[u32]> = Vec::new();
+    let mut start = 0;
+    for end in 1..=keyed.len() {
+        if end == keyed.len() || keyed[end].0 != keyed[start].0 || keyed[end].1 != keyed[start].1 {
+            if end - start > 1 {
+                bucket_list.push(&in_order[start..end]);
+            }
+            start = end;
         }
     }
-    let bucket_list: Vec<&Vec<u32>> = buckets.values().filter(|b| b.len() > 1).collect();
+    drop(keyed);
     let pairs: Vec<(u32, u32, f64)> = bucket_list
         .par_iter()
         .flat_map_iter(|members| {
