@@ -163,17 +163,14 @@ fn line_cuts(path: &Path, shard_bytes: u64) -> Result<Option<Cuts>> {
             Err(e) if e.error_len().is_none() => drop(unchecked.drain(..e.valid_up_to())),
             Err(_) => return Ok(None),
         }
-        let mut counted = 0;
-        for i in (0..bytes.len()).filter(|&i| bytes[i] == b'\n') {
+        for i in memchr::memchr_iter(b'\n', bytes) {
+            lines += 1;
             if offset + i as u64 >= target {
-                lines += bytes[counted..=i].iter().filter(|&&b| b == b'\n').count();
-                counted = i + 1;
                 let cut = offset + i as u64 + 1;
                 at.push((cut, lines + 1));
                 target = cut + shard_bytes;
             }
         }
-        lines += bytes[counted..].iter().filter(|&&b| b == b'\n').count();
         offset += n as u64;
     }
     if !unchecked.is_empty() {
