@@ -129,13 +129,11 @@ pub fn duplicate_groups(
     let in_order: Vec<u32> = keyed.iter().map(|&(_, _, doc)| doc).collect();
     let mut bucket_list: Vec<&[u32]> = Vec::new();
     let mut start = 0;
-    for end in 1..=keyed.len() {
-        if end == keyed.len() || keyed[end].0 != keyed[start].0 || keyed[end].1 != keyed[start].1 {
-            if end - start > 1 {
-                bucket_list.push(&in_order[start..end]);
-            }
-            start = end;
+    for run in keyed.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        if run.len() > 1 {
+            bucket_list.push(&in_order[start..start + run.len()]);
         }
+        start += run.len();
     }
     drop(keyed);
     let pairs: Vec<(u32, u32, f64)> = bucket_list

@@ -34,10 +34,7 @@ pub fn clean_whitespace_and_width(text: &str) -> String {
                 pending_space = out.len() > start;
             } else if half != c {
                 push_run(&mut out, &mut pending_space, &line[run..i]);
-                if std::mem::take(&mut pending_space) {
-                    out.push(' ');
-                }
-                out.push(half);
+                push_run(&mut out, &mut pending_space, half.encode_utf8(&mut [0; 4]));
             } else {
                 continue;
             }

@@ -147,11 +147,6 @@ impl Segmenter {
         self.jieba
     }
 
-    /// The kept tokens of one text, in order.
-    pub fn tokens<'a>(&self, text: &'a str) -> Vec<&'a str> {
-        self.jieba.cut(text, true).into_iter().map(|t| t.word).filter(|w| self.filters.keeps(w)).collect()
-    }
-
     pub fn segment_texts<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Tokenized {
         let progress = crate::progress::bar("segment", texts.len() as u64, "documents");
         let chunks: Vec<Chunk> = texts
