@@ -21,6 +21,7 @@ use crate::topics::theme_model::{fit_theme_model, match_seeds, SeedTheme, Seeds,
 use crate::topics::{fit_topics, TopicInputs, TopicModel, TopicsConfig};
 use crate::trends::analysis::{analyse, PeriodKeyness, TrendResults};
 use crate::trends::bootstrap::document_key;
+use crate::trends::RowFacts;
 use crate::trends::groups::leading_group;
 use crate::trends::term_stats::ranked;
 use crate::trends::term_stats::{series_stats, TermStat};
@@ -506,14 +507,16 @@ fn finish(
                 || {
                     timed("trends", || {
                         let keys: Vec<u64> = rows.iter().map(|&d| document_key(&docs[d].id)).collect();
+                        let tokens_of_row: Vec<u64> = rows.iter().map(|&d| n_tokens[d]).collect();
+                        let facts = RowFacts { period: &period_of_row, tokens: &tokens_of_row, keys: &keys };
                         analyse(
                             periods.clone(),
-                            &period_of_row,
-                            &keys,
-                            &n_tokens,
+                            facts,
+                            rows,
+                            &vectorized.counts,
+                            &vectorized.vocabulary,
                             &texts,
                             theme_hits,
-                            &vectorized,
                             themes.clone(),
                             &config.trends,
                             config.seed,

@@ -8,10 +8,10 @@ use super::keyness::{keyness, Keyness};
 use super::stats::Correction;
 use super::term_stats::{ranked, series_stats, term_stats, TermStat};
 use super::themes::{share_series, theme_trends, Theme, ThemePeriod};
-use super::{rate_intervals, term_trends, Intervals, TermTrends};
+use super::{Intervals, RowFacts, SumsWanted, TermSums, TermTrends};
 use crate::error::Result;
 use crate::shards::ShardTexts;
-use crate::vectorize::Vectorized;
+use crate::vectorize::{Csr, Vocabulary};
 
 /// Settings of the trend statistics; defaults in [`TrendParams::default`].
 #[derive(Debug, Clone, Serialize)]
@@ -80,55 +80,77 @@ pub struct TrendResults {
     pub evidence: Vec<Evidence>,
 }
 
-/// `period_of_row[r]`: the period of matrix row r; `keys_of_row[r]` its document's
-/// [`document_key`](super::bootstrap::document_key); `tokens_of_doc[d]` by document; the themes'
-/// hits per row and unseen terms as [`theme_hits`](super::themes::theme_hits) gives them (taken
-/// while the tokens are at hand); `texts` are asked only for the evidence documents' texts.
+/// The analysed documents' count rows, wherever they are held: a matrix in this process, or the
+/// tokens of a sharded run's shards, which make their rows where they are. The trends ask them for
+/// sums and for the rows that best support a term, never for the rows themselves.
+pub trait CountRows: Sync {
+    /// The [`TermSums`] of every row (`facts` about each).
+    fn term_sums(&self, facts: RowFacts, wanted: &SumsWanted) -> Result<TermSums>;
+
+    /// For each asked (term, period): of that period's rows, the `top` with the most occurrences
+    /// of the term, as [`top_rows`] orders them.
+    fn top_rows(&self, asked: &[(usize, usize)], period_of_row: &[Option<usize>], top: usize)
+        -> Result<Vec<Vec<usize>>>;
+}
+
+impl CountRows for Csr<u32> {
+    fn term_sums(&self, facts: RowFacts, wanted: &SumsWanted) -> Result<TermSums> {
+        Ok(TermSums::of(self, facts, wanted))
+    }
+
+    fn top_rows(&self, asked: &[(usize, usize)], period_of_row: &[Option<usize>], top: usize)
+        -> Result<Vec<Vec<usize>>> {
+        let n_periods = asked.iter().map(|&(_, p)| p + 1).max().unwrap_or(0);
+        let facts = RowFacts { period: period_of_row, tokens: &[], keys: &[] };
+        let rows_by_period = facts.rows_by_period(n_periods);
+        Ok(asked.iter().map(|&(t, p)| top_rows(&rows_by_period[p], |r| occurrences(self, r, t), top)).collect())
+    }
+}
+
+/// Occurrences of term `t` in row `r` of `counts`.
+pub fn occurrences(counts: &Csr<u32>, r: usize, t: usize) -> f64 {
+    let (cols, vals) = counts.row(r);
+    cols.binary_search(&(t as u32)).map_or(0.0, |i| vals[i] as f64)
+}
+
+/// `facts` about each count row (its period, tokens and bootstrap key), `doc_of_row[r]` its
+/// document; `counts` the rows; the themes' hits per row and unseen terms as
+/// [`theme_hits`](super::themes::theme_hits) gives them (taken while the tokens are at hand);
+/// `texts` are asked only for the evidence documents' texts.
 #[allow(clippy::too_many_arguments)]
 pub fn analyse(
     periods: Vec<String>,
-    period_of_row: &[Option<usize>],
-    keys_of_row: &[u64],
-    tokens_of_doc: &[u64],
+    facts: RowFacts,
+    doc_of_row: &[usize],
+    counts: &dyn CountRows,
+    vocabulary: &Vocabulary,
     texts: &ShardTexts,
     (hits, unseen_theme_terms): (Vec<Vec<f64>>, Vec<String>),
-    vectorized: &Vectorized,
     themes: Vec<Theme>,
     params: &TrendParams,
     seed: u64,
 ) -> Result<TrendResults> {
-    let rows = &vectorized.rows;
-    let counts = &vectorized.counts;
-    let tokens_of_row: Vec<u64> = rows.iter().map(|&d| tokens_of_doc[d]).collect();
-    let mut rows_by_period = vec![Vec::new(); periods.len()];
-    for (r, p) in period_of_row.iter().enumerate() {
-        if let Some(p) = p {
-            rows_by_period[*p].push(r);
-        }
-    }
-    let terms = term_trends(periods, &rows_by_period, &tokens_of_row, counts);
-    let underpowered = terms.periods.iter().map(|p| p.n_docs < params.min_period_docs).collect();
-
-    let mut by_frequency: Vec<usize> = (0..vectorized.vocabulary.len()).collect();
-    by_frequency.sort_by(|&a, &b| vectorized.vocabulary.cf[b].cmp(&vectorized.vocabulary.cf[a]).then(a.cmp(&b)));
+    let rows_by_period = facts.rows_by_period(periods.len());
+    let mut by_frequency: Vec<usize> = (0..vocabulary.len()).collect();
+    by_frequency.sort_by(|&a, &b| vocabulary.cf[b].cmp(&vocabulary.cf[a]).then(a.cmp(&b)));
     by_frequency.truncate(params.bootstrap_terms);
     by_frequency.sort_unstable();
-    let intervals = rate_intervals(
-        counts,
-        &rows_by_period,
-        &tokens_of_row,
-        keys_of_row,
-        &by_frequency,
+    let summed = SumsWanted {
+        n_periods: periods.len(),
+        n_terms: vocabulary.len(),
+        interval_terms: by_frequency,
         seed,
-        params.bootstrap_replicates,
-    );
+        replicates: params.bootstrap_replicates,
+    };
+    let (terms, intervals) = counts.term_sums(facts, &summed)?.finish(periods, &summed);
+    let underpowered = terms.periods.iter().map(|p| p.n_docs < params.min_period_docs).collect();
 
     let stats = term_stats(&terms, params.min_count, params.change_penalty);
     let theme_periods = theme_trends(
         &hits,
         &rows_by_period,
-        &tokens_of_row,
-        keys_of_row,
+        facts.tokens,
+        facts.keys,
         themes.len(),
         seed,
         params.bootstrap_replicates,
@@ -151,22 +173,21 @@ pub fn analyse(
                 key.to_string(),
                 period,
                 rank as u32 + 1,
-                rows[r],
+                doc_of_row[r],
                 words.iter().map(|w| w.to_string()).collect(),
             ));
         }
     };
-    for direction in ["rising", "falling"] {
-        for stat in ranked(&stats, direction).into_iter().take(params.evidence_terms) {
-            let t = stat.term;
-            let term = vectorized.vocabulary.terms[t].as_str();
-            let count_in = |r: usize| {
-                let (cols, vals) = counts.row(r);
-                cols.binary_search(&(t as u32)).map_or(0.0, |i| vals[i] as f64)
-            };
-            let p = stat.peak_period;
-            want("term", term, p, top_rows(&rows_by_period[p], count_in, params.evidence_per_item), &[term]);
-        }
+    // The emerging and fading terms' documents: asked of the rows all at once.
+    let emerging: Vec<(usize, usize)> = ["rising", "falling"]
+        .into_iter()
+        .flat_map(|direction| ranked(&stats, direction).into_iter().take(params.evidence_terms))
+        .map(|stat| (stat.term, stat.peak_period))
+        .collect();
+    let supporting = counts.top_rows(&emerging, facts.period, params.evidence_per_item)?;
+    for ((t, p), ranked) in emerging.into_iter().zip(supporting) {
+        let term = vocabulary.terms[t].as_str();
+        want("term", term, p, ranked, &[term]);
     }
     for (k, theme) in themes.iter().enumerate() {
         let mut lexicon: Vec<(&str, f64)> = theme.terms.iter().map(|(t, w)| (t.as_str(), *w)).collect();
@@ -189,7 +210,7 @@ pub fn analyse(
     Ok(TrendResults {
         terms,
         underpowered,
-        interval_terms: by_frequency,
+        interval_terms: summed.interval_terms,
         intervals,
         stats,
         themes,

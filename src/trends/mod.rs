@@ -24,4 +24,6 @@ mod terms;
 pub mod themes;
 
 pub use period::{Period, PeriodSpec};
-pub use terms::{rate_intervals, term_trends, Intervals, PeriodTotals, RateInterval, TermTrends};
+pub use terms::{
+    rate_intervals, term_trends, Intervals, PeriodSums, PeriodTotals, RateInterval, RowFacts, SumsWanted, TermSums, TermTrends,
+};

@@ -6,6 +6,7 @@
 //! Undated documents belong to no period.
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use super::bootstrap::{interval, weight};
 use crate::vectorize::Csr;
@@ -58,70 +59,150 @@ impl TermTrends {
     }
 }
 
-/// `rows_by_period[p]` are the matrix rows of period `periods[p]` (undated rows are in none);
-/// `tokens_of[r]` is row r's kept token count.
-pub fn term_trends(
-    periods: Vec<String>,
-    rows_by_period: &[Vec<usize>],
-    tokens_of: &[u64],
-    counts: &Csr<u32>,
-) -> TermTrends {
-    let n_terms = counts.n_cols;
-    let per_period: Vec<(PeriodTotals, Vec<u64>, Vec<u32>)> = periods
-        .into_par_iter()
-        .enumerate()
-        .map(|(p, period)| {
-            let mut totals = PeriodTotals { period, n_docs: 0, n_tokens: 0 };
-            let (mut count, mut doc_freq) = (vec![0u64; n_terms], vec![0u32; n_terms]);
-            for &d in &rows_by_period[p] {
-                totals.n_docs += 1;
-                totals.n_tokens += tokens_of[d];
-                let (cols, vals) = counts.row(d);
-                for (&t, &n) in cols.iter().zip(vals) {
-                    count[t as usize] += n as u64;
-                    doc_freq[t as usize] += 1;
-                }
-            }
-            (totals, count, doc_freq)
-        })
-        .collect();
-    let mut trends = TermTrends { periods: vec![], count: vec![], doc_freq: vec![] };
-    for (totals, count, doc_freq) in per_period {
-        trends.periods.push(totals);
-        trends.count.push(count);
-        trends.doc_freq.push(doc_freq);
-    }
-    trends
+/// What the term trends need of some documents, period by period: their documents and kept
+/// tokens, each term's occurrences and documents, and the bootstrap's weighted sums of the terms
+/// that get intervals. All integer sums, so the sums of a corpus's shards, added in any grouping,
+/// are the corpus's own bit for bit: a shard of a run sums its documents where they are held and
+/// only the sums travel.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TermSums {
+    pub periods: Vec<PeriodSums>,
 }
 
-/// ((per_10k low, high), (doc_share low, high)): 95% intervals of one term in one period.
-pub type RateInterval = ((f64, f64), (f64, f64));
+/// [`TermSums`] of one period; its vectors are empty while it has no documents (a shard holds a
+/// few periods of many), and the replicates' while no term gets an interval.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PeriodSums {
+    pub n_docs: u32,
+    pub n_tokens: u64,
+    pub count: Vec<u64>,
+    pub doc_freq: Vec<u32>,
+    pub replicates: ReplicateSums,
+}
 
-/// 95% bootstrap intervals of `per_10k` and `doc_share` for the terms `terms`, in every period:
-/// `out[p][i]` is the [`RateInterval`] of `terms[i]`.
-pub type Intervals = Vec<Vec<RateInterval>>;
+/// What [`TermSums`] sum: over `n_terms` terms in `n_periods` periods, with bootstrap sums of
+/// `replicates` replicates (seeded by `seed`) for `interval_terms` (ascending).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SumsWanted {
+    pub n_periods: usize,
+    pub n_terms: usize,
+    pub interval_terms: Vec<usize>,
+    pub seed: u64,
+    pub replicates: usize,
+}
 
-/// `keys[r]` is row r's [`document_key`]: its bootstrap weights follow from it alone.
-///
-/// Each block of a period's rows adds its weighted counts to every replicate at once, and the
-/// blocks' sums are added: integer sums, so neither the blocks nor their order change a bit, and
-/// nothing per row is held beside the matrix (a reduced copy of every row cost ~300 MB at 8× the
-/// xwlb corpus).
-pub fn rate_intervals(
+/// Per count row: its period (none if undated), kept tokens and [`document_key`](super::bootstrap::document_key).
+#[derive(Debug, Clone, Copy)]
+pub struct RowFacts<'a> {
+    pub period: &'a [Option<usize>],
+    pub tokens: &'a [u64],
+    pub keys: &'a [u64],
+}
+
+impl RowFacts<'_> {
+    /// The rows of each of `n_periods` periods, ascending.
+    pub fn rows_by_period(&self, n_periods: usize) -> Vec<Vec<usize>> {
+        let mut rows = vec![Vec::new(); n_periods];
+        for (r, p) in self.period.iter().enumerate() {
+            if let Some(p) = p {
+                rows[*p].push(r);
+            }
+        }
+        rows
+    }
+}
+
+impl TermSums {
+    /// The sums of the rows of `counts` (`facts` about each row).
+    pub fn of(counts: &Csr<u32>, facts: RowFacts, wanted: &SumsWanted) -> TermSums {
+        sums_by_period(counts, &facts.rows_by_period(wanted.n_periods), facts.tokens, facts.keys, wanted)
+    }
+
+    /// Add another set of documents' sums (of the same [`SumsWanted`]).
+    pub fn merge(mut self, other: TermSums) -> TermSums {
+        if self.periods.is_empty() {
+            return other;
+        }
+        for (mine, theirs) in self.periods.iter_mut().zip(other.periods) {
+            mine.add(theirs);
+        }
+        self
+    }
+
+    /// The trends of `periods` (named in order) and the intervals of `wanted.interval_terms`.
+    pub fn finish(self, periods: Vec<String>, wanted: &SumsWanted) -> (TermTrends, Intervals) {
+        let (n_terms, replicates, n_interval) = (wanted.n_terms, wanted.replicates, wanted.interval_terms.len());
+        let mut sums = self.periods;
+        sums.resize_with(periods.len(), PeriodSums::default);
+        let intervals = sums
+            .par_iter()
+            .map(|p| {
+                let zeros;
+                let r = if p.replicates.n_docs.is_empty() {
+                    zeros = ReplicateSums::new(replicates, n_interval);
+                    &zeros
+                } else {
+                    &p.replicates
+                };
+                (0..n_interval)
+                    .map(|i| {
+                        let rate = interval(&mut (0..replicates).map(|k| r.per_10k(k, i)).collect::<Vec<_>>());
+                        let share = interval(&mut (0..replicates).map(|k| r.doc_share(k, i)).collect::<Vec<_>>());
+                        (rate, share)
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut trends = TermTrends { periods: vec![], count: vec![], doc_freq: vec![] };
+        for (period, p) in periods.into_iter().zip(sums) {
+            trends.periods.push(PeriodTotals { period, n_docs: p.n_docs, n_tokens: p.n_tokens });
+            trends.count.push(if p.count.is_empty() { vec![0; n_terms] } else { p.count });
+            trends.doc_freq.push(if p.doc_freq.is_empty() { vec![0; n_terms] } else { p.doc_freq });
+        }
+        (trends, intervals)
+    }
+}
+
+impl PeriodSums {
+    fn add(&mut self, other: PeriodSums) {
+        if other.n_docs == 0 {
+            return;
+        }
+        if self.n_docs == 0 {
+            *self = other;
+            return;
+        }
+        self.n_docs += other.n_docs;
+        self.n_tokens += other.n_tokens;
+        add_to(&mut self.count, &other.count);
+        self.doc_freq.iter_mut().zip(&other.doc_freq).for_each(|(a, b)| *a += b);
+        self.replicates.add(&other.replicates);
+    }
+}
+
+fn add_to(a: &mut [u64], b: &[u64]) {
+    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+}
+
+/// [`TermSums`] of `rows_by_period[p]`, the matrix rows of period p; `tokens_of[r]` is row r's kept
+/// token count and `keys[r]` its document's key. Periods side by side; within one, the bootstrap's
+/// blocks of rows side by side, their sums added (integers: neither the blocks nor their order
+/// change a bit, and nothing per row is held beside the matrix — a reduced copy of every row cost
+/// ~300 MB at 8× the xwlb corpus).
+fn sums_by_period(
     counts: &Csr<u32>,
     rows_by_period: &[Vec<usize>],
-    tokens: &[u64],
+    tokens_of: &[u64],
     keys: &[u64],
-    terms: &[usize],
-    seed: u64,
-    replicates: usize,
-) -> Intervals {
-    let mut slot = vec![u32::MAX; counts.n_cols];
+    wanted: &SumsWanted,
+) -> TermSums {
+    let (n_terms, replicates, terms) = (counts.n_cols, wanted.replicates, &wanted.interval_terms);
+    let mut slot = vec![u32::MAX; n_terms];
     for (i, &t) in terms.iter().enumerate() {
         slot[t] = i as u32;
     }
     let n_rows = rows_by_period.iter().map(Vec::len).sum::<usize>() as u64;
-    let progress = crate::progress::bar("bootstrap", n_rows, "documents");
+    let progress = (!terms.is_empty()).then(|| crate::progress::bar("bootstrap", n_rows, "documents"));
     let block_sums = |block: &[usize]| {
         let mut sums = ReplicateSums::new(replicates, terms.len());
         let (mut weights, mut entries) = (vec![0u64; replicates], Vec::new());
@@ -134,37 +215,94 @@ pub fn rate_intervals(
                     .filter(|(c, _)| slot[**c as usize] != u32::MAX)
                     .map(|(c, v)| (slot[*c as usize] as usize, *v as u64)),
             );
-            weights.iter_mut().enumerate().for_each(|(r, w)| *w = weight(seed, keys[row], r) as u64);
-            sums.add_row(&weights, tokens[row], &entries);
+            weights.iter_mut().enumerate().for_each(|(r, w)| *w = weight(wanted.seed, keys[row], r) as u64);
+            sums.add_row(&weights, tokens_of[row], &entries);
         }
-        progress.add(block.len() as u64);
+        if let Some(progress) = &progress {
+            progress.add(block.len() as u64);
+        }
         sums
     };
-    rows_by_period
+    let periods = rows_by_period
         .par_iter()
         .map(|rows| {
-            let sums = rows
-                .par_chunks(BOOTSTRAP_BLOCK)
-                .map(block_sums)
-                .reduce(|| ReplicateSums::new(replicates, terms.len()), ReplicateSums::merge);
-            (0..terms.len())
-                .map(|i| {
-                    let rate = interval(&mut (0..replicates).map(|r| sums.per_10k(r, i)).collect::<Vec<_>>());
-                    let share = interval(&mut (0..replicates).map(|r| sums.doc_share(r, i)).collect::<Vec<_>>());
-                    (rate, share)
-                })
-                .collect()
+            if rows.is_empty() {
+                return PeriodSums::default();
+            }
+            let mut p = PeriodSums { count: vec![0; n_terms], doc_freq: vec![0; n_terms], ..PeriodSums::default() };
+            for &d in rows {
+                p.n_docs += 1;
+                p.n_tokens += tokens_of[d];
+                let (cols, vals) = counts.row(d);
+                for (&t, &n) in cols.iter().zip(vals) {
+                    p.count[t as usize] += n as u64;
+                    p.doc_freq[t as usize] += 1;
+                }
+            }
+            if !terms.is_empty() {
+                p.replicates = rows
+                    .par_chunks(BOOTSTRAP_BLOCK)
+                    .map(block_sums)
+                    .reduce(|| ReplicateSums::new(replicates, terms.len()), |mut a, b| {
+                        a.add(&b);
+                        a
+                    });
+            }
+            p
         })
-        .collect()
+        .collect();
+    TermSums { periods }
 }
 
-/// Rows of a period each block of [`rate_intervals`] sums (its sums are ~1 MB at 200 × 300).
+/// `rows_by_period[p]` are the matrix rows of period `periods[p]` (undated rows are in none);
+/// `tokens_of[r]` is row r's kept token count.
+pub fn term_trends(
+    periods: Vec<String>,
+    rows_by_period: &[Vec<usize>],
+    tokens_of: &[u64],
+    counts: &Csr<u32>,
+) -> TermTrends {
+    let wanted = SumsWanted { n_periods: periods.len(), n_terms: counts.n_cols, ..SumsWanted::default() };
+    sums_by_period(counts, rows_by_period, tokens_of, &[], &wanted).finish(periods, &wanted).0
+}
+
+/// ((per_10k low, high), (doc_share low, high)): 95% intervals of one term in one period.
+pub type RateInterval = ((f64, f64), (f64, f64));
+
+/// 95% bootstrap intervals of `per_10k` and `doc_share` for the terms `terms`, in every period:
+/// `out[p][i]` is the [`RateInterval`] of `terms[i]`.
+pub type Intervals = Vec<Vec<RateInterval>>;
+
+/// `keys[r]` is row r's [`document_key`](super::bootstrap::document_key): its bootstrap weights
+/// follow from it alone.
+pub fn rate_intervals(
+    counts: &Csr<u32>,
+    rows_by_period: &[Vec<usize>],
+    tokens: &[u64],
+    keys: &[u64],
+    terms: &[usize],
+    seed: u64,
+    replicates: usize,
+) -> Intervals {
+    let wanted = SumsWanted {
+        n_periods: rows_by_period.len(),
+        n_terms: counts.n_cols,
+        interval_terms: terms.to_vec(),
+        seed,
+        replicates,
+    };
+    let periods = vec![String::new(); rows_by_period.len()];
+    sums_by_period(counts, rows_by_period, tokens, keys, &wanted).finish(periods, &wanted).1
+}
+
+/// Rows of a period each block of the bootstrap sums (its sums are ~1 MB at 200 × 300).
 const BOOTSTRAP_BLOCK: usize = 4096;
 
 /// Per replicate: weighted occurrences and documents of each bootstrapped term (term-major: a
 /// term's replicates side by side, so a document adds its weights to them in one contiguous,
 /// vectorized pass), weighted tokens and documents of the period.
-struct ReplicateSums {
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplicateSums {
     replicates: usize,
     count: Vec<u64>,
     docs: Vec<u64>,
@@ -200,13 +338,11 @@ impl ReplicateSums {
         }
     }
 
-    fn merge(mut self, other: Self) -> Self {
-        let add = |a: &mut Vec<u64>, b: &[u64]| a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-        add(&mut self.count, &other.count);
-        add(&mut self.docs, &other.docs);
-        add(&mut self.n_tokens, &other.n_tokens);
-        add(&mut self.n_docs, &other.n_docs);
-        self
+    fn add(&mut self, other: &Self) {
+        add_to(&mut self.count, &other.count);
+        add_to(&mut self.docs, &other.docs);
+        add_to(&mut self.n_tokens, &other.n_tokens);
+        add_to(&mut self.n_docs, &other.n_docs);
     }
 
     fn per_10k(&self, r: usize, i: usize) -> f64 {
@@ -281,6 +417,34 @@ mod tests {
             }
             assert_eq!(got[0][i], (interval(&mut rates), interval(&mut shares)), "term {t}");
         }
+    }
+
+    #[test]
+    fn sums_of_parts_merged_are_the_sums_of_the_whole() {
+        // Three periods (the last empty) and undated rows; cut into parts the way shards cut a
+        // corpus (a part may hold no row of a period, or no row at all).
+        let n = 50u32;
+        let rows: Vec<Vec<(u32, u32)>> =
+            (0..n).map(|d| (0..6).filter(|t| (d * 5 + t) % 4 != 0).map(|t| (t, 1 + (d + t) % 3)).collect()).collect();
+        let period: Vec<Option<usize>> = (0..n).map(|d| (d % 7 != 3).then_some((d / 25) as usize)).collect();
+        let tokens: Vec<u64> = (0..n as u64).map(|d| 12 + d % 5).collect();
+        let keys: Vec<u64> = (0..n).map(|d| super::super::bootstrap::document_key(&format!("k{d}"))).collect();
+        let wanted = SumsWanted { n_periods: 3, n_terms: 6, interval_terms: vec![1, 4], seed: 3, replicates: 30 };
+        let sums = |range: std::ops::Range<usize>| {
+            let counts = Csr::from_rows(6, rows[range.clone()].to_vec());
+            let facts = RowFacts { period: &period[range.clone()], tokens: &tokens[range.clone()], keys: &keys[range] };
+            TermSums::of(&counts, facts, &wanted)
+        };
+        let whole = sums(0..50);
+        let merged = [0..0, 0..13, 13..40, 40..50].into_iter().map(sums).fold(TermSums::default(), TermSums::merge);
+        assert_eq!(merged, whole);
+        assert_eq!(whole.periods[2], PeriodSums::default());
+        let names = || vec!["a".to_string(), "b".into(), "c".into()];
+        let (trends, intervals) = whole.finish(names(), &wanted);
+        assert_eq!(trends.count[2], [0; 6]);
+        assert_eq!(trends.periods[0].n_docs, 21);
+        assert!(intervals[0][0].0 .0 < intervals[0][0].0 .1);
+        assert_eq!(intervals[2][1], ((0.0, 0.0), (0.0, 0.0)));
     }
 
     #[test]
