@@ -60,7 +60,7 @@ fn stages(c: &mut Criterion) {
     group.bench_function("vectorize", |b| {
         b.iter(|| {
             let v = vectorize(&tokenized, (0..texts.len()).collect(), &VectorizeParams::default()).unwrap();
-            assert_eq!(v.counts.n_rows(), texts.len());
+            assert_eq!(v.counts().n_rows(), texts.len());
         })
     });
 
@@ -96,8 +96,8 @@ fn stages(c: &mut Criterion) {
         b.iter(|| {
             let path = dir.path().join(schema::TFIDF.file);
             let v = &vectorized;
-            let build = |entries| tables::tfidf(&v.tfidf(), &v.counts, &v.rows, entries);
-            tables::write_parquet_in_groups(&path, v.counts.nnz(), build, "bench").unwrap();
+            let build = |entries| tables::tfidf(&v.tfidf(), v.counts(), &v.rows, entries);
+            tables::write_parquet_in_groups(&path, v.counts().nnz(), build, "bench").unwrap();
             assert!(path.metadata().unwrap().len() > 0);
         })
     });
@@ -114,8 +114,8 @@ fn stages(c: &mut Criterion) {
     for (name, weights) in [("", &made as &dyn Weights), (" (stored weights)", x as &dyn Weights)] {
         models.bench_function(format!("cluster: LSA 50 + k-means k=5{name}"), |b| {
             b.iter(|| {
-                let c =
-                    cluster(weights, &vectorized.counts, &LsaKmeans { k: 5, ..LsaKmeans::default() }, 1, None).unwrap();
+                let c = cluster(weights, vectorized.counts(), &LsaKmeans { k: 5, ..LsaKmeans::default() }, 1, None)
+                    .unwrap();
                 assert_eq!(c.labels.len(), x.n_rows());
             })
         });
@@ -130,20 +130,20 @@ fn stages(c: &mut Criterion) {
     let params = LdaParams { iterations: 50, burn_in: 30, ..LdaParams::default() };
     models.bench_function("topics: LDA k=5, 50 sweeps", |b| {
         b.iter(|| {
-            let fit = lda(&vectorized.counts, 5, &params, 1, None).unwrap();
+            let fit = lda(vectorized.counts(), 5, &params, 1, None).unwrap();
             assert_eq!(fit.assigned.sum() as usize, fit.tokens);
         })
     });
     models.bench_function("topics: LDA k=50 (dense draw), 50 sweeps", |b| {
         b.iter(|| {
-            let fit = lda(&vectorized.counts, 50, &params, 1, None).unwrap();
+            let fit = lda(vectorized.counts(), 50, &params, 1, None).unwrap();
             assert_eq!(fit.assigned.sum() as usize, fit.tokens);
         })
     });
     // k = 200 is past the switch to SparseLDA's buckets (k = 160).
     models.bench_function("topics: LDA k=200 (sparse sampler), 50 sweeps", |b| {
         b.iter(|| {
-            let fit = lda(&vectorized.counts, 200, &params, 1, None).unwrap();
+            let fit = lda(vectorized.counts(), 200, &params, 1, None).unwrap();
             assert_eq!(fit.assigned.sum() as usize, fit.tokens);
         })
     });

@@ -19,13 +19,14 @@ use crate::shards::{AskShards, Holding, PartialJoin, RowsWanted, ShardPartial, S
 use crate::topics::away::AwayShards;
 use crate::topics::theme_model::{fit_theme_model, match_seeds, SeedTheme, Seeds, ThemeInputs, ThemeModel};
 use crate::topics::{fit_topics, TopicInputs, TopicModel, TopicsConfig};
+use crate::trends::analysis::CountRows;
 use crate::trends::analysis::{analyse, PeriodKeyness, TrendResults};
 use crate::trends::bootstrap::document_key;
-use crate::trends::RowFacts;
 use crate::trends::groups::leading_group;
 use crate::trends::term_stats::ranked;
 use crate::trends::term_stats::{series_stats, TermStat};
 use crate::trends::themes::{parse_lexicon, unseen_terms, LexiconIndex, Theme, CHINA_RUSSIA};
+use crate::trends::RowFacts;
 use crate::vectorize::{vocabulary_for, Vectorized, Vocabulary};
 use crate::write::charts;
 use crate::write::manifest::{self, peak_rss_mib, write_manifest, Counts, Manifest, StageTiming};
@@ -107,7 +108,7 @@ fn cluster_stage(
     away: Option<&AwayShards>,
 ) -> Result<Option<Clustering>> {
     match config {
-        ClusterConfig::LsaKmeans(params) => Ok(Some(cluster(&v.tfidf(), &v.counts, params, seed, away)?)),
+        ClusterConfig::LsaKmeans(params) => Ok(Some(cluster(&v.tfidf(), v.counts(), params, seed, away)?)),
         ClusterConfig::None => Ok(None),
     }
 }
@@ -388,11 +389,26 @@ fn finish(
         crate::progress::check();
         let (vocabulary, adjustments) = vocabulary_for(&frequencies, analysed.len(), &config.vectorize.vocabulary)?;
         let supported = models_the_corpus_supports(config, analysed.len(), vocabulary.len());
-        let wanted = RowsWanted { vocabulary: vocabulary.terms.clone(), lexicon: LexiconIndex::new(themes) };
+        // A sharded run whose models need no matrix leaves the count rows with its shards: what the
+        // trends and the TF-IDF table need of them is asked there. Then only the theme hits come.
+        let (cluster, topics, _) = &supported;
+        let matrix_needed = tokens.is_here()
+            || config.keep_tokens
+            || !matches!(cluster, ClusterConfig::None)
+            || !topics.models.is_empty()
+            || config.theme_model.is_some();
+        let lexicon = LexiconIndex::new(themes);
+        let sublinear_tf = config.vectorize.sublinear_tf;
+        if !matrix_needed {
+            let rows = tokens.rows(&analysed, RowsWanted { vocabulary: Vec::new(), lexicon }, 0)?;
+            let vectorized = Vectorized::without_counts(analysed, vocabulary, sublinear_tf, adjustments);
+            return Ok((vectorized, frequencies.terms, supported, rows.hits));
+        }
+        let wanted = RowsWanted { vocabulary: vocabulary.terms.clone(), lexicon };
         let entries = vocabulary.df.iter().map(|&d| d as usize).sum();
         let rows = tokens.rows(&analysed, wanted, entries)?;
         crate::progress::check();
-        let vectorized = Vectorized::new(analysed, vocabulary, rows.counts, config.vectorize.sublinear_tf, adjustments);
+        let vectorized = Vectorized::new(analysed, vocabulary, rows.counts, sublinear_tf, adjustments);
         Ok((vectorized, frequencies.terms, supported, rows.hits))
     })?;
     let (cluster_config, topics_config, skipped_models) = supported;
@@ -445,7 +461,9 @@ fn finish(
     // The tokens stay where they are while the topic models' coherence counts their top words
     // in them; with no topic models they are let go now. (They come to this process only for
     // --keep-tokens: at 8× the full corpus they are 90 M ids.)
-    let tokens = (!topics_config.models.is_empty() || config.keep_tokens).then_some(tokens);
+    // So do the count rows left with the shards (the trends and the TF-IDF table ask them).
+    let tokens =
+        (!topics_config.models.is_empty() || config.keep_tokens || !vectorized.holds_counts()).then_some(tokens);
     crate::shards::release_memory();
     let counted = |relevant: &[u32]| {
         let words = relevant.iter().map(|&id| vectorized.vocabulary.terms[id as usize].clone()).collect();
@@ -454,14 +472,14 @@ fn finish(
 
     // Clusters, topics and trends only read what came before: they run side by side, unless the
     // corpus is so large that their working sets together would set the run's peak memory.
-    let side_by_side = vectorized.counts.nnz() <= SIDE_BY_SIDE_ENTRIES;
+    let side_by_side = vectorized.entries <= SIDE_BY_SIDE_ENTRIES;
     let theme_model_stage = || {
         let (Some(params), Some(seeds)) = (&config.theme_model, &seeds) else { return None };
         if seeds.themes.is_empty() {
             return None;
         }
         let inputs = ThemeInputs {
-            counts: &vectorized.counts,
+            counts: vectorized.counts(),
             seeds,
             period_of_row: &period_of_row,
             n_periods: periods.len(),
@@ -492,9 +510,12 @@ fn finish(
                         },
                         || {
                             timed("topics", || {
+                                if topics_config.models.is_empty() {
+                                    return Ok(Vec::new());
+                                }
                                 let inputs = TopicInputs {
                                     tfidf: &vectorized.tfidf(),
-                                    counts: &vectorized.counts,
+                                    counts: vectorized.counts(),
                                     cooccurrence: Some(&counted),
                                     lda_away: models_away.lda.as_ref(),
                                     nmf_away: models_away.nmf.as_ref(),
@@ -509,11 +530,19 @@ fn finish(
                         let keys: Vec<u64> = rows.iter().map(|&d| document_key(&docs[d].id)).collect();
                         let tokens_of_row: Vec<u64> = rows.iter().map(|&d| n_tokens[d]).collect();
                         let facts = RowFacts { period: &period_of_row, tokens: &tokens_of_row, keys: &keys };
+                        let asked;
+                        let count_rows: &dyn CountRows = if vectorized.holds_counts() {
+                            vectorized.counts()
+                        } else {
+                            let tokens = tokens.as_ref().expect("kept while the shards hold the count rows");
+                            asked = tokens.count_rows(rows, &vectorized.vocabulary.terms);
+                            &asked
+                        };
                         analyse(
                             periods.clone(),
                             facts,
                             rows,
-                            &vectorized.counts,
+                            count_rows,
                             &vectorized.vocabulary,
                             &texts,
                             theme_hits,
@@ -536,9 +565,10 @@ fn finish(
         Vec::new()
     };
     // --keep-tokens' table holds every token: they come to this process now, the last thing asked of them.
-    let tokenized = match tokens {
-        Some(tokens) if config.keep_tokens => Some(tokens.into_tokenized()?),
-        _ => None,
+    let (tokenized, tokens) = match tokens {
+        Some(tokens) if config.keep_tokens => (Some(tokens.into_tokenized()?), None),
+        // Kept only while the shards hold the count rows, for the TF-IDF table.
+        other => (None, other.filter(|_| !vectorized.holds_counts())),
     };
     // The last handles on the shards: their workers can stop while the tables are written.
     drop((texts, models_away));
@@ -569,13 +599,7 @@ fn finish(
                 })),
             ),
             (&schema::VOCABULARY, TableBuild::Whole(Box::new(|| tables::vocabulary(vocabulary, &v.idf)))),
-            (
-                &schema::TFIDF,
-                TableBuild::InGroups(
-                    v.counts.nnz(),
-                    Box::new(|entries| tables::tfidf(&v.tfidf(), &v.counts, &v.rows, entries)),
-                ),
-            ),
+            (&schema::TFIDF, TableBuild::InGroups(v.entries, tfidf_rows(v, tokens.as_ref()))),
             (
                 &schema::TERM_TRENDS,
                 TableBuild::InGroups(
@@ -662,7 +686,7 @@ fn finish(
         tokens: n_token_ids,
         distinct_terms: n_distinct_terms,
         vocabulary: vectorized.vocabulary.len(),
-        tfidf_nonzeros: vectorized.counts.nnz(),
+        tfidf_nonzeros: vectorized.entries,
     };
     let models = with_theme_model(
         models_summary(clustering.as_ref(), &topic_models),
@@ -674,7 +698,7 @@ fn finish(
     // them, so they go before the HTML report reads tables back.
     // (`{ vectorized }` moves the whole value, so its other fields drop here, not at the end.)
     let Vectorized { vocabulary, .. } = { vectorized };
-    drop((tokenized, clustering, topic_models));
+    drop((tokenized, tokens, clustering, topic_models));
     crate::shards::release_memory();
     let vocabulary = &vocabulary;
     // The segmenter's dictionary serves the keywords too: built once per run.
@@ -733,6 +757,23 @@ fn finish(
         outputs,
         adjustments,
     })
+}
+
+/// tfidf.parquet's rows of a range of entries: from the matrix held here, or from the count rows
+/// the shards holding `tokens` make, one shard's at a time.
+fn tfidf_rows<'a>(
+    v: &'a Vectorized,
+    tokens: Option<&'a ShardTokens>,
+) -> Box<dyn Fn(std::ops::Range<usize>) -> Frame + Send + Sync + 'a> {
+    let Some(tokens) = tokens else {
+        return Box::new(|entries| tables::tfidf(&v.tfidf(), v.counts(), &v.rows, entries));
+    };
+    let fetch = move |rows: std::ops::Range<usize>| {
+        let wanted = RowsWanted { vocabulary: v.vocabulary.terms.clone(), lexicon: LexiconIndex::new(&[]) };
+        Ok(tokens.rows(&v.rows[rows], wanted, 0)?.counts)
+    };
+    let chunks = tables::TfidfByChunks::new(tokens.shard_rows(&v.rows), fetch, &v.idf, v.sublinear_tf, &v.rows);
+    Box::new(move |entries| chunks.frame(entries))
 }
 
 /// A table's frame, as its builder returns it.

@@ -20,7 +20,10 @@ mod texts;
 mod tokens;
 
 pub use texts::{answer_texts, encode_texts, ShardTexts, TextAnswer, TextRequest};
-pub use tokens::{answer_tokens, encode_tokens, Rows, RowsWanted, ShardRows, ShardTokens, TokenAnswer, TokenQuestion};
+pub use tokens::{
+    answer_tokens, encode_tokens, AskedDocs, AskedRows, Rows, RowsWanted, ShardRows, ShardTokens, TokenAnswer,
+    TokenQuestion,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -13,7 +13,10 @@ use super::{check_len, decode, encode, AskShards, Holding, Places, Shards};
 use crate::error::{Error, Result};
 use crate::segment::{Tokenized, TokensJoin};
 use crate::topics::coherence::{Cooccurrence, NOT_RELEVANT};
+use crate::trends::analysis::{occurrences, CountRows};
+use crate::trends::evidence::best;
 use crate::trends::themes::LexiconIndex;
+use crate::trends::{RowFacts, SumsWanted, TermSums};
 use crate::vectorize::{columns_of, count_rows, Csr, TermFrequencies};
 
 /// One shard's tokens as they travel (MessagePack).
@@ -33,6 +36,21 @@ pub enum TokenQuestion {
     Cooccurrence(Vec<String>),
     /// All of the shard's tokens.
     Tokens,
+    /// The trends' sums of the documents asked ([`AskedDocs`] gives their periods and keys), their
+    /// rows counted over `vocabulary`.
+    TermSums { vocabulary: Vec<String>, wanted: SumsWanted },
+    /// For each (term, period) of `asked`: of the documents asked in that period, the `top` with
+    /// the most occurrences of the term, as (occurrences, index among the documents asked).
+    TopRows { vocabulary: Vec<String>, asked: Vec<(usize, usize)>, top: usize },
+}
+
+/// The documents a request asks one shard about (places in the shard) and, for the trends'
+/// questions, each one's period and bootstrap key (else empty).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AskedDocs {
+    pub docs: Vec<usize>,
+    pub periods: Vec<Option<usize>>,
+    pub keys: Vec<u64>,
 }
 
 /// What a document's row holds: its counts over `vocabulary` (sorted terms) and its hits of the
@@ -49,6 +67,8 @@ pub enum TokenAnswer {
     Rows(ShardRows),
     Tokens(Tokenized),
     Cooccurrence(Cooccurrence),
+    TermSums(TermSums),
+    TopRows(Vec<Vec<(f64, usize)>>),
 }
 
 /// Rows of some documents, in the order asked: the count matrix's rows laid end to end (`lens`
@@ -65,7 +85,8 @@ impl TokenQuestion {
     /// The answer from `tokenized` (a shard's tokens, or the whole corpus's) about its documents
     /// `docs`.
     /// (Owned tokens are handed back whole when all are asked for, not copied.)
-    pub fn answer(&self, tokenized: Cow<'_, Tokenized>, docs: &[usize]) -> Result<TokenAnswer> {
+    pub fn answer(&self, tokenized: Cow<'_, Tokenized>, asked: &AskedDocs) -> Result<TokenAnswer> {
+        let docs = &asked.docs[..];
         if let Some(&d) = docs.iter().find(|&&d| d >= tokenized.n_docs()) {
             return Err(Error::Config(format!(
                 "asked for the tokens of document {d} of a shard that holds {} documents; were the workers running \
@@ -94,6 +115,25 @@ impl TokenQuestion {
                 TokenAnswer::Cooccurrence(Cooccurrence::count(&mapped, words.len()))
             }
             TokenQuestion::Tokens => TokenAnswer::Tokens(tokenized.into_owned()),
+            TokenQuestion::TermSums { vocabulary, wanted } => {
+                check_len(asked.periods.len(), docs.len())?;
+                check_len(asked.keys.len(), docs.len())?;
+                let counts = count_rows(&tokenized, docs, &columns_of(&tokenized.terms, vocabulary), vocabulary.len());
+                let tokens: Vec<u64> = docs.iter().map(|&d| tokenized.doc(d).len() as u64).collect();
+                let facts = RowFacts { period: &asked.periods, tokens: &tokens, keys: &asked.keys };
+                TokenAnswer::TermSums(TermSums::of(&counts, facts, wanted))
+            }
+            TokenQuestion::TopRows { vocabulary, asked: wanted, top } => {
+                check_len(asked.periods.len(), docs.len())?;
+                let counts = count_rows(&tokenized, docs, &columns_of(&tokenized.terms, vocabulary), vocabulary.len());
+                let rows = counts.top_rows(wanted, &asked.periods, *top)?;
+                let scored = wanted
+                    .iter()
+                    .zip(rows)
+                    .map(|(&(t, _), rows)| rows.into_iter().map(|r| (occurrences(&counts, r, t), r)).collect())
+                    .collect();
+                TokenAnswer::TopRows(scored)
+            }
         })
     }
 }
@@ -103,7 +143,7 @@ impl TokenQuestion {
 /// MessagePack.
 pub fn answer_tokens(tokens: &[u8], question: &[u8], docs: &[u8]) -> Result<Vec<u8>> {
     let question: TokenQuestion = decode(question, "a token request")?;
-    let docs: Vec<usize> = decode(docs, "a token request's documents")?;
+    let docs: AskedDocs = decode(docs, "a token request's documents")?;
     let answer = question.answer(Cow::Owned(decode(tokens, "a shard's tokens")?), &docs)?;
     encode(&answer, "a token answer")
 }
@@ -135,6 +175,11 @@ impl ShardTokens {
     pub fn asked(documents: &[usize], n_tokens: Vec<u32>, ask: AskShards) -> ShardTokens {
         assert_eq!(documents.iter().sum::<usize>(), n_tokens.len(), "a token count per document");
         ShardTokens { shards: Shards::asked(documents, ask), here: None, n_tokens }
+    }
+
+    /// Whether the tokens are held in this process (else by the shards that made them).
+    pub fn is_here(&self) -> bool {
+        self.here.is_some()
     }
 
     /// Tokens of each document of the corpus.
@@ -236,11 +281,93 @@ impl ShardTokens {
         places: Vec<(usize, Places)>,
         take: impl FnMut(Places, TokenAnswer) -> Result<()>,
     ) -> Result<()> {
-        let docs = |places: &Places| places.iter().map(|&(_, p)| p).collect::<Vec<usize>>();
-        let here = |q: &TokenQuestion, docs: &Vec<usize>| {
-            q.answer(Cow::Borrowed(self.here.as_ref().expect("tokens held here are answered here")), docs)
+        let docs =
+            |places: &Places| AskedDocs { docs: places.iter().map(|&(_, p)| p).collect(), ..AskedDocs::default() };
+        self.ask_with(question, places, docs, take)
+    }
+
+    /// [`ShardTokens::ask`], each shard's request made by `request` from its places.
+    fn ask_with(
+        &self,
+        question: &TokenQuestion,
+        places: Vec<(usize, Places)>,
+        request: impl Fn(&Places) -> AskedDocs,
+        take: impl FnMut(Places, TokenAnswer) -> Result<()>,
+    ) -> Result<()> {
+        let here = |q: &TokenQuestion, asked: &AskedDocs| {
+            q.answer(Cow::Borrowed(self.here.as_ref().expect("tokens held here are answered here")), asked)
         };
-        self.shards.each(Holding::Tokens, question, places, docs, here, take)
+        self.shards.each(Holding::Tokens, question, places, request, here, take)
+    }
+
+    /// The count rows of documents `docs` (ascending) over `vocabulary`, left with the shards: each
+    /// makes its rows from its tokens for what the trends ask of them.
+    pub fn count_rows<'a>(&'a self, docs: &'a [usize], vocabulary: &'a [String]) -> AskedRows<'a> {
+        AskedRows { tokens: self, docs, vocabulary }
+    }
+
+    /// The rows (indices into `docs`) each shard holds, shards in order, those holding none left out.
+    pub fn shard_rows(&self, docs: &[usize]) -> Vec<std::ops::Range<usize>> {
+        self.shards.places(docs).into_iter().map(|(_, places)| places[0].0..places[places.len() - 1].0 + 1).collect()
+    }
+}
+
+/// The count rows of a sharded run's analysed documents, asked of the shards ([`ShardTokens::count_rows`]).
+pub struct AskedRows<'a> {
+    tokens: &'a ShardTokens,
+    /// The document of each row.
+    docs: &'a [usize],
+    vocabulary: &'a [String],
+}
+
+impl AskedRows<'_> {
+    /// Each shard's request: its documents with their periods and keys (`keys` may be empty),
+    /// both indexed by row as the places are.
+    fn asked<'f>(period: &'f [Option<usize>], keys: &'f [u64]) -> impl Fn(&Places) -> AskedDocs + 'f {
+        move |places: &Places| AskedDocs {
+            docs: places.iter().map(|&(_, p)| p).collect(),
+            periods: places.iter().map(|&(r, _)| period[r]).collect(),
+            keys: if keys.is_empty() { Vec::new() } else { places.iter().map(|&(r, _)| keys[r]).collect() },
+        }
+    }
+}
+
+impl CountRows for AskedRows<'_> {
+    fn term_sums(&self, facts: RowFacts, wanted: &SumsWanted) -> Result<TermSums> {
+        let question = TokenQuestion::TermSums { vocabulary: self.vocabulary.to_vec(), wanted: wanted.clone() };
+        let places = self.tokens.shards.places(self.docs);
+        let mut merged = TermSums::default();
+        self.tokens.ask_with(&question, places, Self::asked(facts.period, facts.keys), |_, answer| {
+            let TokenAnswer::TermSums(sums) = answer else { return Err(other_kind()) };
+            merged = std::mem::take(&mut merged).merge(sums);
+            Ok(())
+        })?;
+        Ok(merged)
+    }
+
+    fn top_rows(
+        &self,
+        asked: &[(usize, usize)],
+        period_of_row: &[Option<usize>],
+        top: usize,
+    ) -> Result<Vec<Vec<usize>>> {
+        let question = TokenQuestion::TopRows { vocabulary: self.vocabulary.to_vec(), asked: asked.to_vec(), top };
+        let places = self.tokens.shards.places(self.docs);
+        let mut candidates: Vec<Vec<(f64, usize)>> = vec![Vec::new(); asked.len()];
+        self.tokens.ask_with(&question, places, Self::asked(period_of_row, &[]), |places, answer| {
+            let TokenAnswer::TopRows(found) = answer else { return Err(other_kind()) };
+            check_len(found.len(), asked.len())?;
+            for (all, found) in candidates.iter_mut().zip(found) {
+                for (score, j) in found {
+                    let &(row, _) = places
+                        .get(j)
+                        .ok_or_else(|| Error::Shards(format!("a shard named its document {j} of {}", places.len())))?;
+                    all.push((score, row));
+                }
+            }
+            Ok(())
+        })?;
+        Ok(candidates.into_iter().map(|c| best(c, top).into_iter().map(|(_, r)| r).collect()).collect())
     }
 }
 

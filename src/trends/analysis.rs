@@ -89,8 +89,12 @@ pub trait CountRows: Sync {
 
     /// For each asked (term, period): of that period's rows, the `top` with the most occurrences
     /// of the term, as [`top_rows`] orders them.
-    fn top_rows(&self, asked: &[(usize, usize)], period_of_row: &[Option<usize>], top: usize)
-        -> Result<Vec<Vec<usize>>>;
+    fn top_rows(
+        &self,
+        asked: &[(usize, usize)],
+        period_of_row: &[Option<usize>],
+        top: usize,
+    ) -> Result<Vec<Vec<usize>>>;
 }
 
 impl CountRows for Csr<u32> {
@@ -98,9 +102,13 @@ impl CountRows for Csr<u32> {
         Ok(TermSums::of(self, facts, wanted))
     }
 
-    fn top_rows(&self, asked: &[(usize, usize)], period_of_row: &[Option<usize>], top: usize)
-        -> Result<Vec<Vec<usize>>> {
-        let n_periods = asked.iter().map(|&(_, p)| p + 1).max().unwrap_or(0);
+    fn top_rows(
+        &self,
+        asked: &[(usize, usize)],
+        period_of_row: &[Option<usize>],
+        top: usize,
+    ) -> Result<Vec<Vec<usize>>> {
+        let n_periods = period_of_row.iter().flatten().chain(asked.iter().map(|(_, p)| p)).max().map_or(0, |p| p + 1);
         let facts = RowFacts { period: period_of_row, tokens: &[], keys: &[] };
         let rows_by_period = facts.rows_by_period(n_periods);
         Ok(asked.iter().map(|&(t, p)| top_rows(&rows_by_period[p], |r| occurrences(self, r, t), top)).collect())
@@ -146,15 +154,8 @@ pub fn analyse(
     let underpowered = terms.periods.iter().map(|p| p.n_docs < params.min_period_docs).collect();
 
     let stats = term_stats(&terms, params.min_count, params.change_penalty);
-    let theme_periods = theme_trends(
-        &hits,
-        &rows_by_period,
-        facts.tokens,
-        facts.keys,
-        themes.len(),
-        seed,
-        params.bootstrap_replicates,
-    );
+    let theme_periods =
+        theme_trends(&hits, &rows_by_period, facts.tokens, facts.keys, themes.len(), seed, params.bootstrap_replicates);
 
     let share_series: Vec<Vec<f64>> =
         (0..themes.len()).map(|k| share_series(&theme_periods, themes.len(), k, rows_by_period.len())).collect();

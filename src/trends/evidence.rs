@@ -35,15 +35,16 @@ pub fn first_sentence_with(text: &str, terms: &[&str]) -> Option<Sentence> {
 /// The `top` documents (matrix rows) of `rows` by `score`, highest first, ties by row; zero scores
 /// never count as support.
 pub fn top_rows(rows: &[usize], score: impl Fn(usize) -> f64, top: usize) -> Vec<usize> {
-    best(rows.iter().map(|&r| (score(r), r)).collect(), top)
+    best(rows.iter().map(|&r| (score(r), r)).collect(), top).into_iter().map(|(_, r)| r).collect()
 }
 
-/// The `top` rows of (score, row) pairs as [`top_rows`] ranks them. The best of each part's best
-/// are the best of the whole, so shards can each send their own `top` and this merges them.
-pub fn best(mut scored: Vec<(f64, usize)>, top: usize) -> Vec<usize> {
+/// The `top` of (score, row) pairs as [`top_rows`] ranks them. The best of each part's best are
+/// the best of the whole, so shards each send their own `top` and this merges them.
+pub fn best(mut scored: Vec<(f64, usize)>, top: usize) -> Vec<(f64, usize)> {
     scored.retain(|(s, _)| *s > 0.0);
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    scored.into_iter().take(top).map(|(_, r)| r).collect()
+    scored.truncate(top);
+    scored
 }
 
 #[cfg(test)]

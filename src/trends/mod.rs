@@ -25,5 +25,6 @@ pub mod themes;
 
 pub use period::{Period, PeriodSpec};
 pub use terms::{
-    rate_intervals, term_trends, Intervals, PeriodSums, PeriodTotals, RateInterval, RowFacts, SumsWanted, TermSums, TermTrends,
+    rate_intervals, term_trends, Intervals, PeriodSums, PeriodTotals, RateInterval, RowFacts, SumsWanted, TermSums,
+    TermTrends,
 };

@@ -240,13 +240,13 @@ fn sums_by_period(
                 }
             }
             if !terms.is_empty() {
-                p.replicates = rows
-                    .par_chunks(BOOTSTRAP_BLOCK)
-                    .map(block_sums)
-                    .reduce(|| ReplicateSums::new(replicates, terms.len()), |mut a, b| {
+                p.replicates = rows.par_chunks(BOOTSTRAP_BLOCK).map(block_sums).reduce(
+                    || ReplicateSums::new(replicates, terms.len()),
+                    |mut a, b| {
                         a.add(&b);
                         a
-                    });
+                    },
+                );
             }
             p
         })

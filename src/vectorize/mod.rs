@@ -34,9 +34,13 @@ pub struct Vectorized {
     pub rows: Vec<usize>,
     pub vocabulary: Vocabulary,
     pub idf: Vec<f64>,
-    pub counts: Csr<u32>,
+    /// The count rows; `None` where a sharded run leaves them with its shards, which make them
+    /// again from their tokens for what is asked of them (no model needs the matrix).
+    counts: Option<Csr<u32>>,
     /// Each row's norm of tf · idf: with the counts and idf, the TF-IDF weights ([`Vectorized::tfidf`]).
     pub norms: Vec<f64>,
+    /// Stored counts in all (the vocabulary's document frequencies summed).
+    pub entries: usize,
     pub sublinear_tf: bool,
     /// Limits changed because the corpus was too small for them, each said in a sentence.
     pub adjustments: Vec<String>,
@@ -78,12 +82,34 @@ impl Vectorized {
         assert_eq!((counts.n_rows(), counts.n_cols), (rows.len(), vocabulary.len()), "a count row per document");
         let idf = idf(&vocabulary.df, counts.n_rows());
         let norms = row_norms(&counts, &idf, sublinear_tf);
-        Vectorized { rows, vocabulary, idf, counts, norms, sublinear_tf, adjustments }
+        let entries = counts.nnz();
+        Vectorized { rows, vocabulary, idf, counts: Some(counts), norms, entries, sublinear_tf, adjustments }
+    }
+
+    /// The vector space of documents `rows` over `vocabulary`, their count rows left where they are.
+    pub fn without_counts(
+        rows: Vec<usize>,
+        vocabulary: Vocabulary,
+        sublinear_tf: bool,
+        adjustments: Vec<String>,
+    ) -> Vectorized {
+        let idf = idf(&vocabulary.df, rows.len());
+        let entries = vocabulary.df.iter().map(|&d| d as usize).sum();
+        Vectorized { rows, vocabulary, idf, counts: None, norms: Vec::new(), entries, sublinear_tf, adjustments }
+    }
+
+    /// The count matrix. Panics where the counts were left with the shards (see [`Vectorized::holds_counts`]).
+    pub fn counts(&self) -> &Csr<u32> {
+        self.counts.as_ref().expect("the count rows are held here (a model needs them)")
+    }
+
+    pub fn holds_counts(&self) -> bool {
+        self.counts.is_some()
     }
 
     /// The TF-IDF matrix, its weights made from the counts as they are read.
     pub fn tfidf(&self) -> TfidfWeights<'_> {
-        TfidfWeights::new(&self.counts, &self.idf, &self.norms, self.sublinear_tf)
+        TfidfWeights::new(self.counts(), &self.idf, &self.norms, self.sublinear_tf)
     }
 }
 

@@ -245,6 +245,76 @@ pub fn tfidf(
     ])
 }
 
+/// tfidf.parquet's rows made from count rows fetched a chunk of rows at a time, in order (a
+/// sharded run's shards' rows, each shard's made where its tokens are): only one chunk is held,
+/// and a range of entries is built as [`tfidf`] builds it from the whole matrix, so the table's
+/// bytes are the same.
+pub struct TfidfByChunks<'a> {
+    /// Consecutive ranges of rows covering all rows.
+    chunks: Vec<std::ops::Range<usize>>,
+    fetch: Box<dyn Fn(std::ops::Range<usize>) -> Result<Csr<u32>> + Send + Sync + 'a>,
+    idf: &'a [f64],
+    sublinear_tf: bool,
+    doc_of_row: &'a [usize],
+    /// The chunk held: its index, first entry, counts and row norms.
+    held: std::sync::Mutex<Option<(usize, usize, Csr<u32>, Vec<f64>)>>,
+}
+
+impl<'a> TfidfByChunks<'a> {
+    pub fn new(
+        chunks: Vec<std::ops::Range<usize>>,
+        fetch: impl Fn(std::ops::Range<usize>) -> Result<Csr<u32>> + Send + Sync + 'a,
+        idf: &'a [f64],
+        sublinear_tf: bool,
+        doc_of_row: &'a [usize],
+    ) -> Self {
+        TfidfByChunks { chunks, fetch: Box::new(fetch), idf, sublinear_tf, doc_of_row, held: Default::default() }
+    }
+
+    /// The frame of `entries`, which must follow the last range asked (or start at 0).
+    pub fn frame(&self, entries: std::ops::Range<usize>) -> PolarsResult<DataFrame> {
+        let failed = |e: Error| PolarsError::ComputeError(e.to_string().into());
+        let mut held = self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut pieces: Option<DataFrame> = None;
+        let mut at = entries.start;
+        while at < entries.end {
+            // The next chunk once the one held ends before `at`.
+            while held.as_ref().is_none_or(|(_, first, counts, _)| first + counts.nnz() <= at) {
+                let (next, first) = match held.as_ref() {
+                    Some((i, first, counts, _)) => (i + 1, first + counts.nnz()),
+                    None => (0, 0),
+                };
+                let rows = self.chunks.get(next).ok_or_else(|| {
+                    PolarsError::ComputeError(format!("tfidf: entry {at} lies past the rows' last chunk").into())
+                })?;
+                let counts = (self.fetch)(rows.clone()).map_err(failed)?;
+                let norms = crate::vectorize::row_norms(&counts, self.idf, self.sublinear_tf);
+                *held = Some((next, first, counts, norms));
+            }
+            let (i, first, counts, norms) = held.as_ref().expect("a chunk is held");
+            let end = entries.end.min(first + counts.nnz());
+            let weights = crate::vectorize::TfidfWeights::new(counts, self.idf, norms, self.sublinear_tf);
+            let piece = tfidf(&weights, counts, &self.doc_of_row[self.chunks[*i].clone()], at - first..end - first)?;
+            match pieces.as_mut() {
+                Some(frame) => {
+                    frame.vstack_mut(&piece)?;
+                }
+                None => pieces = Some(piece),
+            }
+            at = end;
+        }
+        let mut frame = match pieces {
+            Some(frame) => frame,
+            None => {
+                let none = Csr::from_rows(self.idf.len(), Vec::new());
+                tfidf(&crate::vectorize::TfidfWeights::new(&none, self.idf, &[], false), &none, &[], 0..0)?
+            }
+        };
+        frame.rechunk_mut();
+        Ok(frame)
+    }
+}
+
 /// Rows of term_trends.parquet: one per term and period, zeros included, sorted by term then period.
 pub fn term_trend_rows(vocabulary: &Vocabulary, trends: &TrendResults) -> usize {
     vocabulary.len() * trends.terms.periods.len()
@@ -398,6 +468,39 @@ pub fn evidence(docs: &[Document], trends: &TrendResults) -> PolarsResult<DataFr
 mod tests {
     use super::*;
     use crate::vectorize::{idf, row_norms, tfidf as stored_tfidf, TfidfWeights};
+
+    #[test]
+    fn tfidf_from_chunks_of_rows_is_the_frame_of_the_whole_matrix() {
+        // Rows fetched in chunks (one empty of entries), entries asked in ranges that cross the
+        // chunks' ends or lie inside one: the same frames as from the whole matrix.
+        let rows: Vec<Vec<(u32, u32)>> = (0..11u32)
+            .map(|r| {
+                if r == 4 {
+                    vec![]
+                } else {
+                    (0..6u32).filter(|c| (r + c) % 3 != 0).map(|c| (c, 1 + (r * c) % 4)).collect()
+                }
+            })
+            .collect();
+        let counts = Csr::from_rows(6, rows.clone());
+        let idf = idf(&[3, 4, 5, 6, 7, 8], 11);
+        let norms = row_norms(&counts, &idf, true);
+        let doc_of_row: Vec<usize> = (0..11).map(|r| 3 * r + 1).collect();
+        let whole = |entries| tfidf(&TfidfWeights::new(&counts, &idf, &norms, true), &counts, &doc_of_row, entries);
+        let fetched = std::sync::Mutex::new(Vec::new());
+        let fetch = |range: std::ops::Range<usize>| {
+            fetched.lock().unwrap().push(range.clone());
+            Ok(Csr::from_rows(6, rows[range].to_vec()))
+        };
+        let chunks = TfidfByChunks::new(vec![0..3, 3..5, 5..6, 6..11], fetch, &idf, true, &doc_of_row);
+        let nnz = counts.nnz();
+        let mut at = 0;
+        for end in [2, 3, 9, 10, nnz - 1, nnz] {
+            assert!(chunks.frame(at..end).unwrap().equals(&whole(at..end).unwrap()), "entries {at}..{end}");
+            at = end;
+        }
+        assert_eq!(*fetched.lock().unwrap(), [0..3, 3..5, 5..6, 6..11], "each chunk fetched once, in order");
+    }
 
     #[test]
     fn tfidf_rows_cut_anywhere_hold_each_entry_once_with_its_document_and_weight() {

@@ -706,21 +706,13 @@ fn the_theme_model_measures_the_demos_planted_shifts_and_effects_regress_them_on
 /// run's tables byte for byte.
 #[test]
 fn sharded_run_writes_the_in_process_tables() {
-    use themeshift::config::RunConfig;
-    use themeshift::pipeline::{map_shard, run, run_sharded, shard_plan, Sharding, MODELS_AWAY};
-    use themeshift::shards::{
-        answer_texts, answer_tokens, encode_texts, encode_tokens, AskShards, Holding, PartialJoin, ShardPartial,
-    };
+    use themeshift::pipeline::{map_shard, run_sharded, shard_plan, Sharding};
+    use themeshift::shards::{AskShards, Holding, PartialJoin};
     let tmp = tempfile::tempdir().unwrap();
     let config = |out: &str| {
-        let mut c =
-            RunConfig::new(vec![fixtures().join("news.jsonl"), fixtures().join("articles")], tmp.path().join(out));
-        c.charts.clear();
-        c.quiet = true;
-        c.shard_mb = 0.0005;
+        let mut c = sharded_config(tmp.path(), out);
         // The tokens table holds every text and token: all of them come back from the shards.
         c.keep_tokens = true;
-        c.vectorize.vocabulary.min_df = themeshift::vectorize::DocFreq::Count(1);
         // Seeds segmentation loses are counted in the texts: asked of the shards too.
         c.theme_model =
             Some(themeshift::topics::keyatm::KeyAtmParams { iterations: 20, burn_in: 10, ..Default::default() });
@@ -734,6 +726,53 @@ fn sharded_run_writes_the_in_process_tables() {
         let lsa = themeshift::cluster::LsaKmeans { k: 3, dimensions: 4, ..Default::default() };
         c.cluster = themeshift::cluster::ClusterConfig::LsaKmeans(lsa);
         c
+    };
+    let asked = sharded_like_in_process(tmp.path(), &config);
+    assert!(asked.contains(&Holding::Texts), "evidence and texts were made from the shards' answers");
+    assert!(asked.contains(&Holding::Tokens), "the vocabulary and rows were made from the shards' answers");
+    assert!(asked.contains(&Holding::Lda), "LDA's shards were sampled away");
+    assert!(asked.contains(&Holding::ThemeModel), "the theme model's shards were sampled away");
+    assert!(asked.contains(&Holding::Nmf), "NMF's documents' side was swept away");
+    assert!(asked.contains(&Holding::Lsa), "LSA + k-means's documents' side was held away");
+    let lost = |run: &str| manifest(&tmp.path().join(run))["models"]["theme_model"]["lost_seeds"].clone();
+    let counted = lost("local").as_array().unwrap().iter().filter(|s| s["raw_count"].as_u64() > Some(0)).count();
+    assert!(counted > 0, "some lost seed occurs in the texts: {}", lost("local"));
+    assert_eq!(lost("local"), lost("sharded"), "raw counts of lost seeds, asked of the shards");
+    // A missing shard is refused, not silently left out; a shard given twice too.
+    let sharded = config("sharded");
+    let plan = shard_plan(&sharded).unwrap();
+    let mut one = PartialJoin::new(&plan);
+    one.add(map_shard(&sharded, &plan, 1).unwrap().0).unwrap();
+    assert!(one.add(map_shard(&sharded, &plan, 1).unwrap().0).is_err(), "shard 1 twice");
+    let no_texts: AskShards = std::sync::Arc::new(|_, _, _| Ok(Box::new(std::iter::empty())));
+    let missing = run_sharded(&config("partial"), &plan, one, no_texts, Sharding::default()).unwrap_err();
+    assert!(missing.to_string().contains("missing shards [0, 2"), "{missing}");
+}
+
+/// The run of the fixtures, charts off, in small shards.
+fn sharded_config(dir: &Path, out: &str) -> themeshift::config::RunConfig {
+    let mut c = themeshift::config::RunConfig::new(
+        vec![fixtures().join("news.jsonl"), fixtures().join("articles")],
+        dir.join(out),
+    );
+    c.charts.clear();
+    c.quiet = true;
+    c.shard_mb = 0.0005;
+    c.vectorize.vocabulary.min_df = themeshift::vectorize::DocFreq::Count(1);
+    c
+}
+
+/// Runs `config("local")` in process and `config("sharded")` on its shards (mapped on their own,
+/// partials joined out of order, every request answered from the bytes the shards left, the
+/// models' shards held by hosts as workers hold them); checks every table is the same bytes and
+/// returns what was asked of the shards.
+fn sharded_like_in_process(
+    dir: &Path,
+    config: &dyn Fn(&str) -> themeshift::config::RunConfig,
+) -> Vec<themeshift::shards::Holding> {
+    use themeshift::pipeline::{map_shard, run, run_sharded, shard_plan, Sharding, MODELS_AWAY};
+    use themeshift::shards::{
+        answer_texts, answer_tokens, encode_texts, encode_tokens, AskShards, Holding, PartialJoin, ShardPartial,
     };
     run(&config("local")).unwrap();
     let sharded = config("sharded");
@@ -781,32 +820,32 @@ fn sharded_run_writes_the_in_process_tables() {
         Sharding { models_on_workers: MODELS_AWAY.map(String::from).to_vec(), ..Sharding::default() },
     )
     .unwrap();
-    let asked = asked.lock().unwrap();
-    assert!(asked.contains(&Holding::Texts), "evidence and texts were made from the shards' answers");
-    assert!(asked.contains(&Holding::Tokens), "the vocabulary and rows were made from the shards' answers");
-    assert!(asked.contains(&Holding::Lda), "LDA's shards were sampled away");
-    assert!(asked.contains(&Holding::ThemeModel), "the theme model's shards were sampled away");
-    assert!(asked.contains(&Holding::Nmf), "NMF's documents' side was swept away");
-    assert!(asked.contains(&Holding::Lsa), "LSA + k-means's documents' side was held away");
-    let tables: Vec<_> = std::fs::read_dir(tmp.path().join("local"))
+    let tables: Vec<_> = std::fs::read_dir(dir.join("local"))
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .filter(|n| n.to_string_lossy().ends_with(".parquet"))
         .collect();
     assert!(tables.len() >= 10);
     for name in tables {
-        let (a, b) = (tmp.path().join("local").join(&name), tmp.path().join("sharded").join(&name));
+        let (a, b) = (dir.join("local").join(&name), dir.join("sharded").join(&name));
         assert!(std::fs::read(a).unwrap() == std::fs::read(b).unwrap(), "{name:?} differs");
     }
-    let lost = |run: &str| manifest(&tmp.path().join(run))["models"]["theme_model"]["lost_seeds"].clone();
-    let counted = lost("local").as_array().unwrap().iter().filter(|s| s["raw_count"].as_u64() > Some(0)).count();
-    assert!(counted > 0, "some lost seed occurs in the texts: {}", lost("local"));
-    assert_eq!(lost("local"), lost("sharded"), "raw counts of lost seeds, asked of the shards");
-    // A missing shard is refused, not silently left out; a shard given twice too.
-    let mut one = PartialJoin::new(&plan);
-    one.add(map_shard(&sharded, &plan, 1).unwrap().0).unwrap();
-    assert!(one.add(map_shard(&sharded, &plan, 1).unwrap().0).is_err(), "shard 1 twice");
-    let no_texts: AskShards = std::sync::Arc::new(|_, _, _| Ok(Box::new(std::iter::empty())));
-    let missing = run_sharded(&config("partial"), &plan, one, no_texts, Sharding::default()).unwrap_err();
-    assert!(missing.to_string().contains("missing shards [0, 2"), "{missing}");
+    let asked = asked.lock().unwrap().clone();
+    asked
+}
+
+/// A sharded run that fits no model leaves the count rows with the shards: the trends' sums, the
+/// evidence's documents and the TF-IDF table are asked of them, and every table is the same.
+#[test]
+fn a_sharded_run_without_models_asks_the_shards_for_its_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = |out: &str| {
+        let mut c = sharded_config(tmp.path(), out);
+        c.cluster = themeshift::cluster::ClusterConfig::None;
+        c.topics.models.clear();
+        c
+    };
+    let asked = sharded_like_in_process(tmp.path(), &config);
+    let tokens = asked.iter().filter(|&&h| h == themeshift::shards::Holding::Tokens).count();
+    assert!(tokens > 3 * 4, "frequencies, hits, sums, evidence and TF-IDF rows asked shard by shard: {tokens}");
 }
