@@ -772,9 +772,16 @@ fn tfidf_rows<'a>(
         let wanted = RowsWanted { vocabulary: v.vocabulary.terms.clone(), lexicon: LexiconIndex::new(&[]) };
         Ok(tokens.rows(&v.rows[rows], wanted, 0)?.counts)
     };
-    let chunks = tables::TfidfByChunks::new(tokens.shard_rows(&v.rows), fetch, &v.idf, v.sublinear_tf, &v.rows);
+    // A few shards at a time, so that they make their rows side by side.
+    let shards = tokens.shard_rows(&v.rows);
+    let chunks = shards.chunks(TFIDF_SHARDS_AT_ONCE).map(|c| c[0].start..c[c.len() - 1].end).collect();
+    let chunks = tables::TfidfByChunks::new(chunks, fetch, &v.idf, v.sublinear_tf, &v.rows);
     Box::new(move |entries| chunks.frame(entries))
 }
+
+/// Shards asked at once for their rows of the TF-IDF table when they hold the count rows: they
+/// answer side by side, and the driver holds this many shards' rows at most.
+const TFIDF_SHARDS_AT_ONCE: usize = 4;
 
 /// A table's frame, as its builder returns it.
 type Frame = polars::prelude::PolarsResult<polars::prelude::DataFrame>;

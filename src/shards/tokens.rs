@@ -39,9 +39,10 @@ pub enum TokenQuestion {
     /// The trends' sums of the documents asked ([`AskedDocs`] gives their periods and keys), their
     /// rows counted over `vocabulary`.
     TermSums { vocabulary: Vec<String>, wanted: SumsWanted },
-    /// For each (term, period) of `asked`: of the documents asked in that period, the `top` with
-    /// the most occurrences of the term, as (occurrences, index among the documents asked).
-    TopRows { vocabulary: Vec<String>, asked: Vec<(usize, usize)>, top: usize },
+    /// For each (word, period) of `asked` (word i of `words`): of the documents asked in that
+    /// period, the `top` with the most occurrences of the word, as (occurrences, index among the
+    /// documents asked). Only these words are counted.
+    TopRows { words: Vec<String>, asked: Vec<(usize, usize)>, top: usize },
 }
 
 /// The documents a request asks one shard about (places in the shard) and, for the trends'
@@ -123,9 +124,9 @@ impl TokenQuestion {
                 let facts = RowFacts { period: &asked.periods, tokens: &tokens, keys: &asked.keys };
                 TokenAnswer::TermSums(TermSums::of(&counts, facts, wanted))
             }
-            TokenQuestion::TopRows { vocabulary, asked: wanted, top } => {
+            TokenQuestion::TopRows { words, asked: wanted, top } => {
                 check_len(asked.periods.len(), docs.len())?;
-                let counts = count_rows(&tokenized, docs, &columns_of(&tokenized.terms, vocabulary), vocabulary.len());
+                let counts = count_rows(&tokenized, docs, &columns_of(&tokenized.terms, words), words.len());
                 let rows = counts.top_rows(wanted, &asked.periods, *top)?;
                 let scored = wanted
                     .iter()
@@ -351,7 +352,13 @@ impl CountRows for AskedRows<'_> {
         period_of_row: &[Option<usize>],
         top: usize,
     ) -> Result<Vec<Vec<usize>>> {
-        let question = TokenQuestion::TopRows { vocabulary: self.vocabulary.to_vec(), asked: asked.to_vec(), top };
+        // Only the asked terms are counted, each as its place among them.
+        let mut terms: Vec<usize> = asked.iter().map(|&(t, _)| t).collect();
+        terms.sort_unstable();
+        terms.dedup();
+        let words = terms.iter().map(|&t| self.vocabulary[t].clone()).collect();
+        let asked_words = asked.iter().map(|&(t, p)| (terms.binary_search(&t).expect("listed"), p)).collect();
+        let question = TokenQuestion::TopRows { words, asked: asked_words, top };
         let places = self.tokens.shards.places(self.docs);
         let mut candidates: Vec<Vec<(f64, usize)>> = vec![Vec::new(); asked.len()];
         self.tokens.ask_with(&question, places, Self::asked(period_of_row, &[]), |places, answer| {
