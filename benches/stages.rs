@@ -17,6 +17,7 @@ use themeshift::topics::nmf::{nmf, NmfParams};
 use themeshift::trends::analysis::{analyse, TrendParams};
 use themeshift::trends::bootstrap::document_key;
 use themeshift::trends::themes::{parse_lexicon, unseen_terms, LexiconIndex, CHINA_RUSSIA};
+use themeshift::trends::RowFacts;
 use themeshift::vectorize::{vectorize, VectorizeParams, Weights};
 use themeshift::write::{schema, tables};
 
@@ -74,14 +75,15 @@ fn stages(c: &mut Criterion) {
     let lexicon = LexiconIndex::new(&themes);
     group.bench_function("trends", |b| {
         b.iter(|| {
+            let facts = RowFacts { period: &period_of_row, tokens: &n_tokens, keys: &keys };
             let t = analyse(
                 periods.clone(),
-                &period_of_row,
-                &keys,
-                &n_tokens,
+                facts,
+                &vectorized.rows,
+                vectorized.counts(),
+                &vectorized.vocabulary,
                 &held_texts,
                 (lexicon.hits(&tokenized, &vectorized.rows), unseen_terms(&themes, &tokenized.terms)),
-                &vectorized,
                 themes.clone(),
                 &TrendParams::default(),
                 1,

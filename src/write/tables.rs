@@ -256,9 +256,11 @@ pub struct TfidfByChunks<'a> {
     idf: &'a [f64],
     sublinear_tf: bool,
     doc_of_row: &'a [usize],
-    /// The chunk held: its index, first entry, counts and row norms.
-    held: std::sync::Mutex<Option<(usize, usize, Csr<u32>, Vec<f64>)>>,
+    held: std::sync::Mutex<Option<HeldChunk>>,
 }
+
+/// The chunk of rows [`TfidfByChunks`] holds: its index, its first entry, its counts and row norms.
+type HeldChunk = (usize, usize, Csr<u32>, Vec<f64>);
 
 impl<'a> TfidfByChunks<'a> {
     pub fn new(

@@ -5,8 +5,9 @@ usage: check_ray.py CORPUS IN_PROCESS_RUN WORK
 IN_PROCESS_RUN is acceptance 1's run of the CLI on CORPUS with default options (and the default
 shard size). The tables do not depend on the shard plan, so two Ray runs with 8 MB shards must give
 its tables byte for byte: one on 2 workers undisturbed, one on 1 worker while this script SIGKILLs
-a worker process in the middle of its shard (Ray retries the shard). Prints wall times, the
-driver's and workers' peak RSS and the map's time.
+a worker process in the middle of its shard (Ray retries the shard). Then a run with no model (no
+clusters, no topics), whose count rows stay with the shards, against the same run in process.
+Prints wall times, the driver's and workers' peak RSS and the map's time.
 """
 import filecmp
 import json
@@ -66,6 +67,18 @@ n, differ = same_tables(undisturbed.path, disturbed.path)
 check("1 worker, one killed: every table byte-identical to 2 workers undisturbed", not differ, f"{n} tables; differ: {differ}")
 check("same counts and run id", disturbed.manifest["counts"] == undisturbed.manifest["counts"]
       and disturbed.manifest["run_id"] == undisturbed.manifest["run_id"])
+
+# No model needs the count matrix: the shards keep their count rows, and the trends' sums, the
+# evidence's documents and tfidf.parquet are asked of them.
+options = dict(clusters=0, topics="none", shard_mb=8)
+plain = themeshift.run([corpus], out=work / "no-models", quiet=True, **options)
+start = time.perf_counter()
+sharded = themeshift.ray.run([corpus], out=work / "ray-no-models", num_cpus=2, **options)
+print(f"  no models: in process {sum(s['seconds'] for s in plain.manifest['stages']):.1f} s (stages), "
+      f"on Ray {time.perf_counter() - start:.1f} s wall")
+n, differ = same_tables(plain.path, sharded.path)
+check("no models, count rows left with the shards: every table byte-identical to the in-process run",
+      n >= 10 and not differ, f"{n} tables; differ: {differ}")
 
 failed = results.count(False)
 print(f"ray-acceptance: {len(results) - failed} passed, {failed} failed")
