@@ -570,7 +570,8 @@ fn finish(
         // Kept only while the shards hold the count rows, for the TF-IDF table.
         other => (None, other.filter(|_| !vectorized.holds_counts())),
     };
-    // The last handles on the shards: their workers can stop while the tables are written.
+    // The last handles on the shards (but the tokens a model-free sharded run asks for the TF-IDF
+    // table's rows): their workers can stop while the tables are written.
     drop((texts, models_away));
     crate::shards::release_memory();
     let (clustering, topic_models, trends) = (stages.add(clustering)?, stages.add(topic_models)?, stages.add(trends)?);

@@ -6,7 +6,8 @@ import re
 #: The LDA sweep's section for each corpus it runs on.
 SWEEP_SECTIONS = {"full": "LDA sweep: full corpus", "russia": "LDA sweep: China–Russia subset"}
 #: The sections that scripts other than harness.py write.
-OWN_SECTIONS = [*SWEEP_SECTIONS.values(), "NMF over seeds", "Sharded runs on Ray", "Models on Ray actors"]
+OWN_SECTIONS = [*SWEEP_SECTIONS.values(), "NMF over seeds", "Sharded runs on Ray", "Sharded runs on Ray without models",
+                "Models on Ray actors"]
 
 
 def _pattern(title):
