@@ -782,7 +782,7 @@ fn tfidf_rows<'a>(
 
 /// Shards asked at once for their rows of the TF-IDF table when they hold the count rows: they
 /// answer side by side, and the driver holds this many shards' rows at most.
-const TFIDF_SHARDS_AT_ONCE: usize = 4;
+const TFIDF_SHARDS_AT_ONCE: usize = 2;
 
 /// A table's frame, as its builder returns it.
 type Frame = polars::prelude::PolarsResult<polars::prelude::DataFrame>;

@@ -159,6 +159,10 @@ md = [f"## {SECTION}", "",
       + ("running Ray: wall (s) / ÷ in-process / driver peak (MiB) | " if args.running_ray else "")
       + "driver peak / own (MiB) | largest process (MiB) | worker peak / own / rise (MiB) | in-process peak (MiB) | tables |",
       "|---|---:|---:|---:|---:|---:|---:|" + ("---|" if args.running_ray else "") + "---:|---:|---:|---:|---|"]
+def mib(value):
+    return "—" if value != value else f"{value:.0f}"  # nan: no shard went to a worker
+
+
 for r in rows:
     local = "in_process_seconds" in r
     same = (f"{r['tables']} identical" if not r["tables_differ"] else f"differ: {', '.join(r['tables_differ'])}") if local else "—"
@@ -167,7 +171,7 @@ for r in rows:
               + ((f"{r['running_seconds']:.1f} / " + (f"{r['running_seconds'] / r['in_process_seconds']:.2f}×" if local else "—")
                   + f" / {r['running_driver_peak_mib']:.0f} | ") if "running_seconds" in r else "")
               + f"{r['driver_peak_mib']:.0f} / {r['driver_own_mib']:.0f} | {r['ray_tree_peak_mib']:.0f} | "
-              + f"{r['worker_peak_mib']:.0f} / {r['worker_own_mib']:.0f} / {r['shard_rise_mib']:.0f} | "
+              + " / ".join(mib(r[k]) for k in ("worker_peak_mib", "worker_own_mib", "shard_rise_mib")) + " | "
               + (f"{r['in_process_peak_mib']:.0f} | " if local else "— | ") + f"{same} |")
 replace_section(args.out, SECTION, "\n".join(md) + "\n")
 args.out.with_name("BENCHMARKS-ray-no-models.json" if args.no_models else "BENCHMARKS-ray.json").write_text(json.dumps({"rows": rows, "shard_mb": args.shard_mb}, indent=1))
