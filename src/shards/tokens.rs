@@ -13,7 +13,7 @@ use super::{check_len, decode, encode, AskShards, Holding, Places, Shards};
 use crate::error::{Error, Result};
 use crate::segment::{Tokenized, TokensJoin};
 use crate::topics::coherence::{Cooccurrence, NOT_RELEVANT};
-use crate::trends::analysis::{occurrences, CountRows};
+use crate::trends::analysis::{best_rows, CountRows};
 use crate::trends::evidence::best;
 use crate::trends::themes::LexiconIndex;
 use crate::trends::{RowFacts, SumsWanted, TermSums};
@@ -127,13 +127,7 @@ impl TokenQuestion {
             TokenQuestion::TopRows { words, asked: wanted, top } => {
                 check_len(asked.periods.len(), docs.len())?;
                 let counts = count_rows(&tokenized, docs, &columns_of(&tokenized.terms, words), words.len());
-                let rows = counts.top_rows(wanted, &asked.periods, *top)?;
-                let scored = wanted
-                    .iter()
-                    .zip(rows)
-                    .map(|(&(t, _), rows)| rows.into_iter().map(|r| (occurrences(&counts, r, t), r)).collect())
-                    .collect();
-                TokenAnswer::TopRows(scored)
+                TokenAnswer::TopRows(best_rows(&counts, wanted, &asked.periods, *top))
             }
         })
     }

@@ -3,7 +3,7 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::evidence::{top_rows, Sentence};
+use super::evidence::{best, top_rows, Sentence};
 use super::keyness::{keyness, Keyness};
 use super::stats::Correction;
 use super::term_stats::{ranked, series_stats, term_stats, TermStat};
@@ -108,15 +108,30 @@ impl CountRows for Csr<u32> {
         period_of_row: &[Option<usize>],
         top: usize,
     ) -> Result<Vec<Vec<usize>>> {
-        let n_periods = period_of_row.iter().flatten().chain(asked.iter().map(|(_, p)| p)).max().map_or(0, |p| p + 1);
-        let facts = RowFacts { period: period_of_row, tokens: &[], keys: &[] };
-        let rows_by_period = facts.rows_by_period(n_periods);
-        Ok(asked.iter().map(|&(t, p)| top_rows(&rows_by_period[p], |r| occurrences(self, r, t), top)).collect())
+        let scored = best_rows(self, asked, period_of_row, top);
+        Ok(scored.into_iter().map(|best| best.into_iter().map(|(_, r)| r).collect()).collect())
     }
 }
 
+/// For each asked (term, period): of that period's rows of `counts`, the `top` with the most
+/// occurrences of the term, as (occurrences, row) in [`best`]'s order (a shard sends these, scores
+/// and all, to be merged).
+pub fn best_rows(
+    counts: &Csr<u32>,
+    asked: &[(usize, usize)],
+    period_of_row: &[Option<usize>],
+    top: usize,
+) -> Vec<Vec<(f64, usize)>> {
+    let n_periods = period_of_row.iter().flatten().chain(asked.iter().map(|(_, p)| p)).max().map_or(0, |p| p + 1);
+    let rows_by_period = RowFacts { period: period_of_row, tokens: &[], keys: &[] }.rows_by_period(n_periods);
+    asked
+        .iter()
+        .map(|&(t, p)| best(rows_by_period[p].iter().map(|&r| (occurrences(counts, r, t), r)).collect(), top))
+        .collect()
+}
+
 /// Occurrences of term `t` in row `r` of `counts`.
-pub fn occurrences(counts: &Csr<u32>, r: usize, t: usize) -> f64 {
+fn occurrences(counts: &Csr<u32>, r: usize, t: usize) -> f64 {
     let (cols, vals) = counts.row(r);
     cols.binary_search(&(t as u32)).map_or(0.0, |i| vals[i] as f64)
 }
