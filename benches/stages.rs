@@ -6,11 +6,12 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-use themeshift::cluster::{cluster, LsaKmeans};
+use themeshift::cluster::{cluster, cluster_term_counts, ClusterRows, LsaKmeans};
 use themeshift::demo;
 use themeshift::linalg::{Scatter, ROW_SHARDS};
 use themeshift::normalize::{clean_whitespace_and_width, ScriptConverter};
 use themeshift::segment::{build_jieba, FilterChain, Segmenter};
+use themeshift::shards::RowShards;
 use themeshift::topics::coherence::{coherence, count_here};
 use themeshift::topics::lda::{lda, LdaParams};
 use themeshift::topics::nmf::{nmf, NmfParams};
@@ -113,11 +114,14 @@ fn stages(c: &mut Criterion) {
     let made = vectorized.tfidf();
     let stored = made.stored();
     let x = stored.as_ref();
+    // One shard of the plan: the corpus a bench reads is a single small file.
+    let shards = RowShards::of(&vectorized.rows, &[vectorized.rows.len()]);
     for (name, weights) in [("", &made as &dyn Weights), (" (stored weights)", x as &dyn Weights)] {
         models.bench_function(format!("cluster: LSA 50 + k-means k=5{name}"), |b| {
             b.iter(|| {
-                let c = cluster(weights, vectorized.counts(), &LsaKmeans { k: 5, ..LsaKmeans::default() }, 1, None)
-                    .unwrap();
+                let term_counts = |labels: &[u32], k: usize| Ok(cluster_term_counts(vectorized.counts(), labels, k));
+                let params = LsaKmeans { k: 5, ..LsaKmeans::default() };
+                let c = cluster(ClusterRows::Here(weights), &shards, &term_counts, &params, 1).unwrap();
                 assert_eq!(c.labels.len(), x.n_rows());
             })
         });

@@ -119,6 +119,15 @@ impl Scatter {
     /// One range per thread, each with about the same number of entries (more ranges balance
     /// no better and cost time: every range walks every row); `shards` row shards.
     pub fn new(x: &dyn Weights, threads: usize, shards: usize) -> Self {
+        Scatter::with_row_shards(x, threads, shard_bounds(x.indptr(), shards.max(1)))
+    }
+
+    /// [`Scatter::new`] with the row shards' bounds given (`bounds[0]` = 0, the last = the rows).
+    pub fn with_row_shards(x: &dyn Weights, threads: usize, row_shards: Vec<usize>) -> Self {
+        assert!(
+            row_shards.len() >= 2 && row_shards[0] == 0 && row_shards[row_shards.len() - 1] == x.n_rows(),
+            "Scatter: row shards that cover the rows"
+        );
         let v = x.n_cols();
         let parts = threads.max(1);
         let mut counts = vec![0usize; v];
@@ -142,7 +151,7 @@ impl Scatter {
                 (0..x.n_rows()).map(|r| indptr[r] + before(r)).collect()
             })
             .collect();
-        Scatter { bounds, splits, shards: shard_bounds(x.indptr(), shards.max(1)) }
+        Scatter { bounds, splits, shards: row_shards }
     }
 
     /// Bounds of the row shards the products sum by.

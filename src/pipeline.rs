@@ -7,15 +7,16 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::cluster::{cluster, ClusterConfig, Clustering};
+use crate::cluster::{cluster, cluster_term_counts, ClusterConfig, ClusterRows, Clustering};
 use crate::config::RunConfig;
 use crate::corpus::{Corpus, IngestReport};
 use crate::error::{Error, Result};
-use crate::ingest::{ingest_plan, ShardPlan};
+use crate::ingest::{ingest_by_shard, ShardPlan};
 use crate::normalize::{mark_duplicates, normalize, Boilerplate, Fingerprints, Normalizer, ScriptConverter};
 use crate::segment::keywords::KeywordExtractor;
 use crate::segment::{add_seed_words, build_jieba, FilterChain, Segmenter, Tokenized};
-use crate::shards::{AskShards, Holding, PartialJoin, RowsWanted, ShardPartial, ShardTexts, ShardTokens};
+use crate::shards::rows::TfidfFromTokens;
+use crate::shards::{AskShards, Holding, PartialJoin, RowShards, RowsWanted, ShardPartial, ShardTexts, ShardTokens};
 use crate::topics::away::AwayShards;
 use crate::topics::theme_model::{fit_theme_model, match_seeds, SeedTheme, Seeds, ThemeInputs, ThemeModel};
 use crate::topics::{fit_topics, TopicInputs, TopicModel, TopicsConfig};
@@ -101,16 +102,38 @@ fn timed<T>(stage: &'static str, work: impl FnOnce() -> T) -> (T, StageTiming) {
     (out, StageTiming { stage, seconds: start.elapsed().as_secs_f64(), peak_rss_mib: peak_rss_mib() })
 }
 
+/// LSA + k-means over the row shards `shards`: on the matrix held here, or with `away`, on the
+/// shards' workers, each making its rows from its tokens (then the clusters' term counts are
+/// asked of the shards too, unless the counts are held here).
 fn cluster_stage(
     v: &Vectorized,
     config: &ClusterConfig,
     seed: u64,
-    away: Option<&AwayShards>,
+    (shards, away): (&RowShards, Option<&AwayShards>),
+    tokens: Option<&ShardTokens>,
 ) -> Result<Option<Clustering>> {
-    match config {
-        ClusterConfig::LsaKmeans(params) => Ok(Some(cluster(&v.tfidf(), v.counts(), params, seed, away)?)),
-        ClusterConfig::None => Ok(None),
-    }
+    let ClusterConfig::LsaKmeans(params) = config else { return Ok(None) };
+    let term_counts = |labels: &[u32], k: usize| match tokens.filter(|_| !v.holds_counts()) {
+        Some(tokens) => tokens.cluster_term_counts(&v.rows, &v.vocabulary.terms, labels, k),
+        None => Ok(cluster_term_counts(v.counts(), labels, k)),
+    };
+    let from;
+    let tfidf;
+    let rows = match away {
+        Some(away) => {
+            from = TfidfFromTokens {
+                vocabulary: v.vocabulary.terms.clone(),
+                idf: v.idf.clone(),
+                sublinear_tf: v.sublinear_tf,
+            };
+            ClusterRows::Away { away, from: &from }
+        }
+        None => {
+            tfidf = v.tfidf();
+            ClusterRows::Here(&tfidf)
+        }
+    };
+    Ok(Some(cluster(rows, shards, &term_counts, params, seed)?))
 }
 
 /// documents.parquet's `cluster` and `top_topic` (from the first topic model).
@@ -160,6 +183,9 @@ pub struct Sharding {
     pub driver_shards: Vec<usize>,
     /// The models whose shards the workers hold ([`MODELS_AWAY`]); the others' the driver does.
     pub models_on_workers: Vec<String>,
+    /// Documents of each shard of the plan: LSA + k-means sums over the rows by shard
+    /// ([`RowShards`]), and a re-fit from the tables (`themeshift clusters`) reads them back.
+    pub shard_documents: Vec<usize>,
 }
 
 impl Sharding {
@@ -185,16 +211,16 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
     // one thread; they are built beside the reading, which leaves cores idle between its files and
     // lines, and the dictionary beside the normalizing too (on a small corpus it is the longest of
     // the three).
-    let (plan, mut corpus, fingerprints, tokenized, segmenter) = std::thread::scope(|scope| {
+    let (plan, corpus, fingerprints, tokenized, segmenter) = std::thread::scope(|scope| {
         let normalizer = scope.spawn(|| normalizer(config));
         let segmenter = scope.spawn(|| segmenter(config, themes));
         let read = stages.run("ingest", || {
             let plan = shard_plan(config)?;
-            let corpus = ingest_plan(&plan, &config.ingest)?;
-            Ok((plan, corpus))
+            let (corpus, shard_documents) = ingest_by_shard(&plan, &config.ingest)?;
+            Ok((plan, corpus, shard_documents))
         });
         let normalizer = joined(normalizer)?;
-        let (plan, mut corpus) = read?;
+        let (plan, mut corpus, shard_documents) = read?;
         check_skips(&corpus, config.strict)?;
         let fingerprints = stages.run("normalize", || {
             normalize(&mut corpus, &normalizer);
@@ -205,11 +231,13 @@ pub fn run(config: &RunConfig) -> Result<RunSummary> {
             let texts: Vec<&str> = corpus.documents.iter().map(|d| d.text.as_str()).collect();
             Ok(segmenter.segment_texts(&texts))
         })?;
-        Ok::<_, Error>((plan, corpus, fingerprints, tokenized, segmenter))
+        Ok::<_, Error>((plan, (corpus, shard_documents), fingerprints, tokenized, segmenter))
     })?;
+    let (mut corpus, shard_documents) = corpus;
     let texts = ShardTexts::here(corpus.take_texts());
     let models_away = ModelsAway::default();
-    let read = Read { corpus, fingerprints, tokens: ShardTokens::here(tokenized), texts, models_away };
+    let tokens = ShardTokens::here(tokenized);
+    let read = Read { corpus, shard_documents, fingerprints, tokens, texts, models_away };
     finish(config, begun, read, Some(segmenter), Sharding::in_process(config, &plan))
 }
 
@@ -226,6 +254,8 @@ fn fingerprints_of(corpus: &Corpus) -> Fingerprints {
 /// the texts and tokens, held apart from the documents (here or with the shards).
 struct Read {
     corpus: Corpus,
+    /// Documents per shard of the plan, in shard order.
+    shard_documents: Vec<usize>,
     fingerprints: Fingerprints,
     tokens: ShardTokens,
     texts: ShardTexts,
@@ -301,6 +331,7 @@ pub fn run_sharded(
         let models_away = ModelsAway::asked(&ask, &sharding.models_on_workers);
         Ok(Read {
             corpus: joined.corpus,
+            shard_documents: joined.documents.clone(),
             fingerprints: joined.fingerprints,
             tokens: ShardTokens::asked(&joined.documents, joined.n_tokens, ask.clone()),
             texts: ShardTexts::asked(&joined.documents, ask),
@@ -367,9 +398,9 @@ fn finish(
     begun: Begun,
     read: Read,
     segmenter: Option<Segmenter>,
-    sharding: Sharding,
+    mut sharding: Sharding,
 ) -> Result<RunSummary> {
-    let Read { mut corpus, fingerprints, tokens, texts, models_away } = read;
+    let Read { mut corpus, shard_documents, fingerprints, tokens, texts, models_away } = read;
     let Begun { charts, staging, mut stages, themes } = begun;
     let out = staging.dir.as_path();
     let run_id = manifest::run_id(config, &corpus.report);
@@ -392,9 +423,10 @@ fn finish(
         // A sharded run whose models need no matrix leaves the count rows with its shards: what the
         // trends and the TF-IDF table need of them is asked there. Then only the theme hits come.
         let (cluster, topics, _) = &supported;
+        // LSA + k-means held by the workers makes its rows there, from the shards' tokens.
         let matrix_needed = tokens.is_here()
             || config.keep_tokens
-            || !matches!(cluster, ClusterConfig::None)
+            || (!matches!(cluster, ClusterConfig::None) && models_away.lsa.is_none())
             || !topics.models.is_empty()
             || config.theme_model.is_some();
         let lexicon = LexiconIndex::new(themes);
@@ -451,6 +483,8 @@ fn finish(
         docs.iter().map(|d| d.date.and_then(|date| config.periods.label(date))).collect();
     let n_tokens: Vec<u64> = tokens.n_tokens().iter().map(|&n| n as u64).collect();
     let rows = &vectorized.rows;
+    let row_shards = RowShards::of(rows, &shard_documents);
+    sharding.shard_documents = shard_documents.clone();
     let periods = config.periods.order(rows.iter().filter_map(|&d| period_labels[d].clone()));
     let period_of_row: Vec<Option<usize>> =
         rows.iter().map(|&d| period_labels[d].as_ref().and_then(|p| periods.iter().position(|q| q == p))).collect();
@@ -504,8 +538,8 @@ fn finish(
                         side_by_side,
                         || {
                             timed("cluster", || {
-                                let away = models_away.lsa.as_ref();
-                                cluster_stage(&vectorized, &cluster_config, config.seed, away)
+                                let away = (&row_shards, models_away.lsa.as_ref());
+                                cluster_stage(&vectorized, &cluster_config, config.seed, away, tokens.as_ref())
                             })
                         },
                         || {

@@ -7,8 +7,9 @@ use std::time::Instant;
 
 use polars::prelude::*;
 
-use crate::cluster::{cluster, LsaKmeans};
+use crate::cluster::{cluster, cluster_term_counts, ClusterRows, LsaKmeans};
 use crate::error::{Error, Origin, Result};
+use crate::shards::RowShards;
 use crate::topics::coherence::{count_here, CooccurrenceSource};
 use crate::topics::{fit_topics, TopicInputs, TopicsConfig};
 use crate::trends::groups::leading_group;
@@ -36,6 +37,9 @@ pub struct RunTables {
     pub token_ids: Option<Vec<Vec<u32>>>,
     /// The run's id (its manifest's): the tables a re-fit writes carry it, so the set stays one run.
     pub run_id: String,
+    /// Documents of each shard of the run's plan, as its manifest records them (one shard of all
+    /// documents for a run that recorded none).
+    pub shard_documents: Vec<usize>,
 }
 
 impl RunTables {
@@ -48,6 +52,16 @@ impl RunTables {
             period_of_row: &self.period_of_row,
         }
     }
+}
+
+/// The documents of each shard of the plan of the run in `dir`, as its manifest records them; one
+/// shard of all `n_docs` documents where it records none that add up to them.
+fn shard_documents_in(dir: &Path, n_docs: usize) -> Vec<usize> {
+    let recorded = std::fs::read(dir.join("manifest.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|m| serde_json::from_value::<Vec<usize>>(m["sharding"]["shard_documents"].clone()).ok());
+    recorded.filter(|documents| documents.iter().sum::<usize>() == n_docs).unwrap_or_else(|| vec![n_docs])
 }
 
 /// Read what the models need from the run folder `dir`; tokens (for coherence) only if asked.
@@ -103,6 +117,7 @@ pub fn read_run(dir: &Path, with_tokens: bool) -> Result<RunTables> {
     let token_ids = if with_tokens { read_tokens(dir, &doc_ids, &rows, &terms)? } else { None };
     Ok(RunTables {
         run_id: run_id_in(dir),
+        shard_documents: shard_documents_in(dir, doc_ids.len()),
         doc_ids,
         titles,
         periods,
@@ -192,7 +207,9 @@ pub fn rerun_clusters(
     params.check().map_err(Error::Config)?;
     let job = Refit { tool: "clusters", options: serde_json::json!(params), seed, with_tokens: false };
     job.run(run_dir, out, charts, |run, out| {
-        let clustering = cluster(&run.tfidf, &run.counts, params, seed, None)?;
+        let term_counts = |labels: &[u32], k: usize| Ok(cluster_term_counts(&run.counts, labels, k));
+        let shards = RowShards::of(&run.rows, &run.shard_documents);
+        let clustering = cluster(ClusterRows::Here(&run.tfidf), &shards, &term_counts, params, seed)?;
         let outputs = write_cluster_outputs(charts, out, &run.run_id, &clustering, &run.names(), &run.terms)?;
         let labels = clustering.labels.iter().map(|&c| Some(c as usize)).collect();
         Ok(Fitted { outputs, models: models_summary(Some(&clustering), &[]), column: ("cluster", labels) })

@@ -370,15 +370,28 @@ impl ModelShards {
         }
     }
 
+    /// `tokens`: for LSA, whose shards are the plan's, a function of no arguments that gives the
+    /// shard's tokens (bytes, as `answer_tokens` is given them); called only by a request that
+    /// makes the shard's rows.
+    #[pyo3(signature = (shard, common, request, tokens=None))]
     fn answer<'py>(
         &mut self,
         py: Python<'py>,
         shard: usize,
         common: &Bound<'py, PyBytes>,
         request: &Bound<'py, PyBytes>,
+        tokens: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let (common, request, host) = (common.as_bytes(), request.as_bytes(), &mut self.0);
-        let answer = py.detach(|| host.answer(shard, common, request)).map_err(|e| raise(&e))?;
+        let fetch = || -> themeshift::Result<Vec<u8>> {
+            let Some(tokens) = &tokens else { return themeshift::shards::away::no_tokens() };
+            Python::attach(|py| -> PyResult<Vec<u8>> {
+                let bytes = tokens.call0(py)?.into_bound(py);
+                Ok(bytes.cast::<PyBytes>()?.as_bytes().to_vec())
+            })
+            .map_err(|e| themeshift::Error::Shards(format!("fetching shard {shard}'s tokens: {e}")))
+        };
+        let answer = py.detach(|| host.answer_with_tokens(shard, common, request, &fetch)).map_err(|e| raise(&e))?;
         Ok(PyBytes::new(py, &answer))
     }
 }

@@ -68,7 +68,7 @@ class _ModelWorker:
 
     def answer(self, common, requests):
         _forget_store_pages()
-        return [self.shards.answer(shard, common, request) for shard, request in requests]
+        return [self.shards.answer(shard, common, request, _fetcher(tokens)) for shard, request, tokens in requests]
 
 
 class _LdaWorker(_ModelWorker):
@@ -88,6 +88,25 @@ class _ThemeModelWorker(_ModelWorker):
 
 
 _MODELS_AWAY = ("lda", "theme_model", "nmf", "lsa")
+
+
+def _fetcher(tokens):
+    """A function that fetches a shard's tokens from the object store (for LSA, whose shards are the
+    plan's and make their rows from them), or None."""
+    if tokens is None:
+        return None
+
+    def fetch():
+        import ray
+
+        return ray.get(tokens)
+
+    return fetch
+
+
+# The models whose shards are the plan's: each request carries its shard's tokens (a reference;
+# they are fetched only by the request that makes the shard's rows).
+_MODELS_ON_PLAN_SHARDS = ("lsa",)
 
 
 def _models_on_workers(asked):
@@ -128,15 +147,18 @@ class _ModelWorkers:
         self.cpus = None
         self.lock = threading.Lock()
 
-    def ask(self, common, requests):
+    def ask(self, common, requests, tokens=None):
+        """The answers to ``requests`` (shard, request), in order; ``tokens``: the plan's shards'
+        token references, for a model whose shards are the plan's."""
         import ray
 
+        requests = [(shard, request, tokens[shard] if tokens is not None else None) for shard, request in requests]
         with self.lock:
             if self.cpus is None:
                 self.cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
             groups = {}
-            for shard, request in requests:
-                groups.setdefault(shard % self.cpus, []).append((shard, request))
+            for shard, request, shard_tokens in requests:
+                groups.setdefault(shard % self.cpus, []).append((shard, request, shard_tokens))
             for i in groups:
                 if i not in self.actors:
                     self.actors[i] = self.worker.remote()
@@ -154,8 +176,8 @@ class _ModelWorkers:
             raise
         by_shard = {}
         for i, group in groups.items():
-            by_shard.update(zip((shard for shard, _ in group), answered[i]))
-        return [by_shard[shard] for shard, _ in requests]
+            by_shard.update(zip((shard for shard, _, _ in group), answered[i]))
+        return [by_shard[shard] for shard, _, _ in requests]
 
     def close(self):
         """Let every actor go; the next request makes new ones."""
@@ -383,7 +405,8 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
 
         def ask_shards(holding, common, requests):
             if holding in model_workers:
-                return model_workers[holding].ask(common, requests)
+                tokens = held["tokens"] if holding in _MODELS_ON_PLAN_SHARDS else None
+                return model_workers[holding].ask(common, requests, tokens)
             return shards_answer(holding, common, requests)
 
         def shards_answer(holding, common, requests):

@@ -4,7 +4,8 @@
 //! every sum over documents are [`super::lsa`]'s and [`super::kmeans`]'s own; only where a shard's
 //! part runs changes.
 //!
-//! Each shard is sent its rows of X once. The SVD runs on them as NMF's start does
+//! The row shards are the plan's (their documents' analysed rows, [`RowShards`]): each worker makes
+//! its shard's rows of X once, from the shard's tokens, so the driver never holds the matrix. The SVD runs on them as NMF's start does
 //! ([`crate::shards::rows`]); each shard then makes its points from its rows of U and keeps them.
 //! k-means asks the shards for their sums (coordinates, k-means++'s potentials, the clusters' sums)
 //! and adds them in shard order; a point it needs (a centre) it asks of its shard. At the end each
@@ -21,17 +22,15 @@ use super::lsa::{LsaHere, LsaSide, Nearest, Rows};
 use crate::error::{Error, Result};
 use crate::linalg::TallSide;
 use crate::shards::away::{self, AwayShards, Packed, ShardHost};
-use crate::shards::rows::{self, by_rows, raw, AwayRows, AwayTall, SentRows, TallAnswer, TallStep};
-use crate::vectorize::Csr;
+use crate::shards::rows::{self, by_rows, raw, AwayRows, AwayTall, TallAnswer, TallStep, TfidfFromTokens};
+use crate::shards::RowShards;
 
 /// How errors and notes name these shards.
 pub(super) const WHAT: &str = "LSA";
 
 #[derive(Serialize, Deserialize)]
 enum Common {
-    Start {
-        v: usize,
-    },
+    Start(TfidfFromTokens),
     Tall(TallStep),
     MakePoints {
         s: Vec<f64>,
@@ -73,7 +72,8 @@ enum Common {
 
 #[derive(Serialize, Deserialize)]
 enum Request {
-    Start(SentRows),
+    /// The shard's documents (places in it) whose rows it makes.
+    Start(Vec<usize>),
     Step,
     /// Points of the shard (its own numbering).
     Points(Vec<usize>),
@@ -103,10 +103,21 @@ pub struct LsaShardHost {
 
 impl ShardHost for LsaShardHost {
     fn answer(&mut self, shard: usize, common: &[u8], request: &[u8]) -> Result<Vec<u8>> {
+        self.answer_with_tokens(shard, common, request, &away::no_tokens)
+    }
+
+    fn answer_with_tokens(
+        &mut self,
+        shard: usize,
+        common: &[u8],
+        request: &[u8],
+        tokens: &dyn Fn() -> Result<Vec<u8>>,
+    ) -> Result<Vec<u8>> {
         let (common, request) = (away::decode::<Common>(common, WHAT)?, away::decode::<Request>(request, WHAT)?);
         let answer = match (common, request) {
-            (Common::Start { v }, Request::Start(sent)) => {
-                let (x, scatter) = sent.held(v, WHAT, shard)?;
+            (Common::Start(from), Request::Start(docs)) => {
+                let (x, scatter) = from.rows(&tokens()?, &docs, WHAT, shard)?;
+                let v = x.n_cols;
                 let side = LsaHere::new(Rows::Held(x), Cow::Owned(scatter));
                 self.shards.start(shard, (v, side));
                 Answer::Done
@@ -186,11 +197,20 @@ pub(super) struct LsaAway<'a> {
 }
 
 impl<'a> LsaAway<'a> {
-    /// Send each of the row shards `bounds` its rows of `x`.
-    pub(super) fn start(away: &'a AwayShards, x: &Csr<f32>, bounds: &[usize]) -> Result<Self> {
+    /// Have each of the row shards `shards` make its rows of X from its tokens, as `from` says.
+    pub(super) fn start(away: &'a AwayShards, from: &TfidfFromTokens, shards: &RowShards) -> Result<Self> {
         let answer = |a: Answer| if let Answer::Tall(t) = a { Some(t) } else { None };
-        let common = Common::Start { v: x.n_cols };
-        let (rows, answers) = AwayRows::start(away, x, bounds, WHAT, (Common::Tall, answer), &common, Request::Start)?;
+        let rows = AwayRows {
+            away,
+            bounds: shards.bounds.clone(),
+            ids: shards.ids.clone(),
+            v: from.vocabulary.len(),
+            what: WHAT,
+            step: Common::Tall,
+            answer,
+        };
+        let starts = shards.places.iter().map(|docs| Request::Start(docs.clone())).enumerate().collect();
+        let answers = rows.ask_each(&Common::Start(from.clone()), starts)?;
         let lsa = LsaAway { rows, dims: 0 };
         lsa.done(answers)?;
         Ok(lsa)
@@ -202,9 +222,7 @@ impl<'a> LsaAway<'a> {
 
     /// Ask the shards in `requests` (shard, its own request) only.
     fn ask_some(&self, common: &Common, requests: Vec<(usize, Request)>) -> Result<Vec<Answer>> {
-        let requests =
-            requests.into_iter().map(|(s, r)| Ok((s, away::encode(&r, WHAT)?))).collect::<Result<Vec<_>>>()?;
-        away::ask(self.rows.away, WHAT, common, requests)
+        self.rows.ask_each(common, requests)
     }
 
     fn done(&self, answers: Vec<Answer>) -> Result<()> {

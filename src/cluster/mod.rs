@@ -13,8 +13,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::linalg::{Scatter, ROW_SHARDS};
+use crate::linalg::Scatter;
 use crate::shards::away::{retried_from_start, AwayShards};
+use crate::shards::rows::TfidfFromTokens;
+use crate::shards::RowShards;
 use crate::vectorize::{Csr, Weights};
 use kmeans::KMeansParams;
 use lsa::{lsa_kmeans, LsaFit, LsaHere, Rows};
@@ -114,18 +116,28 @@ impl Clustering {
     }
 }
 
-/// Cluster the rows of the TF-IDF matrix `x` (`counts` its term counts). With `away`, the
-/// documents' side (X's rows, then their points) is held by the shards' workers
-/// ([`lsa_shards`]) — the same clusters, bit for bit.
+/// Each cluster's term counts from the rows' labels and k ([`cluster_term_counts`], or the same
+/// asked of a sharded run's shards).
+pub type TermCounts<'a> = dyn Fn(&[u32], usize) -> Result<Vec<Vec<u64>>> + 'a;
+
+/// Where the fit finds the TF-IDF matrix's rows: held here, or with a sharded run's workers, each
+/// making its shard's rows from the shard's tokens ([`lsa_shards`]; the driver never holds them).
+pub enum ClusterRows<'a> {
+    Here(&'a dyn Weights),
+    Away { away: &'a AwayShards, from: &'a TfidfFromTokens },
+}
+
+/// Cluster the rows of the TF-IDF matrix, every sum over them taken by the row shards `shards`
+/// (the same clusters, bit for bit, wherever the rows are held). `term_counts(labels, k)` gives
+/// each cluster's term counts (a row of the vocabulary's length per cluster), for the c-TF-IDF.
 pub fn cluster(
-    x: &dyn Weights,
-    counts: &Csr<u32>,
+    rows: ClusterRows,
+    shards: &RowShards,
+    term_counts: &TermCounts,
     params: &LsaKmeans,
     seed: u64,
-    away: Option<&AwayShards>,
 ) -> Result<Clustering> {
     let start = std::time::Instant::now();
-    let scatter = Scatter::new(x, rayon::current_num_threads(), ROW_SHARDS);
     let fit = LsaFit {
         dimensions: params.dimensions,
         kmeans: KMeansParams {
@@ -137,18 +149,18 @@ pub fn cluster(
         },
         representatives: params.representatives,
     };
-    let shape = (x.n_rows(), x.n_cols());
-    let (clusters, representatives) = match away {
-        None => lsa_kmeans(&mut LsaHere::new(Rows::Here(x), Cow::Borrowed(&scatter)), shape, &fit, seed)?,
-        Some(away) => {
-            let stored = x.stored();
-            retried_from_start(lsa_shards::WHAT, || {
-                lsa_kmeans(&mut LsaAway::start(away, &stored, scatter.row_shards())?, shape, &fit, seed)
-            })?
+    let n = *shards.bounds.last().expect("row shards' bounds");
+    let (clusters, representatives) = match rows {
+        ClusterRows::Here(x) => {
+            let scatter = Scatter::with_row_shards(x, rayon::current_num_threads(), shards.bounds.clone());
+            lsa_kmeans(&mut LsaHere::new(Rows::Here(x), Cow::Borrowed(&scatter)), (n, x.n_cols()), &fit, seed)?
         }
+        ClusterRows::Away { away, from } => retried_from_start(lsa_shards::WHAT, || {
+            lsa_kmeans(&mut LsaAway::start(away, from, shards)?, (n, from.vocabulary.len()), &fit, seed)
+        })?,
     };
     let k = clusters.centroids.nrows();
-    let terms = c_tf_idf(counts, &clusters.labels, k, params.top_terms);
+    let terms = c_tf_idf(term_counts(&clusters.labels, k)?, params.top_terms);
     Ok(Clustering {
         k,
         labels: clusters.labels,
@@ -172,11 +184,10 @@ pub fn top<T: Copy + Ord>(mut items: Vec<(T, f64)>, n: usize) -> Vec<(T, f64)> {
     items
 }
 
-/// Class-based TF-IDF (Grootendorst 2022, BERTopic): a term's share of its cluster's tokens
-/// times `ln(1 + A / f)`, where A is the mean tokens per cluster and f the term's total count.
-pub fn c_tf_idf(counts: &Csr<u32>, labels: &[u32], k: usize, n_terms: usize) -> Vec<Vec<(u32, f64)>> {
-    let v = counts.n_cols;
-    let mut per_cluster = vec![vec![0u64; v]; k];
+/// Each cluster's term counts (`labels`: the cluster of each row of `counts`): a row of the
+/// vocabulary's length per cluster. Integer sums: a sharded run adds its shards' in any order.
+pub fn cluster_term_counts(counts: &Csr<u32>, labels: &[u32], k: usize) -> Vec<Vec<u64>> {
+    let mut per_cluster = vec![vec![0u64; counts.n_cols]; k];
     for (r, &label) in labels.iter().enumerate() {
         let (terms, times) = counts.row(r);
         let row = &mut per_cluster[label as usize];
@@ -184,6 +195,15 @@ pub fn c_tf_idf(counts: &Csr<u32>, labels: &[u32], k: usize, n_terms: usize) -> 
             row[t as usize] += c as u64;
         }
     }
+    per_cluster
+}
+
+/// Class-based TF-IDF (Grootendorst 2022, BERTopic): a term's share of its cluster's tokens
+/// times `ln(1 + A / f)`, where A is the mean tokens per cluster and f the term's total count;
+/// from each cluster's term counts ([`cluster_term_counts`]).
+pub fn c_tf_idf(per_cluster: Vec<Vec<u64>>, n_terms: usize) -> Vec<Vec<(u32, f64)>> {
+    let k = per_cluster.len();
+    let v = per_cluster.first().map_or(0, Vec::len);
     let mut total = vec![0u64; v];
     for row in &per_cluster {
         total.iter_mut().zip(row).for_each(|(t, c)| *t += c);
@@ -224,45 +244,68 @@ mod tests {
     fn c_tf_idf_prefers_terms_particular_to_a_cluster() {
         // Term 0 is everywhere; term 1 only in cluster 0; term 2 only in cluster 1.
         let counts = Csr::from_rows(3, vec![vec![(0, 5), (1, 2)], vec![(0, 5), (1, 3)], vec![(0, 5), (2, 4)]]);
-        let terms = c_tf_idf(&counts, &[0, 0, 1], 2, 3);
+        let terms = c_tf_idf(cluster_term_counts(&counts, &[0, 0, 1], 2), 3);
         assert_eq!(terms[0][0].0, 1);
         assert_eq!(terms[1][0].0, 2);
         assert!(terms[0].iter().any(|&(t, _)| t == 0), "shared term still listed, lower");
     }
 
-    /// The documents' side held by two hosts (each shard's rows sent once; the SVD, the points and
-    /// k-means there; every message encoded) gives the clusters of holding it here, bit for bit —
-    /// also when a host dies (the fit starts again); a host that always fails fails the fit.
+    /// The documents' side held by two hosts, each shard of the plan making its rows from its
+    /// tokens (the SVD, the points and k-means there; every message encoded), gives the clusters
+    /// of holding the matrix here, bit for bit — also when a host dies (the fit starts again); a
+    /// host that always fails fails the fit.
     #[test]
     fn documents_held_away_give_the_same_clusters() {
-        use crate::shards::away::two_hosts;
+        use crate::segment::Tokenized;
+        use crate::shards::away::two_hosts_with_tokens;
+        use crate::vectorize::{columns_of, count_rows, row_norms, TfidfWeights};
         use lsa_shards::LsaShardHost;
-        // Four groups of documents over 80 terms, more than a block of rows.
-        let rows: Vec<Vec<(u32, u32)>> = (0..crate::linalg::BLOCK as u32 + 900)
+        // Four groups of documents over 80 terms, more than a block of rows, in three shards of
+        // the plan; every seventh document is not analysed (a duplicate).
+        let n_docs = crate::linalg::BLOCK + 900;
+        let lists: Vec<Vec<String>> = (0..n_docs as u32)
             .map(|d| {
                 (0..80u32)
                     .filter(|t| t / 20 == d % 4 || (t * 7 + d * 13) % 17 == 0)
-                    .map(|t| (t, 1 + (t * 5 + d * 3) % 4))
+                    .flat_map(|t| std::iter::repeat_n(format!("w{t:02}"), 1 + ((t * 5 + d * 3) % 4) as usize))
                     .collect()
             })
             .collect();
-        let counts = Csr::from_rows(80, rows);
-        let x = counts.map_rows(|_, _, values, out: &mut [f32]| {
-            let norm = values.iter().map(|&c| (c * c) as f32).sum::<f32>().sqrt();
-            out.iter_mut().zip(values).for_each(|(o, &c)| *o = c as f32 / norm);
-        });
+        let documents = [1000, 1500, n_docs - 2500];
+        let rows: Vec<usize> = (0..n_docs).filter(|d| d % 7 != 3).collect();
+        let shards = RowShards::of(&rows, &documents);
+        assert_eq!(shards.ids, [0, 1, 2]);
+        let vocabulary: Vec<String> = (0..80).map(|t| format!("w{t:02}")).collect();
+        let whole = Tokenized::from_token_lists(&lists);
+        let counts = count_rows(&whole, &rows, &columns_of(&whole.terms, &vocabulary), 80);
+        let idf: Vec<f64> = (0..80).map(|t| 1.0 + t as f64 / 37.0).collect();
+        let norms = row_norms(&counts, &idf, true);
+        let x = TfidfWeights::new(&counts, &idf, &norms, true);
+        let mut start = 0;
+        let tokens: Vec<Vec<u8>> = documents
+            .iter()
+            .map(|&n| {
+                start += n;
+                crate::shards::encode_tokens(&Tokenized::from_token_lists(&lists[start - n..start])).unwrap()
+            })
+            .collect();
+        let from = TfidfFromTokens { vocabulary, idf: idf.clone(), sublinear_tf: true };
+        let term_counts = |labels: &[u32], k: usize| Ok(cluster_term_counts(&counts, labels, k));
         let params = LsaKmeans { k: 5, dimensions: 6, runs: 2, ..LsaKmeans::default() };
-        let here = cluster(&x, &counts, &params, 7, None).unwrap();
+        let here = cluster(ClusterRows::Here(&x), &shards, &term_counts, &params, 7).unwrap();
         assert_eq!(here.sizes().iter().filter(|&&s| s > 0).count(), 5);
         for dies_on_call in [None, Some(4), Some(40)] {
-            let there = cluster(&x, &counts, &params, 7, Some(&two_hosts::<LsaShardHost>(dies_on_call))).unwrap();
+            let away = two_hosts_with_tokens::<LsaShardHost>(dies_on_call, tokens.clone());
+            let there =
+                cluster(ClusterRows::Away { away: &away, from: &from }, &shards, &term_counts, &params, 7).unwrap();
             assert_eq!(there.labels, here.labels, "dies on call {dies_on_call:?}");
             assert_eq!(there.representatives, here.representatives, "dies on call {dies_on_call:?}");
             assert_eq!(there.terms, here.terms);
             assert_eq!((there.inertia.to_bits(), there.iterations), (here.inertia.to_bits(), here.iterations));
         }
         let broken: AwayShards = std::sync::Arc::new(|_, _| Err(crate::error::Error::Config("no workers".into())));
-        assert!(cluster(&x, &counts, &params, 7, Some(&broken)).is_err());
+        let away = ClusterRows::Away { away: &broken, from: &from };
+        assert!(cluster(away, &shards, &term_counts, &params, 7).is_err());
     }
 
     #[test]

@@ -158,6 +158,11 @@ pub fn ingest(inputs: &[PathBuf], options: &IngestOptions, shard_mb: f64) -> Res
 
 /// Every shard of the plan, read side by side, joined in shard order.
 pub fn ingest_plan(plan: &ShardPlan, options: &IngestOptions) -> Result<Corpus> {
+    Ok(ingest_by_shard(plan, options)?.0)
+}
+
+/// [`ingest_plan`], with the number of documents each shard of the plan gave.
+pub fn ingest_by_shard(plan: &ShardPlan, options: &IngestOptions) -> Result<(Corpus, Vec<usize>)> {
     let dates = options.dates_file.as_deref().map(read_dates_file).transpose()?;
     let bytes: u64 = plan.shards.iter().map(|s| s.bytes(plan)).sum();
     let progress = crate::progress::bar("ingest", bytes, "bytes");
@@ -166,7 +171,8 @@ pub fn ingest_plan(plan: &ShardPlan, options: &IngestOptions) -> Result<Corpus> 
         .map(|id| read_shard(plan, id, options, dates.as_ref(), &progress))
         .collect();
     let shards = first_error_in_order(shards)?;
-    Ok(join_shards(plan, shards))
+    let documents = shards.iter().map(|shard| shard.documents.len()).collect();
+    Ok((join_shards(plan, shards), documents))
 }
 
 /// Every value, or the error of the first input in the plan's order that failed. (A parallel

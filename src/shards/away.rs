@@ -16,6 +16,25 @@ pub type AwayShards = std::sync::Arc<dyn Fn(Vec<u8>, Vec<(usize, Vec<u8>)>) -> R
 pub trait ShardHost: Send {
     /// Answer the driver's `request` about shard `shard` (a start replaces what was held).
     fn answer(&mut self, shard: usize, common: &[u8], request: &[u8]) -> Result<Vec<u8>>;
+
+    /// [`ShardHost::answer`] for a model whose shards are the plan's (LSA's), which makes its rows
+    /// from the shard's tokens: `tokens` fetches them (as [`crate::shards::encode_tokens`] made
+    /// them) where a request needs them. Other models never call it.
+    fn answer_with_tokens(
+        &mut self,
+        shard: usize,
+        common: &[u8],
+        request: &[u8],
+        tokens: &dyn Fn() -> Result<Vec<u8>>,
+    ) -> Result<Vec<u8>> {
+        let _ = tokens;
+        self.answer(shard, common, request)
+    }
+}
+
+/// Where a shard's host finds no tokens to fetch: a model whose shards are not the plan's.
+pub fn no_tokens() -> Result<Vec<u8>> {
+    Err(Error::Shards("this worker holds no shard's tokens to make rows from".into()))
 }
 
 /// The shards of one model a worker holds, each as the driver last left it, by the number the
@@ -185,6 +204,15 @@ impl<'de, T: Plain> Deserialize<'de> for Packed<T> {
 /// message encoded), the second of which dies — losing what it held — on call `dies_on_call`.
 #[cfg(test)]
 pub fn two_hosts<H: ShardHost + Default + 'static>(dies_on_call: Option<usize>) -> AwayShards {
+    two_hosts_with_tokens::<H>(dies_on_call, Vec::new())
+}
+
+/// [`two_hosts`] whose shard s can fetch `tokens[s]` (encoded).
+#[cfg(test)]
+pub fn two_hosts_with_tokens<H: ShardHost + Default + 'static>(
+    dies_on_call: Option<usize>,
+    tokens: Vec<Vec<u8>>,
+) -> AwayShards {
     let hosts = std::sync::Mutex::new(([H::default(), H::default()], 0usize));
     std::sync::Arc::new(move |common, requests| {
         let mut held = hosts.lock().unwrap();
@@ -193,6 +221,11 @@ pub fn two_hosts<H: ShardHost + Default + 'static>(dies_on_call: Option<usize>) 
             held.0[1] = H::default();
             return Err(Error::Shards("a worker died".into()));
         }
-        requests.into_iter().map(|(s, request)| held.0[s % 2].answer(s, &common, &request)).collect()
+        let tokens = &tokens;
+        let fetch = |s: usize| move || tokens.get(s).cloned().map_or_else(no_tokens, Ok);
+        requests
+            .into_iter()
+            .map(|(s, request)| held.0[s % 2].answer_with_tokens(s, &common, &request, &fetch(s)))
+            .collect()
     })
 }

@@ -225,6 +225,43 @@ impl PartialJoin {
     }
 }
 
+/// The analysed rows grouped by the shard of the plan that holds their documents: the row shards
+/// every sum over the rows of the matrix models (LSA + k-means) is taken by, in this process and
+/// on workers alike, so a worker that makes one shard's rows from its tokens computes exactly
+/// that shard's part. Shards holding no analysed row are left out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowShards {
+    /// The plan's id of each row shard.
+    pub ids: Vec<usize>,
+    /// Row bounds: row shard `s` is rows `bounds[s]..bounds[s + 1]`.
+    pub bounds: Vec<usize>,
+    /// Per row shard, its rows' places among its plan shard's documents.
+    pub places: Vec<Vec<usize>>,
+}
+
+impl RowShards {
+    /// `rows` (ascending indices into the joined corpus) by the shard holding each, the plan's
+    /// shards having `documents[s]` documents each. No row at all: one empty shard.
+    pub fn of(rows: &[usize], documents: &[usize]) -> RowShards {
+        let mut shards = RowShards { ids: Vec::new(), bounds: vec![0], places: Vec::new() };
+        let mut start = 0;
+        for (id, &n) in documents.iter().enumerate() {
+            let (first, end) = (*shards.bounds.last().unwrap(), rows.partition_point(|&d| d < start + n));
+            if end > first {
+                shards.ids.push(id);
+                shards.bounds.push(end);
+                shards.places.push(rows[first..end].iter().map(|&d| d - start).collect());
+            }
+            start += n;
+        }
+        assert_eq!(*shards.bounds.last().unwrap(), rows.len(), "every row in a shard of the plan");
+        if shards.ids.is_empty() {
+            shards = RowShards { ids: vec![0], bounds: vec![0, 0], places: vec![Vec::new()] };
+        }
+        shards
+    }
+}
+
 /// What a shard holds apart from its partial, and is asked about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Holding {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::away::{self, AwayShards, Packed};
 use crate::error::{Error, Result};
 use crate::linalg::{Scatter, TallSide};
-use crate::vectorize::Csr;
+use crate::vectorize::{columns_of, count_rows, row_norms, Csr, TfidfWeights, Weights};
 
 /// A shard's rows of X as they travel: each row's length, then the columns and weights of all.
 #[derive(Serialize, Deserialize)]
@@ -55,6 +55,40 @@ impl SentRows {
             indices: std::sync::Arc::new(self.columns.0),
             values: self.weights.0,
         };
+        let scatter = Scatter::new(&x, rayon::current_num_threads(), 1);
+        Ok((x, scatter))
+    }
+}
+
+/// How a shard of the plan makes its rows of the TF-IDF matrix from its tokens: the vocabulary
+/// (X's columns), its idf and tf. Travels once, common to every shard.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct TfidfFromTokens {
+    pub vocabulary: Vec<String>,
+    pub idf: Vec<f64>,
+    pub sublinear_tf: bool,
+}
+
+impl TfidfFromTokens {
+    /// The TF-IDF rows of documents `docs` (places in the shard) of a shard's `tokens` (encoded),
+    /// with a plan of one row shard of their own: the weights the driver would make from the same
+    /// counts ([`crate::vectorize::TfidfWeights`]), bit for bit.
+    pub fn rows(&self, tokens: &[u8], docs: &[usize], what: &str, shard: usize) -> Result<(Csr<f32>, Scatter)> {
+        let tokenized: crate::segment::Tokenized = super::decode(tokens, "a shard's tokens")?;
+        if let Some(d) = docs.iter().find(|&&d| d >= tokenized.n_docs()) {
+            return Err(Error::Shards(format!(
+                "{what} shard {shard}: no document {d} among its {} (was it read again from changed input?)",
+                tokenized.n_docs()
+            )));
+        }
+        let v = self.vocabulary.len();
+        if self.idf.len() != v {
+            return Err(Error::Shards(format!("{what} shard {shard}: an idf for each of {v} terms was not sent")));
+        }
+        let counts = count_rows(&tokenized, docs, &columns_of(&tokenized.terms, &self.vocabulary), v);
+        drop(tokenized);
+        let norms = row_norms(&counts, &self.idf, self.sublinear_tf);
+        let x = TfidfWeights::new(&counts, &self.idf, &norms, self.sublinear_tf).stored().into_owned();
         let scatter = Scatter::new(&x, rayon::current_num_threads(), 1);
         Ok((x, scatter))
     }
@@ -144,6 +178,8 @@ pub struct AwayRows<'a, C, A> {
     pub away: &'a AwayShards,
     /// Row bounds of the shards.
     pub bounds: Vec<usize>,
+    /// The number each shard is asked under (its place, or its id in the plan).
+    pub ids: Vec<usize>,
     /// Terms (X's columns).
     pub v: usize,
     pub what: &'static str,
@@ -164,21 +200,23 @@ impl<'a, C: Serialize, A: serde::de::DeserializeOwned> AwayRows<'a, C, A> {
         common: &C,
         start: impl Fn(SentRows) -> R,
     ) -> Result<(Self, Vec<A>)> {
-        let requests = bounds
-            .windows(2)
-            .enumerate()
-            .map(|(s, r)| Ok((s, away::encode(&start(SentRows::of(x, r[0]..r[1])), what)?)))
-            .collect::<Result<Vec<_>>>()?;
-        let answers = away::ask(away, what, common, requests)?;
-        Ok((AwayRows { away, bounds: bounds.to_vec(), v: x.n_cols, what, step, answer }, answers))
+        let starts = bounds.windows(2).enumerate().map(|(s, r)| (s, start(SentRows::of(x, r[0]..r[1])))).collect();
+        let ids = (0..bounds.len() - 1).collect();
+        let rows = AwayRows { away, bounds: bounds.to_vec(), ids, v: x.n_cols, what, step, answer };
+        let answers = rows.ask_each(common, starts)?;
+        Ok((rows, answers))
     }
 
     /// Every shard's answer to `common`, each shard sent `request` — in shard order.
     pub fn ask_all<R: Serialize>(&self, common: &C, request: &R) -> Result<Vec<A>> {
-        let requests = (0..self.bounds.len() - 1)
-            .map(|s| Ok((s, away::encode(request, self.what)?)))
-            .collect::<Result<Vec<_>>>()?;
-        away::ask(self.away, self.what, common, requests)
+        let requests = (0..self.ids.len()).map(|s| Ok((self.ids[s], away::encode(request, self.what)?)));
+        away::ask(self.away, self.what, common, requests.collect::<Result<Vec<_>>>()?)
+    }
+
+    /// The answers to `common` of the shards (by place) each with its own request — in the order asked.
+    pub fn ask_each<R: Serialize>(&self, common: &C, requests: Vec<(usize, R)>) -> Result<Vec<A>> {
+        let requests = requests.into_iter().map(|(s, r)| Ok((self.ids[s], away::encode(&r, self.what)?)));
+        away::ask(self.away, self.what, common, requests.collect::<Result<Vec<_>>>()?)
     }
 
     /// The shards' answers to `step` (each shard sent `request`), as steps answer.

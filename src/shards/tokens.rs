@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{check_len, decode, encode, AskShards, Holding, Places, Shards};
+use crate::cluster::cluster_term_counts;
 use crate::error::{Error, Result};
 use crate::segment::{Tokenized, TokensJoin};
 use crate::topics::coherence::{Cooccurrence, NOT_RELEVANT};
@@ -43,6 +44,9 @@ pub enum TokenQuestion {
     /// period, the `top` with the most occurrences of the word, as (occurrences, index among the
     /// documents asked). Only these words are counted.
     TopRows { words: Vec<String>, asked: Vec<(usize, usize)>, top: usize },
+    /// Each of `k` clusters' counts of the terms of `vocabulary` over the documents asked
+    /// ([`AskedDocs::labels`]: their clusters), the clusters' rows laid end to end.
+    ClusterTermCounts { vocabulary: Vec<String>, k: usize },
 }
 
 /// The documents a request asks one shard about (places in the shard) and, for the trends'
@@ -52,6 +56,9 @@ pub struct AskedDocs {
     pub docs: Vec<usize>,
     pub periods: Vec<Option<usize>>,
     pub keys: Vec<u64>,
+    /// For [`TokenQuestion::ClusterTermCounts`], each document's cluster (else empty).
+    #[serde(default)]
+    pub labels: Vec<u32>,
 }
 
 /// What a document's row holds: its counts over `vocabulary` (sorted terms) and its hits of the
@@ -70,6 +77,7 @@ pub enum TokenAnswer {
     Cooccurrence(Cooccurrence),
     TermSums(TermSums),
     TopRows(Vec<Vec<(f64, usize)>>),
+    ClusterTermCounts(Vec<u64>),
 }
 
 /// Rows of some documents, in the order asked: the count matrix's rows laid end to end (`lens`
@@ -128,6 +136,14 @@ impl TokenQuestion {
                 check_len(asked.periods.len(), docs.len())?;
                 let counts = count_rows(&tokenized, docs, &columns_of(&tokenized.terms, words), words.len());
                 TokenAnswer::TopRows(best_rows(&counts, wanted, &asked.periods, *top))
+            }
+            TokenQuestion::ClusterTermCounts { vocabulary, k } => {
+                check_len(asked.labels.len(), docs.len())?;
+                if let Some(&label) = asked.labels.iter().find(|&&l| l as usize >= *k) {
+                    return Err(Error::Shards(format!("asked for cluster {label} of {k}")));
+                }
+                let counts = count_rows(&tokenized, docs, &columns_of(&tokenized.terms, vocabulary), vocabulary.len());
+                TokenAnswer::ClusterTermCounts(cluster_term_counts(&counts, &asked.labels, *k).concat())
             }
         })
     }
@@ -301,6 +317,32 @@ impl ShardTokens {
         AskedRows { tokens: self, docs, vocabulary }
     }
 
+    /// Each of `k` clusters' counts of the terms of `vocabulary` over documents `docs` (`labels`:
+    /// the cluster of each): every shard's, added up (integers: the same whatever the order).
+    pub fn cluster_term_counts(
+        &self,
+        docs: &[usize],
+        vocabulary: &[String],
+        labels: &[u32],
+        k: usize,
+    ) -> Result<Vec<Vec<u64>>> {
+        let question = TokenQuestion::ClusterTermCounts { vocabulary: vocabulary.to_vec(), k };
+        let asked = |places: &Places| AskedDocs {
+            docs: places.iter().map(|&(_, p)| p).collect(),
+            labels: places.iter().map(|&(r, _)| labels[r]).collect(),
+            ..AskedDocs::default()
+        };
+        let v = vocabulary.len();
+        let mut total = vec![0u64; k * v];
+        self.ask_with(&question, self.shards.places(docs), asked, |_, answer| {
+            let TokenAnswer::ClusterTermCounts(part) = answer else { return Err(other_kind()) };
+            check_len(part.len(), total.len())?;
+            total.iter_mut().zip(part).for_each(|(t, p)| *t += p);
+            Ok(())
+        })?;
+        Ok(if v == 0 { vec![Vec::new(); k] } else { total.chunks(v).map(<[u64]>::to_vec).collect() })
+    }
+
     /// The rows (indices into `docs`) each shard holds, shards in order, those holding none left out.
     pub fn shard_rows(&self, docs: &[usize]) -> Vec<std::ops::Range<usize>> {
         self.shards.places(docs).into_iter().map(|(_, places)| places[0].0..places[places.len() - 1].0 + 1).collect()
@@ -323,6 +365,7 @@ impl AskedRows<'_> {
             docs: places.iter().map(|&(_, p)| p).collect(),
             periods: places.iter().map(|&(r, _)| period[r]).collect(),
             keys: if keys.is_empty() { Vec::new() } else { places.iter().map(|&(r, _)| keys[r]).collect() },
+            labels: Vec::new(),
         }
     }
 }

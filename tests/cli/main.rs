@@ -727,7 +727,7 @@ fn sharded_run_writes_the_in_process_tables() {
         c.cluster = themeshift::cluster::ClusterConfig::LsaKmeans(lsa);
         c
     };
-    let asked = sharded_like_in_process(tmp.path(), &config);
+    let asked: Vec<Holding> = sharded_like_in_process(tmp.path(), &config).into_iter().map(|(h, ..)| h).collect();
     assert!(asked.contains(&Holding::Texts), "evidence and texts were made from the shards' answers");
     assert!(asked.contains(&Holding::Tokens), "the vocabulary and rows were made from the shards' answers");
     assert!(asked.contains(&Holding::Lda), "LDA's shards were sampled away");
@@ -765,11 +765,12 @@ fn sharded_config(dir: &Path, out: &str) -> themeshift::config::RunConfig {
 /// Runs `config("local")` in process and `config("sharded")` on its shards (mapped on their own,
 /// partials joined out of order, every request answered from the bytes the shards left, the
 /// models' shards held by hosts as workers hold them); checks every table is the same bytes and
-/// returns what was asked of the shards.
+/// returns what was asked of the shards: each shard's request as its holding, the common part and
+/// how many shards were asked with it at once.
 fn sharded_like_in_process(
     dir: &Path,
     config: &dyn Fn(&str) -> themeshift::config::RunConfig,
-) -> Vec<themeshift::shards::Holding> {
+) -> Vec<(themeshift::shards::Holding, Vec<u8>, usize)> {
     use themeshift::pipeline::{map_shard, run, run_sharded, shard_plan, Sharding, MODELS_AWAY};
     use themeshift::shards::{
         answer_texts, answer_tokens, encode_texts, encode_tokens, AskShards, Holding, PartialJoin, ShardPartial,
@@ -796,15 +797,20 @@ fn sharded_like_in_process(
     let nmf_host = std::sync::Mutex::new(themeshift::topics::nmf_shards::NmfShardHost::default());
     let lsa_host = std::sync::Mutex::new(themeshift::cluster::lsa_shards::LsaShardHost::default());
     let ask: AskShards = std::sync::Arc::new(move |holding, common, requests| {
+        let at_once = requests.len();
         let answers: Vec<_> = requests
             .into_iter()
             .map(|(shard, request)| {
-                log.lock().unwrap().push(holding);
+                log.lock().unwrap().push((holding, common.clone(), at_once));
                 match holding {
                     Holding::Lda => lda_host.lock().unwrap().answer(shard, &common, &request),
                     Holding::ThemeModel => theme_host.lock().unwrap().answer(shard, &common, &request),
                     Holding::Nmf => nmf_host.lock().unwrap().answer(shard, &common, &request),
-                    Holding::Lsa => lsa_host.lock().unwrap().answer(shard, &common, &request),
+                    Holding::Lsa => {
+                        // Its shards are the plan's: it makes their rows from the tokens they left.
+                        let tokens = || Ok(held[&(Holding::Tokens.name(), shard)].clone());
+                        lsa_host.lock().unwrap().answer_with_tokens(shard, &common, &request, &tokens)
+                    }
                     Holding::Texts => answer_texts(&held[&(holding.name(), shard)], &common, &request),
                     Holding::Tokens => answer_tokens(&held[&(holding.name(), shard)], &common, &request),
                 }
@@ -846,6 +852,54 @@ fn a_sharded_run_without_models_asks_the_shards_for_its_counts() {
         c
     };
     let asked = sharded_like_in_process(tmp.path(), &config);
-    let tokens = asked.iter().filter(|&&h| h == themeshift::shards::Holding::Tokens).count();
+    let tokens = asked.iter().filter(|(h, ..)| *h == themeshift::shards::Holding::Tokens).count();
     assert!(tokens > 3 * 4, "frequencies, hits, sums, evidence and TF-IDF rows asked shard by shard: {tokens}");
+    assert_no_count_rows_gathered(&asked);
+}
+
+/// The driver never held the count matrix: the shards were asked for their count rows over the
+/// vocabulary only two at a time (the TF-IDF table's rows, written as they come); the theme hits'
+/// rows, asked of every shard, come with an empty vocabulary.
+fn assert_no_count_rows_gathered(asked: &[(themeshift::shards::Holding, Vec<u8>, usize)]) {
+    use themeshift::shards::{Holding, TokenQuestion};
+    let mut hits = 0;
+    for (holding, common, at_once) in asked {
+        if *holding != Holding::Tokens {
+            continue;
+        }
+        if let TokenQuestion::Rows(wanted) = rmp_serde::from_slice(common).unwrap() {
+            if wanted.vocabulary.is_empty() {
+                hits += 1;
+            } else {
+                assert!(*at_once <= 2, "count rows over the vocabulary asked of {at_once} shards at once");
+            }
+        }
+    }
+    assert!(hits >= 4, "the theme hits were asked of every shard: {hits}");
+}
+
+/// A sharded run that clusters with LSA + k-means on its workers, and fits no topic model: each
+/// worker makes its shard's TF-IDF rows from the shard's tokens and the clusters' term counts are
+/// asked of the shards, so the driver never holds the count matrix — and every table, the
+/// clusters' among them, is the bytes of the run in process over the same shard plan.
+#[test]
+fn a_sharded_run_clusters_on_workers_that_make_their_rows_from_tokens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = |out: &str| {
+        let mut c = sharded_config(tmp.path(), out);
+        let lsa = themeshift::cluster::LsaKmeans { k: 3, dimensions: 4, ..Default::default() };
+        c.cluster = themeshift::cluster::ClusterConfig::LsaKmeans(lsa);
+        c.topics.models.clear();
+        c
+    };
+    let asked = sharded_like_in_process(tmp.path(), &config);
+    let lsa = asked.iter().filter(|(h, ..)| *h == themeshift::shards::Holding::Lsa).count();
+    assert!(lsa > 10, "the SVD and k-means asked the workers step by step: {lsa}");
+    assert_no_count_rows_gathered(&asked);
+    // The clusters are there (their tables compared above), each with its terms.
+    let summary = manifest(&tmp.path().join("sharded"))["models"]["clusters"].clone();
+    assert_eq!(summary["k"], 3, "{summary}");
+    for table in ["clusters.parquet", "cluster_representatives.parquet", "cluster_trends.parquet"] {
+        assert!(tmp.path().join("sharded").join(table).exists(), "{table}");
+    }
 }
