@@ -8,9 +8,9 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use themeshift::cluster::{cluster, cluster_term_counts, ClusterRows, LsaKmeans};
 use themeshift::demo;
-use themeshift::linalg::{Scatter, ROW_SHARDS};
 use themeshift::normalize::{clean_whitespace_and_width, ScriptConverter};
 use themeshift::segment::{build_jieba, FilterChain, Segmenter};
+use themeshift::shards::rows::MatrixRows;
 use themeshift::shards::RowShards;
 use themeshift::topics::coherence::{coherence, count_here};
 use themeshift::topics::lda::{lda, LdaParams};
@@ -128,8 +128,7 @@ fn stages(c: &mut Criterion) {
     }
     models.bench_function("topics: NMF k=5", |b| {
         b.iter(|| {
-            let scatter = Scatter::new(x, rayon::current_num_threads(), ROW_SHARDS);
-            let fit = nmf(x, &scatter, 5, 1, &NmfParams::default(), None).unwrap();
+            let fit = nmf(MatrixRows::Here(x), &shards, 5, 1, &NmfParams::default()).unwrap();
             assert!(fit.reconstruction_error.is_finite() && fit.iterations > 1);
         })
     });

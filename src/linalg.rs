@@ -3,11 +3,12 @@
 //! Every parallel reduction here sums fixed blocks of rows in block order, so results are
 //! bit-identical whatever the number of threads.
 //!
-//! The tall side of a factorization (one row per document) is also cut into fixed row shards
-//! ([`ROW_SHARDS`], [`shard_bounds`]): every sum over its rows is taken within each shard (blocks
-//! counted from the shard's first row), then the shards' sums are added in shard order. A worker
-//! holding one shard's rows therefore computes exactly that shard's part, and the whole is the same
-//! bits whether the shards are summed here or gathered from workers.
+//! The tall side of a factorization (one row per document) is also cut into row shards — the run's
+//! plan's shards ([`crate::shards::RowShards`]), given to [`Scatter::with_row_shards`]: every sum
+//! over its rows is taken within each shard (blocks counted from the shard's first row), then the
+//! shards' sums are added in shard order. A worker holding one shard's rows therefore computes
+//! exactly that shard's part, and the whole is the same bits whether the shards are summed here or
+//! gathered from workers.
 
 use linfa_linalg::eigh::{EigSort, Eigh};
 use std::ops::Range;
@@ -25,10 +26,6 @@ use crate::vectorize::Weights;
 /// Rows per block in parallel reductions: fixed, so sums do not depend on the thread count.
 pub const BLOCK: usize = 2048;
 
-/// Row shards of the tall side of NMF and of the SVD behind LSA and NMF's start: fixed (as LDA's
-/// shards), so the sums do not depend on threads or workers.
-pub const ROW_SHARDS: usize = 8;
-
 /// `shards` ranges of rows with about the same number of entries each, `starts` being the rows'
 /// starts (a CSR `indptr`, or token offsets): range `s` is `bounds[s]..bounds[s + 1]`.
 pub fn shard_bounds(starts: &[usize], shards: usize) -> Vec<usize> {
@@ -44,7 +41,7 @@ pub fn shard_bounds(starts: &[usize], shards: usize) -> Vec<usize> {
     bounds
 }
 
-/// Σ over the shards (in order) of `part(rows)`: a sum over rows as [`ROW_SHARDS`] takes it.
+/// Σ over the shards (in order) of `part(rows)`: a sum over rows as the row shards take it.
 pub fn sum_by_shards(bounds: &[usize], part: impl Fn(Range<usize>) -> f64) -> f64 {
     bounds.windows(2).map(|w| part(w[0]..w[1])).fold(0.0, |total, p| total + p)
 }

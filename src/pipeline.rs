@@ -19,7 +19,7 @@ use crate::shards::rows::TfidfFromTokens;
 use crate::shards::{AskShards, Holding, PartialJoin, RowShards, RowsWanted, ShardPartial, ShardTexts, ShardTokens};
 use crate::topics::away::AwayShards;
 use crate::topics::theme_model::{fit_theme_model, match_seeds, SeedTheme, Seeds, ThemeInputs, ThemeModel};
-use crate::topics::{fit_topics, TopicInputs, TopicModel, TopicsConfig};
+use crate::topics::{fit_topics, TopicInputs, TopicMethod, TopicModel, TopicsConfig};
 use crate::trends::analysis::CountRows;
 use crate::trends::analysis::{analyse, PeriodKeyness, TrendResults};
 use crate::trends::bootstrap::document_key;
@@ -28,7 +28,7 @@ use crate::trends::term_stats::ranked;
 use crate::trends::term_stats::{series_stats, TermStat};
 use crate::trends::themes::{parse_lexicon, unseen_terms, LexiconIndex, Theme, CHINA_RUSSIA};
 use crate::trends::RowFacts;
-use crate::vectorize::{vocabulary_for, Vectorized, Vocabulary};
+use crate::vectorize::{vocabulary_for, Vectorized, Vocabulary, Weights};
 use crate::write::charts;
 use crate::write::manifest::{self, peak_rss_mib, write_manifest, Counts, Manifest, StageTiming};
 use crate::write::models::{self, RowNames};
@@ -109,7 +109,7 @@ fn cluster_stage(
     v: &Vectorized,
     config: &ClusterConfig,
     seed: u64,
-    (shards, away): (&RowShards, Option<&AwayShards>),
+    (shards, away): (&RowShards, Option<(&AwayShards, &TfidfFromTokens)>),
     tokens: Option<&ShardTokens>,
 ) -> Result<Option<Clustering>> {
     let ClusterConfig::LsaKmeans(params) = config else { return Ok(None) };
@@ -117,17 +117,9 @@ fn cluster_stage(
         Some(tokens) => tokens.cluster_term_counts(&v.rows, &v.vocabulary.terms, labels, k),
         None => Ok(cluster_term_counts(v.counts(), labels, k)),
     };
-    let from;
     let tfidf;
     let rows = match away {
-        Some(away) => {
-            from = TfidfFromTokens {
-                vocabulary: v.vocabulary.terms.clone(),
-                idf: v.idf.clone(),
-                sublinear_tf: v.sublinear_tf,
-            };
-            ClusterRows::Away { away, from: &from }
-        }
+        Some((away, from)) => ClusterRows::Away { away, from },
         None => {
             tfidf = v.tfidf();
             ClusterRows::Here(&tfidf)
@@ -186,6 +178,9 @@ pub struct Sharding {
     /// Documents of each shard of the plan: LSA + k-means sums over the rows by shard
     /// ([`RowShards`]), and a re-fit from the tables (`themeshift clusters`) reads them back.
     pub shard_documents: Vec<usize>,
+    /// Whether the driver gathered the count matrix (a model on the driver needs it); else the
+    /// count rows stayed with the shards, which answered what was asked of them.
+    pub count_matrix_on_driver: bool,
 }
 
 impl Sharding {
@@ -423,11 +418,12 @@ fn finish(
         // A sharded run whose models need no matrix leaves the count rows with its shards: what the
         // trends and the TF-IDF table need of them is asked there. Then only the theme hits come.
         let (cluster, topics, _) = &supported;
-        // LSA + k-means held by the workers makes its rows there, from the shards' tokens.
+        // LSA + k-means and NMF held by the workers make their rows there, from the shards' tokens.
+        let on_driver = |model: &TopicMethod| !matches!(model, TopicMethod::Nmf(_)) || models_away.nmf.is_none();
         let matrix_needed = tokens.is_here()
             || config.keep_tokens
             || (!matches!(cluster, ClusterConfig::None) && models_away.lsa.is_none())
-            || !topics.models.is_empty()
+            || topics.models.iter().any(on_driver)
             || config.theme_model.is_some();
         let lexicon = LexiconIndex::new(themes);
         let sublinear_tf = config.vectorize.sublinear_tf;
@@ -484,7 +480,14 @@ fn finish(
     let n_tokens: Vec<u64> = tokens.n_tokens().iter().map(|&n| n as u64).collect();
     let rows = &vectorized.rows;
     let row_shards = RowShards::of(rows, &shard_documents);
+    // How the workers of the models held away make their rows of the TF-IDF matrix.
+    let from_tokens = TfidfFromTokens {
+        vocabulary: vectorized.vocabulary.terms.clone(),
+        idf: vectorized.idf.clone(),
+        sublinear_tf: vectorized.sublinear_tf,
+    };
     sharding.shard_documents = shard_documents.clone();
+    sharding.count_matrix_on_driver = vectorized.holds_counts();
     let periods = config.periods.order(rows.iter().filter_map(|&d| period_labels[d].clone()));
     let period_of_row: Vec<Option<usize>> =
         rows.iter().map(|&d| period_labels[d].as_ref().and_then(|p| periods.iter().position(|q| q == p))).collect();
@@ -538,7 +541,7 @@ fn finish(
                         side_by_side,
                         || {
                             timed("cluster", || {
-                                let away = (&row_shards, models_away.lsa.as_ref());
+                                let away = (&row_shards, models_away.lsa.as_ref().map(|away| (away, &from_tokens)));
                                 cluster_stage(&vectorized, &cluster_config, config.seed, away, tokens.as_ref())
                             })
                         },
@@ -547,12 +550,13 @@ fn finish(
                                 if topics_config.models.is_empty() {
                                     return Ok(Vec::new());
                                 }
+                                let tfidf = vectorized.holds_counts().then(|| vectorized.tfidf());
                                 let inputs = TopicInputs {
-                                    tfidf: &vectorized.tfidf(),
-                                    counts: vectorized.counts(),
+                                    matrix: tfidf.as_ref().map(|x| (x as &dyn Weights, vectorized.counts())),
+                                    row_shards: &row_shards,
                                     cooccurrence: Some(&counted),
                                     lda_away: models_away.lda.as_ref(),
-                                    nmf_away: models_away.nmf.as_ref(),
+                                    nmf_away: models_away.nmf.as_ref().map(|away| (away, &from_tokens)),
                                 };
                                 fit_topics(&inputs, &topics_config, config.seed)
                             })

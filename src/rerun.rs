@@ -185,8 +185,13 @@ pub fn rerun_topics(
         // Coherence counts the top words in the run's tokens (its tokens.parquet), when it kept them.
         let counted = |relevant: &[u32]| Ok(count_here(run.token_ids.as_deref().unwrap_or_default(), relevant));
         let cooccurrence = run.token_ids.is_some().then_some(&counted as &CooccurrenceSource);
-        let inputs =
-            TopicInputs { tfidf: &run.tfidf, counts: &run.counts, cooccurrence, lda_away: None, nmf_away: None };
+        let inputs = TopicInputs {
+            matrix: Some((&run.tfidf, &run.counts)),
+            row_shards: &RowShards::of(&run.rows, &run.shard_documents),
+            cooccurrence,
+            lda_away: None,
+            nmf_away: None,
+        };
         let models = fit_topics(&inputs, config, seed)?;
         let outputs =
             write_topic_outputs(charts, out, &run.run_id, &models, &run.names(), &run.terms, config.doc_topic_floor)?;

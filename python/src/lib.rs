@@ -370,7 +370,7 @@ impl ModelShards {
         }
     }
 
-    /// `tokens`: for LSA, whose shards are the plan's, a function of no arguments that gives the
+    /// `tokens`: for LSA and NMF, whose shards are the plan's, a function of no arguments that gives the
     /// shard's tokens (bytes, as `answer_tokens` is given them); called only by a request that
     /// makes the shard's rows.
     #[pyo3(signature = (shard, common, request, tokens=None))]

@@ -91,8 +91,8 @@ _MODELS_AWAY = ("lda", "theme_model", "nmf", "lsa")
 
 
 def _fetcher(tokens):
-    """A function that fetches a shard's tokens from the object store (for LSA, whose shards are the
-    plan's and make their rows from them), or None."""
+    """A function that fetches a shard's tokens from the object store (for LSA and NMF, whose shards
+    are the plan's and make their rows from them), or None."""
     if tokens is None:
         return None
 
@@ -106,7 +106,7 @@ def _fetcher(tokens):
 
 # The models whose shards are the plan's: each request carries its shard's tokens (a reference;
 # they are fetched only by the request that makes the shard's rows).
-_MODELS_ON_PLAN_SHARDS = ("lsa",)
+_MODELS_ON_PLAN_SHARDS = ("lsa", "nmf")
 
 
 def _models_on_workers(asked):

@@ -200,17 +200,8 @@ impl<'a> LsaAway<'a> {
     /// Have each of the row shards `shards` make its rows of X from its tokens, as `from` says.
     pub(super) fn start(away: &'a AwayShards, from: &TfidfFromTokens, shards: &RowShards) -> Result<Self> {
         let answer = |a: Answer| if let Answer::Tall(t) = a { Some(t) } else { None };
-        let rows = AwayRows {
-            away,
-            bounds: shards.bounds.clone(),
-            ids: shards.ids.clone(),
-            v: from.vocabulary.len(),
-            what: WHAT,
-            step: Common::Tall,
-            answer,
-        };
-        let starts = shards.places.iter().map(|docs| Request::Start(docs.clone())).enumerate().collect();
-        let answers = rows.ask_each(&Common::Start(from.clone()), starts)?;
+        let (rows, answers) =
+            AwayRows::from_tokens(away, shards, WHAT, (Common::Tall, answer), (Common::Start, from), Request::Start)?;
         let lsa = LsaAway { rows, dims: 0 };
         lsa.done(answers)?;
         Ok(lsa)

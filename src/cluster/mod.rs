@@ -14,8 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::linalg::Scatter;
-use crate::shards::away::{retried_from_start, AwayShards};
-use crate::shards::rows::TfidfFromTokens;
+use crate::shards::away::retried_from_start;
+#[cfg(test)]
+use crate::shards::away::AwayShards;
+use crate::shards::rows::MatrixRows;
 use crate::shards::RowShards;
 use crate::vectorize::{Csr, Weights};
 use kmeans::KMeansParams;
@@ -122,10 +124,7 @@ pub type TermCounts<'a> = dyn Fn(&[u32], usize) -> Result<Vec<Vec<u64>>> + 'a;
 
 /// Where the fit finds the TF-IDF matrix's rows: held here, or with a sharded run's workers, each
 /// making its shard's rows from the shard's tokens ([`lsa_shards`]; the driver never holds them).
-pub enum ClusterRows<'a> {
-    Here(&'a dyn Weights),
-    Away { away: &'a AwayShards, from: &'a TfidfFromTokens },
-}
+pub type ClusterRows<'a> = MatrixRows<'a, dyn Weights + 'a>;
 
 /// Cluster the rows of the TF-IDF matrix, every sum over them taken by the row shards `shards`
 /// (the same clusters, bit for bit, wherever the rows are held). `term_counts(labels, k)` gives
@@ -256,56 +255,35 @@ mod tests {
     /// host that always fails fails the fit.
     #[test]
     fn documents_held_away_give_the_same_clusters() {
-        use crate::segment::Tokenized;
         use crate::shards::away::two_hosts_with_tokens;
-        use crate::vectorize::{columns_of, count_rows, row_norms, TfidfWeights};
+        use crate::shards::rows::TokenShards;
         use lsa_shards::LsaShardHost;
-        // Four groups of documents over 80 terms, more than a block of rows, in three shards of
-        // the plan; every seventh document is not analysed (a duplicate).
-        let n_docs = crate::linalg::BLOCK + 900;
-        let lists: Vec<Vec<String>> = (0..n_docs as u32)
-            .map(|d| {
-                (0..80u32)
-                    .filter(|t| t / 20 == d % 4 || (t * 7 + d * 13) % 17 == 0)
-                    .flat_map(|t| std::iter::repeat_n(format!("w{t:02}"), 1 + ((t * 5 + d * 3) % 4) as usize))
-                    .collect()
-            })
-            .collect();
-        let documents = [1000, 1500, n_docs - 2500];
-        let rows: Vec<usize> = (0..n_docs).filter(|d| d % 7 != 3).collect();
-        let shards = RowShards::of(&rows, &documents);
-        assert_eq!(shards.ids, [0, 1, 2]);
-        let vocabulary: Vec<String> = (0..80).map(|t| format!("w{t:02}")).collect();
-        let whole = Tokenized::from_token_lists(&lists);
-        let counts = count_rows(&whole, &rows, &columns_of(&whole.terms, &vocabulary), 80);
-        let idf: Vec<f64> = (0..80).map(|t| 1.0 + t as f64 / 37.0).collect();
-        let norms = row_norms(&counts, &idf, true);
-        let x = TfidfWeights::new(&counts, &idf, &norms, true);
-        let mut start = 0;
-        let tokens: Vec<Vec<u8>> = documents
-            .iter()
-            .map(|&n| {
-                start += n;
-                crate::shards::encode_tokens(&Tokenized::from_token_lists(&lists[start - n..start])).unwrap()
-            })
-            .collect();
-        let from = TfidfFromTokens { vocabulary, idf: idf.clone(), sublinear_tf: true };
-        let term_counts = |labels: &[u32], k: usize| Ok(cluster_term_counts(&counts, labels, k));
+        // Four groups of documents over 80 terms, more than a block of rows, in three shards.
+        let n_docs = crate::linalg::BLOCK as u32 + 900;
+        let count = |d: u32, t: u32| {
+            if t / 20 == d % 4 || (t * 7 + d * 13) % 17 == 0 {
+                1 + (t * 5 + d * 3) % 4
+            } else {
+                0
+            }
+        };
+        let made = TokenShards::new(&[1000, 1500, n_docs as usize - 2500], 80, count);
+        assert_eq!(made.shards.ids, [0, 1, 2]);
+        let term_counts = |labels: &[u32], k: usize| Ok(cluster_term_counts(&made.counts, labels, k));
         let params = LsaKmeans { k: 5, dimensions: 6, runs: 2, ..LsaKmeans::default() };
-        let here = cluster(ClusterRows::Here(&x), &shards, &term_counts, &params, 7).unwrap();
+        let fit = |rows: ClusterRows| cluster(rows, &made.shards, &term_counts, &params, 7);
+        let here = fit(ClusterRows::Here(&made.x)).unwrap();
         assert_eq!(here.sizes().iter().filter(|&&s| s > 0).count(), 5);
         for dies_on_call in [None, Some(4), Some(40)] {
-            let away = two_hosts_with_tokens::<LsaShardHost>(dies_on_call, tokens.clone());
-            let there =
-                cluster(ClusterRows::Away { away: &away, from: &from }, &shards, &term_counts, &params, 7).unwrap();
+            let away = two_hosts_with_tokens::<LsaShardHost>(dies_on_call, made.tokens.clone());
+            let there = fit(ClusterRows::Away { away: &away, from: &made.from }).unwrap();
             assert_eq!(there.labels, here.labels, "dies on call {dies_on_call:?}");
             assert_eq!(there.representatives, here.representatives, "dies on call {dies_on_call:?}");
             assert_eq!(there.terms, here.terms);
             assert_eq!((there.inertia.to_bits(), there.iterations), (here.inertia.to_bits(), here.iterations));
         }
         let broken: AwayShards = std::sync::Arc::new(|_, _| Err(crate::error::Error::Config("no workers".into())));
-        let away = ClusterRows::Away { away: &broken, from: &from };
-        assert!(cluster(away, &shards, &term_counts, &params, 7).is_err());
+        assert!(fit(ClusterRows::Away { away: &broken, from: &made.from }).is_err());
     }
 
     #[test]

@@ -405,3 +405,21 @@ fn check_len(got: usize, asked: usize) -> Result<()> {
         Err(Error::Shards(format!("a shard sent {got} answers for {asked} questions")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RowShards;
+
+    /// Rows fall in the shard of the plan holding their document; a shard with no row is left
+    /// out, and each row's place is its document's place in its shard.
+    #[test]
+    fn row_shards_follow_the_plan() {
+        // Shards of 3, 2, 0 and 4 documents; documents 1, 3, 4 and 6 are not analysed.
+        let shards = RowShards::of(&[0, 2, 5, 7, 8], &[3, 2, 0, 4]);
+        assert_eq!(shards.ids, [0, 3]);
+        assert_eq!(shards.bounds, [0, 2, 5]);
+        assert_eq!(shards.places, [vec![0, 2], vec![0, 2, 3]]);
+        // No analysed row at all: one empty shard, so a sum over the rows still has one part.
+        assert_eq!(RowShards::of(&[], &[2, 2]).bounds, [0, 0]);
+    }
+}

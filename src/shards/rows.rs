@@ -1,62 +1,34 @@
 //! Rows of the TF-IDF matrix held by the shards' workers, and the randomized SVD's documents' side
 //! ([`TallSide`]) run there: what the matrix models held away (NMF, [`crate::topics::nmf_shards`];
-//! LSA, [`crate::cluster::lsa_shards`]) share. Each worker's part of a sum over documents is its
-//! shard's; the driver adds the parts in shard order, as the same shards held here are added
-//! ([`crate::linalg`]), so both give the same bits.
-
-use std::ops::Range;
+//! LSA, [`crate::cluster::lsa_shards`]) share. Their row shards are the plan's ([`RowShards`]): each
+//! worker makes its shard's rows from the shard's tokens, so the driver never holds the matrix.
+//! Each worker's part of a sum over documents is its shard's; the driver adds the parts in shard
+//! order, as the same shards held here are added ([`crate::linalg`]), so both give the same bits.
 
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use super::away::{self, AwayShards, Packed};
+use super::RowShards;
 use crate::error::{Error, Result};
 use crate::linalg::{Scatter, TallSide};
 use crate::vectorize::{columns_of, count_rows, row_norms, Csr, TfidfWeights, Weights};
 
-/// A shard's rows of X as they travel: each row's length, then the columns and weights of all.
-#[derive(Serialize, Deserialize)]
-pub struct SentRows {
-    lengths: Packed<u32>,
-    columns: Packed<u32>,
-    weights: Packed<f32>,
+/// Where a matrix model (LSA + k-means, NMF) finds the TF-IDF rows of its documents' side: the
+/// matrix held here (`X`), or a sharded run's workers, each making its shard's rows from its
+/// tokens as `from` says.
+pub enum MatrixRows<'a, X: ?Sized> {
+    Here(&'a X),
+    Away { away: &'a AwayShards, from: &'a TfidfFromTokens },
 }
 
-impl SentRows {
-    /// Rows `rows` of `x`.
-    pub fn of(x: &Csr<f32>, rows: Range<usize>) -> SentRows {
-        let entries = x.indptr[rows.start]..x.indptr[rows.end];
-        SentRows {
-            lengths: Packed(x.indptr[rows.start..=rows.end].windows(2).map(|p| (p[1] - p[0]) as u32).collect()),
-            columns: Packed(x.indices[entries.clone()].to_vec()),
-            weights: Packed(x.values[entries].to_vec()),
+impl<X: ?Sized> MatrixRows<'_, X> {
+    /// The matrix's columns: `v` of the matrix held here.
+    pub fn columns(&self, here: impl Fn(&X) -> usize) -> usize {
+        match self {
+            MatrixRows::Here(x) => here(x),
+            MatrixRows::Away { from, .. } => from.vocabulary.len(),
         }
-    }
-
-    /// The rows as held, checked to fit `v` terms (an error names `what` shard `shard`), with a plan
-    /// of one row shard of their own.
-    pub fn held(self, v: usize, what: &str, shard: usize) -> Result<(Csr<f32>, Scatter)> {
-        let mut indptr = vec![0usize];
-        for &length in &self.lengths.0 {
-            indptr.push(indptr.last().unwrap() + length as usize);
-        }
-        let entries = *indptr.last().unwrap();
-        let fits = [self.columns.0.len(), self.weights.0.len()] == [entries; 2]
-            && indptr.windows(2).all(|w| self.columns.0[w[0]..w[1]].windows(2).all(|c| c[0] < c[1]))
-            && self.columns.0.iter().all(|&c| (c as usize) < v);
-        if !fits {
-            return Err(Error::Shards(format!(
-                "{what} shard {shard}: its rows' lengths, columns and weights disagree"
-            )));
-        }
-        let x = Csr {
-            n_cols: v,
-            indptr: std::sync::Arc::new(indptr),
-            indices: std::sync::Arc::new(self.columns.0),
-            values: self.weights.0,
-        };
-        let scatter = Scatter::new(&x, rayon::current_num_threads(), 1);
-        Ok((x, scatter))
     }
 }
 
@@ -189,21 +161,21 @@ pub struct AwayRows<'a, C, A> {
 }
 
 impl<'a, C: Serialize, A: serde::de::DeserializeOwned> AwayRows<'a, C, A> {
-    /// Send each of the row shards `bounds` its rows of `x` (in the model's `start` request, with
-    /// `common`); the shards' answers come back beside the rows held.
-    pub fn start<R: Serialize>(
+    /// Have each of the row shards `shards` (the plan's) make its rows of X from its tokens as `from`
+    /// says: the model's `start` common message carrying `from`, and its request carrying the
+    /// shard's documents; the shards' answers come back beside the rows held.
+    pub fn from_tokens<R: Serialize>(
         away: &'a AwayShards,
-        x: &Csr<f32>,
-        bounds: &[usize],
+        shards: &RowShards,
         what: &'static str,
         (step, answer): StepMessages<C, A>,
-        common: &C,
-        start: impl Fn(SentRows) -> R,
+        (common, from): (fn(TfidfFromTokens) -> C, &TfidfFromTokens),
+        start: fn(Vec<usize>) -> R,
     ) -> Result<(Self, Vec<A>)> {
-        let starts = bounds.windows(2).enumerate().map(|(s, r)| (s, start(SentRows::of(x, r[0]..r[1])))).collect();
-        let ids = (0..bounds.len() - 1).collect();
-        let rows = AwayRows { away, bounds: bounds.to_vec(), ids, v: x.n_cols, what, step, answer };
-        let answers = rows.ask_each(common, starts)?;
+        let v = from.vocabulary.len();
+        let rows = AwayRows { away, bounds: shards.bounds.clone(), ids: shards.ids.clone(), v, what, step, answer };
+        let starts = shards.places.iter().map(|docs| start(docs.clone())).enumerate().collect();
+        let answers = rows.ask_each(&common(from.clone()), starts)?;
         Ok((rows, answers))
     }
 
@@ -279,5 +251,46 @@ impl<C: Serialize, A: serde::de::DeserializeOwned, R: Serialize> TallSide for Aw
         let parts =
             self.rows.parts(answers, None, |a| if let TallAnswer::Product(p) = a { Some(p.0) } else { None })?;
         by_rows(added_from_first(parts), self.rows.v, self.rows.what, 0)
+    }
+}
+
+/// For the tests of the models held away: documents over `v` terms (`count(d, t)` occurrences of
+/// term t in document d) in shards of the plan of `documents[s]` documents each, every seventh
+/// document not analysed (a duplicate). Their TF-IDF matrix held here (`x`, sublinear tf) with its
+/// count rows, its row shards, how the shards make it, and each shard's tokens as they travel.
+#[cfg(test)]
+pub struct TokenShards {
+    pub x: Csr<f32>,
+    pub counts: Csr<u32>,
+    pub shards: RowShards,
+    pub from: TfidfFromTokens,
+    pub tokens: Vec<Vec<u8>>,
+}
+
+#[cfg(test)]
+impl TokenShards {
+    pub fn new(documents: &[usize], v: u32, count: impl Fn(u32, u32) -> u32) -> TokenShards {
+        use crate::segment::Tokenized;
+        let n_docs: usize = documents.iter().sum();
+        let lists: Vec<Vec<String>> = (0..n_docs as u32)
+            .map(|d| (0..v).flat_map(|t| std::iter::repeat_n(format!("w{t:03}"), count(d, t) as usize)).collect())
+            .collect();
+        let rows: Vec<usize> = (0..n_docs).filter(|d| d % 7 != 3).collect();
+        let vocabulary: Vec<String> = (0..v).map(|t| format!("w{t:03}")).collect();
+        let whole = Tokenized::from_token_lists(&lists);
+        let counts = count_rows(&whole, &rows, &columns_of(&whole.terms, &vocabulary), v as usize);
+        let idf: Vec<f64> = (0..v).map(|t| 1.0 + t as f64 / 37.0).collect();
+        let norms = row_norms(&counts, &idf, true);
+        let x = TfidfWeights::new(&counts, &idf, &norms, true).stored().into_owned();
+        let mut start = 0;
+        let tokens = documents
+            .iter()
+            .map(|&n| {
+                start += n;
+                super::encode_tokens(&Tokenized::from_token_lists(&lists[start - n..start])).unwrap()
+            })
+            .collect();
+        let shards = RowShards::of(&rows, documents);
+        TokenShards { x, counts, shards, from: TfidfFromTokens { vocabulary, idf, sublinear_tf: true }, tokens }
     }
 }

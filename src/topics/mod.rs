@@ -20,8 +20,9 @@ use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::top;
-use crate::error::Result;
-use crate::linalg::{Scatter, ROW_SHARDS};
+use crate::error::{Error, Result};
+use crate::shards::rows::{MatrixRows, TfidfFromTokens};
+use crate::shards::RowShards;
 use crate::vectorize::{Csr, Weights};
 use coherence::{coherence, CooccurrenceSource, TopicCoherence};
 use lda::{lda, LdaParams};
@@ -143,15 +144,25 @@ impl TopicModel {
 
 /// What the models read.
 pub struct TopicInputs<'a> {
-    pub tfidf: &'a dyn Weights,
-    pub counts: &'a Csr<u32>,
+    /// The TF-IDF and count matrices, when held here; `None` where a sharded run left the count
+    /// rows with its shards (then only NMF held away can fit).
+    pub matrix: Option<(&'a dyn Weights, &'a Csr<u32>)>,
+    /// The row shards NMF's sums over documents are taken by (the plan's).
+    pub row_shards: &'a RowShards,
     /// Coherence's counts of the top words over the matrix's rows; `None` when the tokens are
     /// not at hand.
     pub cooccurrence: Option<&'a CooccurrenceSource<'a>>,
     /// Where LDA's shards are sampled when not here (a sharded run's workers).
     pub lda_away: Option<&'a away::AwayShards>,
-    /// Where NMF's documents' side is held when not here.
-    pub nmf_away: Option<&'a away::AwayShards>,
+    /// Where NMF's documents' side is held when not here (a sharded run's workers), and how
+    /// each makes its shard's rows from its tokens.
+    pub nmf_away: Option<(&'a away::AwayShards, &'a TfidfFromTokens)>,
+}
+
+impl TopicInputs<'_> {
+    fn matrix(&self) -> Result<(&dyn Weights, &Csr<u32>)> {
+        self.matrix.ok_or_else(|| Error::Config("a topic model on this process needs the count matrix here".into()))
+    }
 }
 
 /// Fit every model for every k, in that order.
@@ -175,21 +186,23 @@ fn fit_one(
     let start = Instant::now();
     let (topic_terms, strength, shares, iterations, diagnostics) = match method {
         TopicMethod::Nmf(params) => {
-            // Every iteration reads every weight twice: they are stored for the fit.
-            let stored = inputs.tfidf.stored();
-            let x = stored.as_ref();
             // NNDSVDa starts from the k leading singular pairs; their own SVD, so a model depends
             // only on the matrix, k and the seed (not on what else the run computes). A more
             // exact SVD (7–30 power iterations) does not give more coherent topics: on the
             // China–Russia subset it lands in a local optimum 0.006 NPMI lower as often as not.
-            // One plan for the Xᵀ products of the start's SVD and of the fit.
-            let scatter = Scatter::new(x, rayon::current_num_threads(), ROW_SHARDS);
-            let fit = nmf(x, &scatter, k, seed, params, inputs.nmf_away)?;
+            let fit = match inputs.nmf_away {
+                Some((away, from)) => nmf(MatrixRows::Away { away, from }, inputs.row_shards, k, seed, params)?,
+                None => {
+                    // Every iteration reads every weight twice: they are stored for the fit.
+                    let stored = inputs.matrix()?.0.stored();
+                    nmf(MatrixRows::Here(stored.as_ref()), inputs.row_shards, k, seed, params)?
+                }
+            };
             let shares = row_shares(&fit.w);
             (fit.h, fit.w, shares, fit.iterations, vec![("reconstruction_error", fit.reconstruction_error)])
         }
         TopicMethod::Lda(params) => {
-            let fit = lda(inputs.counts, k, params, seed, inputs.lda_away)?;
+            let fit = lda(inputs.matrix()?.1, k, params, seed, inputs.lda_away)?;
             let seconds = start.elapsed().as_secs_f64();
             let rate = fit.tokens as f64 * fit.iterations as f64 / seconds.max(1e-9);
             let alpha_sum = fit.alpha.iter().sum::<f64>();

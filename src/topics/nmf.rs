@@ -7,8 +7,8 @@
 //! `Xᵀ · W` scattered from the rows of X, see [`Scatter`]); each row of W (and of Hᵀ) is then
 //! updated on its own, so rows run in parallel and the result does not depend on the thread count.
 //! Every sum over documents (`Xᵀ · W`, `WᵀW`, the violation, the start's norms) is taken by the
-//! scatter plan's row shards ([`crate::linalg::ROW_SHARDS`]), so a shard's part is the same
-//! wherever its rows are held.
+//! scatter plan's row shards (the plan's shards, [`crate::shards::RowShards`]), so a shard's part
+//! is the same wherever its rows are held.
 
 use std::borrow::Cow;
 
@@ -23,7 +23,11 @@ use crate::linalg::{
     fastest, gram, gram_by_shards, randomized_svd_of, sparse_dense, sparse_dense_into, sum_by_shards, wide_simd,
     Scatter, TallRows, TallSide, BLOCK, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS,
 };
-use crate::shards::away::{retried_from_start, AwayShards};
+use crate::shards::away::retried_from_start;
+#[cfg(test)]
+use crate::shards::away::AwayShards;
+use crate::shards::rows::MatrixRows;
+use crate::shards::RowShards;
 use crate::vectorize::Csr;
 
 /// NMF settings: `max_iterations` 200 and `tolerance` 1e-4, as scikit-learn.
@@ -275,34 +279,33 @@ fn sweep_lanes_avx2(lanes: &mut [f32], cross: &[f32], gram: &[f32], k: usize, pr
     sweep_lanes(lanes, cross, gram, k, projected)
 }
 
-/// Fit `k` topics to `x` (n × v) from NNDSVDa on a seeded randomized SVD; `scatter` is x's plan for
-/// Xᵀ products (and its row shards). With `away`, the documents' side (X's rows, U's and W's) is
-/// held by the shards' workers ([`super::nmf_shards`]) — the same fit, bit for bit.
-pub fn nmf(
-    x: &Csr<f32>,
-    scatter: &Scatter,
-    k: usize,
-    seed: u64,
-    params: &NmfParams,
-    away: Option<&AwayShards>,
-) -> Result<NmfFit> {
-    let Some(away) = away else {
-        return fit_from_start(DocumentRows::new(Cow::Borrowed(x), Cow::Borrowed(scatter)), x, k, seed, params);
-    };
-    retried_from_start(super::nmf_shards::WHAT, || {
-        fit_from_start(NmfAway::start(away, x, scatter.row_shards())?, x, k, seed, params)
-    })
+/// Fit `k` topics to the TF-IDF matrix (n × v) from NNDSVDa on a seeded randomized SVD, every sum
+/// over documents taken by the row shards `shards`. Its rows are held here, or with a sharded
+/// run's workers, each making its shard's rows from its tokens ([`super::nmf_shards`]; the
+/// documents' side — X's rows, U's and W's — stays there): the same fit, bit for bit.
+pub fn nmf(rows: MatrixRows<Csr<f32>>, shards: &RowShards, k: usize, seed: u64, params: &NmfParams) -> Result<NmfFit> {
+    let n = *shards.bounds.last().expect("row shards' bounds");
+    match rows {
+        MatrixRows::Here(x) => {
+            // One plan for the Xᵀ products of the start's SVD and of the fit.
+            let scatter = Scatter::with_row_shards(x, rayon::current_num_threads(), shards.bounds.clone());
+            let documents = DocumentRows::new(Cow::Borrowed(x), Cow::Owned(scatter));
+            fit_from_start(documents, (n, x.n_cols), k, seed, params)
+        }
+        MatrixRows::Away { away, from } => retried_from_start(super::nmf_shards::WHAT, || {
+            fit_from_start(NmfAway::start(away, from, shards)?, (n, from.vocabulary.len()), k, seed, params)
+        }),
+    }
 }
 
 /// NNDSVDa's start (the SVD's and W's documents' side on `documents`), then the fit.
 fn fit_from_start(
     mut documents: impl DocumentSide,
-    x: &Csr<f32>,
+    (n, v): (usize, usize),
     k: usize,
     seed: u64,
     params: &NmfParams,
 ) -> Result<NmfFit> {
-    let (n, v) = (x.n_rows(), x.n_cols);
     let (s, vt) = randomized_svd_of(&mut *documents.tall(), n, v, k, SVD_OVERSAMPLE, SVD_POWER_ITERATIONS, seed)?;
     let sums = documents.start_sums(k)?;
     let mean = sums.mean(n, v);
@@ -490,44 +493,35 @@ mod tests {
         assert!((violation - total).abs() <= 1e-12 * total.abs(), "{violation} vs {total}");
     }
 
-    /// Documents of three planted topics over 60 terms, more than a block of rows so that the
-    /// shards' sums cross block bounds.
-    fn larger() -> Csr<f32> {
-        let rows = (0..BLOCK as u32 + 700)
-            .map(|d| {
-                let topic = d % 3;
-                (0..60u32)
-                    .filter(|t| t / 20 == topic || (t * 7 + d * 11) % 13 == 0)
-                    .map(|t| (t, 1.0 + ((t * 5 + d * 3) % 17) as f32 / 10.0))
-                    .collect()
-            })
-            .collect();
-        Csr::from_rows(60, rows)
-    }
-
-    /// The documents' side held by two hosts (each shard's rows sent once, the start's SVD and W
-    /// made there, every message encoded) gives the fit of holding it here, bit for bit — also
-    /// when a host dies in the start or mid-fit (the fit starts again); a host that always fails
-    /// fails the fit.
+    /// The documents' side held by two hosts, each shard of the plan making its rows from its
+    /// tokens (the start's SVD and W made there, every message encoded), gives the fit of holding
+    /// it here, bit for bit — also when a host dies in the start or mid-fit (the fit starts
+    /// again); a host that always fails fails the fit.
     #[test]
     fn documents_held_away_give_the_same_fit() {
         use super::super::nmf_shards::NmfShardHost;
-        use crate::shards::away::two_hosts;
-        let x = larger();
+        use crate::shards::away::two_hosts_with_tokens;
+        use crate::shards::rows::TokenShards;
+        // Documents of three planted topics over 60 terms, more than a block of rows so that the
+        // shards' sums cross block bounds, in three shards of the plan.
+        let count =
+            |d: u32, t: u32| u32::from(t / 20 == d % 3 || (t * 7 + d * 11) % 13 == 0) * (1 + (t * 5 + d * 3) % 3);
+        let made = TokenShards::new(&[900, BLOCK + 100, 500], 60, count);
         let k = 4;
-        let scatter = Scatter::new(&x, 2, crate::linalg::ROW_SHARDS);
         let params = NmfParams { max_iterations: 30, tolerance: 1e-9 };
-        let here = nmf(&x, &scatter, k, 3, &params, None).unwrap();
+        let fit = |rows: MatrixRows<Csr<f32>>| nmf(rows, &made.shards, k, 3, &params);
+        let here = fit(MatrixRows::Here(&made.x)).unwrap();
         assert_eq!(here.iterations, 30);
         for dies_on_call in [None, Some(5), Some(30)] {
-            let there = nmf(&x, &scatter, k, 3, &params, Some(&two_hosts::<NmfShardHost>(dies_on_call))).unwrap();
+            let away = two_hosts_with_tokens::<NmfShardHost>(dies_on_call, made.tokens.clone());
+            let there = fit(MatrixRows::Away { away: &away, from: &made.from }).unwrap();
             assert_eq!(there.iterations, here.iterations, "dies on call {dies_on_call:?}");
             assert!(there.w.iter().zip(&here.w).all(|(a, b)| a.to_bits() == b.to_bits()), "W, {dies_on_call:?}");
             assert!(there.h.iter().zip(&here.h).all(|(a, b)| a.to_bits() == b.to_bits()), "H, {dies_on_call:?}");
             assert_eq!(there.reconstruction_error.to_bits(), here.reconstruction_error.to_bits());
         }
         let broken: AwayShards = std::sync::Arc::new(|_, _| Err(crate::error::Error::Config("no workers".into())));
-        assert!(nmf(&x, &scatter, k, 3, &params, Some(&broken)).is_err());
+        assert!(fit(MatrixRows::Away { away: &broken, from: &made.from }).is_err());
     }
 
     #[test]
@@ -537,7 +531,14 @@ mod tests {
         // The start the fit makes itself.
         let start = nndsvda(&truncated_svd(&x, &scatter, 2, 1), &x, 2, scatter.row_shards());
         let start_error = frobenius_error(&x, &scatter, &start.0, &start.1);
-        let fit = nmf(&x, &scatter, 2, 1, &NmfParams::default(), None).unwrap();
+        let fit = nmf(
+            MatrixRows::Here(&x),
+            &RowShards::of(&(0..x.n_rows()).collect::<Vec<_>>(), &[x.n_rows()]),
+            2,
+            1,
+            &NmfParams::default(),
+        )
+        .unwrap();
         assert!(fit.reconstruction_error < 1e-2, "error {}", fit.reconstruction_error);
         assert!(fit.reconstruction_error < start_error);
         // Each fitted topic puts its weight on one planted block of terms.

@@ -1,10 +1,11 @@
 //! NMF's documents' side held away from the driver — on Ray actors, each holding one row shard
 //! of the TF-IDF matrix and its rows of W from iteration to iteration — giving the same fit, bit
 //! for bit, as holding them in this process: the row shards and every sum over documents are
-//! [`super::nmf`]'s own (taken by [`crate::linalg::ROW_SHARDS`]); only where a shard's part runs
-//! changes.
+//! [`super::nmf`]'s own (taken by the plan's shards, [`crate::shards::RowShards`]); only where a
+//! shard's part runs changes.
 //!
-//! At the start, each shard is sent, once, its rows of X. The start's randomized SVD then runs
+//! At the start, each shard makes its rows of X, once, from the shard's tokens (the driver never
+//! holds the matrix). The start's randomized SVD then runs
 //! with the shards holding its tall side (Q, at its end U): the driver sends the small matrices
 //! (the test matrix, the basis of the terms' side, the transforms) and adds up the shards' Gram
 //! matrices and Xᵀ products. NNDSVDa makes each shard's rows of W from its rows of U, with the
@@ -24,18 +25,17 @@ use crate::error::{Error, Result};
 use crate::linalg::TallSide;
 use crate::shards::away::{self, AwayShards, Packed, ShardHost};
 use crate::shards::rows::{
-    self, added_from_first, added_from_zero, by_rows, raw, shaped, AwayRows, AwayTall, SentRows, TallAnswer, TallStep,
+    self, added_from_first, added_from_zero, by_rows, raw, shaped, AwayRows, AwayTall, TallAnswer, TallStep,
+    TfidfFromTokens,
 };
-use crate::vectorize::Csr;
+use crate::shards::RowShards;
 
 /// How errors and notes name these shards.
 pub(super) const WHAT: &str = "NMF";
 
 #[derive(Serialize, Deserialize)]
 enum Common {
-    Start {
-        v: usize,
-    },
+    Start(TfidfFromTokens),
     /// A step of the start's SVD.
     Tall(TallStep),
     /// NNDSVDa's sums of U (`k` components) and X, then W from U.
@@ -57,11 +57,11 @@ enum Common {
     },
 }
 
-/// A shard's own part of a request: its rows at the start; after it, nothing (the common part
-/// says it all).
+/// A shard's own part of a request: at the start, its documents (places in the shard) whose rows
+/// it makes; after it, nothing (the common part says it all).
 #[derive(Serialize, Deserialize)]
 enum Request {
-    Start(SentRows),
+    Start(Vec<usize>),
     Step,
 }
 
@@ -87,10 +87,21 @@ struct HeldShard {
 
 impl ShardHost for NmfShardHost {
     fn answer(&mut self, shard: usize, common: &[u8], request: &[u8]) -> Result<Vec<u8>> {
+        self.answer_with_tokens(shard, common, request, &away::no_tokens)
+    }
+
+    fn answer_with_tokens(
+        &mut self,
+        shard: usize,
+        common: &[u8],
+        request: &[u8],
+        tokens: &dyn Fn() -> Result<Vec<u8>>,
+    ) -> Result<Vec<u8>> {
         let (common, request) = (away::decode::<Common>(common, WHAT)?, away::decode::<Request>(request, WHAT)?);
         let answer = match (common, request) {
-            (Common::Start { v }, Request::Start(sent)) => {
-                let (x, scatter) = sent.held(v, WHAT, shard)?;
+            (Common::Start(from), Request::Start(docs)) => {
+                let (x, scatter) = from.rows(&tokens()?, &docs, WHAT, shard)?;
+                let v = x.n_cols;
                 let rows = DocumentRows::new(Cow::Owned(x), Cow::Owned(scatter));
                 self.shards.start(shard, HeldShard { v, rows });
                 Answer::Done
@@ -129,7 +140,7 @@ fn step(held: &mut HeldShard, common: Common, shard: usize) -> Result<Answer> {
             let (violation, wtw) = rows.sweep(&ht, &gram_h, &mut xt_w)?;
             Answer::Swept { violation, xt_w: Packed(raw(xt_w)), wtw: Packed(raw(wtw)) }
         }
-        Common::Start { .. } | Common::Finish { .. } => return Err(away::mismatched(WHAT, shard)),
+        Common::Start(_) | Common::Finish { .. } => return Err(away::mismatched(WHAT, shard)),
     })
 }
 
@@ -139,11 +150,11 @@ pub(super) struct NmfAway<'a> {
 }
 
 impl<'a> NmfAway<'a> {
-    /// Send each of the row shards `bounds` its rows of `x`.
-    pub(super) fn start(away: &'a AwayShards, x: &Csr<f32>, bounds: &[usize]) -> Result<Self> {
+    /// Have each of the row shards `shards` make its rows of X from its tokens, as `from` says.
+    pub(super) fn start(away: &'a AwayShards, from: &TfidfFromTokens, shards: &RowShards) -> Result<Self> {
         let answer = |a: Answer| if let Answer::Tall(t) = a { Some(t) } else { None };
-        let common = Common::Start { v: x.n_cols };
-        let (rows, answers) = AwayRows::start(away, x, bounds, WHAT, (Common::Tall, answer), &common, Request::Start)?;
+        let (rows, answers) =
+            AwayRows::from_tokens(away, shards, WHAT, (Common::Tall, answer), (Common::Start, from), Request::Start)?;
         let nmf = NmfAway { rows };
         nmf.done(answers)?;
         Ok(nmf)

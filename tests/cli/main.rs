@@ -798,6 +798,10 @@ fn sharded_like_in_process(
     let lsa_host = std::sync::Mutex::new(themeshift::cluster::lsa_shards::LsaShardHost::default());
     let ask: AskShards = std::sync::Arc::new(move |holding, common, requests| {
         let at_once = requests.len();
+        let tokens = |shard: usize| {
+            let held = &held;
+            move || Ok(held[&(Holding::Tokens.name(), shard)].clone())
+        };
         let answers: Vec<_> = requests
             .into_iter()
             .map(|(shard, request)| {
@@ -805,11 +809,12 @@ fn sharded_like_in_process(
                 match holding {
                     Holding::Lda => lda_host.lock().unwrap().answer(shard, &common, &request),
                     Holding::ThemeModel => theme_host.lock().unwrap().answer(shard, &common, &request),
-                    Holding::Nmf => nmf_host.lock().unwrap().answer(shard, &common, &request),
+                    // Their shards are the plan's: they make their rows from the tokens the shards left.
+                    Holding::Nmf => {
+                        nmf_host.lock().unwrap().answer_with_tokens(shard, &common, &request, &tokens(shard))
+                    }
                     Holding::Lsa => {
-                        // Its shards are the plan's: it makes their rows from the tokens they left.
-                        let tokens = || Ok(held[&(Holding::Tokens.name(), shard)].clone());
-                        lsa_host.lock().unwrap().answer_with_tokens(shard, &common, &request, &tokens)
+                        lsa_host.lock().unwrap().answer_with_tokens(shard, &common, &request, &tokens(shard))
                     }
                     Holding::Texts => answer_texts(&held[&(holding.name(), shard)], &common, &request),
                     Holding::Tokens => answer_tokens(&held[&(holding.name(), shard)], &common, &request),
@@ -878,28 +883,34 @@ fn assert_no_count_rows_gathered(asked: &[(themeshift::shards::Holding, Vec<u8>,
     assert!(hits >= 4, "the theme hits were asked of every shard: {hits}");
 }
 
-/// A sharded run that clusters with LSA + k-means on its workers, and fits no topic model: each
-/// worker makes its shard's TF-IDF rows from the shard's tokens and the clusters' term counts are
-/// asked of the shards, so the driver never holds the count matrix — and every table, the
-/// clusters' among them, is the bytes of the run in process over the same shard plan.
+/// A sharded run whose matrix models — LSA + k-means and NMF — are on its workers, with no other
+/// model: each worker makes its shard's TF-IDF rows from the shard's tokens, and the clusters' term
+/// counts and the topics' coherence are asked of the shards, so the driver never holds the count
+/// matrix — and every table, the models' among them, is the bytes of the run in process over the
+/// same shard plan.
 #[test]
-fn a_sharded_run_clusters_on_workers_that_make_their_rows_from_tokens() {
+fn a_sharded_run_with_its_matrix_models_on_workers_never_gathers_the_count_matrix() {
     let tmp = tempfile::tempdir().unwrap();
     let config = |out: &str| {
         let mut c = sharded_config(tmp.path(), out);
         let lsa = themeshift::cluster::LsaKmeans { k: 3, dimensions: 4, ..Default::default() };
         c.cluster = themeshift::cluster::ClusterConfig::LsaKmeans(lsa);
-        c.topics.models.clear();
+        c.topics.models = vec![themeshift::topics::TopicMethod::Nmf(Default::default())];
+        c.topics.k = vec![3];
         c
     };
     let asked = sharded_like_in_process(tmp.path(), &config);
-    let lsa = asked.iter().filter(|(h, ..)| *h == themeshift::shards::Holding::Lsa).count();
-    assert!(lsa > 10, "the SVD and k-means asked the workers step by step: {lsa}");
+    for model in [themeshift::shards::Holding::Lsa, themeshift::shards::Holding::Nmf] {
+        let steps = asked.iter().filter(|(h, ..)| *h == model).count();
+        assert!(steps > 10, "{model:?}: the workers asked step by step: {steps}");
+    }
     assert_no_count_rows_gathered(&asked);
-    // The clusters are there (their tables compared above), each with its terms.
-    let summary = manifest(&tmp.path().join("sharded"))["models"]["clusters"].clone();
-    assert_eq!(summary["k"], 3, "{summary}");
-    for table in ["clusters.parquet", "cluster_representatives.parquet", "cluster_trends.parquet"] {
+    let manifest = manifest(&tmp.path().join("sharded"));
+    assert_eq!(manifest["models"]["clusters"]["k"], 3, "{}", manifest["models"]);
+    assert_eq!(manifest["models"]["topics"][0]["model"], "nmf", "{}", manifest["models"]);
+    assert!(manifest["models"]["topics"][0]["coherence"]["c_npmi"].is_number(), "{}", manifest["models"]);
+    assert_eq!(manifest["sharding"]["count_matrix_on_driver"], false);
+    for table in ["clusters.parquet", "cluster_representatives.parquet", "topics.parquet", "doc_topics.parquet"] {
         assert!(tmp.path().join("sharded").join(table).exists(), "{table}");
     }
 }

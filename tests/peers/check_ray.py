@@ -3,10 +3,13 @@
 usage: check_ray.py CORPUS IN_PROCESS_RUN WORK
 
 IN_PROCESS_RUN is acceptance 1's run of the CLI on CORPUS with default options (and the default
-shard size). The tables do not depend on the shard plan, so two Ray runs with 8 MB shards must give
-its tables byte for byte: one on 2 workers undisturbed, one on 1 worker while this script SIGKILLs
-a worker process in the middle of its shard (Ray retries the shard). Then a run with no model (no
-clusters, no topics), whose count rows stay with the shards, against the same run in process.
+shard size). Two Ray runs with 8 MB shards must give the tables of the same run in process with
+8 MB shards byte for byte (LSA + k-means sums by the plan's shards, so the clusters' tables follow
+the shard plan; every other table must equal IN_PROCESS_RUN's too): one on 2 workers undisturbed,
+one on 1 worker while this script SIGKILLs a worker process in the middle of its shard (Ray retries
+the shard). Both cluster on the workers, each making its shard's TF-IDF rows from its tokens, so the
+driver never holds the count matrix. Then a run with no model (no clusters, no topics), whose count
+rows stay with the shards, against the same run in process.
 Prints wall times, the driver's and workers' peak RSS and the map's time.
 """
 import filecmp
@@ -52,14 +55,23 @@ def same_tables(a, b):
     return len(names), differ
 
 
+same_plan = themeshift.run([corpus], out=work / "in-process-8mb", shard_mb=8, quiet=True)
 undisturbed, seconds, _ = ray_run("ray-2", 2)
 in_process = sum(s["seconds"] for s in json.loads((local / "manifest.json").read_text())["stages"])
+n, differ = same_tables(same_plan.path, undisturbed.path)
+check("2 workers: every table byte-identical to the in-process run with the same shard plan", n >= 15 and not differ,
+      f"{n} tables; differ: {differ}")
 n, differ = same_tables(local, undisturbed.path)
-check("2 workers: every table byte-identical to the in-process run", n >= 15 and not differ, f"{n} tables; differ: {differ}")
+check("and to the in-process run with the default shard plan, but the clusters' similarities",
+      not set(differ) - {"cluster_representatives.parquet"}, f"{n} tables; differ: {differ}")
+account = undisturbed.manifest["sharding"]
+check("the clusters on the workers, the count matrix never on the driver",
+      "lsa" in account["models_on_workers"] and account["count_matrix_on_driver"] is False,
+      f"models on workers {account['models_on_workers']}, count matrix on the driver: {account['count_matrix_on_driver']}")
 check("wall time within 1.5× of the in-process run", seconds <= 1.5 * in_process + 5,
       f"Ray {seconds:.1f} s (with ray.init) against in-process stages {in_process:.1f} s = {seconds / in_process:.2f}×")
 driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(f"  driver peak RSS {driver:.0f} MiB (it still holds the joined corpus: not yet bounded)")
+print(f"  driver peak RSS {driver:.0f} MiB (the in-process runs' included; it still holds the joined documents)")
 
 disturbed, _, killed = ray_run("ray-1-killed", 1, disturb=True)
 check("a worker SIGKILLed in its shard's map", len(killed) == 1, f"pid {killed}")
