@@ -261,7 +261,7 @@ mod tests {
         // Four groups of documents over 80 terms, more than a block of rows, in three shards.
         let n_docs = crate::linalg::BLOCK as u32 + 900;
         let count = |d: u32, t: u32| {
-            if t / 20 == d % 4 || (t * 7 + d * 13) % 17 == 0 {
+            if t / 20 == d % 4 || (t * 7 + d * 13).is_multiple_of(17) {
                 1 + (t * 5 + d * 3) % 4
             } else {
                 0

@@ -504,8 +504,9 @@ mod tests {
         use crate::shards::rows::TokenShards;
         // Documents of three planted topics over 60 terms, more than a block of rows so that the
         // shards' sums cross block bounds, in three shards of the plan.
-        let count =
-            |d: u32, t: u32| u32::from(t / 20 == d % 3 || (t * 7 + d * 11) % 13 == 0) * (1 + (t * 5 + d * 3) % 3);
+        let count = |d: u32, t: u32| {
+            u32::from(t / 20 == d % 3 || (t * 7 + d * 11).is_multiple_of(13)) * (1 + (t * 5 + d * 3) % 3)
+        };
         let made = TokenShards::new(&[900, BLOCK + 100, 500], 60, count);
         let k = 4;
         let params = NmfParams { max_iterations: 30, tolerance: 1e-9 };
