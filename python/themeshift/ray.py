@@ -14,13 +14,15 @@ A worker that dies is replaced and its shard read again (``max_retries``); a sha
 fails the run with the same error as the CLI (or is skipped and counted under ``skip_bad``).
 
 The texts and tokens stay in the object store; what needs them (the terms' frequencies that
-choose the vocabulary, each document's count row and theme hits, evidence sentences, raw counts of
-seeds lost to segmentation) is a Ray task per shard that returns only its answer; only
+choose the vocabulary, each document's theme hits, the trends' sums, evidence sentences, raw counts
+of seeds lost to segmentation) is a Ray task per shard that returns only its answer; only
 ``keep_tokens`` brings texts and tokens to the driver. The sweeps of LDA and of the theme model,
 and the documents' side of NMF and of LSA + k-means (rows of the TF-IDF matrix, of W, of the points),
-can run on Ray actors that hold their shards (``models_on_workers``); what is not sharded yet: the
-trends run on the driver, which also holds every document's metadata and the count matrix the
-actors' shards are sent from (see README, "Sharded runs").
+can run on Ray actors that hold their shards (``models_on_workers``). NMF's and LSA's shards are the
+plan's: each actor makes its shard's rows of the TF-IDF matrix from the shard's tokens, so a run
+whose only models are those two, held away, never gathers the count matrix on the driver. What is
+not sharded yet: LDA and the theme model still need the count matrix on the driver, which also
+holds every document's metadata (see README, "Sharded runs").
 """
 from __future__ import annotations
 
@@ -115,7 +117,7 @@ def _models_on_workers(asked):
 
     if asked is None:
         bigger = ray.cluster_resources().get("CPU", 0) > (os.cpu_count() or 1)
-        return ["lda", "theme_model"] if bigger else []
+        return list(_MODELS_AWAY) if bigger else []
     if isinstance(asked, bool):
         return list(_MODELS_AWAY) if asked else []
     asked = [asked] if isinstance(asked, str) else list(asked)
@@ -316,10 +318,12 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
     ~5 MB each, measured). ``models_on_workers``: the models whose shards Ray actors hold from step
     to step (the same fits): any of ``"lda"`` and ``"theme_model"`` (their samplers' shards) and
     ``"nmf"`` and ``"lsa"`` (the documents' side: rows of the TF-IDF matrix, of W, of the points);
-    ``True`` for all four, ``False`` for none. By default the two samplers, and only when the
-    cluster has more CPUs than this machine — on one machine the driver fits them faster itself;
-    NMF and LSA only when named, as their actors cost far more than they spread (full corpus, one
-    machine: NMF 20× its time on the driver, LSA 2×; README, "Sharded runs").
+    ``True`` for all four, ``False`` for none. NMF's and LSA's actors make their shards' rows from
+    the shards' tokens, so with both held away (and no sampler) the driver never holds the count
+    matrix. By default all four when the cluster has more CPUs than this machine, and none on one
+    machine, where the driver fits them faster itself (full corpus, 2 CPUs: LSA 3.7× its time on
+    the driver, NMF 3.5×; README, "Sharded runs"); name ``["lsa", "nmf"]`` to bound the driver's
+    memory on one machine.
     Every other keyword is an option of ``themeshift.run``.
     """
     import ray
