@@ -277,9 +277,10 @@ impl ModelsAway {
     fn asked(ask: &AskShards, named: &[String]) -> ModelsAway {
         let to = |holding: Holding| -> Option<AwayShards> {
             let ask = ask.clone();
-            named.iter().any(|n| n == holding.name()).then(|| -> AwayShards {
-                std::sync::Arc::new(move |common, requests| ask(holding, common, requests)?.collect())
-            })
+            named
+                .iter()
+                .any(|n| n == holding.name())
+                .then(|| -> AwayShards { std::sync::Arc::new(move |common, requests| ask(holding, common, requests)) })
         };
         ModelsAway {
             lda: to(Holding::Lda),

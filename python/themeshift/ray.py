@@ -69,8 +69,10 @@ class _ModelWorker:
         self.shards = _themeshift.ModelShards(self.model)
 
     def answer(self, common, requests):
+        """One answer per request, each its own object (the driver fetches them one at a time)."""
         _forget_store_pages()
-        return [self.shards.answer(shard, common, request, _fetcher(tokens)) for shard, request, tokens in requests]
+        answers = [self.shards.answer(shard, common, request, _fetcher(tokens)) for shard, request, tokens in requests]
+        return answers if len(answers) > 1 else answers[0]
 
 
 class _LdaWorker(_ModelWorker):
@@ -166,9 +168,21 @@ class _ModelWorkers:
                     self.actors[i] = self.worker.remote()
             actors, generation = dict(self.actors), self.generation
         common = ray.put(common)
-        refs = {i: actors[i].answer.remote(common, group) for i, group in groups.items()}
+        by_shard = {}
+        for i, group in groups.items():
+            refs = actors[i].answer.options(num_returns=len(group)).remote(common, group)
+            by_shard.update(zip((shard for shard, _, _ in group), refs if len(group) > 1 else [refs]))
+        return self._answers([by_shard[shard] for shard, _, _ in requests], generation)
+
+    def _answers(self, refs, generation):
+        """The answers, in the order asked, fetched one at a time and each let go before the next
+        (a shard's part of an Xᵀ product is terms × k: the driver never holds every shard's)."""
+        import ray
+
         try:
-            answered = {i: _fetch(ref) for i, ref in refs.items()}
+            for i in range(len(refs)):
+                ref, refs[i] = refs[i], None
+                yield _fetch(ref)
         except ray.exceptions.RayActorError:
             # An actor died: its shards are gone, and the others' are let go with them, unless a
             # restart since has made new actors (then this call's actors are already let go).
@@ -176,10 +190,6 @@ class _ModelWorkers:
                 if self.generation == generation:
                     self.close()
             raise
-        by_shard = {}
-        for i, group in groups.items():
-            by_shard.update(zip((shard for shard, _, _ in group), answered[i]))
-        return [by_shard[shard] for shard, _, _ in requests]
 
     def close(self):
         """Let every actor go; the next request makes new ones."""

@@ -119,25 +119,51 @@ pub fn raw<T>(m: Array2<T>) -> Vec<T> {
     m.into_raw_vec_and_offset().0
 }
 
-/// Σ of the shards' `parts` (each `size` long) from zero, in shard order — as
-/// [`crate::linalg::gram_by_shards`] and [`crate::linalg::sum_by_shards`] add them.
-pub fn added_from_zero(parts: Vec<Vec<f64>>, size: usize) -> Vec<f64> {
-    let mut total = vec![0.0; size];
-    for part in parts {
-        total.iter_mut().zip(part).for_each(|(t, p)| *t += p);
-    }
-    total
+/// The shards' parts of a sum over documents added as they come, in shard order, as the shards
+/// held here add them: an Xᵀ product from the first shard's part, the others added ([`Scatter`]);
+/// Gram matrices and other sums from zero ([`crate::linalg::gram_by_shards`],
+/// [`crate::linalg::sum_by_shards`]). Only the total is held, never every shard's part.
+pub struct PartsAdded<T> {
+    total: Option<Vec<T>>,
+    from_zero: bool,
 }
 
-/// The shards' parts of an Xᵀ product added as [`Scatter`] adds them: from the first shard's
-/// part, the others' added in shard order.
-pub fn added_from_first(parts: Vec<Vec<f32>>) -> Vec<f32> {
-    let mut parts = parts.into_iter();
-    let mut total = parts.next().unwrap_or_default();
-    for part in parts {
-        total.iter_mut().zip(part).for_each(|(t, p)| *t += p);
+impl<T: Copy + Default + std::ops::AddAssign> PartsAdded<T> {
+    pub fn from_first() -> Self {
+        PartsAdded { total: None, from_zero: false }
     }
-    total
+
+    pub fn from_zero() -> Self {
+        PartsAdded { total: None, from_zero: true }
+    }
+
+    /// Shard `shard`'s part (of the same length as the others'; an error names `what` shard).
+    pub fn add(&mut self, part: Vec<T>, what: &str, shard: usize) -> Result<()> {
+        match &mut self.total {
+            Some(total) if total.len() != part.len() => {
+                Err(Error::Shards(format!("{what} shard {shard} sent back sums of the wrong size")))
+            }
+            Some(total) => {
+                total.iter_mut().zip(part).for_each(|(t, p)| *t += p);
+                Ok(())
+            }
+            None if self.from_zero => {
+                let mut total = vec![T::default(); part.len()];
+                total.iter_mut().zip(part).for_each(|(t, p)| *t += p);
+                self.total = Some(total);
+                Ok(())
+            }
+            None => {
+                self.total = Some(part);
+                Ok(())
+            }
+        }
+    }
+
+    /// The sum (of `size` zeros when no shard sent a part).
+    pub fn total(self, size: usize) -> Vec<T> {
+        self.total.unwrap_or_else(|| vec![T::default(); size])
+    }
 }
 
 /// How a model's messages carry the SVD's steps: its common message wrapping a [`TallStep`], and
@@ -181,8 +207,23 @@ impl<'a, C: Serialize, A: serde::de::DeserializeOwned> AwayRows<'a, C, A> {
 
     /// Every shard's answer to `common`, each shard sent `request` — in shard order.
     pub fn ask_all<R: Serialize>(&self, common: &C, request: &R) -> Result<Vec<A>> {
+        self.fold_all(common, request, Vec::new(), |mut all, _, answer| {
+            all.push(answer);
+            Ok(all)
+        })
+    }
+
+    /// Every shard's answer to `common` (each shard sent `request`), folded into `total` by
+    /// `add(total, shard, answer)` as it comes, in shard order.
+    pub fn fold_all<R: Serialize, T>(
+        &self,
+        common: &C,
+        request: &R,
+        total: T,
+        add: impl FnMut(T, usize, A) -> Result<T>,
+    ) -> Result<T> {
         let requests = (0..self.ids.len()).map(|s| Ok((self.ids[s], away::encode(request, self.what)?)));
-        away::ask(self.away, self.what, common, requests.collect::<Result<Vec<_>>>()?)
+        away::fold(self.away, self.what, common, requests.collect::<Result<Vec<_>>>()?, total, add)
     }
 
     /// The answers to `common` of the shards (by place) each with its own request — in the order asked.
@@ -197,20 +238,20 @@ impl<'a, C: Serialize, A: serde::de::DeserializeOwned> AwayRows<'a, C, A> {
         answers.into_iter().map(|a| (self.answer)(a).ok_or_else(|| away::unexpected(self.what))).collect()
     }
 
-    /// The shards' parts (each `size` long, or of one size if `size` is `None`) picked by `part`.
-    fn parts<T>(
+    /// The shards' parts of a sum, picked by `part` from their answers to `step` and added as
+    /// they come.
+    fn added<T: Copy + Default + std::ops::AddAssign, R: Serialize>(
         &self,
-        answers: Vec<TallAnswer>,
-        size: Option<usize>,
+        step: TallStep,
+        request: &R,
+        mut added: PartsAdded<T>,
         part: impl Fn(TallAnswer) -> Option<Vec<T>>,
-    ) -> Result<Vec<Vec<T>>> {
-        let parts: Vec<Vec<T>> =
-            answers.into_iter().map(|a| part(a).ok_or_else(|| away::unexpected(self.what))).collect::<Result<_>>()?;
-        let size = size.or_else(|| parts.first().map(Vec::len)).unwrap_or(0);
-        if let Some(s) = parts.iter().position(|p| p.len() != size) {
-            return Err(Error::Shards(format!("{} shard {s} sent back sums of the wrong size", self.what)));
-        }
-        Ok(parts)
+    ) -> Result<Vec<T>> {
+        self.fold_all(&(self.step)(step), request, (), |(), s, answer| {
+            let picked = (self.answer)(answer).and_then(&part).ok_or_else(|| away::unexpected(self.what))?;
+            added.add(picked, self.what, s)
+        })?;
+        Ok(added.total(0))
     }
 
     fn done(&self, answers: Vec<TallAnswer>) -> Result<()> {
@@ -234,11 +275,10 @@ impl<C: Serialize, A: serde::de::DeserializeOwned, R: Serialize> TallSide for Aw
     }
 
     fn gram(&mut self) -> Result<Array2<f64>> {
-        let answers = self.rows.step_answers(TallStep::Gram, &self.request)?;
-        let parts = self.rows.parts(answers, None, |a| if let TallAnswer::Gram(g) = a { Some(g.0) } else { None })?;
-        let size = parts.first().map_or(0, Vec::len);
-        let l = (size as f64).sqrt().round() as usize;
-        shaped(added_from_zero(parts, size), l, l, self.rows.what, 0)
+        let pick = |a| if let TallAnswer::Gram(g) = a { Some(g.0) } else { None };
+        let total = self.rows.added(TallStep::Gram, &self.request, PartsAdded::from_zero(), pick)?;
+        let l = (total.len() as f64).sqrt().round() as usize;
+        shaped(total, l, l, self.rows.what, 0)
     }
 
     fn transform(&mut self, t: ArrayView2<f32>) -> Result<()> {
@@ -247,10 +287,9 @@ impl<C: Serialize, A: serde::de::DeserializeOwned, R: Serialize> TallSide for Aw
     }
 
     fn transposed_product(&mut self) -> Result<Array2<f32>> {
-        let answers = self.rows.step_answers(TallStep::TransposedProduct, &self.request)?;
-        let parts =
-            self.rows.parts(answers, None, |a| if let TallAnswer::Product(p) = a { Some(p.0) } else { None })?;
-        by_rows(added_from_first(parts), self.rows.v, self.rows.what, 0)
+        let pick = |a| if let TallAnswer::Product(p) = a { Some(p.0) } else { None };
+        let total = self.rows.added(TallStep::TransposedProduct, &self.request, PartsAdded::from_first(), pick)?;
+        by_rows(total, self.rows.v, self.rows.what, 0)
     }
 }
 

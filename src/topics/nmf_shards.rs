@@ -25,8 +25,7 @@ use crate::error::{Error, Result};
 use crate::linalg::TallSide;
 use crate::shards::away::{self, AwayShards, Packed, ShardHost};
 use crate::shards::rows::{
-    self, added_from_first, added_from_zero, by_rows, raw, shaped, AwayRows, AwayTall, TallAnswer, TallStep,
-    TfidfFromTokens,
+    self, by_rows, raw, shaped, AwayRows, AwayTall, PartsAdded, TallAnswer, TallStep, TfidfFromTokens,
 };
 use crate::shards::RowShards;
 
@@ -194,28 +193,29 @@ impl DocumentSide for NmfAway<'_> {
     fn sweep(&mut self, ht: &Array2<f32>, gram_h: &Array2<f64>, xt_w: &mut Array2<f32>) -> Result<(f64, Array2<f64>)> {
         let k = ht.ncols();
         let common = Common::Sweep { ht: Packed(raw(ht.clone())), gram_h: Packed(raw(gram_h.clone())) };
-        // Added up as the shards here are: the violations and WᵀW from zero, XᵀW from the first
-        // shard's part — each in shard order.
-        let (mut violation, mut products, mut grams) = (0.0, Vec::new(), Vec::new());
-        for (s, answer) in self.ask(&common)?.into_iter().enumerate() {
+        // Added up as the shards here are, each in shard order and as it comes: the violations and
+        // WᵀW from zero, XᵀW from the first shard's part.
+        let (mut products, mut grams) = (PartsAdded::from_first(), PartsAdded::from_zero());
+        let violation = self.rows.fold_all(&common, &Request::Step, 0.0, |violation, s, answer| {
             let Answer::Swept { violation: part, xt_w: product, wtw } = answer else {
                 return Err(away::unexpected(WHAT));
             };
             if product.0.len() != xt_w.len() || wtw.0.len() != k * k {
                 return Err(Error::Shards(format!("{WHAT} shard {s} sent back sums of the wrong size")));
             }
-            violation += part;
-            products.push(product.0);
-            grams.push(wtw.0);
-        }
-        xt_w.as_slice_mut().expect("standard layout").copy_from_slice(&added_from_first(products));
-        Ok((violation, shaped(added_from_zero(grams, k * k), k, k, WHAT, 0)?))
+            products.add(product.0, WHAT, s)?;
+            grams.add(wtw.0, WHAT, s)?;
+            Ok(violation + part)
+        })?;
+        let total = products.total(xt_w.len());
+        xt_w.as_slice_mut().expect("standard layout").copy_from_slice(&total);
+        Ok((violation, shaped(grams.total(k * k), k, k, WHAT, 0)?))
     }
 
     fn finish(self, ht: &Array2<f32>) -> Result<(Array2<f32>, ErrorSums)> {
         let (k, bounds) = (ht.ncols(), &self.rows.bounds);
         let n = *bounds.last().expect("bounds");
-        let (mut w, mut squares, mut cross, mut grams) = (Vec::with_capacity(n * k), 0.0, 0.0, Vec::new());
+        let (mut w, mut squares, mut cross, mut grams) = (Vec::with_capacity(n * k), 0.0, 0.0, PartsAdded::from_zero());
         for (s, answer) in self.ask(&Common::Finish { ht: Packed(raw(ht.clone())) })?.into_iter().enumerate() {
             let Answer::Finished { w: rows, sums } = answer else { return Err(away::unexpected(WHAT)) };
             if rows.0.len() != (bounds[s + 1] - bounds[s]) * k || sums.wtw.len() != k * k {
@@ -224,8 +224,8 @@ impl DocumentSide for NmfAway<'_> {
             w.extend_from_slice(&rows.0);
             squares += sums.squares;
             cross += sums.cross;
-            grams.push(sums.wtw);
+            grams.add(sums.wtw, WHAT, s)?;
         }
-        Ok((shaped(w, n, k, WHAT, 0)?, ErrorSums { squares, cross, wtw: added_from_zero(grams, k * k) }))
+        Ok((shaped(w, n, k, WHAT, 0)?, ErrorSums { squares, cross, wtw: grams.total(k * k) }))
     }
 }
