@@ -7,6 +7,7 @@ import re
 SWEEP_SECTIONS = {"full": "LDA sweep: full corpus", "russia": "LDA sweep: China–Russia subset"}
 #: The sections that scripts other than harness.py write.
 OWN_SECTIONS = [*SWEEP_SECTIONS.values(), "NMF over seeds", "Sharded runs on Ray", "Sharded runs on Ray without models",
+                "Sharded runs on Ray, clusters on the workers",
                 "Models on Ray actors"]
 
 

@@ -22,16 +22,6 @@ pub enum MatrixRows<'a, X: ?Sized> {
     Away { away: &'a AwayShards, from: &'a TfidfFromTokens },
 }
 
-impl<X: ?Sized> MatrixRows<'_, X> {
-    /// The matrix's columns: `v` of the matrix held here.
-    pub fn columns(&self, here: impl Fn(&X) -> usize) -> usize {
-        match self {
-            MatrixRows::Here(x) => here(x),
-            MatrixRows::Away { from, .. } => from.vocabulary.len(),
-        }
-    }
-}
-
 /// How a shard of the plan makes its rows of the TF-IDF matrix from its tokens: the vocabulary
 /// (X's columns), its idf and tf. Travels once, common to every shard.
 #[derive(Clone, Serialize, Deserialize)]
