@@ -331,8 +331,8 @@ def run(inputs: Union[PathLike, Sequence[PathLike]], out: PathLike, *, shard_mb:
     ``True`` for all four, ``False`` for none. NMF's and LSA's actors make their shards' rows from
     the shards' tokens, so with both held away (and no sampler) the driver never holds the count
     matrix. By default all four when the cluster has more CPUs than this machine, and none on one
-    machine, where the driver fits them faster itself (full corpus, 2 CPUs: LSA 3.7× its time on
-    the driver, NMF 3.5×; README, "Sharded runs"); name ``["lsa", "nmf"]`` to bound the driver's
+    machine, where the driver fits them faster itself (full corpus, 2 CPUs: LSA 3.3× its time on
+    the driver, NMF 2.8×; README, "Sharded runs"); name ``["lsa", "nmf"]`` to bound the driver's
     memory on one machine.
     Every other keyword is an option of ``themeshift.run``.
     """
