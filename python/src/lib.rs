@@ -391,7 +391,7 @@ impl ModelShards {
             })
             .map_err(|e| themeshift::Error::Shards(format!("fetching shard {shard}'s tokens: {e}")))
         };
-        let answer = py.detach(|| host.answer_with_tokens(shard, common, request, &fetch)).map_err(|e| raise(&e))?;
+        let answer = py.detach(|| host.answer(shard, common, request, &fetch)).map_err(|e| raise(&e))?;
         Ok(PyBytes::new(py, &answer))
     }
 }

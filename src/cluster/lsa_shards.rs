@@ -21,7 +21,7 @@ use super::kmeans::{ClusterSums, PointSide};
 use super::lsa::{LsaHere, LsaSide, Nearest, Rows};
 use crate::error::{Error, Result};
 use crate::linalg::TallSide;
-use crate::shards::away::{self, AwayShards, Packed, ShardHost};
+use crate::shards::away::{self, AwayShards, FetchTokens, Packed, ShardHost};
 use crate::shards::rows::{self, by_rows, raw, AwayRows, AwayTall, TallAnswer, TallStep, TfidfFromTokens};
 use crate::shards::RowShards;
 
@@ -102,17 +102,7 @@ pub struct LsaShardHost {
 }
 
 impl ShardHost for LsaShardHost {
-    fn answer(&mut self, shard: usize, common: &[u8], request: &[u8]) -> Result<Vec<u8>> {
-        self.answer_with_tokens(shard, common, request, &away::no_tokens)
-    }
-
-    fn answer_with_tokens(
-        &mut self,
-        shard: usize,
-        common: &[u8],
-        request: &[u8],
-        tokens: &dyn Fn() -> Result<Vec<u8>>,
-    ) -> Result<Vec<u8>> {
+    fn answer(&mut self, shard: usize, common: &[u8], request: &[u8], tokens: &FetchTokens) -> Result<Vec<u8>> {
         let (common, request) = (away::decode::<Common>(common, WHAT)?, away::decode::<Request>(request, WHAT)?);
         let answer = match (common, request) {
             (Common::Start(from), Request::Start(docs)) => {

@@ -15,24 +15,15 @@ use crate::error::{Error, Result};
 /// product is terms × k; a run holding every shard's at once held 1.9 GB at 8× the xwlb corpus).
 pub type AwayShards = std::sync::Arc<dyn Fn(Vec<u8>, Vec<(usize, Vec<u8>)>) -> Result<Answers> + Send + Sync>;
 
+/// Fetches a shard's tokens, as [`crate::shards::encode_tokens`] made them.
+pub type FetchTokens<'a> = dyn Fn() -> Result<Vec<u8>> + 'a;
+
 /// A model's shards held where they are sampled: answers the driver's encoded requests.
 pub trait ShardHost: Send {
     /// Answer the driver's `request` about shard `shard` (a start replaces what was held).
-    fn answer(&mut self, shard: usize, common: &[u8], request: &[u8]) -> Result<Vec<u8>>;
-
-    /// [`ShardHost::answer`] for a model whose shards are the plan's (LSA's), which makes its rows
-    /// from the shard's tokens: `tokens` fetches them (as [`crate::shards::encode_tokens`] made
-    /// them) where a request needs them. Other models never call it.
-    fn answer_with_tokens(
-        &mut self,
-        shard: usize,
-        common: &[u8],
-        request: &[u8],
-        tokens: &dyn Fn() -> Result<Vec<u8>>,
-    ) -> Result<Vec<u8>> {
-        let _ = tokens;
-        self.answer(shard, common, request)
-    }
+    /// `tokens` fetches the shard's tokens for a model whose shards are the plan's (LSA's, NMF's), where a request makes the shard's rows
+    /// from them; the samplers never call it.
+    fn answer(&mut self, shard: usize, common: &[u8], request: &[u8], tokens: &FetchTokens) -> Result<Vec<u8>>;
 }
 
 /// Where a shard's host finds no tokens to fetch: a model whose shards are not the plan's.
@@ -251,7 +242,7 @@ pub fn two_hosts_with_tokens<H: ShardHost + Default + 'static>(
         let fetch = |s: usize| move || tokens.get(s).cloned().map_or_else(no_tokens, Ok);
         let answers: Vec<Vec<u8>> = requests
             .into_iter()
-            .map(|(s, request)| held.0[s % 2].answer_with_tokens(s, &common, &request, &fetch(s)))
+            .map(|(s, request)| held.0[s % 2].answer(s, &common, &request, &fetch(s)))
             .collect::<Result<_>>()?;
         Ok(Box::new(answers.into_iter().map(Ok)) as Answers)
     })

@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::away::{self, retried, AwayShards, HeldTokens, Histograms, Packed, SentTokens, ShardHost};
+use super::away::{self, retried, AwayShards, FetchTokens, HeldTokens, Histograms, Packed, SentTokens, ShardHost};
 use super::keyatm::{
     ChainState, Data, KeptDocs, KeptPart, KeyAtmParams, Model, ShardSweep, ShardTokens, Start, WordCounts,
 };
@@ -124,7 +124,7 @@ impl HeldShard {
 }
 
 impl ShardHost for ThemeShardHost {
-    fn answer(&mut self, shard: usize, common: &[u8], request: &[u8]) -> Result<Vec<u8>> {
+    fn answer(&mut self, shard: usize, common: &[u8], request: &[u8], _tokens: &FetchTokens) -> Result<Vec<u8>> {
         let answer = match (away::decode::<Common>(common, WHAT)?, away::decode::<Request>(request, WHAT)?) {
             (
                 Common::Start { v, keywords, params, seed, n_groups },

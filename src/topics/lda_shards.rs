@@ -18,7 +18,7 @@ use ndarray::Array2;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use super::away::{self, retried, AwayShards, HeldTokens, Histograms, Packed, SentTokens, ShardHost};
+use super::away::{self, retried, AwayShards, FetchTokens, HeldTokens, Histograms, Packed, SentTokens, ShardHost};
 use super::lda::{accumulate_phi, accumulate_theta, merge, optimize_alpha, LdaParams, Sampling, Shard, ShardWords};
 use crate::error::{Error, Result};
 
@@ -84,7 +84,7 @@ struct HeldShard {
 }
 
 impl ShardHost for LdaShardHost {
-    fn answer(&mut self, shard: usize, common: &[u8], request: &[u8]) -> Result<Vec<u8>> {
+    fn answer(&mut self, shard: usize, common: &[u8], request: &[u8], _tokens: &FetchTokens) -> Result<Vec<u8>> {
         let answer = match (away::decode::<Common>(common, WHAT)?, away::decode::<Request>(request, WHAT)?) {
             (Common::Start { k, v, beta, sparse, seed }, Request::Start(ShardStart { tokens, theta_sum })) => {
                 let HeldTokens { words, starts, topics, doc_topic } = tokens.held(k, WHAT, shard)?;

@@ -791,7 +791,7 @@ fn sharded_like_in_process(
     }
     let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = asked.clone();
-    use themeshift::topics::away::ShardHost;
+    use themeshift::topics::away::{no_tokens, ShardHost};
     let lda_host = std::sync::Mutex::new(themeshift::topics::lda_shards::LdaShardHost::default());
     let theme_host = std::sync::Mutex::new(themeshift::topics::keyatm_shards::ThemeShardHost::default());
     let nmf_host = std::sync::Mutex::new(themeshift::topics::nmf_shards::NmfShardHost::default());
@@ -807,15 +807,11 @@ fn sharded_like_in_process(
             .map(|(shard, request)| {
                 log.lock().unwrap().push((holding, common.clone(), at_once));
                 match holding {
-                    Holding::Lda => lda_host.lock().unwrap().answer(shard, &common, &request),
-                    Holding::ThemeModel => theme_host.lock().unwrap().answer(shard, &common, &request),
+                    Holding::Lda => lda_host.lock().unwrap().answer(shard, &common, &request, &no_tokens),
+                    Holding::ThemeModel => theme_host.lock().unwrap().answer(shard, &common, &request, &no_tokens),
                     // Their shards are the plan's: they make their rows from the tokens the shards left.
-                    Holding::Nmf => {
-                        nmf_host.lock().unwrap().answer_with_tokens(shard, &common, &request, &tokens(shard))
-                    }
-                    Holding::Lsa => {
-                        lsa_host.lock().unwrap().answer_with_tokens(shard, &common, &request, &tokens(shard))
-                    }
+                    Holding::Nmf => nmf_host.lock().unwrap().answer(shard, &common, &request, &tokens(shard)),
+                    Holding::Lsa => lsa_host.lock().unwrap().answer(shard, &common, &request, &tokens(shard)),
                     Holding::Texts => answer_texts(&held[&(holding.name(), shard)], &common, &request),
                     Holding::Tokens => answer_tokens(&held[&(holding.name(), shard)], &common, &request),
                 }
