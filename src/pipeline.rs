@@ -481,13 +481,15 @@ fn finish(
     let n_tokens: Vec<u64> = tokens.n_tokens().iter().map(|&n| n as u64).collect();
     let rows = &vectorized.rows;
     let row_shards = RowShards::of(rows, &shard_documents);
-    // How the workers of the models held away make their rows of the TF-IDF matrix.
-    let from_tokens = TfidfFromTokens {
+    // How the workers of the models held away make their rows of the TF-IDF matrix (only a
+    // sharded run with LSA or NMF on its workers sends it).
+    let from_tokens = (models_away.lsa.is_some() || models_away.nmf.is_some()).then(|| TfidfFromTokens {
         vocabulary: vectorized.vocabulary.terms.clone(),
         idf: vectorized.idf.clone(),
         sublinear_tf: vectorized.sublinear_tf,
-    };
-    sharding.shard_documents = shard_documents.clone();
+    });
+    let from_tokens = from_tokens.as_ref();
+    sharding.shard_documents = shard_documents;
     sharding.count_matrix_on_driver = vectorized.holds_counts();
     let periods = config.periods.order(rows.iter().filter_map(|&d| period_labels[d].clone()));
     let period_of_row: Vec<Option<usize>> =
@@ -542,7 +544,7 @@ fn finish(
                         side_by_side,
                         || {
                             timed("cluster", || {
-                                let away = (&row_shards, models_away.lsa.as_ref().map(|away| (away, &from_tokens)));
+                                let away = (&row_shards, models_away.lsa.as_ref().zip(from_tokens));
                                 cluster_stage(&vectorized, &cluster_config, config.seed, away, tokens.as_ref())
                             })
                         },
@@ -557,7 +559,7 @@ fn finish(
                                     row_shards: &row_shards,
                                     cooccurrence: Some(&counted),
                                     lda_away: models_away.lda.as_ref(),
-                                    nmf_away: models_away.nmf.as_ref().map(|away| (away, &from_tokens)),
+                                    nmf_away: models_away.nmf.as_ref().zip(from_tokens),
                                 };
                                 fit_topics(&inputs, &topics_config, config.seed)
                             })
@@ -639,7 +641,7 @@ fn finish(
                 })),
             ),
             (&schema::VOCABULARY, TableBuild::Whole(Box::new(|| tables::vocabulary(vocabulary, &v.idf)))),
-            (&schema::TFIDF, TableBuild::InGroups(v.entries, tfidf_rows(v, tokens.as_ref()))),
+            (&schema::TFIDF, TableBuild::InGroups(v.entries, tfidf_rows(v, tokens.as_ref(), &row_shards))),
             (
                 &schema::TERM_TRENDS,
                 TableBuild::InGroups(
@@ -804,6 +806,7 @@ fn finish(
 fn tfidf_rows<'a>(
     v: &'a Vectorized,
     tokens: Option<&'a ShardTokens>,
+    row_shards: &RowShards,
 ) -> Box<dyn Fn(std::ops::Range<usize>) -> Frame + Send + Sync + 'a> {
     let Some(tokens) = tokens else {
         return Box::new(|entries| tables::tfidf(&v.tfidf(), v.counts(), &v.rows, entries));
@@ -813,8 +816,9 @@ fn tfidf_rows<'a>(
         Ok(tokens.rows(&v.rows[rows], wanted, 0)?.counts)
     };
     // A few shards at a time, so that they make their rows side by side.
-    let shards = tokens.shard_rows(&v.rows);
-    let chunks = shards.chunks(TFIDF_SHARDS_AT_ONCE).map(|c| c[0].start..c[c.len() - 1].end).collect();
+    let (bounds, last) = (&row_shards.bounds, row_shards.bounds.len() - 1);
+    let chunks = (0..last).step_by(TFIDF_SHARDS_AT_ONCE);
+    let chunks = chunks.map(|s| bounds[s]..bounds[(s + TFIDF_SHARDS_AT_ONCE).min(last)]).collect();
     let chunks = tables::TfidfByChunks::new(chunks, fetch, &v.idf, v.sublinear_tf, &v.rows);
     Box::new(move |entries| chunks.frame(entries))
 }

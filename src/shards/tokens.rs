@@ -342,11 +342,6 @@ impl ShardTokens {
         })?;
         Ok(if v == 0 { vec![Vec::new(); k] } else { total.chunks(v).map(<[u64]>::to_vec).collect() })
     }
-
-    /// The rows (indices into `docs`) each shard holds, shards in order, those holding none left out.
-    pub fn shard_rows(&self, docs: &[usize]) -> Vec<std::ops::Range<usize>> {
-        self.shards.places(docs).into_iter().map(|(_, places)| places[0].0..places[places.len() - 1].0 + 1).collect()
-    }
 }
 
 /// The count rows of a sharded run's analysed documents, asked of the shards ([`ShardTokens::count_rows`]).
